@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from customers import views as customer_views
+
+urlpatterns = [
+    path("", customer_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("search/", customer_views.global_search, name="search"),
+    path("customers/", include("customers.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "CRM administration"
+admin.site.site_title = "CRM admin"

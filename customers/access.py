@@ -1,0 +1,51 @@
+"""Who may see which records. Every queryset of customer-owned data is narrowed here.
+
+Managers see their own customers and the unassigned pool; directors see the customers
+of the teams they direct (and the pool); administrators, and anyone granted
+`customers.view_all_customers`, see everything.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+MANAGER = "Sales manager"
+DIRECTOR = "Sales director"
+ADMINISTRATOR = "Administrator"
+
+NOTHING = Q(pk__in=[])
+
+
+def sees_everything(user) -> bool:
+    return user.is_superuser or user.has_perm("customers.view_all_customers")
+
+
+def user_role(user) -> str | None:
+    """The user's highest role, by group; superusers count as administrators."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ADMINISTRATOR
+    if not hasattr(user, "_crm_role"):
+        # Cached on the user object, which lives for one request: one query per request.
+        names = set(user.groups.values_list("name", flat=True))
+        user._crm_role = next((role for role in (ADMINISTRATOR, DIRECTOR, MANAGER) if role in names), None)
+    return user._crm_role
+
+
+def customer_scope(user, prefix: str = "") -> Q:
+    """A filter on customers (or, with `prefix="customer__"`, on anything hanging off a
+    customer) that keeps only what `user` may see."""
+    if not user.is_authenticated or not user.is_active:
+        return NOTHING
+    if sees_everything(user):
+        return Q()
+    manager = f"{prefix}manager"
+    pool = Q(**{f"{manager}__isnull": True})
+    if user_role(user) == DIRECTOR:
+        # A subquery, not a join: a customer never appears twice however many
+        # directors its team has.
+        team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
+        return Q(**{f"{manager}__in": team_managers}) | pool | Q(**{manager: user})
+    if user_role(user) == MANAGER:
+        return Q(**{manager: user}) | pool
+    return NOTHING

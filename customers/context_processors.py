@@ -1,0 +1,32 @@
+from django.urls import NoReverseMatch, reverse
+
+from .access import ADMINISTRATOR, user_role
+
+# (label, url name, who sees it). Entries whose page does not exist yet are left out,
+# so the navigation grows as each app lands.
+NAVIGATION = [
+    ("Agenda", "customers:agenda", None),
+    ("Customers", "customers:customer_list", None),
+    ("Segments", "segmentation:overview", None),
+    ("Deals", "sales_pipeline:deal_board", None),
+    ("Loyalty", "loyalty:card_list", None),
+    ("Complaints", "complaints:complaint_list", None),
+    ("Reports", "reporting:dashboard", None),
+    ("Admin", "admin:index", ADMINISTRATOR),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    role = user_role(user)
+    items = []
+    for label, name, only_for in NAVIGATION:
+        if only_for and role != only_for:
+            continue
+        try:
+            items.append((label, reverse(name)))
+        except NoReverseMatch:
+            continue
+    return {"nav_items": items, "user_role": role}

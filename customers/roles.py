@@ -1,0 +1,46 @@
+"""The three roles as Django groups, with their model permissions.
+
+Each app adds its own models' permissions here as it lands; `roles_sync` runs after
+every migrate, so groups always match this table.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+from .access import ADMINISTRATOR, DIRECTOR, MANAGER
+
+# app_label.codename, as in user.has_perm()
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    MANAGER: [
+        "customers.view_customer",
+        "customers.add_customer",
+        "customers.change_customer",
+    ],
+    DIRECTOR: [
+        "customers.view_customer",
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.view_salesteam",
+    ],
+    # Administrators work in Django admin: everything on our apps' models.
+    ADMINISTRATOR: ["*"],
+}
+
+OUR_APPS = ["customers", "segmentation", "sales_pipeline", "loyalty", "complaints", "reporting"]
+
+
+def _permissions(codes: list[str]):
+    if codes == ["*"]:
+        return Permission.objects.filter(content_type__app_label__in=OUR_APPS + ["auth"])
+    wanted = [code.split(".", 1) for code in codes]
+    found = Permission.objects.filter(
+        content_type__app_label__in={app for app, _ in wanted},
+        codename__in={codename for _, codename in wanted},
+    ).select_related("content_type")
+    return [p for p in found if [p.content_type.app_label, p.codename] in wanted]
+
+
+def roles_sync(**kwargs) -> None:
+    """Create the role groups and give each exactly its permissions. Idempotent."""
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(_permissions(codes))

@@ -1,0 +1,28 @@
+from django.contrib.auth import get_user_model
+
+HISTORY_IGNORED = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}
+
+
+def history_changes(history_queryset, *, limit: int = 20) -> list[dict]:
+    """The newest `limit` history records of one object, each with its field changes
+    (label, old, new) against the record before it. Two queries whatever the length."""
+    records = list(history_queryset.select_related("history_user")[: limit + 1])
+    fields = [f for f in records[0]._meta.concrete_fields if f.attname not in HISTORY_IGNORED] if records else []
+    user_ids = {getattr(r, f.attname) for r in records for f in fields if f.is_relation}
+    users = {u.pk: str(u) for u in get_user_model().objects.filter(pk__in=user_ids - {None})}
+
+    def shown(field, value):
+        if field.is_relation:
+            return users.get(value, value)
+        return value
+
+    entries = []
+    for record, previous in zip(records, records[1:] + [None], strict=True):
+        changes = []
+        if previous is not None and record.history_type == "~":
+            for field in fields:
+                old, new = getattr(previous, field.attname), getattr(record, field.attname)
+                if old != new:
+                    changes.append((field.verbose_name, shown(field, old), shown(field, new)))
+        entries.append({"record": record, "changes": changes})
+    return entries[:limit]

@@ -1,0 +1,13 @@
+import django_tables2 as tables
+
+from .models import Customer
+
+
+class CustomerTable(tables.Table):
+    name = tables.Column(linkify=True)
+    manager = tables.Column(order_by=("manager__username",), default="— pool —")
+
+    class Meta:
+        model = Customer
+        fields = ("name", "external_ref", "kind", "industry", "city", "manager", "phone", "email", "created_at")
+        order_by = ("name",)

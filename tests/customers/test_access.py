@@ -1,0 +1,132 @@
+"""Record-level access: another manager's record by URL is a 404, never data."""
+
+import pytest
+from django.urls import reverse
+
+from customers.models import Customer
+from tests.factories import CustomerFactory
+from tests.urlmap import object_url_names
+
+# How to build each id-taking URL for one of mgr_a's records. A new URL that takes an
+# id fails test_every_object_url_is_covered until it is added here.
+OBJECT_URLS = {
+    "customers:customer_detail": lambda objs: {"pk": objs["customer"].pk},
+    "customers:customer_update": lambda objs: {"pk": objs["customer"].pk},
+}
+
+
+@pytest.fixture
+def objects_of_mgr_a(cust_a):
+    return {"customer": cust_a}
+
+
+def test_every_object_url_is_covered():
+    assert sorted(OBJECT_URLS) == object_url_names()
+
+
+@pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))
+def test_another_manager_gets_404_on_every_object_url(url_name, objects_of_mgr_a, mgr_b, client_for):
+    # given mgr_b, in the same team as mgr_a
+    client = client_for(mgr_b)
+    url = reverse(url_name, kwargs=OBJECT_URLS[url_name](objects_of_mgr_a))
+    # when mgr_b asks for mgr_a's record, then it is not found, and no data leaks
+    response = client.get(url)
+    assert response.status_code == 404
+    assert b"Alpha Works" not in response.content
+    assert client.post(url, {"name": "Taken over"}).status_code in (404, 405)  # 405: GET-only page
+
+
+@pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))
+def test_the_owner_opens_every_object_url(url_name, objects_of_mgr_a, mgr_a, client_for):
+    url = reverse(url_name, kwargs=OBJECT_URLS[url_name](objects_of_mgr_a))
+    assert client_for(mgr_a).get(url).status_code == 200
+
+
+def test_a_foreign_id_and_a_missing_id_look_the_same(cust_a, mgr_b, client_for):
+    client = client_for(mgr_b)
+    foreign = client.get(reverse("customers:customer_detail", args=[cust_a.pk]))
+    missing = client.get(reverse("customers:customer_detail", args=[cust_a.pk + 1000]))
+    assert foreign.status_code == missing.status_code == 404
+    assert len(foreign.content) == len(missing.content)
+
+
+def test_a_post_by_another_manager_changes_nothing(cust_a, mgr_b, client_for):
+    before = list(Customer.objects.filter(pk=cust_a.pk).values())
+    history_before = cust_a.history.count()
+    client_for(mgr_b).post(
+        reverse("customers:customer_update", args=[cust_a.pk]), {"name": "Mine now", "kind": "company"}
+    )
+    assert list(Customer.objects.filter(pk=cust_a.pk).values()) == before
+    assert cust_a.history.count() == history_before
+
+
+def test_managers_see_their_own_customers_and_the_pool(cust_a, cust_c, pool_customer, mgr_a, mgr_b):
+    assert set(Customer.objects.visible_to(mgr_a)) == {cust_a, pool_customer}
+    assert set(Customer.objects.visible_to(mgr_b)) == {pool_customer}
+
+
+def test_a_director_sees_the_teams_they_direct_only(cust_a, cust_c, pool_customer, mgr_b, dir_1, client_for):
+    cust_b = CustomerFactory(manager=mgr_b)
+    assert set(Customer.objects.visible_to(dir_1)) == {cust_a, cust_b, pool_customer}
+    client = client_for(dir_1)
+    assert client.get(cust_a.get_absolute_url()).status_code == 200
+    assert client.get(cust_c.get_absolute_url()).status_code == 404
+
+
+def test_a_director_of_two_teams_sees_each_customer_once(cust_a, cust_c, dir_1, team_2, mgr_a):
+    team_2.directors.add(dir_1)
+    other_director_of_t1 = CustomerFactory(manager=mgr_a)  # noqa: F841 - a second customer of T1
+    ids = list(Customer.objects.visible_to(dir_1).values_list("pk", flat=True))
+    assert len(ids) == len(set(ids)) == 3
+
+
+def test_admins_and_view_all_permission_see_everything(cust_a, cust_c, admin_user, mgr_b):
+    assert Customer.objects.visible_to(admin_user).count() == 2
+    from django.contrib.auth.models import Permission
+
+    mgr_b.user_permissions.add(Permission.objects.get(codename="view_all_customers"))
+    mgr_b = type(mgr_b).objects.get(pk=mgr_b.pk)  # fresh permission cache
+    assert Customer.objects.visible_to(mgr_b).count() == 2
+
+
+def test_inactive_and_roleless_users_see_nothing(cust_a, mgr_a, django_user_model):
+    roleless = django_user_model.objects.create_user("nobody", password="x" * 12)
+    assert Customer.objects.visible_to(roleless).count() == 0
+    mgr_a.is_active = False
+    assert Customer.objects.visible_to(mgr_a).count() == 0
+
+
+def test_the_export_holds_exactly_the_rows_of_the_users_list(cust_a, cust_c, pool_customer, mgr_b, client_for):
+    own = CustomerFactory(name="Bravo Bakery", manager=mgr_b)
+    csv = client_for(mgr_b).get(reverse("customers:customer_list"), {"_export": "csv"}).content.decode()
+    assert own.name in csv and pool_customer.name in csv
+    assert cust_a.name not in csv and cust_c.name not in csv
+
+
+def test_the_global_search_finds_nothing_outside_the_scope(cust_a, mgr_b, client_for):
+    response = client_for(mgr_b).get(reverse("search"), {"q": "Alpha Works"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert cust_a.get_absolute_url().encode() not in response.content
+    assert b"No match" in response.content
+
+
+def test_a_manager_cannot_assign_a_customer_by_posting_a_manager(mgr_b, mgr_a, client_for):
+    # given the form has no manager field for managers, a posted one is ignored
+    client_for(mgr_b).post(
+        reverse("customers:customer_create"), {"kind": "company", "name": "Sneaky Ltd", "manager": mgr_a.pk}
+    )
+    assert Customer.objects.get(name="Sneaky Ltd").manager == mgr_b
+
+
+def test_a_director_assigns_only_within_their_teams(dir_1, mgr_a, mgr_c, client_for):
+    client = client_for(dir_1)
+    url = reverse("customers:customer_create")
+    refused = client.post(url, {"kind": "company", "name": "Elsewhere Ltd", "manager": mgr_c.pk})
+    assert refused.status_code == 200 and "manager" in refused.context["form"].errors
+    client.post(url, {"kind": "company", "name": "Here Ltd", "manager": mgr_a.pk})
+    assert Customer.objects.get(name="Here Ltd").manager == mgr_a
+
+
+def test_admin_site_is_closed_to_managers(mgr_a, client_for):
+    response = client_for(mgr_a).get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

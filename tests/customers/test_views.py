@@ -1,0 +1,109 @@
+import csv
+import io
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from customers.models import Customer
+from tests.factories import CustomerFactory
+
+
+def test_the_customer_list_filters_sorts_and_paginates(mgr_a, client_for, settings):
+    CustomerFactory.create_batch(30, manager=mgr_a, city="Leeds")
+    CustomerFactory(name="Zeta Leeds Ltd", manager=mgr_a, city="York")
+    client = client_for(mgr_a)
+    url = reverse("customers:customer_list")
+    # filter
+    response = client.get(url, {"city": "york"})
+    assert [row.record.name for row in response.context["table"].page.object_list] == ["Zeta Leeds Ltd"]
+    # sort, descending by name
+    response = client.get(url, {"sort": "-name"})
+    assert response.context["table"].page.object_list[0].record.name == "Zeta Leeds Ltd"
+    # paginate
+    assert response.context["table"].paginator.num_pages == 2
+    assert client.get(url, {"page": 2}).status_code == 200
+
+
+def test_the_export_follows_the_filter_and_the_sort(mgr_a, client_for):
+    for name in ["Beta", "Alpha", "Gamma"]:
+        CustomerFactory(name=name, manager=mgr_a, city="Leeds")
+    CustomerFactory(name="Other", manager=mgr_a, city="York")
+    response = client_for(mgr_a).get(
+        reverse("customers:customer_list"), {"city": "Leeds", "sort": "-name", "_export": "csv"}
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == ["Gamma", "Beta", "Alpha"]
+    assert response["Content-Disposition"] == 'attachment; filename="customers.csv"'
+
+
+def test_the_list_runs_the_same_queries_whatever_the_size(mgr_a, client_for):
+    client = client_for(mgr_a)
+    url = reverse("customers:customer_list")
+
+    def queries_with(count):
+        CustomerFactory.create_batch(count, manager=mgr_a)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    small, large = queries_with(3), queries_with(80)
+    assert small == large <= 15
+
+
+def test_a_manager_creates_a_customer_who_is_theirs(mgr_a, client_for):
+    response = client_for(mgr_a).post(
+        reverse("customers:customer_create"), {"kind": "company", "name": "New Leaf Ltd", "city": "Hull"}
+    )
+    customer = Customer.objects.get(name="New Leaf Ltd")
+    assert response.status_code == 302 and response["Location"] == customer.get_absolute_url()
+    assert customer.manager == mgr_a
+
+
+def test_a_bad_form_shows_field_errors_and_saves_nothing(mgr_a, client_for):
+    response = client_for(mgr_a).post(
+        reverse("customers:customer_create"), {"kind": "company", "name": "", "email": "not-an-email"}
+    )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"name", "email"}
+    assert Customer.objects.count() == 0
+
+
+def test_the_card_shows_who_changed_what(cust_a, mgr_a, client_for):
+    client = client_for(mgr_a)
+    client.post(
+        reverse("customers:customer_update", args=[cust_a.pk]),
+        {"kind": "company", "name": "Alpha Works Group", "city": "Hull"},
+    )
+    response = client.get(cust_a.get_absolute_url())
+    history = response.context["history"]
+    assert history[0]["record"].history_user == mgr_a
+    assert ("name", "Alpha Works", "Alpha Works Group") in history[0]["changes"]
+    assert b"Alpha Works Group" in response.content
+
+
+def test_a_reassignment_is_kept_in_history_with_names(cust_a, mgr_a, mgr_b, dir_1, client_for):
+    client_for(dir_1).post(
+        reverse("customers:customer_update", args=[cust_a.pk]),
+        {"kind": "company", "name": cust_a.name, "manager": mgr_b.pk},
+    )
+    entry = cust_a.history.first()
+    assert entry.history_user == dir_1 and entry.manager_id == mgr_b.pk
+    response = client_for(dir_1).get(cust_a.get_absolute_url())
+    assert ("manager", "mgr_a", "mgr_b") in response.context["history"][0]["changes"]
+
+
+def test_the_detail_page_query_count_does_not_grow_with_history(
+    cust_a, mgr_a, client_for, django_assert_max_num_queries
+):
+    for number in range(30):
+        cust_a.city = f"City {number}"
+        cust_a.save()
+    client = client_for(mgr_a)
+    with django_assert_max_num_queries(12):
+        assert client.get(cust_a.get_absolute_url()).status_code == 200
+
+
+def test_the_search_page_without_htmx_is_a_full_page(cust_a, mgr_a, client_for):
+    response = client_for(mgr_a).get(reverse("search"), {"q": "alpha"})
+    assert b"<nav" in response.content and cust_a.get_absolute_url().encode() in response.content

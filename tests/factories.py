@@ -1,0 +1,53 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from customers.access import DIRECTOR, MANAGER
+from customers.models import Customer, SalesTeam, TeamMembership
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+def make_user(username: str, role: str, *, team: SalesTeam | None = None, directs=()):
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=role))
+    if team is not None:
+        TeamMembership.objects.create(user=user, team=team)
+    for directed in directs:
+        directed.directors.add(user)
+    return user
+
+
+def make_manager(username: str, team: SalesTeam):
+    return make_user(username, MANAGER, team=team)
+
+
+def make_director(username: str, *teams: SalesTeam):
+    return make_user(username, DIRECTOR, directs=teams)
+
+
+class SalesTeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SalesTeam
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n} Ltd")
+    external_ref = factory.Sequence(lambda n: f"EXT{n:05d}")
+    industry = "Manufacturing"
+    city = "Leeds"
+    email = factory.LazyAttribute(lambda c: f"{c.external_ref.lower()}@example.com")

@@ -12,6 +12,8 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("search/", customer_views.global_search, name="search"),
     path("customers/", include("customers.urls")),
+    path("segments/", include("segmentation.urls")),
+    path("settlements/", include("sales_pipeline.urls")),
     path("admin/", admin.site.urls),
 ]
 

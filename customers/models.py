@@ -81,3 +81,31 @@ class Customer(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:customer_detail", args=[self.pk])
+
+
+#
+# Catalogue: product lines (directions of the business) and products
+#
+
+
+class ProductLine(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="products")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name", "sku"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})" if self.name != self.sku else self.sku

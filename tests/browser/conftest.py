@@ -62,11 +62,13 @@ def page(browser, live_server):
 
         def login(self, username, password):
             from selenium.webdriver.common.by import By
+            from selenium.webdriver.support.ui import WebDriverWait
 
             self.open("/login/")
             browser.find_element(By.NAME, "username").send_keys(username)
             browser.find_element(By.NAME, "password").send_keys(password)
             browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            WebDriverWait(browser, 10).until(lambda driver: "/login/" not in driver.current_url)
 
         def console_errors(self):
             return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]

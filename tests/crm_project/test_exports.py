@@ -40,7 +40,8 @@ def test_csv_and_xlsx_keep_numbers_numeric_and_escape_text():
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_the_customer_export_escapes_every_hostile_name(fmt, mgr_a, client_for):
-    for text in HOSTILE:
+    hostile = [text for text in HOSTILE if "\0" not in text]  # PostgreSQL text cannot hold NUL
+    for text in hostile:
         CustomerFactory(name=text, manager=mgr_a)
     response = client_for(mgr_a).get(reverse("customers:customer_list"), {"_export": fmt})
     assert response.status_code == 200
@@ -48,6 +49,6 @@ def test_the_customer_export_escapes_every_hostile_name(fmt, mgr_a, client_for):
         names = [row[0] for row in csv.reader(io.StringIO(response.content.decode("utf-8-sig")))][1:]
     else:
         names = [row[0].value for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(min_row=2)]
-    # (XLSX cannot hold NUL, so "\0=1" arrives as "'=1"; XML turns CR into LF: both still escaped)
-    assert len(names) == len(HOSTILE)
+    # (XML turns CR into LF on the way back: still escaped)
+    assert len(names) == len(hostile)
     assert all(name.startswith("'") for name in names)

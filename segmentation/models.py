@@ -1,0 +1,128 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from customers.access import customer_scope
+
+from .classification import ACTIVITY_SEGMENTS, STATUSES, ClassificationParams
+
+
+class ClassificationSettings(models.Model):
+    """The parameters of domain.md section 4, edited in admin. One row (pk=1)."""
+
+    class Basis(models.TextChoices):
+        REVENUE = "revenue", "Net revenue"
+        MARGIN = "margin", "Margin (revenue − cost)"
+
+    window_months = models.PositiveSmallIntegerField("analysis window W (months)", default=12)
+    period_months = models.PositiveSmallIntegerField("lifecycle period P (months)", default=3)
+    abc_basis = models.CharField("ABC basis", max_length=10, choices=Basis.choices, default=Basis.REVENUE)
+    abc_a = models.DecimalField("A below cumulative share", max_digits=4, decimal_places=3, default=Decimal("0.500"))
+    abc_b = models.DecimalField("B below cumulative share", max_digits=4, decimal_places=3, default=Decimal("0.800"))
+    xyz_bucket_months = models.PositiveSmallIntegerField(
+        "XYZ bucket (months)", choices=[(1, "1 month"), (3, "3 months")], default=1
+    )
+    xyz_x = models.DecimalField("X up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.100"))
+    xyz_y = models.DecimalField("Y up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.250"))
+
+    class Meta:
+        verbose_name = verbose_name_plural = "classification settings"
+
+    def __str__(self) -> str:
+        return "Classification settings"
+
+    def clean(self):
+        if not Decimal(0) < self.abc_a < self.abc_b <= Decimal(1):
+            raise ValidationError("ABC thresholds must satisfy 0 < A < B ≤ 1.")
+        if not Decimal(0) < self.xyz_x < self.xyz_y:
+            raise ValidationError("XYZ thresholds must satisfy 0 < X < Y.")
+        if self.window_months % self.xyz_bucket_months:
+            raise ValidationError("The window must be a whole number of XYZ buckets.")
+
+    @classmethod
+    def current(cls) -> "ClassificationSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+    def as_params(self) -> ClassificationParams:
+        return ClassificationParams(
+            window_months=self.window_months, period_months=self.period_months, abc_basis=self.abc_basis,
+            abc_a=self.abc_a, abc_b=self.abc_b, xyz_bucket_months=self.xyz_bucket_months,
+            xyz_x=self.xyz_x, xyz_y=self.xyz_y,
+        )
+
+
+class SnapshotQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(customer_scope(user, prefix="customer__"))
+
+    def latest_date(self):
+        """The as-of date of the newest successful recompute (the customers' current classes)."""
+        return (
+            RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by("-as_of")
+            .values_list("as_of", flat=True).first()
+        )
+
+
+class CustomerSnapshot(models.Model):
+    """A customer's classes and figures as of one date; one row per customer per run date."""
+
+    Status = models.TextChoices("Status", [(s, s.capitalize()) for s in STATUSES])
+    Segment = models.TextChoices("Segment", [(s, s.replace("-", " ").capitalize()) for s in ACTIVITY_SEGMENTS])
+
+    as_of = models.DateField(db_index=True)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="snapshots")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    abc = models.CharField("ABC", max_length=1, blank=True)
+    xyz = models.CharField("XYZ", max_length=1, blank=True)
+    value = models.DecimalField("ABC value", max_digits=20, decimal_places=4, null=True)
+    cov = models.FloatField("CoV", null=True)
+    recency = models.IntegerField(null=True)
+    frequency = models.IntegerField(null=True)
+    monetary = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    r = models.PositiveSmallIntegerField("R", null=True)
+    f = models.PositiveSmallIntegerField("F", null=True)
+    m = models.PositiveSmallIntegerField("M", null=True)
+    rfm_segment = models.CharField("activity segment", max_length=10, choices=Segment.choices, blank=True)
+    cooperation_days = models.IntegerField(null=True)
+
+    objects = SnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-as_of", "customer"]
+        constraints = [models.UniqueConstraint(fields=["as_of", "customer"], name="one_snapshot_per_customer_and_date")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} @ {self.as_of}: {self.status} {self.abc}{self.xyz}"
+
+
+class RecomputeRun(models.Model):
+    """One run of the classification for one as-of date: what the browser shows as
+    progress and what the nightly job leaves behind. Unique per date: a rerun reuses it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    as_of = models.DateField(unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    step = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    customers = models.PositiveIntegerField(default=0)
+    lines = models.PositiveBigIntegerField(default=0)
+    class_changes = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    triggered_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-as_of"]
+
+    def __str__(self) -> str:
+        return f"Recompute {self.as_of} ({self.get_status_display()})"
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None

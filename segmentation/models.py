@@ -47,9 +47,14 @@ class ClassificationSettings(models.Model):
 
     def as_params(self) -> ClassificationParams:
         return ClassificationParams(
-            window_months=self.window_months, period_months=self.period_months, abc_basis=self.abc_basis,
-            abc_a=self.abc_a, abc_b=self.abc_b, xyz_bucket_months=self.xyz_bucket_months,
-            xyz_x=self.xyz_x, xyz_y=self.xyz_y,
+            window_months=self.window_months,
+            period_months=self.period_months,
+            abc_basis=self.abc_basis,
+            abc_a=self.abc_a,
+            abc_b=self.abc_b,
+            xyz_bucket_months=self.xyz_bucket_months,
+            xyz_x=self.xyz_x,
+            xyz_y=self.xyz_y,
         )
 
 
@@ -60,8 +65,10 @@ class SnapshotQuerySet(models.QuerySet):
     def latest_date(self):
         """The as-of date of the newest successful recompute (the customers' current classes)."""
         return (
-            RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by("-as_of")
-            .values_list("as_of", flat=True).first()
+            RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE)
+            .order_by("-as_of")
+            .values_list("as_of", flat=True)
+            .first()
         )
 
 

@@ -1,4 +1,7 @@
+from datetime import datetime
+
 import factory
+from django.utils import timezone
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
@@ -47,7 +50,27 @@ class CustomerFactory(factory.django.DjangoModelFactory):
         model = Customer
 
     name = factory.Sequence(lambda n: f"Customer {n} Ltd")
+    # Long-standing by default, so snapshots of past dates include them.
+    created_at = factory.LazyFunction(lambda: timezone.make_aware(datetime(2020, 1, 1)))
     external_ref = factory.Sequence(lambda n: f"EXT{n:05d}")
     industry = "Manufacturing"
     city = "Leeds"
     email = factory.LazyAttribute(lambda c: f"{c.external_ref.lower()}@example.com")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "customers.Product"
+        django_get_or_create = ("sku",)
+
+    sku = factory.Sequence(lambda n: f"SKU{n:04d}")
+    name = factory.LazyAttribute(lambda p: f"Product {p.sku}")
+
+
+class SettlementLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sales_pipeline.SettlementLine"
+
+    customer = factory.SubFactory(CustomerFactory)
+    amount = 100
+    source_key = factory.Sequence(lambda n: f"test-{n}")

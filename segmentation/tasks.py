@@ -1,0 +1,23 @@
+import logging
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=60, retry_jitter=True, max_retries=3)
+def recompute_segments_task(as_of: str | None = None, triggered_by: str = "nightly") -> str:
+    """The nightly classification (beat, 02:00 business time) and the 'Recompute' button.
+    `as_of` is an ISO date; by default today in the business time zone."""
+    day = date.fromisoformat(as_of) if as_of else timezone.localdate()
+    try:
+        run = services.segments_recompute(as_of=day, triggered_by=triggered_by)
+    except services.LockHeld:
+        logger.info("Recompute as of %s skipped: another run holds the lock", day)
+        return f"skipped: lock held ({day})"
+    return f"{run.customers} customers classified as of {day}"

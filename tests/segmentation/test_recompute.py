@@ -1,0 +1,197 @@
+"""The recompute against a real database: SQL aggregate, snapshot, guard, failure."""
+
+import random
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+
+from segmentation import selectors, services
+from segmentation.classification import ClassificationParams, aggregate_lines
+from segmentation.models import CustomerSnapshot, RecomputeRun
+from segmentation.tasks import recompute_segments_task
+from tests.factories import CustomerFactory, SettlementLineFactory
+
+D = date(2026, 5, 31)
+
+
+def ledger(customer, *entries):
+    """entries: (days before D, amount[, cost])"""
+    for days, amount, *cost in entries:
+        SettlementLineFactory(
+            customer=customer,
+            date=D - timedelta(days=days),
+            amount=Decimal(amount),
+            cost=Decimal(cost[0]) if cost else None,
+        )
+
+
+@pytest.fixture
+def random_ledger(db):
+    rng = random.Random(5)
+    customers = CustomerFactory.create_batch(40)
+    for customer in customers[:35]:
+        for _ in range(rng.randint(1, 25)):
+            amount = Decimal(rng.randint(-2000, 90000)) / 100
+            cost = Decimal(rng.randint(0, 50000)) / 100 if rng.random() < 0.5 else None
+            ledger(
+                customer, (rng.randint(-30, 800), amount, cost) if cost is not None else (rng.randint(-30, 800), amount)
+            )
+    return customers
+
+
+@pytest.mark.parametrize(
+    "params", [ClassificationParams(), ClassificationParams(xyz_bucket_months=3, abc_basis="margin")]
+)
+def test_the_sql_aggregate_equals_the_pandas_reference(random_ledger, params):
+    from sales_pipeline.models import SettlementLine
+
+    # given the raw lines as the pandas reference reads them
+    raw = pd.DataFrame.from_records(SettlementLine.objects.values("customer_id", "date", "amount", "cost"))
+    raw["amount_cents"] = (raw["amount"] * 10000).map(int)
+    raw["cost_cents"] = raw["cost"].map(lambda c: 0 if c is None or pd.isna(c) else int(c * 10000))
+    expected = aggregate_lines(raw, as_of=D, params=params).set_index("customer_id").sort_index()
+    # when the database computes it
+    actual = selectors.ledger_aggregates(as_of=D, params=params).set_index("customer_id").sort_index()
+    # then every column agrees exactly
+    for column in expected.columns:
+        left = pd.to_datetime(expected[column]) if "date" in column else expected[column]
+        right = pd.to_datetime(actual[column]) if "date" in column else actual[column]
+        assert left.tolist() == right.tolist(), column
+
+
+def test_a_recompute_stores_one_snapshot_row_per_customer(db):
+    regular, lost, newcomer = CustomerFactory.create_batch(3)
+    potential = CustomerFactory()
+    ledger(regular, (200, "100"), (120, "100"), (10, "100"))
+    ledger(lost, (200, "50"))
+    ledger(newcomer, (5, "10"))
+    run = services.segments_recompute(as_of=D)
+    assert run.status == RecomputeRun.Status.DONE and run.customers == 4 and run.lines == 5
+    statuses = dict(CustomerSnapshot.objects.filter(as_of=D).values_list("customer_id", "status"))
+    assert statuses == {regular.pk: "regular", lost.pk: "lost", newcomer.pk: "new", potential.pk: "potential"}
+    top = CustomerSnapshot.objects.get(as_of=D, customer=regular)
+    assert (top.abc, top.value, top.monetary, top.frequency) == ("A", Decimal("300"), Decimal("300"), 3)
+
+
+def test_customers_created_after_the_date_are_not_in_its_snapshot(db):
+    later = CustomerFactory()
+    later.created_at = later.created_at.replace(year=2030)
+    later.save()
+    services.segments_recompute(as_of=D)
+    assert not CustomerSnapshot.objects.filter(customer=later).exists()
+
+
+def test_running_twice_for_the_same_date_changes_nothing(random_ledger):
+    services.segments_recompute(as_of=D)
+    first = sorted(
+        CustomerSnapshot.objects.filter(as_of=D).values_list("customer_id", "status", "abc", "xyz", "value", "r")
+    )
+    run = services.segments_recompute(as_of=D)
+    again = sorted(
+        CustomerSnapshot.objects.filter(as_of=D).values_list("customer_id", "status", "abc", "xyz", "value", "r")
+    )
+    assert first == again
+    assert RecomputeRun.objects.filter(as_of=D).count() == 1 and run.status == "done"
+
+
+def test_a_failure_while_saving_keeps_the_previous_snapshot(random_ledger, monkeypatch):
+    services.segments_recompute(as_of=D)
+    before = sorted(CustomerSnapshot.objects.filter(as_of=D).values_list("customer_id", "abc", "status"))
+    ledger(random_ledger[-1], (3, "99999"))  # would change classes
+
+    def insert_half_then_die(frame):
+        original_insert(frame.iloc[: len(frame) // 2])
+        raise RuntimeError("worker died")
+
+    original_insert = services._insert_snapshots
+    monkeypatch.setattr(services, "_insert_snapshots", insert_half_then_die)
+    with pytest.raises(RuntimeError):
+        services.segments_recompute(as_of=D)
+    assert sorted(CustomerSnapshot.objects.filter(as_of=D).values_list("customer_id", "abc", "status")) == before
+    run = RecomputeRun.objects.get(as_of=D)
+    assert run.status == "failed" and "worker died" in run.error
+    # and simply running again works
+    monkeypatch.setattr(services, "_insert_snapshots", original_insert)
+    assert services.segments_recompute(as_of=D).status == "done"
+    assert CustomerSnapshot.objects.filter(as_of=D).count() == len(random_ledger)
+
+
+def test_a_second_run_while_one_holds_the_lock_is_skipped(db):
+    with services.exclusive(services.LOCK_NAME):
+        with pytest.raises(services.LockHeld):
+            services.segments_recompute(as_of=D)
+        assert recompute_segments_task(as_of=D.isoformat()) == f"skipped: lock held ({D})"
+    assert not RecomputeRun.objects.filter(as_of=D, status="done").exists()
+    assert recompute_segments_task(as_of=D.isoformat()).endswith(f"as of {D}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_lock_is_held_across_connections():
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    held, release = threading.Event(), threading.Event()
+
+    def other_process():
+        try:
+            with services.exclusive(services.LOCK_NAME):
+                held.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    assert held.wait(10)
+    try:
+        with pytest.raises(services.LockHeld):
+            services.segments_recompute(as_of=D)
+    finally:
+        release.set()
+        thread.join()
+    assert services.segments_recompute(as_of=D).status == "done"
+
+
+def test_class_changes_are_counted_against_the_previous_snapshot(db):
+    a, b = CustomerFactory.create_batch(2)
+    ledger(a, (40, "100"))
+    ledger(b, (40, "10"))
+    services.segments_recompute(as_of=D - timedelta(days=30))
+    ledger(b, (10, "1000"))
+    run = services.segments_recompute(as_of=D)
+    # b (10 of 110, so C) overtakes a (100 of 110, so A): they swap classes
+    changed = set(
+        selectors.class_changes(user=_admin(), before=D - timedelta(days=30), after=D, field="abc").values_list(
+            "customer_id", "previous", "abc"
+        )
+    )
+    assert changed == {(a.pk, "A", "C"), (b.pk, "C", "A")}
+    assert run.class_changes == 2
+
+
+def _admin():
+    from tests.factories import UserFactory
+
+    return UserFactory(username="seg-admin", is_superuser=True, is_staff=True)
+
+
+def test_export_segments_writes_the_promised_columns(tmp_path, db):
+    customer = CustomerFactory(external_ref="C1")
+    CustomerFactory(external_ref="C2")  # potential
+    ledger(customer, (200, "100.50"), (100, "100.50"), (20, "-0.5"))
+    out = tmp_path / "segments.csv"
+    call_command("export_segments", str(out), as_of=D)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "customer,status,abc,xyz,revenue,cov,recency,frequency,monetary,r,f,m,rfm_segment"
+    assert lines[1].startswith("C1,regular,A,") and ",200.50," in lines[1]
+    assert lines[2] == "C2,potential,,,,,,,,,,,"
+
+
+def test_recompute_command_reports_what_it_did(db, capsys):
+    ledger(CustomerFactory(), (1, "5"))
+    call_command("recompute_segments", as_of=D)
+    assert "Classified 1 customers as of 2026-05-31 from 1 ledger lines" in capsys.readouterr().out

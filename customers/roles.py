@@ -20,6 +20,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.add_customer",
         "customers.change_customer",
         "customers.view_salesteam",
+        "segmentation.add_recomputerun",
+        "segmentation.view_classificationsettings",
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

@@ -6,8 +6,26 @@ from .models import Customer
 class CustomerTable(tables.Table):
     name = tables.Column(linkify=True)
     manager = tables.Column(order_by=("manager__username",), default="— pool —")
+    lifecycle_status = tables.Column("Status", default="")
+    abc_class = tables.Column("ABC", default="")
+    xyz_class = tables.Column("XYZ", default="")
+    activity_segment = tables.Column("Activity", default="")
 
     class Meta:
         model = Customer
-        fields = ("name", "external_ref", "kind", "industry", "city", "manager", "phone", "email", "created_at")
+        fields = (
+            "name",
+            "external_ref",
+            "kind",
+            "industry",
+            "city",
+            "manager",
+            "lifecycle_status",
+            "abc_class",
+            "xyz_class",
+            "activity_segment",
+            "phone",
+            "email",
+            "created_at",
+        )
         order_by = ("name",)

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from crm_project.views import ScopedListView
+from segmentation.models import CustomerSnapshot
 
 from .access import MANAGER, user_role
 from .filters import CustomerFilterSet, customer_search
@@ -36,10 +37,15 @@ def global_search(request):
 class CustomerListView(ScopedListView):
     model = Customer
     permission_required = "customers.view_customer"
-    queryset = Customer.objects.select_related("manager")
+
+    def get_queryset(self):
+        current = CustomerSnapshot.objects.latest_date()
+        return super().get_queryset().select_related("manager").with_classes(current)
+
     filterset_class = CustomerFilterSet
     table_class = CustomerTable
     template_name = "customers/customer_list.html"
+
     export_name = "customers"
 
 
@@ -58,6 +64,7 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["history"] = history_changes(self.object.history.all())
+        context["snapshot"] = self.object.snapshots.filter(as_of=CustomerSnapshot.objects.latest_date()).first()
         return context
 
 

@@ -123,3 +123,15 @@ def class_changes(*, user, before: date, after: date, field: str = "abc"):
         .exclude(previous=F(field))
         .select_related("customer", "customer__manager")
     )
+
+
+def lifecycle_counts(*, user, dates: list[date]) -> dict[tuple[date, str], int]:
+    """Customers per (snapshot date, status) for the given dates, scoped to the user."""
+    rows = (
+        CustomerSnapshot.objects.visible_to(user)
+        .filter(as_of__in=dates)
+        .values_list("as_of", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {(as_of, status): n for as_of, status, n in rows}

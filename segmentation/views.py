@@ -1,1 +1,197 @@
+from datetime import date
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from crm_project.exports import CONTENT_TYPES, export_response
+from crm_project.views import ScopedListView
+from customers.models import Customer
+
+from . import selectors
+from .classification import ACTIVITY_SEGMENTS, STATUSES, months_before, second_purchase_nudge
+from .exports import HEADER, segment_rows
+from .filters import ClassChangeFilterSet
+from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
+from .tables import ClassChangeTable
+from .tasks import recompute_segments_task
+
+LIFECYCLE_PERIODS = 8  # two years of three-month periods
+
+
+def _as_of(request) -> date | None:
+    """The snapshot date asked for (?as_of=), or the current one."""
+    raw = request.GET.get("as_of")
+    if raw:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError as error:
+            raise Http404("Not a date") from error
+    return CustomerSnapshot.objects.latest_date()
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def overview(request):
+    """The ABC x XYZ matrix, lifecycle counts and the RFM activity matrix of one date."""
+    as_of = _as_of(request)
+    snapshots = CustomerSnapshot.objects.visible_to(request.user).filter(as_of=as_of)
+    cells = selectors.abc_xyz_matrix(snapshots)
+    matrix = [
+        {
+            "abc": abc,
+            "cells": [
+                {"xyz": xyz, **cells.get((abc, xyz), {"customers": 0, "value": None})} for xyz in ["X", "Y", "Z", ""]
+            ],
+        }
+        for abc in "ABC"
+    ]
+    counts = selectors.status_counts(snapshots)
+    rfm = selectors.rfm_matrix(snapshots)
+    context = {
+        "as_of": as_of,
+        "dates": selectors.snapshot_dates()[:60],
+        "matrix": matrix,
+        "status_counts": [(status, counts.get(status, 0)) for status in STATUSES],
+        "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
+        "segment_counts": dict(snapshots.values_list("rfm_segment").annotate(n=Count("pk")).order_by()),
+        "segments": ACTIVITY_SEGMENTS,
+        "last_run": RecomputeRun.objects.first(),
+        "settings": ClassificationSettings.current(),
+    }
+    return render(request, "segmentation/overview.html", context)
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def lifecycle(request):
+    """Customers per lifecycle status at the end of each of the last eight periods."""
+    latest = CustomerSnapshot.objects.latest_date()
+    period = ClassificationSettings.current().period_months
+    ends = [months_before(latest, j * period) for j in range(LIFECYCLE_PERIODS)] if latest else []
+    counts = selectors.lifecycle_counts(user=request.user, dates=ends)
+    rows = [
+        {
+            "as_of": end,
+            "counts": [counts.get((end, s), 0) for s in STATUSES],
+            "computed": any((end, s) in counts for s in STATUSES),
+        }
+        for end in reversed(ends)
+    ]
+    peak = max([sum(row["counts"]) for row in rows] or [0]) or 1
+    for row in rows:
+        row["bars"] = [(status, n, round(100 * n / peak, 1)) for status, n in zip(STATUSES, row["counts"], strict=True)]
+    return render(
+        request,
+        "segmentation/lifecycle.html",
+        {
+            "rows": rows,
+            "statuses": STATUSES,
+            "missing": [row["as_of"] for row in rows if not row["computed"]],
+        },
+    )
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def nudge(request):
+    """One-purchase customers due for a second-purchase reminder."""
+    as_of = _as_of(request) or date.today()
+    period = ClassificationSettings.current().period_months
+    median, due = second_purchase_nudge(selectors.purchase_days(as_of=as_of), as_of=as_of, period_months=period)
+    ages = dict(zip(due["customer_id"].tolist(), due["age_days"].tolist(), strict=True))
+    customers = (
+        Customer.objects.visible_to(request.user).filter(pk__in=list(ages)).select_related("manager").order_by("name")
+    )
+    rows = [(customer, ages[customer.pk]) for customer in customers]
+    return render(request, "segmentation/nudge.html", {"as_of": as_of, "median": median, "rows": rows})
+
+
+class ClassChangeListView(ScopedListView):
+    """Customers whose class or status at one date differs from another date's."""
+
+    model = CustomerSnapshot
+    permission_required = "customers.view_customer"
+    filterset_class = ClassChangeFilterSet
+    table_class = ClassChangeTable
+    template_name = "segmentation/changes.html"
+    export_name = "class-changes"
+
+    def get_queryset(self):
+        dates = selectors.snapshot_dates()
+        after = self._date("after", dates[0] if dates else None)
+        before = self._date("before", dates[1] if len(dates) > 1 else after)
+        self.dates, self.before, self.after = dates, before, after
+        field = self.request.GET.get("field") if self.request.GET.get("field") in {"abc", "xyz", "status"} else "abc"
+        self.field = field
+        return selectors.class_changes(user=self.request.user, before=before, after=after, field=field)
+
+    def _date(self, name, default):
+        try:
+            return date.fromisoformat(self.request.GET[name])
+        except (KeyError, ValueError):
+            return default
+
+    def get_table_kwargs(self):
+        return {"changed_field": self.field}
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "dates": self.dates,
+            "before": self.before,
+            "after": self.after,
+            "field": self.field,
+        }
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def segment_export(request):
+    """Every visible customer's classes as of a date, as CSV or XLSX."""
+    as_of = _as_of(request)
+    fmt = request.GET.get("format", "csv")
+    if fmt not in CONTENT_TYPES or as_of is None:
+        raise Http404("Nothing to export")
+    rows = segment_rows(CustomerSnapshot.objects.visible_to(request.user).filter(as_of=as_of))
+    return export_response(fmt, f"segments-{as_of}", HEADER, rows)
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def run_list(request):
+    runs = RecomputeRun.objects.all()[:50]
+    return render(request, "segmentation/runs.html", {"runs": runs, "today": date.today()})
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def run_progress(request, pk):
+    run = get_object_or_404(RecomputeRun, pk=pk)
+    return render(request, "segmentation/_run_progress.html", {"run": run})
+
+
+@login_required
+@require_POST
+@permission_required("segmentation.add_recomputerun", raise_exception=True)
+def run_start(request):
+    """Queue a recompute for one date (default today), or for several (?as_of=...&as_of=...)."""
+    days = []
+    for raw in request.POST.getlist("as_of") or [date.today().isoformat()]:
+        try:
+            days.append(date.fromisoformat(raw))
+        except ValueError:
+            messages.error(request, f"“{raw}” is not a date (YYYY-MM-DD).")
+            return redirect("segmentation:run_list")
+    for day in days:
+        recompute_segments_task.delay_on_commit(day.isoformat(), triggered_by=f"user:{request.user.username}")
+    messages.success(request, f"Recompute queued for {', '.join(map(str, days))}.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("segmentation:run_list")
+    return redirect(target)

@@ -15,13 +15,19 @@ OBJECT_URLS = {
 }
 
 
+# Id-taking URLs whose records belong to no customer or manager, with the reason.
+NOT_OWNED = {
+    "segmentation:run_progress": "a recompute run is a company-wide job record, with no customer data",
+}
+
+
 @pytest.fixture
 def objects_of_mgr_a(cust_a):
     return {"customer": cust_a}
 
 
 def test_every_object_url_is_covered():
-    assert sorted(OBJECT_URLS) == object_url_names()
+    assert sorted([*OBJECT_URLS, *NOT_OWNED]) == object_url_names()
 
 
 @pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))

@@ -100,7 +100,7 @@ def test_the_detail_page_query_count_does_not_grow_with_history(
         cust_a.city = f"City {number}"
         cust_a.save()
     client = client_for(mgr_a)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         assert client.get(cust_a.get_absolute_url()).status_code == 200
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers import views as customer_views
+from customers.views import customers as customer_views
 
 urlpatterns = [
     path("", customer_views.home, name="home"),

@@ -1,6 +1,7 @@
 """Who may see which records. Every queryset of customer-owned data is narrowed here.
 
-Managers see their own customers and the unassigned pool; directors see the customers
+Managers see their own customers, the unassigned pool and the customers of agendas
+handed over to them; directors see the customers
 of the teams they direct (and the pool); administrators, and anyone granted
 `customers.view_all_customers`, see everything.
 """
@@ -47,5 +48,10 @@ def customer_scope(user, prefix: str = "") -> Q:
         team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
         return Q(**{f"{manager}__in": team_managers}) | pool | Q(**{manager: user})
     if user_role(user) == MANAGER:
-        return Q(**{manager: user}) | pool
+        # A colleague's agenda handed over while they are away brings its customers along.
+        from .models import PlannedContact
+
+        covering = PlannedContact.objects.filter(manager=user, status=PlannedContact.Status.PLANNED)
+        covered = Q(**{f"{prefix}pk__in": covering.values("customer_id")})
+        return Q(**{manager: user}) | pool | covered
     return NOTHING

@@ -26,3 +26,17 @@ def history_changes(history_queryset, *, limit: int = 20) -> list[dict]:
                     changes.append((field.verbose_name, shown(field, old), shown(field, new)))
         entries.append({"record": record, "changes": changes})
     return entries[:limit]
+
+
+def customer_product_row(customer) -> list[dict]:
+    """The customer's status for each target product of its segment (not offered when
+    nothing is recorded yet), plus any other product with a recorded status."""
+    from .models import CustomerProduct
+
+    targets = list(customer.segment.target_products.select_related("line")) if customer.segment_id else []
+    recorded = {cp.product_id: cp for cp in customer.product_statuses.select_related("product", "product__line")}
+    row = [{"product": p, "target": True, "status": recorded.pop(p.pk, None)} for p in targets]
+    row += [{"product": cp.product, "target": False, "status": cp} for cp in recorded.values()]
+    for cell in row:
+        cell["code"] = cell["status"].status if cell["status"] else CustomerProduct.Status.NOT_OFFERED
+    return row

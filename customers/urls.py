@@ -1,11 +1,4 @@
-from django.urls import path
-
-from . import views
+from .views import customers
 
 app_name = "customers"
-urlpatterns = [
-    path("", views.CustomerListView.as_view(), name="customer_list"),
-    path("new/", views.CustomerCreateView.as_view(), name="customer_create"),
-    path("<int:pk>/", views.CustomerDetailView.as_view(), name="customer_detail"),
-    path("<int:pk>/edit/", views.CustomerUpdateView.as_view(), name="customer_update"),
-]
+urlpatterns = [*customers.urlpatterns]

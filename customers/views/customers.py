@@ -2,17 +2,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.shortcuts import redirect, render
+from django.urls import path
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from crm_project.views import ScopedListView
 from segmentation.models import CustomerSnapshot
 
-from .access import MANAGER, user_role
-from .filters import CustomerFilterSet, customer_search
-from .forms import CustomerForm
-from .models import Customer
-from .selectors import history_changes
-from .tables import CustomerTable
+from .. import selectors
+from ..access import MANAGER, user_role
+from ..filters import CustomerFilterSet, customer_search
+from ..forms import CustomerForm
+from ..models import Customer, PlannedContact
+from ..selectors import history_changes
+from ..tables import CustomerTable
 
 SEARCH_LIMIT = 10
 
@@ -55,7 +57,7 @@ class CustomerScopeMixin(LoginRequiredMixin, PermissionRequiredMixin):
     model = Customer
 
     def get_queryset(self):
-        return Customer.objects.visible_to(self.request.user).select_related("manager")
+        return Customer.objects.visible_to(self.request.user).select_related("manager", "segment", "referred_by")
 
 
 class CustomerDetailView(CustomerScopeMixin, DetailView):
@@ -63,8 +65,18 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["history"] = history_changes(self.object.history.all())
-        context["snapshot"] = self.object.snapshots.filter(as_of=CustomerSnapshot.objects.latest_date()).first()
+        customer = self.object
+        context.update(
+            history=history_changes(customer.history.all()),
+            snapshot=customer.snapshots.filter(as_of=CustomerSnapshot.objects.latest_date()).first(),
+            contacts=customer.contacts.all(),
+            competitor_links=customer.competitor_links.select_related("competitor", "product"),
+            interactions=customer.interactions.select_related("manager", "contact")[:30],
+            planned_contacts=customer.planned_contacts.filter(status=PlannedContact.Status.PLANNED).select_related(
+                "manager", "product"
+            ),
+            product_row=selectors.customer_product_row(customer),
+        )
         return context
 
 
@@ -90,3 +102,11 @@ class CustomerCreateView(CustomerFormMixin, CreateView):
 
 class CustomerUpdateView(CustomerFormMixin, UpdateView):
     permission_required = "customers.change_customer"
+
+
+urlpatterns = [
+    path("", CustomerListView.as_view(), name="customer_list"),
+    path("new/", CustomerCreateView.as_view(), name="customer_create"),
+    path("<int:pk>/", CustomerDetailView.as_view(), name="customer_detail"),
+    path("<int:pk>/edit/", CustomerUpdateView.as_view(), name="customer_update"),
+]

@@ -1,0 +1,26 @@
+from .agenda import Greeting, Holiday, Interaction, PlannedContact
+from .catalogue import CustomerProduct, PortraitEntry, Product, ProductLine, Segment, SegmentRule
+from .contacts import Competitor, Contact, CustomerCompetitor
+from .customer import Customer, CustomerQuerySet, normalize_name
+from .teams import SalesTeam, TeamMembership
+
+__all__ = [
+    "Competitor",
+    "Contact",
+    "Customer",
+    "CustomerCompetitor",
+    "CustomerProduct",
+    "CustomerQuerySet",
+    "Greeting",
+    "Holiday",
+    "Interaction",
+    "PlannedContact",
+    "PortraitEntry",
+    "Product",
+    "ProductLine",
+    "SalesTeam",
+    "Segment",
+    "SegmentRule",
+    "TeamMembership",
+    "normalize_name",
+]

@@ -1,0 +1,128 @@
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+#
+# Catalogue: product lines (directions of the business) and products
+#
+
+
+class ProductLine(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="products")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name", "sku"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})" if self.name != self.sku else self.sku
+
+
+#
+# Target segments and the ideal portrait
+#
+
+
+class Segment(models.Model):
+    """A target segment: customers whose from-birth attributes meet every rule. A customer
+    falls into the first matching segment by priority (lowest number first)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    priority = models.PositiveSmallIntegerField(default=100)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    target_products = models.ManyToManyField(
+        Product, through="PortraitEntry", related_name="target_segments", blank=True
+    )
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentRule(models.Model):
+    """One condition: field operator value. All of a segment's rules must hold."""
+
+    class Field(models.TextChoices):
+        KIND = "kind", "Kind (company/person)"
+        INDUSTRY = "industry", "Industry"
+        ACTIVITY_TYPE = "activity_type", "Activity type"
+        HAS_BRANCHES = "has_branches", "Has branches"
+        EMPLOYEES = "employees", "Company size (employees)"
+        CLIENT_TYPE = "client_type", "Main client type"
+        YEAR_FOUNDED = "year_founded", "Year founded"
+        CITY = "city", "City"
+
+    class Operator(models.TextChoices):
+        EQ = "eq", "equals"
+        NE = "ne", "does not equal"
+        GT = "gt", "greater than"
+        GTE = "gte", "at least"
+        LT = "lt", "less than"
+        LTE = "lte", "at most"
+        CONTAINS = "contains", "contains"
+        IN = "in", "is one of (comma-separated)"
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="rules")
+    field = models.CharField(max_length=20, choices=Field.choices)
+    operator = models.CharField(max_length=10, choices=Operator.choices, default=Operator.EQ)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["segment", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} {self.get_operator_display()} {self.value}"
+
+
+class PortraitEntry(models.Model):
+    """A mark in the portrait matrix: `product` is a target product for `segment`."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="portrait_entries")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="portrait_entries")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "product"], name="one_mark_per_segment_product")]
+
+    def __str__(self) -> str:
+        return f"{self.segment}: {self.product}"
+
+
+class CustomerProduct(models.Model):
+    """Where a customer stands with one product: set by hand, by deals and by settlements."""
+
+    class Status(models.TextChoices):
+        NOT_OFFERED = "not_offered", "Not offered"
+        OFFERED = "offered", "Offered"
+        REFUSED = "refused", "Refused"
+        CONTRACT = "contract", "Contract signed"
+        IN_USE = "in_use", "In use"
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="product_statuses")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="customer_statuses")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_OFFERED)
+    status_date = models.DateField(null=True, blank=True)
+    refusal_reason = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "product"], name="one_status_per_customer_product")]
+        indexes = [models.Index(fields=["product", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}/{self.product_id}: {self.status}"

@@ -1,0 +1,157 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, FilteredRelation, Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from ..access import customer_scope
+
+
+class CustomerQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "CustomerQuerySet":
+        """The only way pages, exports, search and reports get customers: another
+        manager's customer is simply not in the queryset, so it is a 404."""
+        return self.filter(customer_scope(user))
+
+    def with_classes(self, as_of) -> "CustomerQuerySet":
+        """Annotate each customer's lifecycle status, ABC, XYZ and activity segment from
+        the snapshot of `as_of` (segmentation's current date), in the same query."""
+        if as_of is None:
+            empty = models.Value("", output_field=models.CharField())
+            return self.annotate(lifecycle_status=empty, abc_class=empty, xyz_class=empty, activity_segment=empty)
+        return self.annotate(
+            current=FilteredRelation("snapshots", condition=Q(snapshots__as_of=as_of)),
+            lifecycle_status=F("current__status"),
+            abc_class=F("current__abc"),
+            xyz_class=F("current__xyz"),
+            activity_segment=F("current__rfm_segment"),
+        )
+
+
+class Customer(models.Model):
+    """A company or a person we sell to, with the "from birth" attributes that place it
+    in a target segment (domain.md section 2)."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", "Company"
+        PERSON = "person", "Person"
+
+    class ActivityType(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        TRADE = "trade", "Trade"
+        SERVICES = "services", "Services"
+        EDUCATION = "education", "Education"
+        CATERING = "catering", "Catering"
+        PUBLIC = "public", "Public sector"
+        OTHER = "other", "Other"
+
+    class ClientType(models.TextChoices):
+        B2B = "b2b", "B2B"
+        B2C = "b2c", "B2C"
+
+    class Channel(models.TextChoices):
+        REFERRAL = "referral", "Referral"
+        WEBSITE = "website", "Website"
+        COLD_CALL = "cold_call", "Cold call"
+        EXHIBITION = "exhibition", "Exhibition"
+        ADVERTISING = "advertising", "Advertising"
+        PARTNER = "partner", "Partner"
+        OTHER = "other", "Other"
+
+    class Relationship(models.TextChoices):
+        TRANSACTIONAL = "transactional", "Transactional"
+        LONG_TERM = "long_term", "Long-term"
+        PERSONAL = "personal", "Personal assistance"
+        DEDICATED = "dedicated", "Dedicated account manager"
+        SELF_SERVICE = "self_service", "Self-service"
+        AUTOMATED = "automated", "Automated"
+        COMMUNITY = "community", "Community"
+
+    class Psychotype(models.TextChoices):
+        RELATIONSHIP_SEEKER = "seeker", "Relationship seeker"
+        LOYAL = "loyal", "Loyal"
+        EXPLOITER = "exploiter", "Relationship exploiter"
+        ONE_TIME = "one_time", "One-time buyer"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.COMPANY)
+    name = models.CharField(max_length=200)
+    # lower-case letters and digits only, for duplicate warnings ("ACME Ltd." ~ "acme ltd")
+    normalized_name = models.CharField(max_length=200, editable=False, db_index=True, default="")
+    external_ref = models.CharField(
+        "external reference",
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The customer's id in the accounting system; imports match on it.",
+    )
+    tax_id = models.CharField("tax id", max_length=32, blank=True, db_index=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        help_text="Empty: the customer is in the unassigned pool.",
+    )
+    # "from birth" attributes: known at first contact, they decide the segment
+    industry = models.CharField(max_length=100, blank=True)
+    activity_type = models.CharField(max_length=20, choices=ActivityType.choices, blank=True)
+    has_branches = models.BooleanField(default=False)
+    employees = models.PositiveIntegerField("company size (employees)", null=True, blank=True)
+    client_type = models.CharField("main client type", max_length=3, choices=ClientType.choices, blank=True)
+    year_founded = models.PositiveSmallIntegerField(null=True, blank=True)
+    birthday = models.DateField(null=True, blank=True, help_text="For a person.")
+    city = models.CharField(max_length=100, blank=True)
+    # how we work with them
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True, db_index=True)
+    acquisition_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    referred_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
+    relationship_type = models.CharField(max_length=20, choices=Relationship.choices, blank=True)
+    psychotype = models.CharField("buyer psychotype", max_length=20, choices=Psychotype.choices, blank=True)
+    segment = models.ForeignKey(
+        "customers.Segment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customers",
+        help_text="Empty: non-target.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at", "normalized_name"])
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        permissions = [
+            ("view_all_customers", "Can see every team's customers"),
+            ("import_customers", "Can import customers"),
+        ]
+        indexes = [models.Index(fields=["manager", "name"]), models.Index(fields=["segment", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:customer_detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        self.normalized_name = normalize_name(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "normalized_name"}
+        super().save(*args, **kwargs)
+
+
+LEGAL_FORMS = {"ltd", "limited", "plc", "llc", "inc", "gmbh", "sa", "co", "corp", "the"}
+
+
+def normalize_name(name: str) -> str:
+    """'The ACME Ltd.' -> 'acme': case, punctuation and legal forms do not make a new company."""
+    words = "".join(ch if ch.isalnum() else " " for ch in name.lower()).split()
+    return " ".join(word for word in words if word not in LEGAL_FORMS)

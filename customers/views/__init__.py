@@ -1,0 +1,1 @@
+"""Customer pages, one module per screen family; each module declares its urlpatterns."""

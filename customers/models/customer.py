@@ -137,15 +137,15 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self) -> str:
-        return reverse("customers:customer_detail", args=[self.pk])
-
     def save(self, *args, **kwargs):
         self.normalized_name = normalize_name(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "normalized_name"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:customer_detail", args=[self.pk])
 
 
 LEGAL_FORMS = {"ltd", "limited", "plc", "llc", "inc", "gmbh", "sa", "co", "corp", "the"}

@@ -28,7 +28,7 @@ class ScopedListView(LoginRequiredMixin, PermissionRequiredMixin, SingleTableMix
             return super().get(request, *args, **kwargs)
         self.filterset = self.get_filterset(self.get_filterset_class())
         queryset = self.filterset.qs if self.filterset.is_valid() else self.filterset.queryset.none()
-        table = self.get_table_class()(queryset, request=request)
+        table = self.get_table_class()(queryset, request=request, **self.get_table_kwargs())
         table.order_by = request.GET.get(table.prefixed_order_by_field)
         # Sliced after the table has applied the user's sort order.
         table.data.data = table.data.data[: settings.EXPORT_MAX_ROWS]

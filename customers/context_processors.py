@@ -7,7 +7,8 @@ from .access import ADMINISTRATOR, user_role
 NAVIGATION = [
     ("Agenda", "customers:agenda", None),
     ("Customers", "customers:customer_list", None),
-    ("Segments", "segmentation:overview", None),
+    ("Managed base", "customers:managed_base", None),
+    ("Classes", "segmentation:overview", None),
     ("Deals", "sales_pipeline:deal_board", None),
     ("Loyalty", "loyalty:card_list", None),
     ("Complaints", "complaints:complaint_list", None),

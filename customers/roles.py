@@ -12,6 +12,8 @@ from .access import ADMINISTRATOR, DIRECTOR, MANAGER
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: [
         "customers.view_customer",
+        "customers.view_segment",
+        "customers.view_portraitentry",
         "customers.add_customer",
         "customers.change_customer",
     ],
@@ -21,7 +23,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.change_customer",
         "customers.view_salesteam",
         "segmentation.add_recomputerun",
+        "customers.view_segment",
+        "customers.change_segment",
+        "customers.view_portraitentry",
+        "customers.add_portraitentry",
+        "customers.delete_portraitentry",
         "segmentation.view_classificationsettings",
+        "sales_pipeline.add_settlementimport",
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

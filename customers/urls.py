@@ -1,4 +1,4 @@
-from .views import customers
+from .views import customers, portrait
 
 app_name = "customers"
-urlpatterns = [*customers.urlpatterns]
+urlpatterns = [*customers.urlpatterns, *portrait.urlpatterns]

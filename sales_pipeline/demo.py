@@ -80,8 +80,9 @@ def seed_ledger(*, customers, rng: random.Random, today: date) -> int:
     for customer in customers:
         profile = _pick_profile(rng)
         scale = Decimal(str(round(rng.paretovariate(1.3) * 400, 2)))
+        owned = rng.sample(products, rng.randint(1, 3))  # customers buy a few products, not the catalogue
         for day, multiplier in _purchase_days(profile, today, rng):
-            product = rng.choice(products)
+            product = rng.choice(owned)
             amount = (scale * Decimal(str(round(multiplier, 4)))).quantize(Decimal("0.01"))
             lines.append(_line(customer, product, day, amount, rng, len(lines)))
             if rng.random() < 0.03:  # a return a week later

@@ -123,7 +123,8 @@ class Customer(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "normalized_name"])
+    # segment is derived from the from-birth fields (and reassigned in bulk), so not audited
+    history = HistoricalRecords(excluded_fields=["updated_at", "normalized_name", "segment"])
     objects = CustomerQuerySet.as_manager()
 
     class Meta:
@@ -138,9 +139,14 @@ class Customer(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        from ..segment_rules import segment_for
+
         self.normalized_name = normalize_name(self.name)
+        # The segment follows the from-birth attributes on every full save.
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:
+        if update_fields is None:
+            self.segment = segment_for(self)
+        elif "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "normalized_name"}
         super().save(*args, **kwargs)
 

@@ -9,11 +9,12 @@ from crm_project.views import ScopedListView
 from segmentation.models import CustomerSnapshot
 
 from .. import selectors
-from ..access import MANAGER, user_role
+from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
-from ..forms import CustomerForm
-from ..models import Customer, PlannedContact
+from ..forms import CustomerForm, customer_formsets
+from ..models import Customer, CustomerProduct, PlannedContact
 from ..selectors import history_changes
+from ..services import customer_save
 from ..tables import CustomerTable
 
 SEARCH_LIMIT = 10
@@ -76,32 +77,65 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
                 "manager", "product"
             ),
             product_row=selectors.customer_product_row(customer),
+            referred_by_visible=bool(customer.referred_by_id)
+            and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
+            product_statuses=CustomerProduct.Status.choices,
         )
         return context
 
 
 class CustomerFormMixin(CustomerScopeMixin):
+    """The profile form with its contact and competitor formsets, saved together by
+    services.customer_save. When the name, tax id, email or phone match another
+    customer, the form comes back with those customers until "save anyway" is ticked."""
+
     form_class = CustomerForm
+    editing = False
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
-    def form_valid(self, form):
-        messages.success(self.request, f"Saved {form.instance.name}.")
-        return super().form_valid(form)
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not hasattr(self, "formsets"):
+            self.formsets = customer_formsets(data=None, instance=self.object or Customer())
+        context["contact_formset"], context["competitor_formset"] = self.formsets
+        return context
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object() if self.editing else None
+        form = self.get_form()
+        self.formsets = customer_formsets(data=request.POST, instance=self.object or Customer())
+        # Everything is validated, so that every error shows at once.
+        valid = [form.is_valid(), *(formset.is_valid() for formset in self.formsets if formset is not None)]
+        if not all(valid):
+            return self.form_invalid(form)
+        if form.identity_changed() and not form.cleaned_data.get("save_anyway"):
+            duplicates = find_duplicates(
+                name=form.cleaned_data.get("name"),
+                tax_id=form.cleaned_data.get("tax_id"),
+                email=form.cleaned_data.get("email"),
+                phone=form.cleaned_data.get("phone"),
+                exclude_pk=self.object.pk if self.object else None,
+            )
+            if duplicates:
+                shown = duplicates_for_user(duplicates, request.user)
+                return self.render_to_response(self.get_context_data(form=form, duplicates=shown))
+        contacts, competitors = self.formsets
+        customer = customer_save(
+            form=form, contact_formset=contacts, competitor_formset=competitors, actor=request.user
+        )
+        messages.success(request, f"Saved {customer.name}.")
+        return redirect(customer)
 
 
 class CustomerCreateView(CustomerFormMixin, CreateView):
     permission_required = "customers.add_customer"
 
-    def form_valid(self, form):
-        if user_role(self.request.user) == MANAGER:
-            form.instance.manager = self.request.user
-        return super().form_valid(form)
-
 
 class CustomerUpdateView(CustomerFormMixin, UpdateView):
     permission_required = "customers.change_customer"
+    editing = True
 
 
 urlpatterns = [

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import demo
+from customers import demo, demo_segments
 from customers.models import Customer
 from sales_pipeline import demo as ledger_demo
 from sales_pipeline.models import SettlementLine
@@ -39,6 +39,8 @@ class Command(BaseCommand):
                 rng = random.Random(seed)
                 created = demo.seed_customers(users=users, count=customers, rng=rng)
                 lines = ledger_demo.seed_ledger(customers=created, rng=rng, today=today)
+                demo_segments.seed_segments()
+                demo_segments.seed_product_statuses(rng=rng, today=today)
                 self.stdout.write(f"Created {len(created)} customers and {lines} settlement lines.")
                 seeded = True
         if seeded:

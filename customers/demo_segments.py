@@ -1,0 +1,86 @@
+"""Demo target segments, the portrait matrix and product statuses that follow the ledger."""
+
+import random
+from datetime import date
+
+from django.db.models import Min
+
+from .models import CustomerProduct, PortraitEntry, Product, Segment, SegmentRule
+from .segment_rules import segments_assign
+
+# name, priority, rules (field, operator, value), target SKUs
+DEMO_SEGMENTS = [
+    (
+        "Large manufacturers",
+        10,
+        [("industry", "eq", "Manufacturing"), ("employees", "gte", "250")],
+        ["EQ-100", "EQ-200", "CO-010", "SV-001", "SV-002"],
+    ),
+    ("Small manufacturers", 20, [("industry", "eq", "Manufacturing")], ["EQ-300", "CO-010", "CO-020", "SV-001"]),
+    (
+        "Retail and hospitality",
+        30,
+        [("industry", "in", "Retail, Hospitality, Food service")],
+        ["EQ-300", "CO-020", "CO-030", "SV-003"],
+    ),
+    (
+        "Logistics and construction",
+        40,
+        [("industry", "in", "Logistics, Construction")],
+        ["EQ-200", "CO-010", "SV-001", "SV-003"],
+    ),
+    ("Public services", 50, [("industry", "in", "Education, Healthcare")], ["CO-020", "CO-030", "SV-002"]),
+]
+
+
+def seed_segments() -> None:
+    """Segments with rules and their target products (the catalogue must exist)."""
+    products = {p.sku: p for p in Product.objects.all()}
+    for name, priority, rules, skus in DEMO_SEGMENTS:
+        segment, created = Segment.objects.get_or_create(name=name, defaults={"priority": priority})
+        if created:
+            SegmentRule.objects.bulk_create(
+                SegmentRule(segment=segment, field=f, operator=o, value=v) for f, o, v in rules
+            )
+            PortraitEntry.objects.bulk_create(
+                PortraitEntry(segment=segment, product=products[sku]) for sku in skus if sku in products
+            )
+    segments_assign()
+
+
+def seed_product_statuses(*, rng: random.Random, today: date) -> int:
+    """In use for every product a customer has bought (dated by the first purchase), and
+    for some target products not bought: offered, refused or contract signed."""
+    from sales_pipeline.models import SettlementLine
+
+    bought = (
+        SettlementLine.objects.filter(amount__gt=0, product__isnull=False)
+        .values_list("customer_id", "product_id")
+        .annotate(first=Min("date"))
+    )
+    statuses = {
+        (c, p): CustomerProduct(customer_id=c, product_id=p, status=CustomerProduct.Status.IN_USE, status_date=first)
+        for c, p, first in bought
+    }
+    targets = PortraitEntry.objects.values_list("segment_id", "product_id")
+    by_segment = {}
+    for segment_id, product_id in targets:
+        by_segment.setdefault(segment_id, []).append(product_id)
+    from .models import Customer
+
+    for customer_id, segment_id in Customer.objects.filter(segment__isnull=False).values_list("pk", "segment_id"):
+        for product_id in by_segment.get(segment_id, []):
+            if (customer_id, product_id) in statuses or rng.random() > 0.35:
+                continue
+            status = rng.choice(
+                [CustomerProduct.Status.OFFERED, CustomerProduct.Status.REFUSED, CustomerProduct.Status.CONTRACT]
+            )
+            statuses[(customer_id, product_id)] = CustomerProduct(
+                customer_id=customer_id,
+                product_id=product_id,
+                status=status,
+                status_date=date.fromordinal(today.toordinal() - rng.randint(1, 400)),
+                refusal_reason="Budget frozen this year" if status == CustomerProduct.Status.REFUSED else "",
+            )
+    CustomerProduct.objects.bulk_create(statuses.values(), batch_size=2000)
+    return len(statuses)

@@ -1,0 +1,137 @@
+"""The managed base: customers by segment, one column per target product, each cell the
+customer's status with that product and its date, plus maturity and classes."""
+
+import django_filters
+import django_tables2 as tables
+from django.db.models import F
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from segmentation.classification import STATUSES
+
+from .filters import customer_search, managers_visible
+from .models import Customer, CustomerProduct, Product, ProductLine, Segment
+
+
+def target_products(line_id=None):
+    products = Product.objects.filter(is_active=True, portrait_entries__isnull=False).distinct()
+    if line_id:
+        products = products.filter(line_id=line_id)
+    return list(products.select_related("line").order_by("line__name", "name"))
+
+
+class ManagedBaseFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    manager = django_filters.ModelChoiceFilter(queryset=managers_visible, empty_label="Any manager")
+    segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), empty_label="Any segment")
+    non_target = django_filters.BooleanFilter(field_name="segment", lookup_expr="isnull", label="Non-target")
+    line = django_filters.ModelChoiceFilter(
+        queryset=ProductLine.objects.all(), method="noop", label="Product line (columns)", empty_label="All lines"
+    )
+    product_status = django_filters.ChoiceFilter(
+        choices=CustomerProduct.Status.choices,
+        method="with_status",
+        label="Has a product",
+        empty_label="Any product status",
+    )
+    lifecycle_status = django_filters.ChoiceFilter(
+        label="Lifecycle", choices=[(s, s.capitalize()) for s in STATUSES], empty_label="Any lifecycle"
+    )
+    abc_class = django_filters.ChoiceFilter(label="ABC", choices=[(c, c) for c in "ABC"], empty_label="Any ABC")
+
+    class Meta:
+        model = Customer
+        fields = ["q", "manager", "segment", "non_target", "line", "product_status", "lifecycle_status", "abc_class"]
+
+    def search(self, queryset, name, value):
+        return customer_search(queryset, value)
+
+    def noop(self, queryset, name, value):
+        return queryset  # chooses the columns, not the rows
+
+    def with_status(self, queryset, name, value):
+        """Customers with at least one shown product in that status (not offered: none recorded)."""
+        line = self.form.cleaned_data.get("line")
+        products = Product.objects.filter(portrait_entries__isnull=False)
+        if line:
+            products = products.filter(line=line)
+        recorded = CustomerProduct.objects.filter(product__in=products)
+        if value == CustomerProduct.Status.NOT_OFFERED:
+            return queryset.exclude(pk__in=recorded.exclude(status=value).values("customer_id"))
+        return queryset.filter(pk__in=recorded.filter(status=value).values("customer_id"))
+
+
+class ProductStatusColumn(tables.Column):
+    def __init__(self, product, **kwargs):
+        self.product = product
+        super().__init__(verbose_name=product.name, empty_values=(), orderable=False, **kwargs)
+
+    def _record(self, table, customer):
+        return table.statuses_for(customer).get(self.product.pk)
+
+    def render(self, record, table):
+        status = self._record(table, record)
+        if status is None:
+            return mark_safe('<span class="product-status status-not_offered badge">–</span>')  # noqa: S308 - constant
+        date = f" {status.status_date:%d.%m.%y}" if status.status_date else ""
+        return format_html(
+            '<span class="badge product-status status-{}" title="{}">{}{}</span>',
+            status.status,
+            status.get_status_display(),
+            status.get_status_display(),
+            date,
+        )
+
+    def value(self, record, table, **kwargs):
+        status = self._record(table, record)
+        if status is None:
+            return "not offered"
+        return f"{status.status} {status.status_date:%Y-%m-%d}" if status.status_date else status.status
+
+
+class ManagedBaseTable(tables.Table):
+    segment = tables.Column(default="non-target", order_by=("segment__priority", "segment__name", "name"))
+    name = tables.Column(linkify=True)
+    manager = tables.Column(default="— pool —", order_by=("manager__username",))
+    maturity = tables.Column(order_by=("maturity",))
+    abc_class = tables.Column("ABC", default="")
+    xyz_class = tables.Column("XYZ", default="")
+    lifecycle_status = tables.Column("Lifecycle", default="")
+
+    class Meta:
+        model = Customer
+        fields = ("segment", "name", "manager", "maturity", "abc_class", "xyz_class", "lifecycle_status")
+        order_by = ("segment",)
+
+    def __init__(self, data, *, products, **kwargs):
+        super().__init__(data, extra_columns=[(f"p{p.pk}", ProductStatusColumn(p)) for p in products], **kwargs)
+        self.product_ids = [p.pk for p in products]
+        self._statuses = None
+
+    def order_segment(self, queryset, is_descending):
+        # Segments in priority order, the non-target rest last.
+        priority = (
+            F("segment__priority").desc(nulls_last=True)
+            if is_descending
+            else F("segment__priority").asc(nulls_last=True)
+        )
+        return queryset.order_by(priority, "segment__name", "name"), True
+
+    def render_maturity(self, record):
+        if record.maturity is None:
+            return "—"
+        return f"{record.in_use_count}/{record.target_count} ({record.maturity:.0%})"
+
+    def value_maturity(self, record):
+        return None if record.maturity is None else round(record.maturity, 4)
+
+    def statuses_for(self, customer) -> dict:
+        """Statuses of the shown rows, loaded in one query the first time a cell asks:
+        the page's rows when paginated, every row when exporting."""
+        if self._statuses is None:
+            rows = self.page.object_list if hasattr(self, "page") else self.rows
+            ids = [row.record.pk for row in rows]
+            self._statuses = {}
+            for status in CustomerProduct.objects.filter(customer_id__in=ids, product_id__in=self.product_ids):
+                self._statuses.setdefault(status.customer_id, {})[status.product_id] = status
+        return self._statuses.get(customer.pk, {})

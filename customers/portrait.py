@@ -1,0 +1,126 @@
+"""The ideal customer portrait: which products each segment should own, how far each
+customer is from it (maturity), and what to offer next (domain.md section 3)."""
+
+from collections import defaultdict
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
+
+from segmentation.classification import months_before
+
+from .models import Customer, CustomerProduct, PortraitEntry, Product
+
+REFUSAL_MEMORY_MONTHS = 6  # a refusal blocks re-offering the product for this long
+
+
+def targets_by_segment(segment_ids) -> dict[int, list[Product]]:
+    """Target products per segment, in one query."""
+    entries = (
+        PortraitEntry.objects.filter(segment_id__in=set(segment_ids) - {None})
+        .select_related("product", "product__line")
+        .order_by("product__name")
+    )
+    targets = defaultdict(list)
+    for entry in entries:
+        targets[entry.segment_id].append(entry.product)
+    return targets
+
+
+def offer_next_for(customer_ids, *, today: date | None = None) -> dict[int, list[Product]]:
+    """For each customer: its segment's target products that are not in use and were not
+    refused in the last six months. Three queries for any number of customers."""
+    today = today or timezone.localdate()
+    refused_since = months_before(today, REFUSAL_MEMORY_MONTHS)
+    segments = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "segment_id"))
+    targets = targets_by_segment(segments.values())
+    blocked = set(
+        CustomerProduct.objects.filter(customer_id__in=customer_ids)
+        .filter(
+            Q(status=CustomerProduct.Status.IN_USE)
+            | Q(status=CustomerProduct.Status.REFUSED, status_date__gte=refused_since)
+        )
+        .values_list("customer_id", "product_id")
+    )
+    return {
+        customer_id: [p for p in targets.get(segment_id, []) if (customer_id, p.pk) not in blocked]
+        for customer_id, segment_id in segments.items()
+    }
+
+
+def with_maturity(queryset):
+    """Annotate target_count, in_use_count and maturity (0..1, None without targets) in SQL,
+    so lists sort by it."""
+    targets = (
+        PortraitEntry.objects.filter(segment_id=OuterRef("segment_id"))
+        .order_by()
+        .values("segment_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    in_use = (
+        CustomerProduct.objects.filter(
+            customer_id=OuterRef("pk"),
+            status=CustomerProduct.Status.IN_USE,
+            product__portrait_entries__segment_id=OuterRef("segment_id"),
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return queryset.annotate(
+        target_count=Coalesce(Subquery(targets, output_field=IntegerField()), Value(0)),
+        in_use_count=Coalesce(Subquery(in_use, output_field=IntegerField()), Value(0)),
+    ).annotate(
+        maturity=ExpressionWrapper(
+            Cast(F("in_use_count"), FloatField()) / NullIf(F("target_count"), Value(0)), output_field=FloatField()
+        )
+    )
+
+
+def maturity(in_use_count: int, target_count: int) -> float | None:
+    """Target products in use / target products of the segment."""
+    return in_use_count / target_count if target_count else None
+
+
+def untargeted_products():
+    """Active products that no segment targets: sold once, fit no portrait."""
+    return Product.objects.filter(is_active=True, portrait_entries__isnull=True).select_related("line")
+
+
+@transaction.atomic
+def product_status_set(
+    *, customer: Customer, product: Product, status: str, status_date: date | None = None, reason: str = ""
+) -> CustomerProduct:
+    """Record where `customer` stands with `product` (history kept by the model). Called
+    by the card's status control, and by deals and settlements as they land."""
+    if status not in CustomerProduct.Status.values:
+        raise ValueError(f"unknown product status {status!r}")
+    record = CustomerProduct.objects.filter(customer=customer, product=product).first()
+    record = record or CustomerProduct(customer=customer, product=product)
+    record.status = status
+    record.status_date = None if status == CustomerProduct.Status.NOT_OFFERED else (status_date or timezone.localdate())
+    record.refusal_reason = reason if status == CustomerProduct.Status.REFUSED else ""
+    record.full_clean()
+    record.save()
+    return record
+
+
+@transaction.atomic
+def portrait_save(*, marks: set[tuple[int, int]]) -> tuple[int, int]:
+    """Make the portrait matrix exactly `marks` ((segment id, product id) pairs).
+    Returns (added, removed)."""
+    current = set(PortraitEntry.objects.values_list("segment_id", "product_id"))
+    removed = current - marks
+    added = marks - current
+    for segment_id, product_id in removed:
+        PortraitEntry.objects.filter(segment_id=segment_id, product_id=product_id).delete()
+    PortraitEntry.objects.bulk_create(PortraitEntry(segment_id=s, product_id=p) for s, p in added)
+    return len(added), len(removed)
+
+
+def segment_counts() -> dict[int | None, int]:
+    return dict(Customer.objects.values_list("segment_id").annotate(n=Count("pk")).order_by())

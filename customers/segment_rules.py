@@ -1,0 +1,122 @@
+"""Target segments from rules on the from-birth attributes (domain.md section 3).
+
+A rule is `field operator value`; a segment matches when all of its rules hold (a
+segment without rules matches nobody); a customer falls into the first matching active
+segment by priority, none -> non-target. The same rules exist twice, as SQL (`rule_q`,
+for assigning the whole base in a few UPDATEs) and in Python (`rule_matches`, for one
+customer on save); tests hold them equal.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+NUMBER_FIELDS = {"employees", "year_founded"}
+BOOLEAN_FIELDS = {"has_branches"}
+ORDERED_OPERATORS = {"gt", "gte", "lt", "lte"}
+TRUE_WORDS, FALSE_WORDS = {"yes", "true", "1"}, {"no", "false", "0"}
+
+
+def parse_value(field: str, operator: str, raw: str):
+    """The rule's value in the field's type; a list for `in`. Raises ValidationError."""
+    parts = [part.strip() for part in raw.split(",")] if operator == "in" else [raw.strip()]
+    if field in NUMBER_FIELDS:
+        try:
+            values = [int(part) for part in parts]
+        except ValueError as error:
+            raise ValidationError(f"“{raw}” is not a whole number.") from error
+    elif field in BOOLEAN_FIELDS:
+        if operator not in {"eq", "ne"}:
+            raise ValidationError("Yes/no fields only take 'equals' or 'does not equal'.")
+        if parts[0].lower() not in TRUE_WORDS | FALSE_WORDS:
+            raise ValidationError("Use yes or no.")
+        values = [parts[0].lower() in TRUE_WORDS]
+    else:
+        if operator in ORDERED_OPERATORS:
+            raise ValidationError("Text fields take equals, does not equal, contains or is one of.")
+        values = [part.lower() for part in parts]
+    return values if operator == "in" else values[0]
+
+
+def rule_q(rule) -> Q:
+    """The rule as a filter on customers. Text compares case-insensitively."""
+    value = parse_value(rule.field, rule.operator, rule.value)
+    field, op = rule.field, rule.operator
+    text = field not in NUMBER_FIELDS | BOOLEAN_FIELDS
+    if op == "in":
+        if text:
+            return Q(**{f"{field}__iexact": value[0]}) if len(value) == 1 else _any(field, value)
+        return Q(**{f"{field}__in": value})
+    if op == "contains":
+        return Q(**{f"{field}__icontains": value}) if text else Q(**{field: value})
+    if op in ORDERED_OPERATORS:
+        return Q(**{f"{field}__{op}": value})
+    equal = Q(**{f"{field}__iexact" if text else field: value})
+    return equal if op == "eq" else ~equal
+
+
+def _any(field, values) -> Q:
+    condition = Q(pk__in=[])
+    for value in values:
+        condition |= Q(**{f"{field}__iexact": value})
+    return condition
+
+
+def rule_matches(customer, rule) -> bool:
+    """The same rule on one customer object, with SQL's NULL semantics: a missing
+    number is neither greater nor smaller than anything, but it 'does not equal' 5."""
+    value = parse_value(rule.field, rule.operator, rule.value)
+    actual = getattr(customer, rule.field)
+    if isinstance(actual, str):
+        actual = actual.lower()
+    op = rule.operator
+    if op == "in":
+        return actual in value
+    if op == "contains":
+        return value in actual if isinstance(actual, str) else actual == value
+    if op in ORDERED_OPERATORS:
+        if actual is None:
+            return False
+        return {"gt": actual > value, "gte": actual >= value, "lt": actual < value, "lte": actual <= value}[op]
+    return (actual == value) if op == "eq" else (actual != value)
+
+
+def segment_q(segment) -> Q:
+    rules = list(segment.rules.all())
+    if not rules:
+        return Q(pk__in=[])
+    condition = Q()
+    for rule in rules:
+        condition &= rule_q(rule)
+    return condition
+
+
+def active_segments():
+    from .models import Segment
+
+    return list(Segment.objects.filter(is_active=True).prefetch_related("rules").order_by("priority", "name"))
+
+
+def segment_for(customer, segments=None):
+    """The first active segment (by priority) whose rules all hold for `customer`, or None."""
+    for segment in active_segments() if segments is None else segments:
+        rules = list(segment.rules.all())
+        if rules and all(rule_matches(customer, rule) for rule in rules):
+            return segment
+    return None
+
+
+def segments_assign(queryset=None) -> dict[str, int]:
+    """Put every customer of `queryset` (default: all) in its segment, set-based: one
+    UPDATE per segment in priority order, each excluding the earlier segments' matches,
+    then one for the non-target rest. Segment is derived data, so it is not audited."""
+    from .models import Customer
+
+    queryset = Customer.objects.all() if queryset is None else queryset
+    taken = Q(pk__in=[])
+    counts = {}
+    for segment in active_segments():
+        condition = segment_q(segment)
+        counts[segment.name] = queryset.filter(condition).exclude(taken).update(segment=segment)
+        taken |= condition
+    counts["non-target"] = queryset.exclude(taken).update(segment=None)
+    return counts

@@ -1,0 +1,119 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from crm_project.views import ScopedListView
+from segmentation.models import CustomerSnapshot
+
+from .. import portrait, selectors
+from ..managed_base import ManagedBaseFilterSet, ManagedBaseTable, target_products
+from ..models import Customer, CustomerProduct, Product, ProductLine, Segment
+from ..segment_rules import segments_assign
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def segment_list(request):
+    segments = Segment.objects.prefetch_related("rules", "target_products").order_by("priority", "name")
+    counts = portrait.segment_counts()
+    rows = [(segment, counts.get(segment.pk, 0)) for segment in segments]
+    return render(request, "customers/segment_list.html", {"rows": rows, "non_target": counts.get(None, 0)})
+
+
+@login_required
+@require_POST
+@permission_required("customers.change_segment", raise_exception=True)
+def segments_reassign(request):
+    counts = segments_assign()
+    messages.success(request, "Segments reassigned: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
+    return redirect("customers:segment_list")
+
+
+@login_required
+@permission_required("customers.view_portraitentry", raise_exception=True)
+def portrait_matrix(request):
+    """Segments as rows, products as columns; directors tick the target products."""
+    segments = list(Segment.objects.order_by("priority", "name"))
+    lines = list(ProductLine.objects.prefetch_related("products").order_by("name"))
+    loose = list(Product.objects.filter(line__isnull=True, is_active=True))
+    products = [p for line in lines for p in line.products.all() if p.is_active] + loose
+    can_edit = request.user.has_perms(["customers.add_portraitentry", "customers.delete_portraitentry"])
+    if request.method == "POST":
+        if not can_edit:
+            return render(request, "403.html", status=403)
+        valid = {(s.pk, p.pk) for s in segments for p in products}
+        marks = set()
+        for value in request.POST.getlist("mark"):
+            segment_id, _, product_id = value.partition("-")
+            if segment_id.isdigit() and product_id.isdigit() and (int(segment_id), int(product_id)) in valid:
+                marks.add((int(segment_id), int(product_id)))
+        added, removed = portrait.portrait_save(marks=marks)
+        messages.success(request, f"Portrait saved: {added} marks added, {removed} removed.")
+        return redirect("customers:portrait")
+    marks = set(portrait.PortraitEntry.objects.values_list("segment_id", "product_id"))
+    targeted = {product_id for _, product_id in marks}
+    return render(
+        request,
+        "customers/portrait.html",
+        {
+            "rows": [{"segment": s, "cells": [(p, (s.pk, p.pk) in marks) for p in products]} for s in segments],
+            "products": products,
+            "untargeted": [p for p in products if p.pk not in targeted],
+            "can_edit": can_edit,
+        },
+    )
+
+
+@login_required
+@require_POST
+@permission_required("customers.change_customer", raise_exception=True)
+def product_status_update(request, pk):
+    customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+    product_id, status = request.POST.get("product", ""), request.POST.get("status", "")
+    product = Product.objects.filter(pk=product_id).first() if product_id.isdigit() else None
+    if product is None or status not in CustomerProduct.Status.values:
+        messages.error(request, "Choose a product and a status.")
+    else:
+        portrait.product_status_set(
+            customer=customer, product=product, status=status, reason=request.POST.get("reason", "").strip()[:300]
+        )
+    if request.htmx:
+        return render(
+            request,
+            "customers/_card_products.html",
+            {
+                "customer": customer,
+                "product_row": selectors.customer_product_row(customer),
+                "product_statuses": CustomerProduct.Status.choices,
+            },
+        )
+    return redirect(customer)
+
+
+class ManagedBaseView(ScopedListView):
+    model = Customer
+    permission_required = "customers.view_customer"
+    filterset_class = ManagedBaseFilterSet
+    table_class = ManagedBaseTable
+    template_name = "customers/managed_base.html"
+    export_name = "managed-base"
+
+    def get_queryset(self):
+        current = CustomerSnapshot.objects.latest_date()
+        queryset = super().get_queryset().select_related("manager", "segment").with_classes(current)
+        return portrait.with_maturity(queryset)
+
+    def get_table_kwargs(self):
+        line = self.request.GET.get("line")
+        return {"products": target_products(int(line) if line and line.isdigit() else None)}
+
+
+urlpatterns = [
+    path("segments/", segment_list, name="segment_list"),
+    path("segments/reassign/", segments_reassign, name="segments_reassign"),
+    path("portrait/", portrait_matrix, name="portrait"),
+    path("managed-base/", ManagedBaseView.as_view(), name="managed_base"),
+    path("<int:pk>/products/", product_status_update, name="product_status_update"),
+]

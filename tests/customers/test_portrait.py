@@ -1,0 +1,148 @@
+"""The portrait: maturity, what to offer next, the matrix editor, the managed base."""
+
+import csv
+import io
+from datetime import date
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from customers import portrait
+from customers.models import Customer, CustomerProduct, PortraitEntry, Segment, SegmentRule
+from tests.factories import CustomerFactory, ProductFactory
+
+TODAY = date(2026, 11, 26)
+
+
+def make_segment(name="Makers", products=(), priority=1):
+    seg = Segment.objects.create(name=name, priority=priority)
+    SegmentRule.objects.create(segment=seg, field="industry", operator="eq", value="Manufacturing")
+    for product in products:
+        PortraitEntry.objects.create(segment=seg, product=product)
+    return seg
+
+
+def status(customer, product, code, when=None):
+    return CustomerProduct.objects.create(customer=customer, product=product, status=code, status_date=when)
+
+
+def test_maturity_is_target_products_in_use_over_targets(mgr_a):
+    p1, p2, p3, other = ProductFactory.create_batch(4)
+    make_segment(products=[p1, p2, p3])
+    customer = CustomerFactory(manager=mgr_a)
+    status(customer, p1, "in_use")
+    status(customer, p2, "contract")
+    status(customer, other, "in_use")  # not a target: does not count
+    row = portrait.with_maturity(Customer.objects.filter(pk=customer.pk)).get()
+    assert (row.in_use_count, row.target_count) == (1, 3)
+    assert abs(row.maturity - 1 / 3) < 1e-9
+    assert portrait.maturity(1, 3) == 1 / 3 and portrait.maturity(0, 0) is None
+
+
+def test_a_non_target_customer_has_no_maturity(db):
+    customer = CustomerFactory(industry="Retail")
+    row = portrait.with_maturity(Customer.objects.filter(pk=customer.pk)).get()
+    assert row.target_count == 0 and row.maturity is None
+
+
+def test_offer_next_skips_products_in_use_and_recent_refusals(db):
+    in_use, refused_recently, refused_long_ago, offered, fresh = ProductFactory.create_batch(5)
+    make_segment(products=[in_use, refused_recently, refused_long_ago, offered, fresh])
+    customer = CustomerFactory()
+    status(customer, in_use, "in_use")
+    status(customer, refused_recently, "refused", date(2026, 5, 26))  # exactly six months ago: still blocked
+    status(customer, refused_long_ago, "refused", date(2026, 5, 25))
+    status(customer, offered, "offered", date(2026, 11, 1))
+    offers = portrait.offer_next_for([customer.pk], today=TODAY)[customer.pk]
+    assert set(offers) == {refused_long_ago, offered, fresh}
+
+
+def test_offer_next_runs_three_queries_for_any_number_of_customers(db, django_assert_num_queries):
+    product = ProductFactory()
+    make_segment(products=[product])
+    ids = [c.pk for c in CustomerFactory.create_batch(30)]
+    with django_assert_num_queries(3):
+        offers = portrait.offer_next_for(ids, today=TODAY)
+    assert all(offers[i] == [product] for i in ids)
+
+
+def test_a_director_edits_the_portrait_and_untargeted_products_are_flagged(dir_1, client_for):
+    p1 = ProductFactory(name="Press")
+    ProductFactory(name="Lonely gadget")
+    seg = make_segment(products=[])
+    client = client_for(dir_1)
+    client.post(reverse("customers:portrait"), {"mark": [f"{seg.pk}-{p1.pk}", "999-999", "junk"]})
+    assert set(PortraitEntry.objects.values_list("segment_id", "product_id")) == {(seg.pk, p1.pk)}
+    response = client.get(reverse("customers:portrait"))
+    assert [p.name for p in response.context["untargeted"]] == ["Lonely gadget"]
+
+
+def test_a_manager_sees_the_portrait_but_cannot_change_it(mgr_a, client_for):
+    seg, product = make_segment(), ProductFactory()
+    client = client_for(mgr_a)
+    assert client.get(reverse("customers:portrait")).status_code == 200
+    assert client.post(reverse("customers:portrait"), {"mark": [f"{seg.pk}-{product.pk}"]}).status_code == 403
+    assert not PortraitEntry.objects.exists()
+
+
+def test_setting_a_product_status_from_the_card_keeps_history(cust_a, mgr_a, client_for):
+    product = ProductFactory()
+    client = client_for(mgr_a)
+    url = reverse("customers:product_status_update", args=[cust_a.pk])
+    client.post(url, {"product": product.pk, "status": "offered"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url, {"product": product.pk, "status": "refused", "reason": "Too expensive"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and b"Too expensive" in response.content
+    record = CustomerProduct.objects.get(customer=cust_a, product=product)
+    assert (record.status, record.refusal_reason) == ("refused", "Too expensive")
+    assert [h.status for h in record.history.order_by("history_date")] == ["offered", "refused"]
+
+
+def managed_base(client, **params):
+    return client.get(reverse("customers:managed_base"), params)
+
+
+def test_the_managed_base_shows_a_column_per_target_product_and_each_status(mgr_a, client_for):
+    p1, p2 = ProductFactory(name="Press"), ProductFactory(name="Dies")
+    make_segment(products=[p1, p2])
+    customer = CustomerFactory(manager=mgr_a, industry="Manufacturing", name="Maker One")
+    status(customer, p1, "in_use", date(2026, 1, 5))
+    response = managed_base(client_for(mgr_a))
+    table = response.context["table"]
+    assert [c.verbose_name for c in table.columns][-2:] == ["Dies", "Press"]
+    html = response.content.decode()
+    assert "In use 05.01.26" in html and "1/2 (50%)" in html
+
+
+def test_the_managed_base_filters_by_product_status_and_exports(mgr_a, client_for):
+    p1 = ProductFactory(name="Press")
+    make_segment(products=[p1])
+    refused = CustomerFactory(manager=mgr_a, industry="Manufacturing", name="Refuser")
+    CustomerFactory(manager=mgr_a, industry="Manufacturing", name="Untouched")
+    status(refused, p1, "refused", date(2026, 2, 1))
+    client = client_for(mgr_a)
+    names = [row.record.name for row in managed_base(client, product_status="refused").context["table"].rows]
+    assert names == ["Refuser"]
+    names = [row.record.name for row in managed_base(client, product_status="not_offered").context["table"].rows]
+    assert names == ["Untouched"]
+    rows = list(csv.reader(io.StringIO(managed_base(client, _export="csv").content.decode("utf-8-sig"))))
+    assert rows[0][-1] == "Press"
+    assert {row[1]: row[-1] for row in rows[1:]} == {"Refuser": "refused 2026-02-01", "Untouched": "not offered"}
+
+
+def test_the_managed_base_runs_the_same_queries_at_any_size(mgr_a, client_for):
+    products = ProductFactory.create_batch(6)
+    make_segment(products=products)
+    client = client_for(mgr_a)
+
+    def queries_with(count):
+        for customer in CustomerFactory.create_batch(count, manager=mgr_a, industry="Manufacturing"):
+            for product in products[:3]:
+                status(customer, product, "offered", date(2026, 3, 1))
+        with CaptureQueriesContext(connection) as queries:
+            assert managed_base(client).status_code == 200
+        return len(queries)
+
+    assert queries_with(2) == queries_with(60) <= 20

@@ -7,6 +7,8 @@ def history_changes(history_queryset, *, limit: int = 20) -> list[dict]:
     """The newest `limit` history records of one object, each with its field changes
     (label, old, new) against the record before it. Two queries whatever the length."""
     records = list(history_queryset.select_related("history_user")[: limit + 1])
+    if not records:  # rows bulk-created without history
+        return []
     fields = [f for f in records[0]._meta.concrete_fields if f.attname not in HISTORY_IGNORED] if records else []
     user_ids = {getattr(r, f.attname) for r in records for f in fields if f.is_relation}
     users = {u.pk: str(u) for u in get_user_model().objects.filter(pk__in=user_ids - {None})}

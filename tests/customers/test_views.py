@@ -114,3 +114,11 @@ def test_the_card_runs_the_same_queries_however_much_hangs_off_the_customer(cust
 def test_the_search_page_without_htmx_is_a_full_page(cust_a, mgr_a, client_for):
     response = client_for(mgr_a).get(reverse("search"), {"q": "alpha"})
     assert b"<nav" in response.content and cust_a.get_absolute_url().encode() in response.content
+
+
+def test_the_card_of_a_customer_without_history_rows_opens(mgr_a, client_for):
+    # given a customer loaded in bulk, which writes no history
+    from customers.models import Customer
+
+    (customer,) = Customer.objects.bulk_create([Customer(name="Bulk Ltd", manager=mgr_a)])
+    assert client_for(mgr_a).get(customer.get_absolute_url()).status_code == 200

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from customers.access import customer_scope
 
@@ -83,3 +85,202 @@ class SettlementImport(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+#
+# The six-stage pipeline (domain.md section 5)
+#
+
+
+class Stage(models.IntegerChoices):
+    PRESENTATION = 1, "Presentation"
+    OFFER = 2, "Commercial offer"
+    AGREEMENT = 3, "Agreement"
+    PAYMENT = 4, "Payment"
+    DELIVERY = 5, "Delivery / event"
+    CLOSING = 6, "Closing + follow-up"
+
+
+class RefusalReason(models.Model):
+    """Why customers say no, per stage (admin-edited list)."""
+
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices)
+    text = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["stage", "text"]
+        constraints = [models.UniqueConstraint(fields=["stage", "text"], name="one_reason_text_per_stage")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class DealQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(customer_scope(user, prefix="customer__"))
+
+
+class Deal(models.Model):
+    """One sale to one customer, moved through six stages; lost at any stage with a reason."""
+
+    class SaleType(models.TextChoices):
+        LONG_PUSH = "long_push", "Long push (came with a need)"
+        LONG_PULL = "long_pull", "Long pull (we went to them)"
+        SHORT_PUSH = "short_push", "Short push"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="deals")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals")
+    title = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2, default=0,
+                                 help_text="Sum of the lines after discounts.")
+    sale_type = models.CharField(max_length=12, choices=SaleType.choices)
+    source = models.CharField(max_length=100, blank=True)
+    expected_close = models.DateField(null=True, blank=True)
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.PRESENTATION)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
+    # 1 Presentation
+    minutes_sent = models.DateField("meeting minutes sent", null=True, blank=True)
+    retry_date = models.DateField(null=True, blank=True, help_text="After a refused presentation: when to try again.")
+    # 2 Commercial offer
+    offer_sent = models.DateField(null=True, blank=True)
+    offer_expires = models.DateField(null=True, blank=True)
+    offer_revisions = models.PositiveSmallIntegerField(default=0)
+    # 3 Agreement
+    contract_signed = models.DateField(null=True, blank=True)
+    signatories = models.CharField(max_length=300, blank=True)
+    # 4 Payment
+    invoice_number = models.CharField(max_length=50, blank=True)
+    invoice_date = models.DateField(null=True, blank=True)
+    invoice_expires = models.DateField(null=True, blank=True)
+    # 5 Delivery / event
+    event_date = models.DateField("delivery or event date", null=True, blank=True)
+    preparation_agreed = models.TextField("preparatory steps agreed with the customer", blank=True)
+    # 6 Closing + follow-up
+    act_signed = models.DateField(null=True, blank=True)
+    survey_date = models.DateField("satisfaction survey date", null=True, blank=True)
+    survey_sent = models.DateField(null=True, blank=True)
+    next_contact = models.DateField(null=True, blank=True)
+    closing_grade = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The customer's grade, 1..5.")
+    # losing
+    lost_reason = models.ForeignKey(RefusalReason, on_delete=models.PROTECT, null=True, blank=True)
+    lost_comment = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "stage"]),
+            models.Index(fields=["manager", "status", "stage"]),
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales_pipeline:deal_detail", args=[self.pk])
+
+
+class DealLine(models.Model):
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("customers.Product", on_delete=models.PROTECT)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    price = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+    discount = models.DecimalField("discount %", max_digits=5, decimal_places=2, default=0)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product}"
+
+
+class StageChange(models.Model):
+    """A move of a deal between stages (or to won/lost): from, to, when, who, days spent."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.PositiveSmallIntegerField(choices=Stage.choices, null=True)
+    to_stage = models.PositiveSmallIntegerField(choices=Stage.choices)
+    to_status = models.CharField(max_length=6, choices=Deal.Status.choices, default=Deal.Status.OPEN)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    days_in_stage = models.PositiveIntegerField(default=0, help_text="Days spent in from_stage.")
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["to_stage", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage} -> {self.to_stage}"
+
+
+class ContractChange(models.Model):
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contract_changes")
+    date = models.DateField()
+    note = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.note}"
+
+
+class Payment(models.Model):
+    """Money received for a deal (negative: a refund); each writes settlement lines."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="payments")
+    date = models.DateField()
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+    note = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.amount}"
+
+
+class DocumentTemplate(models.Model):
+    """Admin-edited template of a printable document, in Django template language."""
+
+    class Kind(models.TextChoices):
+        OFFER = "offer", "Commercial offer"
+        CONTRACT = "contract", "Contract"
+        INVOICE = "invoice", "Invoice"
+        ACT = "act", "Act"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Django template; context: deal, customer, lines, manager, today.")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DealDocument(models.Model):
+    """A document of a deal: generated from a template or uploaded, with its sent date."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=10, choices=[*DocumentTemplate.Kind.choices, ("other", "Other")])
+    file = models.FileField(upload_to="deals/%Y/%m/", blank=True)
+    title = models.CharField(max_length=200)
+    sent_date = models.DateField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title

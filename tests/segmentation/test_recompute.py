@@ -195,3 +195,29 @@ def test_recompute_command_reports_what_it_did(db, capsys):
     ledger(CustomerFactory(), (1, "5"))
     call_command("recompute_segments", as_of=D)
     assert "Classified 1 customers as of 2026-05-31 from 1 ledger lines" in capsys.readouterr().out
+
+
+def test_the_admin_settings_drive_the_next_recompute(db):
+    from segmentation.models import ClassificationSettings
+
+    # given margin as the ABC basis: a big seller with no margin ranks below a small profitable one
+    settings = ClassificationSettings.current()
+    settings.abc_basis = "margin"
+    settings.save()
+    big, profitable = CustomerFactory.create_batch(2)
+    ledger(big, (10, "1000", "1000"))
+    ledger(profitable, (10, "100", "10"))
+    services.segments_recompute(as_of=D)
+    classes = dict(CustomerSnapshot.objects.filter(as_of=D).values_list("customer_id", "abc"))
+    assert classes == {profitable.pk: "A", big.pk: ""}
+
+
+def test_settings_refuse_thresholds_out_of_order(db):
+    from django.core.exceptions import ValidationError
+
+    from segmentation.models import ClassificationSettings
+
+    settings = ClassificationSettings.current()
+    settings.abc_a, settings.abc_b = Decimal("0.9"), Decimal("0.8")
+    with pytest.raises(ValidationError):
+        settings.full_clean()

@@ -51,8 +51,17 @@ def seed(customers: int, products: int) -> None:
 
     from customers.access import MANAGER
     from customers.models import (
-        Customer, CustomerProduct, Interaction, PlannedContact, PortraitEntry, Product, ProductLine, SalesTeam,
-        Segment, SegmentRule, TeamMembership,
+        Customer,
+        CustomerProduct,
+        Interaction,
+        PlannedContact,
+        PortraitEntry,
+        Product,
+        ProductLine,
+        SalesTeam,
+        Segment,
+        SegmentRule,
+        TeamMembership,
     )
     from customers.segment_rules import segments_assign
     from tests.factories import UserFactory
@@ -67,34 +76,66 @@ def seed(customers: int, products: int) -> None:
         managers.append(user)
     lines = [ProductLine.objects.create(name=f"Line {n}") for n in range(5)]
     catalogue = Product.objects.bulk_create(
-        Product(sku=f"B{n:03d}", name=f"Product {n:02d}", line=lines[n % 5]) for n in range(products))
+        Product(sku=f"B{n:03d}", name=f"Product {n:02d}", line=lines[n % 5]) for n in range(products)
+    )
     industries = ["Manufacturing", "Retail", "Logistics", "Construction", "Education", "Healthcare"]
     for number, industry in enumerate(industries):
         segment = Segment.objects.create(name=industry, priority=number)
         SegmentRule.objects.create(segment=segment, field="industry", operator="eq", value=industry)
-        PortraitEntry.objects.bulk_create(PortraitEntry(segment=segment, product=p)
-                                          for p in rng.sample(catalogue, 10))
+        PortraitEntry.objects.bulk_create(PortraitEntry(segment=segment, product=p) for p in rng.sample(catalogue, 10))
     cities = ["Leeds", "London", "York", "Hull", "Bath", "Derby"]
     started = time.perf_counter()
     Customer.objects.bulk_create(
-        (Customer(name=f"Bench customer {n:06d}", normalized_name=f"bench customer {n:06d}", external_ref=f"B{n:06d}",
-                  manager=managers[n % 3], industry=rng.choice(industries), city=rng.choice(cities))
-         for n in range(customers)), batch_size=5000)
+        (
+            Customer(
+                name=f"Bench customer {n:06d}",
+                normalized_name=f"bench customer {n:06d}",
+                external_ref=f"B{n:06d}",
+                manager=managers[n % 3],
+                industry=rng.choice(industries),
+                city=rng.choice(cities),
+            )
+            for n in range(customers)
+        ),
+        batch_size=5000,
+    )
     segments_assign()
     ids = list(Customer.objects.values_list("pk", flat=True))
     statuses = [s for s, _ in CustomerProduct.Status.choices if s != "not_offered"]
     CustomerProduct.objects.bulk_create(
-        (CustomerProduct(customer_id=cid, product=product, status=rng.choice(statuses),
-                         status_date=date.today() - timedelta(days=rng.randint(0, 700)))
-         for cid in ids for product in rng.sample(catalogue, 8)), batch_size=10000)
+        (
+            CustomerProduct(
+                customer_id=cid,
+                product=product,
+                status=rng.choice(statuses),
+                status_date=date.today() - timedelta(days=rng.randint(0, 700)),
+            )
+            for cid in ids
+            for product in rng.sample(catalogue, 8)
+        ),
+        batch_size=10000,
+    )
     today = date.today()
     Interaction.objects.bulk_create(
-        (Interaction(customer_id=cid, manager=managers[cid % 3], summary="Call about the next order", kind="call")
-         for cid in ids for _ in range(3)), batch_size=10000)
+        (
+            Interaction(customer_id=cid, manager=managers[cid % 3], summary="Call about the next order", kind="call")
+            for cid in ids
+            for _ in range(3)
+        ),
+        batch_size=10000,
+    )
     PlannedContact.objects.bulk_create(
-        (PlannedContact(customer_id=cid, manager=managers[cid % 3], purpose="Follow up",
-                        due_date=today + timedelta(days=rng.randint(-30, 60)))
-         for cid in ids), batch_size=10000)
+        (
+            PlannedContact(
+                customer_id=cid,
+                manager=managers[cid % 3],
+                purpose="Follow up",
+                due_date=today + timedelta(days=rng.randint(-30, 60)),
+            )
+            for cid in ids
+        ),
+        batch_size=10000,
+    )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(f"seeded {customers} customers in {time.perf_counter() - started:.0f} s", flush=True)
@@ -111,8 +152,10 @@ def measure(repeats: int) -> list[tuple[str, float, int]]:
     manager = get_user_model().objects.get(username="bench_manager0")
     client = Client()
     client.force_login(manager)
-    values = {"segment": Segment.objects.order_by("priority").first().pk,
-              "customer": Customer.objects.filter(manager=manager).order_by("pk").first().pk}
+    values = {
+        "segment": Segment.objects.order_by("priority").first().pk,
+        "customer": Customer.objects.filter(manager=manager).order_by("pk").first().pk,
+    }
     results = []
     for label, path in PAGES:
         url = path.format(**values)

@@ -1,8 +1,12 @@
 from django.contrib import admin
+from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
+    Competitor,
+    Contact,
     Customer,
+    CustomerCompetitor,
     CustomerProduct,
     PortraitEntry,
     Product,
@@ -85,3 +89,93 @@ class CustomerProductAdmin(SimpleHistoryAdmin):
     list_filter = ["status", "product"]
     list_select_related = ["customer", "product"]
     autocomplete_fields = ["customer", "product"]
+
+
+#
+# Contacts and competitors
+#
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ["name", "position", "phone", "email", "birthday", "is_primary"]
+
+
+class CustomerCompetitorInline(admin.TabularInline):
+    model = CustomerCompetitor
+    extra = 0
+    autocomplete_fields = ["competitor", "product"]
+
+
+# Set here, after the inline classes exist; a select of every customer would not load.
+CustomerAdmin.inlines = [*CustomerAdmin.inlines, ContactInline, CustomerCompetitorInline]
+CustomerAdmin.autocomplete_fields = [*CustomerAdmin.autocomplete_fields, "referred_by"]
+
+
+@admin.register(Competitor)
+class CompetitorAdmin(admin.ModelAdmin):
+    list_display = ["name", "strengths", "weaknesses", "customer_count"]
+    search_fields = ["name", "strengths", "weaknesses"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(customer_count=Count("customer_links__customer", distinct=True))
+
+    @admin.display(description="customers", ordering="customer_count")
+    def customer_count(self, obj):
+        return obj.customer_count
+
+
+@admin.register(CustomerCompetitor)
+class CustomerCompetitorAdmin(admin.ModelAdmin):
+    list_display = ["customer", "competitor", "product", "notes"]
+    list_filter = ["competitor"]
+    search_fields = ["customer__name", "competitor__name", "notes"]
+    list_select_related = ["customer", "competitor", "product"]
+    autocomplete_fields = ["customer", "competitor", "product"]
+
+
+#
+# Agenda: interactions, planned contacts (with their history), holidays, greetings
+#
+
+from .models import Greeting, Holiday, Interaction, PlannedContact  # noqa: E402 - appended with the agenda
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "customer", "kind", "outcome", "manager"]
+    list_filter = ["kind", "outcome"]
+    search_fields = ["customer__name", "summary"]
+    list_select_related = ["customer", "manager"]
+    autocomplete_fields = ["customer", "manager"]
+    raw_id_fields = ["contact"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(PlannedContact)
+class PlannedContactAdmin(SimpleHistoryAdmin):
+    list_display = ["due_date", "customer", "purpose", "manager", "status", "handed_over_from"]
+    list_filter = ["status", "manager"]
+    search_fields = ["customer__name", "purpose"]
+    list_select_related = ["customer", "manager", "handed_over_from"]
+    autocomplete_fields = ["customer", "manager", "product", "handed_over_from"]
+    raw_id_fields = ["planned_in", "done_in"]
+    date_hierarchy = "due_date"
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["name", "date", "yearly"]
+    list_filter = ["yearly"]
+    search_fields = ["name"]
+
+
+@admin.register(Greeting)
+class GreetingAdmin(admin.ModelAdmin):
+    list_display = ["occasion_date", "occasion", "customer", "contact", "greeted_by", "greeted_at"]
+    list_filter = ["occasion"]
+    search_fields = ["customer__name", "contact__name", "occasion"]
+    list_select_related = ["customer", "contact", "greeted_by"]
+    autocomplete_fields = ["customer", "greeted_by"]
+    raw_id_fields = ["contact"]

@@ -10,6 +10,7 @@ NAVIGATION = [
     ("Managed base", "customers:managed_base", None),
     ("Classes", "segmentation:overview", None),
     ("Deals", "sales_pipeline:deal_board", None),
+    ("Settlements", "sales_pipeline:settlement_list", None),
     ("Loyalty", "loyalty:card_list", None),
     ("Complaints", "complaints:complaint_list", None),
     ("Reports", "reporting:dashboard", None),

@@ -1,8 +1,14 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from .access import DIRECTOR, sees_everything, user_role
-from .models import Customer
+from .models import Contact, Customer, CustomerCompetitor
+
+# Fields only one kind of customer has; the form hides the other kind's (static/customers/profile.js).
+COMPANY_ONLY = ("employees", "has_branches", "year_founded")
+PERSON_ONLY = ("birthday",)
+EARLIEST_YEAR_FOUNDED = 1800
 
 
 def assignable_managers(user):
@@ -16,17 +22,247 @@ def assignable_managers(user):
     return users.none()
 
 
+def profile_errors(*, kind, employees, has_branches, year_founded, birthday, today) -> dict[str, str]:
+    """The rules within one customer's profile, as {field: message}. Shared by the form
+    and the import (it would be Customer.clean(), but the models are frozen)."""
+    errors = {}
+    if year_founded is not None and year_founded > today.year:
+        errors["year_founded"] = "The year founded cannot be in the future."
+    elif year_founded is not None and year_founded < EARLIEST_YEAR_FOUNDED:
+        errors["year_founded"] = f"The year founded cannot be before {EARLIEST_YEAR_FOUNDED}."
+    if employees is not None and employees < 0:
+        errors["employees"] = "The number of employees cannot be negative."
+    if birthday is not None and birthday > today:
+        errors["birthday"] = "The birthday cannot be in the future."
+    if kind == Customer.Kind.PERSON:
+        for name, value in (("employees", employees), ("year_founded", year_founded)):
+            if value is not None:
+                errors.setdefault(name, "Only a company has this; leave it empty for a person.")
+        if has_branches:
+            errors["has_branches"] = "Only a company has branches."
+    elif kind == Customer.Kind.COMPANY and birthday is not None:
+        errors.setdefault("birthday", "Only a person has a birthday; leave it empty for a company.")
+    return errors
+
+
+#
+# The customer
+#
+
+
+class CustomerPicker(forms.Select):
+    """A select that renders only the chosen customer: the others arrive by an htmx
+    search (customers:customer_options), since a director may see 50,000 of them."""
+
+    def optgroups(self, name, value, attrs=None):
+        chosen = [v for v in value if v not in ("", None)]
+        choices = [("", "—")]
+        if chosen and hasattr(self.choices, "queryset"):
+            choices += [(c.pk, str(c)) for c in self.choices.queryset.filter(pk__in=chosen[:1])]
+        groups = []
+        for index, (option_value, label) in enumerate(choices):
+            selected = str(option_value) in chosen
+            groups.append((None, [self.create_option(name, option_value, label, selected, index)], index))
+        return groups
+
+
 class CustomerForm(forms.ModelForm):
+    save_anyway = forms.BooleanField(
+        required=False, label="Save anyway: this is not one of the customers above", widget=forms.CheckboxInput()
+    )
+
     class Meta:
         model = Customer
-        fields = ["kind", "name", "external_ref", "manager", "industry", "city", "email", "phone", "notes"]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+        fields = [
+            "kind",
+            "name",
+            "external_ref",
+            "tax_id",
+            "manager",
+            "industry",
+            "activity_type",
+            "client_type",
+            "employees",
+            "has_branches",
+            "year_founded",
+            "birthday",
+            "city",
+            "email",
+            "phone",
+            "acquisition_channel",
+            "referred_by",
+            "relationship_type",
+            "psychotype",
+            "notes",
+        ]
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 4}),
+            "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "kind": forms.Select(attrs={"data-customer-kind": ""}),
+            "referred_by": CustomerPicker(),
+        }
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         managers = assignable_managers(user)
         if managers.exists():
             self.fields["manager"].queryset = managers
         else:
             # Only directors and admins assign; a manager's customers stay theirs.
             del self.fields["manager"]
+        # Only customers the user may see can be named as the referrer.
+        referrers = Customer.objects.visible_to(user)
+        if self.instance.pk:
+            referrers = referrers.exclude(pk=self.instance.pk)
+        self.fields["referred_by"].queryset = referrers
+        self.fields["referred_by"].widget.attrs["class"] = "form-select"
+        self.fields["employees"].widget.attrs["min"] = 0
+        self.fields["year_founded"].widget.attrs.update(min=EARLIEST_YEAR_FOUNDED, max=timezone.localdate().year)
+
+    def clean_tax_id(self):
+        # Stored without spaces, so "GB 123 456" and "GB123456" are the same tax id.
+        return "".join(self.cleaned_data["tax_id"].split())
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = profile_errors(
+            kind=cleaned.get("kind"),
+            employees=cleaned.get("employees"),
+            has_branches=cleaned.get("has_branches"),
+            year_founded=cleaned.get("year_founded"),
+            birthday=cleaned.get("birthday"),
+            today=timezone.localdate(),
+        )
+        for name, message in errors.items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, message)
+        return cleaned
+
+    def identity_changed(self) -> bool:
+        """Whether a field the duplicate check compares changed (always on create)."""
+        return self.instance.pk is None or bool({"name", "tax_id", "email", "phone"} & set(self.changed_data))
+
+
+#
+# Contacts and competitors, edited on the customer's page
+#
+
+
+class _RowForm(forms.ModelForm):
+    """A formset row: compact Bootstrap inputs, labels in the table header."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.help_text = ""  # the table header says it; no dangling aria-describedby
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+            widget.attrs.setdefault("aria-label", field.label)
+
+
+class ContactForm(_RowForm):
+    class Meta:
+        model = Contact
+        fields = ["name", "position", "phone", "email", "birthday", "is_primary"]
+        widgets = {"birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def clean_birthday(self):
+        birthday = self.cleaned_data["birthday"]
+        if birthday and birthday > timezone.localdate():
+            raise forms.ValidationError("The birthday cannot be in the future.")
+        return birthday
+
+
+class CustomerCompetitorForm(_RowForm):
+    class Meta:
+        model = CustomerCompetitor
+        fields = ["competitor", "product", "notes"]
+
+
+class _CachedChoicesFormSet(forms.BaseInlineFormSet):
+    """Every row's selects share one list of choices: one query per select, not per row."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._choices = {}
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs.update({"class": "form-check-input", "aria-label": "Delete"})
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        for name, field in form.fields.items():
+            # Only visible selects: the hidden "id" field is a ModelChoiceField too.
+            if isinstance(field, forms.ModelChoiceField) and isinstance(field.widget, forms.Select):
+                if name not in self._choices:
+                    self._choices[name] = list(field.choices)
+                field.widget.choices = self._choices[name]
+        return form
+
+
+class ContactFormSet(_CachedChoicesFormSet):
+    def clean(self):
+        super().clean()
+        primaries = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("is_primary") and not self._should_delete_form(form) and form.has_changed()
+        ]
+        if len(primaries) > 1:
+            raise forms.ValidationError("Only one contact can be the main contact.")
+
+
+class CustomerCompetitorFormSet(_CachedChoicesFormSet):
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if self._should_delete_form(form) or not form.cleaned_data.get("competitor"):
+                continue
+            key = (form.cleaned_data["competitor"].pk, getattr(form.cleaned_data.get("product"), "pk", None))
+            if key in seen:
+                form.add_error("competitor", "This competitor and product are listed twice.")
+            seen.add(key)
+
+
+ContactInlineFormSet = forms.inlineformset_factory(
+    Customer, Contact, form=ContactForm, formset=ContactFormSet, extra=2, can_delete=True
+)
+CompetitorInlineFormSet = forms.inlineformset_factory(
+    Customer,
+    CustomerCompetitor,
+    form=CustomerCompetitorForm,
+    formset=CustomerCompetitorFormSet,
+    extra=1,
+    can_delete=True,
+)
+
+
+def customer_formsets(*, data, instance):
+    """(contacts, competitors) formsets for `instance`. A formset whose management data
+    was not posted is None: the POST leaves those rows as they are (an API-style edit of
+    the profile alone); on GET both are unbound and shown."""
+    contacts_prefix, competitors_prefix = "contacts", "competitors"
+
+    def build(formset_class, prefix, **kwargs):
+        if data is None:
+            return formset_class(instance=instance, prefix=prefix, **kwargs)
+        if f"{prefix}-TOTAL_FORMS" not in data:
+            return None
+        return formset_class(data, instance=instance, prefix=prefix, **kwargs)
+
+    contacts = build(ContactInlineFormSet, contacts_prefix)
+    competitors = build(
+        CompetitorInlineFormSet,
+        competitors_prefix,
+        queryset=CustomerCompetitor.objects.select_related("competitor", "product"),
+    )
+    return contacts, competitors

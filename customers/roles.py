@@ -8,6 +8,17 @@ from django.contrib.auth.models import Group, Permission
 
 from .access import ADMINISTRATOR, DIRECTOR, MANAGER
 
+# Working deals through the pipeline pages (sales_pipeline.deal_views).
+DEAL_PERMISSIONS = [
+    "sales_pipeline.view_deal",
+    "sales_pipeline.add_deal",
+    "sales_pipeline.change_deal",
+    "sales_pipeline.view_payment",
+    "sales_pipeline.add_payment",
+    "sales_pipeline.view_dealdocument",
+    "sales_pipeline.add_dealdocument",
+]
+
 # app_label.codename, as in user.has_perm()
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: [
@@ -16,11 +27,26 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_portraitentry",
         "customers.add_customer",
         "customers.change_customer",
+        "customers.view_interaction",
+        "customers.add_interaction",
+        "customers.view_plannedcontact",
+        "customers.change_plannedcontact",
+        "customers.view_greeting",
+        "customers.add_greeting",
+        "customers.view_holiday",
+        *DEAL_PERMISSIONS,
     ],
     DIRECTOR: [
         "customers.view_customer",
         "customers.add_customer",
         "customers.change_customer",
+        "customers.view_interaction",
+        "customers.add_interaction",
+        "customers.view_plannedcontact",
+        "customers.change_plannedcontact",
+        "customers.view_greeting",
+        "customers.add_greeting",
+        "customers.view_holiday",
         "customers.view_salesteam",
         "segmentation.add_recomputerun",
         "customers.view_segment",
@@ -30,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.delete_portraitentry",
         "segmentation.view_classificationsettings",
         "sales_pipeline.add_settlementimport",
+        "customers.import_customers",
+        *DEAL_PERMISSIONS,
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

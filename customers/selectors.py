@@ -1,21 +1,24 @@
-from django.contrib.auth import get_user_model
-
 HISTORY_IGNORED = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}
 
 
 def history_changes(history_queryset, *, limit: int = 20) -> list[dict]:
     """The newest `limit` history records of one object, each with its field changes
-    (label, old, new) against the record before it. Two queries whatever the length."""
+    (label, old, new) against the record before it. A fixed number of queries: one for the
+    records, one per linked model."""
     records = list(history_queryset.select_related("history_user")[: limit + 1])
     if not records:  # rows bulk-created without history
         return []
-    fields = [f for f in records[0]._meta.concrete_fields if f.attname not in HISTORY_IGNORED] if records else []
-    user_ids = {getattr(r, f.attname) for r in records for f in fields if f.is_relation}
-    users = {u.pk: str(u) for u in get_user_model().objects.filter(pk__in=user_ids - {None})}
+    fields = [f for f in records[0]._meta.concrete_fields if f.attname not in HISTORY_IGNORED]
+    # One query per linked model (manager, referred by, ...) to show names, not ids.
+    names: dict[tuple, str] = {}
+    for field in (f for f in fields if f.is_relation):
+        model = field.related_model
+        ids = {getattr(r, field.attname) for r in records} - {None}
+        names.update(((model, obj.pk), str(obj)) for obj in model._base_manager.filter(pk__in=ids))
 
     def shown(field, value):
-        if field.is_relation:
-            return users.get(value, value)
+        if field.is_relation and value is not None:
+            return names.get((field.related_model, value), f"#{value}")
         return value
 
     entries = []

@@ -22,7 +22,10 @@ class SettlementLine(models.Model):
     Written by payments and by imports; read by segmentation and reporting."""
 
     date = models.DateField()
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="settlements")
+    # No separate index: (customer, date) below serves customer lookups; every index costs the import.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="settlements", db_index=False
+    )
     product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="settlements")
     quantity = models.DecimalField(max_digits=14, decimal_places=3, default=1)
@@ -33,7 +36,7 @@ class SettlementLine(models.Model):
     document = models.CharField(max_length=64, blank=True)
     # Identifies the line in its source (an import file, a payment), so that loading the
     # same source twice does not double the ledger.
-    source_key = models.CharField(max_length=64, unique=True)
+    source_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = SettlementLineQuerySet.as_manager()
@@ -45,6 +48,8 @@ class SettlementLine(models.Model):
             models.Index(fields=["date", "customer"], name="settlement_date_customer"),
             models.Index(fields=["customer", "date"], name="settlement_customer_date"),
         ]
+        # A constraint rather than unique=True: PostgreSQL then builds no extra LIKE index.
+        constraints = [models.UniqueConstraint(fields=["source_key"], name="settlement_source_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.date} {self.customer_id} {self.amount}"

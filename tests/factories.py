@@ -1,9 +1,9 @@
 from datetime import datetime
 
 import factory
-from django.utils import timezone
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from customers.access import DIRECTOR, MANAGER
 from customers.models import Customer, SalesTeam, TeamMembership

@@ -104,6 +104,12 @@ class Greeting(models.Model):
             models.UniqueConstraint(
                 fields=["customer", "contact", "occasion", "occasion_date"], name="one_greeting_per_occasion"
             ),
+            # SQL treats NULL contacts as all different: the customer-level greeting needs its own rule.
+            models.UniqueConstraint(
+                fields=["customer", "occasion", "occasion_date"],
+                condition=models.Q(contact__isnull=True),
+                name="one_customer_greeting_per_occasion",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,8 @@ SEARCH_LIMIT = 10
 
 @login_required
 def home(request):
-    return redirect("customers:customer_list")
+    """The agenda is everyone's home page: what to do today comes first."""
+    return redirect("customers:agenda")
 
 
 @login_required
@@ -80,6 +81,7 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             referred_by_visible=bool(customer.referred_by_id)
             and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
             product_statuses=CustomerProduct.Status.choices,
+            open_deals=customer.deals.filter(status="open").select_related("manager").order_by("stage", "-pk"),
         )
         return context
 

@@ -24,6 +24,9 @@ def wait_for(driver, condition, timeout=10):
 def test_each_role_logs_in_and_opens_the_main_pages(username, demo, page):
     page.login(username, "demo12345")
     driver = page.driver
+    wait_for(driver, EC.presence_of_element_located((By.TAG_NAME, "h1")))
+    assert "/customers/agenda/" in driver.current_url  # home is the agenda
+    page.open("/customers/")
     wait_for(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "table.table")))
     assert "Customers" in driver.title
     # Bootstrap's stylesheet really applied: the navbar is dark, not the browser default
@@ -42,6 +45,7 @@ def test_the_search_box_finds_a_customer_as_you_type(demo, page):
     from customers.models import Customer
 
     page.login("manager1", "demo12345")
+    page.open("/customers/")
     driver = page.driver
     wait_for(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "table.table")))
     target = Customer.objects.filter(manager__username="manager1").order_by("pk").first()
@@ -58,7 +62,7 @@ def test_the_search_box_finds_a_customer_as_you_type(demo, page):
 def test_logout_from_the_navbar_ends_the_session(demo, page):
     page.login("manager2", "demo12345")
     driver = page.driver
-    wait_for(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "table.table")))
+    wait_for(driver, EC.presence_of_element_located((By.TAG_NAME, "h1")))
     driver.find_element(By.XPATH, "//button[text()='Log out']").click()
     wait_for(driver, EC.url_contains("/login/"))
     page.open("/customers/")

@@ -2,8 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, PlannedContact
+from sales_pipeline.models import Deal, DealDocument
 from tests.factories import CustomerFactory
 from tests.urlmap import object_url_names
 
@@ -12,19 +14,43 @@ from tests.urlmap import object_url_names
 OBJECT_URLS = {
     "customers:customer_detail": lambda objs: {"pk": objs["customer"].pk},
     "customers:customer_update": lambda objs: {"pk": objs["customer"].pk},
+    "customers:interaction_create": lambda objs: {"pk": objs["customer"].pk},
+    "customers:planned_contact_move": lambda objs: {"pk": objs["planned_contact"].pk},
+    "customers:planned_contact_cancel": lambda objs: {"pk": objs["planned_contact"].pk},
     "customers:product_status_update": lambda objs: {"pk": objs["customer"].pk},
+    "sales_pipeline:deal_detail": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_update": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_stage_save": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_move": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_lose": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_close": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_payment": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_contract_change": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_document_preview": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_document_generate": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_document_upload": lambda objs: {"pk": objs["deal"].pk},
+    "sales_pipeline:deal_document": lambda objs: {"pk": objs["document"].pk},
+    "sales_pipeline:deal_document_sent": lambda objs: {"pk": objs["document"].pk},
 }
 
 
 # Id-taking URLs whose records belong to no customer or manager, with the reason.
 NOT_OWNED = {
     "segmentation:run_progress": "a recompute run is a company-wide job record, with no customer data",
+    "sales_pipeline:settlement_import_detail": "an import run belongs to its uploader; others get 404 "
+    "(tests/sales_pipeline/test_settlement_views.py)",
+    "sales_pipeline:settlement_import_progress": "as settlement_import_detail",
 }
 
 
 @pytest.fixture
 def objects_of_mgr_a(cust_a):
-    return {"customer": cust_a}
+    planned = PlannedContact.objects.create(
+        customer=cust_a, manager=cust_a.manager, due_date=timezone.localdate(), purpose="Call back"
+    )
+    deal = Deal.objects.create(customer=cust_a, manager=cust_a.manager, title="Alpha Works deal", sale_type="long_push")
+    document = DealDocument.objects.create(deal=deal, kind="other", title="Alpha Works minutes")
+    return {"customer": cust_a, "planned_contact": planned, "deal": deal, "document": document}
 
 
 def test_every_object_url_is_covered():

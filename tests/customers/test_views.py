@@ -122,3 +122,8 @@ def test_the_card_of_a_customer_without_history_rows_opens(mgr_a, client_for):
 
     (customer,) = Customer.objects.bulk_create([Customer(name="Bulk Ltd", manager=mgr_a)])
     assert client_for(mgr_a).get(customer.get_absolute_url()).status_code == 200
+
+
+def test_the_export_buttons_keep_the_filters(mgr_a, client_for):
+    html = client_for(mgr_a).get(reverse("customers:customer_list"), {"city": "York"}).content.decode()
+    assert 'href="?city=York&amp;_export=csv"' in html

@@ -5,9 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from customers import demo, demo_segments
+from customers import demo, demo_agenda, demo_profiles, demo_segments
 from customers.models import Customer
 from sales_pipeline import demo as ledger_demo
+from sales_pipeline import demo_deals
 from sales_pipeline.models import SettlementLine
 from segmentation.classification import months_before
 from segmentation.models import ClassificationSettings, RecomputeRun
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             if reset:
                 SettlementLine.objects.all().delete()
+                demo_deals.reset_deals()
                 Customer.objects.all().delete()
                 RecomputeRun.objects.all().delete()
             users = demo.seed_people()
@@ -38,9 +40,12 @@ class Command(BaseCommand):
             else:
                 rng = random.Random(seed)
                 created = demo.seed_customers(users=users, count=customers, rng=rng)
+                demo_profiles.seed_profiles(customers=created, rng=random.Random(seed + 2))
+                demo_agenda.seed_agenda(users=users, customers=created, rng=random.Random(seed + 1), today=today)
                 lines = ledger_demo.seed_ledger(customers=created, rng=rng, today=today)
                 demo_segments.seed_segments()
                 demo_segments.seed_product_statuses(rng=rng, today=today)
+                demo_deals.seed_deals(customers=created, users=users, rng=random.Random(seed + 3), today=today)
                 self.stdout.write(f"Created {len(created)} customers and {lines} settlement lines.")
                 seeded = True
         if seeded:

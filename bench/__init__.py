@@ -1,0 +1,1 @@
+"""Benchmarks and independent checks, run by hand (see bench/README.md)."""

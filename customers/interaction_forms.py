@@ -1,0 +1,150 @@
+"""Forms of the agenda: the quick entry of an interaction (with the next contact),
+moving a planned contact, handing over an agenda, and the 'greeted' button.
+
+Forms check the shape of the input; rules across rows live in customers.agenda."""
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from .access import DIRECTOR, sees_everything, user_role
+from .agenda import hand_over_targets
+from .models import Interaction, PlannedContact, Product
+
+
+class StyledForm(forms.Form):
+    """Bootstrap classes on every widget, and is-invalid on those with errors (whoever
+    adds them: the field, clean() or a service's ValidationError), so templates only
+    loop over fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if not isinstance(field.widget, forms.HiddenInput):
+                css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+                field.widget.attrs["class"] = f"{css} {css}-sm"
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self.errors:
+            widget = self.fields[name].widget if name in self.fields else None
+            if widget is not None and "is-invalid" not in widget.attrs.get("class", ""):
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class ManagerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.username
+
+
+class InteractionForm(StyledForm):
+    """What happened, and optionally the next contact it plans and the planned contact
+    it completes. `key` makes the ids unique when several forms share a page."""
+
+    kind = forms.ChoiceField(choices=Interaction.Kind.choices, initial=Interaction.Kind.CALL)
+    contact = forms.ModelChoiceField(queryset=None, required=False, label="With")
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    outcome = forms.ChoiceField(choices=Interaction.Outcome.choices, required=False)
+    occurred_at = forms.DateTimeField(required=False, label="When", widget=DateTimeInput(), help_text="Empty: now.")
+    next_date = forms.DateField(required=False, label="Next contact on", widget=DateInput())
+    next_purpose = forms.CharField(required=False, max_length=200, label="Purpose")
+    next_product = forms.ModelChoiceField(queryset=None, required=False, label="Product to offer")
+    completes = forms.ModelChoiceField(queryset=None, required=False, label="Completes planned contact")
+
+    NEXT_FIELDS = ("next_date", "next_purpose", "next_product")
+
+    def __init__(self, *args, customer, user, key: str = "card", **kwargs):
+        super().__init__(*args, auto_id=f"id_{key}_%s", **kwargs)
+        self.customer = customer
+        self.fields["contact"].queryset = customer.contacts.all()
+        self.fields["next_product"].queryset = Product.objects.filter(is_active=True)
+        # A manager completes only their own planned contacts; superiors any of the customer's.
+        open_contacts = customer.planned_contacts.filter(status=PlannedContact.Status.PLANNED)
+        if not (sees_everything(user) or user_role(user) == DIRECTOR):
+            open_contacts = open_contacts.filter(manager=user)
+        self.fields["completes"].queryset = open_contacts.order_by("due_date", "pk")
+        self.fields["completes"].label_from_instance = lambda pc: f"{pc.due_date:%d %b}: {pc.purpose}"
+
+    def clean_occurred_at(self):
+        occurred_at = self.cleaned_data["occurred_at"]
+        if occurred_at and occurred_at > timezone.now() + timedelta(minutes=5):
+            raise forms.ValidationError("Log an interaction once it has happened.")
+        return occurred_at
+
+    def clean_next_date(self):
+        next_date = self.cleaned_data["next_date"]
+        if next_date and next_date < timezone.localdate():
+            raise forms.ValidationError("Pick today or a later day.")
+        return next_date
+
+    def clean(self):
+        data = super().clean()
+        has_date = bool(data.get("next_date"))
+        if has_date and not (data.get("next_purpose") or "").strip() and "next_purpose" not in self.errors:
+            self.add_error("next_purpose", "Say what the next contact is for.")
+        if not has_date and "next_date" not in self.errors and (data.get("next_purpose") or data.get("next_product")):
+            self.add_error("next_date", "Pick the day of the next contact.")
+        return data
+
+    def main_fields(self):
+        return [self[name] for name in self.fields if name not in self.NEXT_FIELDS and name != "completes"]
+
+    def next_fields(self):
+        return [self[name] for name in self.NEXT_FIELDS]
+
+
+class MoveForm(StyledForm):
+    to_date = forms.DateField(label="Move to", widget=DateInput())
+
+    def __init__(self, *args, key: str = "", **kwargs):
+        super().__init__(*args, auto_id=f"id_move{key}_%s", **kwargs)
+
+    def clean_to_date(self):
+        to_date = self.cleaned_data["to_date"]
+        if to_date < timezone.localdate():
+            raise forms.ValidationError("Pick today or a later day.")
+        return to_date
+
+
+class HandOverForm(StyledForm):
+    """Hand `from_user`'s open planned contacts to a colleague: all, or those due in a
+    date range (both ends included, either may be left open)."""
+
+    to_user = ManagerChoiceField(queryset=None, label="To", empty_label="Choose a colleague")
+    start = forms.DateField(required=False, label="From", widget=DateInput(), help_text="Empty: from the start.")
+    end = forms.DateField(required=False, label="Until", widget=DateInput(), help_text="Empty: to the end.")
+
+    def __init__(self, *args, from_user, actor, **kwargs):
+        super().__init__(*args, auto_id="id_handover_%s", **kwargs)
+        self.fields["to_user"].queryset = hand_over_targets(from_user=from_user, actor=actor)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The range ends before it starts.")
+        return data
+
+
+class GreetingForm(forms.Form):
+    """The hidden fields of a 'greeted' button."""
+
+    customer = forms.IntegerField(min_value=1)
+    contact = forms.IntegerField(min_value=1, required=False)
+    occasion = forms.CharField(max_length=100)
+    occasion_date = forms.DateField()

@@ -1,0 +1,77 @@
+"""Customer import (directors and admins) and the export with contacts (everyone, of
+their own scope), in the same columns so that an export re-imports unchanged."""
+
+from pathlib import PurePath
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import render
+from django.urls import path
+
+from crm_project.exports import CONTENT_TYPES, export_response
+from segmentation.models import CustomerSnapshot
+
+from ..customer_import import COLUMNS, MAX_FILE_BYTES, customer_export_rows, customer_import_run
+from ..filters import CustomerFilterSet
+from ..models import Customer
+
+ALLOWED_SUFFIXES = (".csv", ".xlsx")
+
+
+class CustomerImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        help_text=f"UTF-8 CSV or an Excel workbook (first sheet), at most {MAX_FILE_BYTES // 1024**2} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ALLOWED_SUFFIXES)}),
+    )
+    dry_run = forms.BooleanField(required=False, label="Dry run: check and count, write nothing")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if PurePath(upload.name).suffix.lower() not in ALLOWED_SUFFIXES:
+            raise forms.ValidationError("Only .csv and .xlsx files can be imported.")
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024**2:,.1f} MB; the limit is {MAX_FILE_BYTES // 1024**2} MB. "
+                "Split it into smaller files."
+            )
+        return upload
+
+
+@login_required
+@permission_required("customers.import_customers", raise_exception=True)
+def customer_import(request):
+    """Upload a file; the import runs at once and the page shows its counts or every
+    error (line, column, message)."""
+    form = CustomerImportForm(
+        request.POST if request.method == "POST" else None, request.FILES if request.method == "POST" else None
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        result = customer_import_run(
+            file=upload, file_name=upload.name, user=request.user, dry_run=form.cleaned_data["dry_run"]
+        )
+        return render(request, "customers/import_result.html", {"result": result})
+    return render(request, "customers/import_form.html", {"form": form, "columns": COLUMNS})
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_export(request):
+    """The user's customers, filtered as on the list (?q=…&city=…), one row per contact,
+    in the import's columns; ?_export=csv (default) or xlsx."""
+    fmt = request.GET.get("_export")
+    fmt = fmt if fmt in CONTENT_TYPES else "csv"
+    current = CustomerSnapshot.objects.latest_date()
+    visible = Customer.objects.visible_to(request.user).with_classes(current)
+    filterset = CustomerFilterSet(request.GET, queryset=visible, request=request)
+    customers = filterset.qs if filterset.is_valid() else visible.none()
+    customers = customers.order_by("name", "pk")[: settings.EXPORT_MAX_ROWS]
+    return export_response(fmt, "customers-with-contacts", COLUMNS, customer_export_rows(customers))
+
+
+urlpatterns = [
+    path("import/", customer_import, name="customer_import"),
+    path("export/", customer_export, name="customer_export"),
+]

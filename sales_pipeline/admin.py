@@ -1,0 +1,137 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    Deal,
+    DealLine,
+    DocumentTemplate,
+    Payment,
+    RefusalReason,
+    SettlementImport,
+    SettlementLine,
+    StageChange,
+)
+
+
+@admin.register(SettlementLine)
+class SettlementLineAdmin(admin.ModelAdmin):
+    """The ledger is written by payments and imports: admin reads it, and may delete a
+    wrong line, but never adds or edits one."""
+
+    list_display = ["date", "customer", "product", "quantity", "amount", "cost", "manager", "document"]
+    list_select_related = ["customer", "product", "manager"]
+    list_filter = ["date"]
+    # Exact matches use the indexes; a million-line ledger has no time for LIKE '%…%'.
+    search_fields = ["=document", "=customer__external_ref"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+    readonly_fields = [field.name for field in SettlementLine._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SettlementImport)
+class SettlementImportAdmin(admin.ModelAdmin):
+    list_display = [
+        "file_name", "status", "dry_run", "created_by", "created_at", "rows_total",
+        "lines_created", "lines_skipped", "customers_created", "products_created",
+    ]  # fmt: skip
+    list_filter = ["status", "dry_run"]
+    list_select_related = ["created_by"]
+    search_fields = ["file_name"]
+    readonly_fields = [field.name for field in SettlementImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+#
+# The pipeline: deals change through the deal pages (sales_pipeline.pipeline), which
+# apply the stage rules and write the ledger; admin edits reference data and looks.
+#
+
+
+class DealLineInline(admin.TabularInline):
+    model = DealLine
+    extra = 0
+    readonly_fields = ["product", "quantity", "price", "discount"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    """Read-only: a payment must write its settlement lines (pipeline.payment_record)."""
+
+    model = Payment
+    extra = 0
+    readonly_fields = ["date", "amount", "note", "recorded_by", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Deal)
+class DealAdmin(SimpleHistoryAdmin):
+    """Stage, status, amount and the loss are set by the pipeline's rules only."""
+
+    list_display = ["title", "customer", "manager", "stage", "status", "amount", "sale_type", "created_at"]
+    list_filter = ["status", "stage", "sale_type"]
+    list_select_related = ["customer", "manager"]
+    search_fields = ["title", "=customer__external_ref"]
+    raw_id_fields = ["customer"]
+    show_full_result_count = False
+    readonly_fields = [
+        "stage", "stage_entered_at", "status", "amount", "lost_reason", "lost_comment", "closed_at", "created_at",
+    ]  # fmt: skip
+    inlines = [DealLineInline, PaymentInline]
+
+    def has_add_permission(self, request):
+        return False  # a deal is opened on the deal pages, which record its start
+
+
+@admin.register(RefusalReason)
+class RefusalReasonAdmin(admin.ModelAdmin):
+    list_display = ["text", "stage", "is_active"]
+    list_filter = ["stage", "is_active"]
+    list_editable = ["is_active"]
+    search_fields = ["text"]
+
+
+@admin.register(DocumentTemplate)
+class DocumentTemplateAdmin(admin.ModelAdmin):
+    """Rendered in a sandbox (sales_pipeline.documents): autoescaped, without {% load %},
+    {% include %} or |safe; context: deal, customer, lines, manager, money, today."""
+
+    list_display = ["kind", "title"]
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    list_display = ["deal", "from_stage", "to_stage", "to_status", "changed_at", "changed_by", "days_in_stage"]
+    list_filter = ["to_stage", "to_status"]
+    list_select_related = ["deal", "changed_by"]
+    date_hierarchy = "changed_at"
+    show_full_result_count = False
+    readonly_fields = [field.name for field in StageChange._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,216 @@
+"""Control points: every overdue date of the pipeline, per manager (domain.md section 5).
+Read by the control points page and the manager's agenda.
+
+Each kind has a control date; "overdue" is decided against `today` (the business
+date), with these exact edges:
+
+* offer_expired: an open deal at Commercial offer whose offer_expires < today
+  (the offer is still valid on its expiry day; listed from the day after).
+* invoice_expired: an open deal at Payment with money still due (paid < amount) and
+  invoice_expires < today (payable on its expiry day; listed from the day after).
+* event_passed: an open deal at Delivery whose event_date < today, i.e. the delivery
+  or event is over and the deal has not moved on to Closing (not on the event day).
+* survey_not_sent: a won deal with survey_date < today and no survey_sent date
+  (the survey day itself is the day to send it).
+* retry_reached: a deal lost at Presentation whose retry_date <= today (due on the day
+  itself), until a newer deal is opened for that customer.
+* contact_interval: an open deal whose customer has had no interaction for more than
+  CONTACT_INTERVAL_DAYS days: its control date is the later of the last interaction's
+  day and the deal's creation day, plus the interval; listed once that date < today.
+  (Interval 30, last call 1 March: 31 March is still fine, 1 April is overdue.)
+
+One query for all kinds (a UNION ALL), limited, whatever the number of deals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import (
+    CharField,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest, TruncDate
+from django.utils import timezone
+
+from customers.models import Interaction
+
+from .models import Deal, Payment, Stage
+
+# How long an open deal's customer may go without an interaction (settings may override).
+CONTACT_INTERVAL_DAYS = getattr(settings, "DEAL_CONTACT_INTERVAL_DAYS", 30)
+LIMIT = 1000  # the page lists at most this many, most overdue first
+
+KINDS = {
+    "offer_expired": "Offer expired",
+    "invoice_expired": "Invoice expired",
+    "event_passed": "Event passed without closing",
+    "survey_not_sent": "Survey not sent",
+    "retry_reached": "Retry date reached",
+    "contact_interval": "Contact interval exceeded",
+}
+
+
+@dataclass(frozen=True)
+class ControlPoint:
+    kind: str
+    due: date  # the control date that has passed
+    deal_id: int
+    title: str
+    customer_id: int
+    customer_name: str
+    manager_id: int
+    manager_name: str
+    stage: int
+    today: date
+
+    @property
+    def label(self) -> str:
+        return KINDS[self.kind]
+
+    @property
+    def days_overdue(self) -> int:
+        return (self.today - self.due).days
+
+    @property
+    def stage_label(self) -> str:
+        return Stage(self.stage).label
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class PlusDays(Func):
+    """A date plus a whole number of days, as a date, on PostgreSQL and SQLite (Django's
+    date + timedelta gives a timestamp on one and a string on the other)."""
+
+    output_field = DateField()
+
+    def __init__(self, expression, days: int):
+        super().__init__(expression)
+        self.days = int(days)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} + %s)", [*params, self.days]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"date({sql}, %s)", [*params, f"+{self.days} days"]
+
+
+def _deals(user, manager) -> QuerySet:
+    deals = Deal.objects.visible_to(user)
+    if manager is not None:
+        deals = deals.filter(manager=manager)
+    return deals.order_by()
+
+
+def _branches(deals: QuerySet, today: date, interval: int) -> dict[str, QuerySet]:
+    """{kind: its overdue deals, each annotated with `due`, its control date}."""
+    open_deals = deals.filter(status=Deal.Status.OPEN)
+    paid = (
+        Payment.objects.filter(deal_id=OuterRef("pk"))
+        .order_by()
+        .values("deal_id")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    money = Deal._meta.get_field("amount")
+    newer_deal = Deal.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("closed_at"))
+    # "more than `interval` days": the last contact's day + interval < today, i.e. the
+    # contact happened before the start of (today - interval).
+    threshold = _start_of(today - timedelta(days=interval))
+    recent_contact = Interaction.objects.filter(customer_id=OuterRef("customer_id"), occurred_at__gte=threshold)
+    last_contact = (
+        Interaction.objects.filter(customer_id=OuterRef("customer_id"))
+        .order_by()
+        .values("customer_id")
+        .annotate(last=Max("occurred_at"))
+        .values("last")
+    )
+    zone = timezone.get_current_timezone()
+    opened = TruncDate("created_at", tzinfo=zone)
+    last_day = TruncDate(Subquery(last_contact, output_field=DateTimeField()), tzinfo=zone)
+    return {
+        "offer_expired": open_deals.filter(stage=Stage.OFFER, offer_expires__lt=today).annotate(due=F("offer_expires")),
+        "invoice_expired": open_deals.filter(stage=Stage.PAYMENT, invoice_expires__lt=today)
+        .filter(amount__gt=Coalesce(Subquery(paid, output_field=money), Value(0, output_field=money)))
+        .annotate(due=F("invoice_expires")),
+        "event_passed": open_deals.filter(stage=Stage.DELIVERY, event_date__lt=today).annotate(due=F("event_date")),
+        "survey_not_sent": deals.filter(
+            status=Deal.Status.WON, survey_date__lt=today, survey_sent__isnull=True
+        ).annotate(due=F("survey_date")),
+        "retry_reached": deals.filter(status=Deal.Status.LOST, stage=Stage.PRESENTATION, retry_date__lte=today)
+        .exclude(Exists(newer_deal))
+        .annotate(due=F("retry_date")),
+        "contact_interval": open_deals.filter(created_at__lt=threshold)
+        .exclude(Exists(recent_contact))
+        .annotate(due=PlusDays(Greatest(Coalesce(last_day, opened), opened), interval)),
+    }
+
+
+COLUMNS = [
+    "pk", "title", "customer_id", "customer__name", "manager_id", "manager__first_name", "manager__last_name",
+    "manager__username", "stage", "kind", "due",
+]  # fmt: skip
+
+
+def control_points(
+    *, user, today: date, manager=None, kinds=None, limit: int = LIMIT, interval: int | None = None
+) -> list[ControlPoint]:
+    """The overdue control points of the deals `user` may see (of one `manager`'s deals
+    if given), most overdue first, at most `limit`. One query (a UNION ALL of the kinds)."""
+    interval = CONTACT_INTERVAL_DAYS if interval is None else interval
+    branches = [
+        queryset.annotate(kind=Value(kind, output_field=CharField())).values(*COLUMNS)
+        for kind, queryset in _branches(_deals(user, manager), today, interval).items()
+        if kinds is None or kind in kinds
+    ]
+    if not branches:
+        return []
+    union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    points = []
+    for row in union.order_by("due", "kind", "pk")[:limit]:
+        full_name = f"{row['manager__first_name']} {row['manager__last_name']}".strip()
+        points.append(
+            ControlPoint(
+                kind=row["kind"],
+                due=row["due"],
+                deal_id=row["pk"],
+                title=row["title"],
+                customer_id=row["customer_id"],
+                customer_name=row["customer__name"],
+                manager_id=row["manager_id"],
+                manager_name=full_name or row["manager__username"],
+                stage=row["stage"],
+                today=today,
+            )
+        )
+    return points
+
+
+def by_manager(points: list[ControlPoint]) -> list[tuple[str, list[ControlPoint]]]:
+    """[(manager name, their points)], managers by name."""
+    grouped: dict[tuple[str, int], list[ControlPoint]] = {}
+    for point in points:
+        grouped.setdefault((point.manager_name, point.manager_id), []).append(point)
+    return [(name, rows) for (name, _), rows in sorted(grouped.items())]
+
+
+def counts_by_kind(points: list[ControlPoint]) -> list[tuple[str, str, int]]:
+    """[(kind, label, number)] in KINDS order."""
+    return [(kind, label, sum(1 for p in points if p.kind == kind)) for kind, label in KINDS.items()]

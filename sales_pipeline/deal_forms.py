@@ -1,0 +1,318 @@
+"""Forms of the deal pages. They check the shape of the input; the pipeline's rules are
+checked by sales_pipeline.pipeline, whose errors the views put back on these forms."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from customers.access import DIRECTOR, MANAGER, sees_everything, user_role
+from customers.forms import CustomerPicker, assignable_managers
+from customers.models import Customer, Product, ProductLine, SalesTeam
+
+from .documents import MAX_UPLOAD_BYTES, check_upload
+from .models import Deal, DealDocument, DealLine, DocumentTemplate, RefusalReason, Stage
+from .pipeline import STAGE_FIELDS, retry_date_proposal
+
+DATE = {"type": "date"}
+SURVEY_AFTER_DAYS = 14  # the closing form proposes the survey two weeks after the act
+NEXT_CONTACT_AFTER_DAYS = 60  # and the next contact two months on
+
+
+def _date_widget():
+    return forms.DateInput(attrs=DATE, format="%Y-%m-%d")
+
+
+def deal_managers(user):
+    """Whom `user` may name as a deal's manager: a director's team, anyone for admins;
+    a manager only themselves (so the field is left out)."""
+    return assignable_managers(user)
+
+
+#
+# Creating and editing
+#
+
+
+class DealCreateForm(forms.ModelForm):
+    class Meta:
+        model = Deal
+        fields = ["customer", "title", "manager", "sale_type", "source", "expected_close"]
+        widgets = {"customer": CustomerPicker(), "expected_close": _date_widget()}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = Customer.objects.visible_to(user)
+        self.fields["customer"].help_text = "Type to search your customers."
+        managers = deal_managers(user)
+        if managers.exists():
+            self.fields["manager"].queryset = managers
+            self.fields["manager"].required = False
+            self.fields["manager"].help_text = "Empty: the customer's manager."
+        else:
+            del self.fields["manager"]
+        self.fields["source"].help_text = "Where the deal came from: a referral, the website, an exhibition..."
+
+
+class DealForm(forms.ModelForm):
+    """The deal's general fields and the data of every stage reached so far."""
+
+    class Meta:
+        model = Deal
+        fields = [
+            "title",
+            "manager",
+            "sale_type",
+            "source",
+            "expected_close",
+            *(name for names in STAGE_FIELDS.values() for name in names),
+        ]
+        widgets = {
+            name: _date_widget()
+            for name in (
+                "expected_close",
+                "minutes_sent",
+                "offer_sent",
+                "offer_expires",
+                "contract_signed",
+                "invoice_date",
+                "invoice_expires",
+                "event_date",
+                "act_signed",
+                "survey_date",
+                "survey_sent",
+                "next_contact",
+            )
+        } | {"preparation_agreed": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        managers = deal_managers(user)
+        if managers.exists():
+            self.fields["manager"].queryset = managers
+        else:
+            del self.fields["manager"]
+        for stage, names in STAGE_FIELDS.items():
+            if stage > self.instance.stage:
+                for name in names:
+                    del self.fields[name]
+        if "closing_grade" in self.fields:
+            self.fields["closing_grade"].widget.attrs.update(min=1, max=5)
+
+    def sections(self):
+        """(title, [bound fields]) for the template: general first, then each stage."""
+        general = [
+            self[name] for name in ("title", "manager", "sale_type", "source", "expected_close") if name in self.fields
+        ]
+        result = [("Deal", general)]
+        for stage, names in STAGE_FIELDS.items():
+            present = [self[name] for name in names if name in self.fields]
+            if present:
+                result.append((Stage(stage).label, present))
+        return result
+
+
+class StageDataForm(forms.Form):
+    """One stage's fields, on the deal page's stage panel (ids prefixed "id_stage_")."""
+
+    def __init__(self, *args, deal: Deal, **kwargs):
+        kwargs.setdefault("auto_id", "id_stage_%s")
+        super().__init__(*args, **kwargs)
+        self.stage = deal.stage
+        for name in STAGE_FIELDS[deal.stage]:
+            self.fields[name] = Deal._meta.get_field(name).formfield()
+            if isinstance(self.fields[name], forms.DateField):
+                self.fields[name].widget = _date_widget()
+            self.initial.setdefault(name, getattr(deal, name))
+        if "preparation_agreed" in self.fields:
+            self.fields["preparation_agreed"].widget = forms.Textarea(attrs={"rows": 3})
+        if "closing_grade" in self.fields:
+            self.fields["closing_grade"].widget.attrs.update(min=1, max=5)
+        if deal.stage == Stage.CLOSING:
+            today = timezone.localdate()
+            proposals = {
+                "act_signed": today,
+                "survey_date": today + timedelta(days=SURVEY_AFTER_DAYS),
+                "next_contact": today + timedelta(days=NEXT_CONTACT_AFTER_DAYS),
+            }
+            for name, value in proposals.items():
+                if not self.initial.get(name):
+                    self.initial[name] = value
+
+    def changes(self) -> dict:
+        # CharFields clean empty to "", the model's blank value; dates to None.
+        return dict(self.cleaned_data)
+
+
+class DealLineForm(forms.ModelForm):
+    class Meta:
+        model = DealLine
+        fields = ["product", "quantity", "price", "discount"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(is_active=True).select_related("line")
+        for name in ("quantity", "price", "discount"):
+            self.fields[name].widget.attrs["step"] = "any"
+        self.fields["discount"].widget.attrs.update(min=0, max=100)
+        for field in self.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            field.widget.attrs.setdefault("class", css)
+
+    def clean_discount(self):
+        discount = self.cleaned_data["discount"]
+        if discount is not None and not 0 <= discount <= 100:
+            raise forms.ValidationError("A discount is 0 to 100 %.")
+        return discount
+
+
+DealLineFormSet = forms.inlineformset_factory(Deal, DealLine, form=DealLineForm, extra=2, can_delete=True)
+
+
+def line_rows(formset) -> list[dict]:
+    """The lines a valid formset asks for, as pipeline.deal_lines_set takes them."""
+    rows = []
+    for form in formset.forms:
+        if not form.has_changed() and form.instance.pk is None:
+            continue
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        data = {name: form.cleaned_data.get(name) for name in ("product", "quantity", "price", "discount")}
+        if data["product"] is None:
+            continue
+        rows.append({"pk": form.instance.pk, **data})
+    return rows
+
+
+#
+# Moving, losing, closing, paying
+#
+
+
+class MoveForm(forms.Form):
+    to_stage = forms.TypedChoiceField(choices=Stage.choices, coerce=int)
+
+
+class LoseForm(forms.Form):
+    reason = forms.ModelChoiceField(queryset=RefusalReason.objects.none(), empty_label="Pick the reason")
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    retry_date = forms.DateField(
+        required=False, widget=_date_widget(), help_text="When to present again (proposed: in three months)."
+    )
+
+    def __init__(self, *args, deal: Deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = RefusalReason.objects.filter(stage=deal.stage, is_active=True)
+        self.fields["reason"].label = f"Reason ({Stage(deal.stage).label} stage)"
+        if deal.stage == Stage.PRESENTATION:
+            self.initial.setdefault("retry_date", retry_date_proposal(timezone.localdate()))
+        else:
+            del self.fields["retry_date"]
+
+
+class CloseForm(forms.Form):
+    closing_grade = forms.IntegerField(
+        required=False, min_value=1, max_value=5, label="The customer's grade (1..5)", widget=forms.NumberInput()
+    )
+
+
+class PaymentForm(forms.Form):
+    PAYMENT, REFUND = "payment", "refund"
+    kind = forms.ChoiceField(choices=[(PAYMENT, "Payment received"), (REFUND, "Refund paid back")], initial=PAYMENT)
+    date = forms.DateField(widget=_date_widget())
+    amount = forms.DecimalField(max_digits=16, decimal_places=2, min_value=0.01)
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("date", timezone.localdate())
+
+    def signed_amount(self):
+        amount = self.cleaned_data["amount"]
+        return -amount if self.cleaned_data["kind"] == self.REFUND else amount
+
+
+class ContractChangeForm(forms.Form):
+    date = forms.DateField(widget=_date_widget())
+    note = forms.CharField(max_length=300, label="What changed")
+
+
+#
+# Documents
+#
+
+
+class GenerateForm(forms.Form):
+    kind = forms.ChoiceField(choices=DocumentTemplate.Kind.choices)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text=f"PDF, office document or image, up to {MAX_UPLOAD_BYTES // 1024**2} MB.")
+    kind = forms.ChoiceField(choices=DealDocument._meta.get_field("kind").choices, initial="other")
+    title = forms.CharField(max_length=200, required=False)
+    sent_date = forms.DateField(required=False, widget=_date_widget(), label="Sent to the customer on")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        check_upload(upload)
+        return upload
+
+
+class SentForm(forms.Form):
+    sent_date = forms.DateField(widget=_date_widget(), label="Sent on")
+
+
+#
+# Board and funnel filters
+#
+
+
+def manager_choices(user):
+    """Managers whose deals `user` may filter by: everyone for admins, a director's
+    teams, a manager themselves."""
+    if sees_everything(user):
+        return get_user_model().objects.filter(groups__name=MANAGER, is_active=True).order_by("username")
+    if user_role(user) == DIRECTOR:
+        return assignable_managers(user)
+    return get_user_model().objects.filter(pk=user.pk)
+
+
+class BoardFilterForm(forms.Form):
+    manager = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="Any manager"
+    )
+    sale_type = forms.ChoiceField(choices=[("", "Any sale type"), *Deal.SaleType.choices], required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = manager_choices(user)
+        for name in ("manager", "sale_type"):
+            self.fields[name].widget.attrs.update({"class": "form-select form-select-sm w-auto", "aria-label": name})
+
+
+class FunnelForm(BoardFilterForm):
+    start = forms.DateField(widget=_date_widget())
+    end = forms.DateField(widget=_date_widget())
+    team = forms.ModelChoiceField(queryset=SalesTeam.objects.all(), required=False, empty_label="Any team")
+    product_line = forms.ModelChoiceField(
+        queryset=ProductLine.objects.all(), required=False, empty_label="Any product line"
+    )
+
+    field_order = ["start", "end", "manager", "team", "product_line", "sale_type"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("manager", "sale_type"):  # full width in the filter column
+            self.fields[name].widget.attrs["class"] = "form-select"
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "The period ends before it starts.")
+        return cleaned

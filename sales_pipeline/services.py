@@ -1,0 +1,440 @@
+"""Write-side use cases of the sales pipeline app: the settlement import."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from customers.models import Customer, Product, ProductLine
+
+from .models import SettlementImport, SettlementLine
+from .settlement_import import Checked, FileRejected, Known, Wanted, check_settlements, read_settlement_file
+
+logger = logging.getLogger(__name__)
+
+# Lines are written, and progress reported, this many at a time.
+CHUNK_ROWS = 50_000
+PROGRESS_CACHE_SECONDS = 24 * 60 * 60
+# Any constant works: it only has to be the same in every process that imports.
+IMPORT_LOCK_ID = 7_301_962_245
+
+Progress = Callable[[int, int, str], None]
+
+#
+# Starting an import from the browser
+#
+
+
+def settlement_import_start(
+    *, upload: UploadedFile, user, create_missing: bool = False, dry_run: bool = False
+) -> SettlementImport:
+    """Store the uploaded file as a new pending run and queue the import once that row
+    is committed. Called by the upload view; the task calls settlement_import_run."""
+    from .tasks import import_settlements_task
+
+    run = SettlementImport.objects.create(
+        file_name=Path(upload.name).name[:255],
+        file=upload,
+        created_by=user,
+        create_missing=create_missing,
+        dry_run=dry_run,
+    )
+    transaction.on_commit(lambda: import_settlements_task.delay(run.pk))
+    return run
+
+
+#
+# Running an import
+#
+
+
+def settlement_import_run(
+    *, run: SettlementImport, path, user=None, progress: Progress | None = None
+) -> SettlementImport:
+    """Import the settlement file at `path` into the ledger, all or nothing, and record
+    the outcome on `run`. Every row is checked first; any error fails the run with all
+    errors listed and writes nothing at all. Otherwise missing customers/products (with
+    run.create_missing) and the lines are written in one transaction; lines already in
+    the ledger (same source key) are counted as skipped. A dry run only counts. `user`
+    limits the customers that may be touched; None is the system (management command).
+    Called by tasks.import_settlements_task and the import_settlements command."""
+    report = _Reporter(run, progress)
+    _save(
+        run,
+        status=SettlementImport.Status.RUNNING,
+        started_at=timezone.now(),
+        finished_at=None,
+        errors=[],
+        rows_total=0,
+        rows_done=0,
+        lines_created=0,
+        lines_skipped=0,
+        customers_created=0,
+        products_created=0,
+    )
+    report(0, 0, "checking")
+    try:
+        checked = check_settlements(
+            read_settlement_file(path),
+            time_zone=settings.TIME_ZONE,
+            create_missing=run.create_missing,
+            lookup=lambda wanted: _known(wanted, user),
+        )
+        run.rows_total = checked.rows_total
+        if checked.errors:
+            return _finish(run, report, status=SettlementImport.Status.FAILED, errors=checked.errors)
+        counts = _count_dry_run(checked, report) if run.dry_run else _write(checked, run=run, user=user, report=report)
+    except FileRejected as exc:
+        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[_file_error(str(exc))])
+    except IntegrityError:
+        logger.exception("Settlement import %s collided with a concurrent change", run.pk)
+        message = "Customers or products changed while importing; nothing was imported. Run the import again."
+        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[_file_error(message)])
+    except Exception:
+        # The run must never stay 'running'; the transaction has rolled back.
+        logger.exception("Settlement import %s failed", run.pk)
+        message = "The import stopped on an unexpected error; nothing was imported."
+        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[_file_error(message)])
+    return _finish(run, report, status=SettlementImport.Status.DONE, rows_done=run.rows_total, **counts)
+
+
+def _file_error(message: str) -> dict:
+    return {"line": None, "column": None, "message": message}
+
+
+def _save(run: SettlementImport, **values) -> None:
+    for name, value in values.items():
+        setattr(run, name, value)
+    run.save(update_fields=list(values))
+
+
+def _finish(run: SettlementImport, report: _Reporter, *, status: str, **values) -> SettlementImport:
+    _save(run, status=status, finished_at=timezone.now(), rows_total=run.rows_total, **values)
+    cache.delete(progress_cache_key(run.pk))
+    logger.info(
+        "Settlement import %s %s: %s lines, %s created, %s skipped, %s errors; seconds %s",
+        run.pk, status, run.rows_total, run.lines_created, run.lines_skipped, len(run.errors), report.timings(),
+    )  # fmt: skip
+    return run
+
+
+#
+# References: what the database already holds
+#
+
+
+def _in_chunks(values: list, size: int) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _chunk_size() -> int:
+    # SQLite allows only so many query parameters; PostgreSQL takes far more.
+    return 900 if connection.vendor == "sqlite" else 10_000
+
+
+def _pairs(queryset, field: str, values: Iterable[str], *columns: str) -> dict:
+    found = {}
+    for chunk in _in_chunks(list(values), _chunk_size()):
+        found.update(queryset.filter(**{f"{field}__in": chunk}).values_list(*columns))
+    return found
+
+
+def _known(wanted: Wanted, user) -> Known:
+    customers = _pairs(Customer.objects, "external_ref", wanted.customers, "external_ref", "id")
+    permitted = None
+    if user is not None:
+        visible = _pairs(Customer.objects.visible_to(user), "external_ref", customers, "external_ref", "id")
+        permitted = frozenset(visible)
+    return Known(
+        customers=customers,
+        permitted=permitted,
+        products=_pairs(Product.objects, "sku", wanted.products, "sku", "id"),
+        product_lines=_pairs(ProductLine.objects, "name", wanted.product_lines, "name", "id"),
+        users=_pairs(get_user_model().objects, "username", wanted.users, "username", "id"),
+    )
+
+
+#
+# Writing
+#
+
+
+def _count_dry_run(checked: Checked, report: _Reporter) -> dict:
+    report(0, checked.rows_total, "counting")
+    keys = checked.lines["source_key"].tolist()
+    existing = sum(
+        SettlementLine.objects.filter(source_key__in=chunk).count() for chunk in _in_chunks(keys, _chunk_size())
+    )
+    return {
+        "lines_created": len(keys) - existing,
+        "lines_skipped": existing,
+        "customers_created": len(checked.new_customers),
+        "products_created": len(checked.new_products),
+    }
+
+
+def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) -> dict:
+    lines, checked.lines = checked.lines, None  # one copy in memory, not two
+    total = len(lines)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # One import at a time: two files creating the same new customer must not race.
+            report(0, total, "waiting for another import")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_ID])
+        report(0, total, "creating customers and products")
+        products_created, product_ids = _create_products(checked.new_products, checked.new_product_lines)
+        customers_created, customer_ids = _create_customers(checked.new_customers, run=run, user=user)
+        lines["customer_id"] = lines["customer_id"].fillna(lines["customer"].map(customer_ids)).astype("int64")
+        lines["product_id"] = lines["product_id"].fillna(lines["product"].map(product_ids)).astype("int64")
+        # In key order each chunk touches one narrow slice of the source_key indexes
+        # instead of pages all over them: about 40 % less index work on PostgreSQL.
+        lines = lines.sort_values("source_key", ignore_index=True)
+        report(0, total, "writing")
+        insert = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}.get(connection.vendor, _insert_orm)
+        created = insert(lines, lambda done: report(done, total, "writing"))
+        report(total, total, "committing")
+    return {
+        "lines_created": created,
+        "lines_skipped": total - created,
+        "customers_created": customers_created,
+        "products_created": products_created,
+    }
+
+
+def _create_products(new_products: dict[str, str], new_line_names: list[str]) -> tuple[int, dict[str, int]]:
+    """Create the missing product lines and products; (products created, sku -> id)."""
+    if not new_products:
+        return 0, {}
+    existing_lines = _pairs(ProductLine.objects, "name", new_line_names, "name", "id")
+    ProductLine.objects.bulk_create(
+        [ProductLine(name=name) for name in new_line_names if name not in existing_lines], batch_size=1_000
+    )
+    line_ids = _pairs(ProductLine.objects, "name", new_line_names, "name", "id")
+    # Looked up again under the lock: an import that finished meanwhile may have made some.
+    existing = _pairs(Product.objects, "sku", new_products, "sku", "id")
+    missing = [
+        Product(sku=sku, name=sku, line_id=line_ids.get(line_name))
+        for sku, line_name in new_products.items()
+        if sku not in existing
+    ]
+    Product.objects.bulk_create(missing, batch_size=1_000)
+    return len(missing), _pairs(Product.objects, "sku", new_products, "sku", "id")
+
+
+def _create_customers(refs: list[str], *, run: SettlementImport, user) -> tuple[int, dict[str, int]]:
+    """Create customers for unknown references, in the unassigned pool, each with its
+    history row; (customers created, external_ref -> id)."""
+    if not refs:
+        return 0, {}
+    existing = _pairs(Customer.objects, "external_ref", refs, "external_ref", "id")
+    missing = [Customer(name=ref, external_ref=ref) for ref in refs if ref not in existing]
+    bulk_create_with_history(
+        missing,
+        Customer,
+        batch_size=1_000,
+        default_user=user,
+        default_change_reason=f"Created by settlement import #{run.pk}",
+    )
+    return len(missing), _pairs(Customer.objects, "external_ref", refs, "external_ref", "id")
+
+
+_LEDGER_COLUMNS = [
+    "date", "customer_id", "product_id", "quantity", "amount", "cost", "manager_id", "document", "source_key",
+]  # fmt: skip
+
+
+def _insert_postgresql(lines, progress: Callable[[int], None]) -> int:
+    """COPY each chunk into a temporary table, then INSERT ... ON CONFLICT DO NOTHING
+    into the ledger; the INSERT's row count is exactly the lines that were new."""
+    quote = connection.ops.quote_name
+    table, stage = quote(SettlementLine._meta.db_table), quote("settlement_import_stage")
+    columns = _LEDGER_COLUMNS
+    listed = ", ".join(quote(name) for name in columns)
+    created = 0
+    with connection.cursor() as cursor:
+        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: a million deferred
+        # checks would all run at COMMIT, a long freeze after the bar reached 100 %.
+        # Checked per statement they cost the same but show as progress.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {stage} (date date, customer_id bigint, product_id bigint, quantity bigint, "
+            "amount bigint, cost bigint, manager_id bigint, document text, source_key text) ON COMMIT DROP"
+        )
+        for start in range(0, len(lines), CHUNK_ROWS):
+            buffer = io.StringIO()
+            lines.iloc[start : start + CHUNK_ROWS].to_csv(buffer, columns=columns, header=False, index=False)
+            buffer.seek(0)
+            _copy(cursor, f"COPY {stage} ({listed}) FROM STDIN WITH (FORMAT csv)", buffer)
+            # Quantities and money travel as exact integers of 1/1,000 and 1/10,000.
+            cursor.execute(
+                f"INSERT INTO {table} ({listed}, {quote('created_at')}) "
+                "SELECT date, customer_id, product_id, quantity * 0.001, amount * 0.0001, cost * 0.0001, "
+                f"manager_id, COALESCE(document, ''), source_key, %s FROM {stage} "
+                f"ON CONFLICT ({quote('source_key')}) DO NOTHING",
+                [timezone.now()],
+            )
+            created += cursor.rowcount
+            cursor.execute(f"TRUNCATE {stage}")
+            progress(min(start + CHUNK_ROWS, len(lines)))
+        cursor.execute(f"DROP TABLE {stage}")
+    return created
+
+
+def _copy(cursor, sql: str, buffer: io.StringIO) -> None:
+    raw = cursor.cursor
+    if hasattr(raw, "copy_expert"):  # psycopg2
+        raw.copy_expert(sql, buffer)
+    else:  # psycopg 3
+        with raw.copy(sql) as copy:
+            copy.write(buffer.getvalue())
+
+
+def _insert_sqlite(lines, progress: Callable[[int], None]) -> int:
+    """INSERT OR IGNORE through executemany: one prepared statement per chunk, about ten
+    times faster than bulk_create's model instances. The values are what Django itself
+    would send (decimals as text, dates in ISO, created_at adapted by the backend), and
+    the connection's total_changes counts exactly the rows that were new."""
+    quote = connection.ops.quote_name
+    columns = [*_LEDGER_COLUMNS, "created_at"]
+    sql = (
+        f"INSERT OR IGNORE INTO {quote(SettlementLine._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    created = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(lines), CHUNK_ROWS):
+            chunk = lines.iloc[start : start + CHUNK_ROWS]
+            values = zip(
+                chunk["date"].tolist(),
+                chunk["customer_id"].tolist(),
+                chunk["product_id"].tolist(),
+                _decimal_text(chunk["quantity"], 3),
+                _decimal_text(chunk["amount"], 4),
+                _decimal_text(chunk["cost"], 4),
+                _nullable(chunk["manager_id"]),
+                chunk["document"].tolist(),
+                chunk["source_key"].tolist(),
+                [created_at] * len(chunk),
+                strict=True,
+            )
+            before = connection.connection.total_changes
+            cursor.executemany(sql, list(values))
+            created += connection.connection.total_changes - before
+            progress(start + len(chunk))
+    return created
+
+
+def _insert_orm(lines, progress: Callable[[int], None]) -> int:
+    """bulk_create with ignore_conflicts for any other database, counting before/after."""
+    now = timezone.now()
+    created = 0
+    for start in range(0, len(lines), CHUNK_ROWS):
+        chunk = lines.iloc[start : start + CHUNK_ROWS]
+        before = SettlementLine.objects.count()
+        SettlementLine.objects.bulk_create(
+            [
+                SettlementLine(
+                    date=line.date,
+                    customer_id=line.customer_id,
+                    product_id=line.product_id,
+                    quantity=Decimal(int(line.quantity)).scaleb(-3),
+                    amount=Decimal(int(line.amount)).scaleb(-4),
+                    cost=None if pd.isna(line.cost) else Decimal(int(line.cost)).scaleb(-4),
+                    manager_id=None if pd.isna(line.manager_id) else int(line.manager_id),
+                    document=line.document,
+                    source_key=line.source_key,
+                    created_at=now,
+                )
+                for line in chunk.itertuples(index=False)
+            ],
+            ignore_conflicts=True,
+            batch_size=5_000,
+        )
+        created += SettlementLine.objects.count() - before
+        progress(start + len(chunk))
+    return created
+
+
+def _decimal_text(units: pd.Series, places: int) -> list:
+    """Exact decimal text from integer units (12345, 4 -> '1.2345'); None for <NA>."""
+    present = units.notna()
+    values = units.fillna(0).astype("int64")
+    whole, fraction = (values.abs() // 10**places).astype(str), (values.abs() % 10**places).astype(str)
+    text = whole + "." + fraction.str.zfill(places)
+    text = text.where(values >= 0, "-" + text)
+    return text.astype(object).where(present, None).tolist()
+
+
+def _nullable(values: pd.Series) -> list:
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+#
+# Progress, visible to other requests while the import transaction is open
+#
+
+
+def progress_cache_key(run_id: int) -> str:
+    return f"sales_pipeline:settlement-import:{run_id}"
+
+
+class _Reporter:
+    """Progress goes to the cache, not the run row: the row's update would sit inside the
+    import's transaction, invisible to the page polling it (and on SQLite would wait for
+    the write lock). The final state is written to the row after commit."""
+
+    def __init__(self, run: SettlementImport, callback: Progress | None):
+        self.run, self.callback = run, callback
+        self.phase, self.since, self.seconds = None, time.monotonic(), {}
+
+    def __call__(self, done: int, total: int, phase: str) -> None:
+        self._enter(phase)
+        cache.set(
+            progress_cache_key(self.run.pk),
+            {"rows_done": done, "rows_total": total, "phase": phase},
+            PROGRESS_CACHE_SECONDS,
+        )
+        if self.callback is not None:
+            self.callback(done, total, phase)
+
+    def _enter(self, phase: str) -> None:
+        if phase != self.phase:
+            now = time.monotonic()
+            if self.phase:
+                self.seconds[self.phase] = self.seconds.get(self.phase, 0) + now - self.since
+            self.phase, self.since = phase, now
+
+    def timings(self) -> dict[str, float]:
+        """Seconds spent in each phase, for the log."""
+        self._enter("")
+        return {phase: round(seconds, 1) for phase, seconds in self.seconds.items()}
+
+
+def settlement_import_live(run: SettlementImport) -> SettlementImport:
+    """`run` with the progress of a running import filled in from the cache (not saved).
+    Read by the run page and its htmx progress fragment."""
+    run.phase = ""
+    run.seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else None
+    if run.status in (SettlementImport.Status.PENDING, SettlementImport.Status.RUNNING):
+        live = cache.get(progress_cache_key(run.pk)) or {}
+        run.rows_done = live.get("rows_done", run.rows_done)
+        run.rows_total = live.get("rows_total", run.rows_total)
+        run.phase = live.get("phase", "")
+    return run

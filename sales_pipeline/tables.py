@@ -1,0 +1,33 @@
+import django_tables2 as tables
+
+from .models import SettlementImport, SettlementLine
+
+
+class SettlementLineTable(tables.Table):
+    customer = tables.Column(linkify=True, order_by=("customer__name",))
+    product = tables.Column(accessor="product__sku", verbose_name="Product", default="")
+    manager = tables.Column(order_by=("manager__username",), default="")
+
+    class Meta:
+        model = SettlementLine
+        fields = ("date", "customer", "product", "quantity", "amount", "cost", "manager", "document")
+        order_by = ("-date",)
+
+
+class SettlementImportTable(tables.Table):
+    file_name = tables.Column(
+        verbose_name="File", linkify=("sales_pipeline:settlement_import_detail", [tables.A("pk")])
+    )
+    created_by = tables.Column(verbose_name="By", default="system")
+    errors = tables.Column(verbose_name="Errors", orderable=False)
+
+    class Meta:
+        model = SettlementImport
+        fields = (
+            "file_name", "status", "dry_run", "created_by", "created_at", "rows_total",
+            "lines_created", "lines_skipped", "customers_created", "products_created", "errors",
+        )  # fmt: skip
+        order_by = ("-created_at",)
+
+    def render_errors(self, value):
+        return len(value) or "—"

@@ -1,0 +1,32 @@
+"""Background work of the sales pipeline app."""
+
+import logging
+
+from celery import shared_task
+
+from . import services
+from .models import SettlementImport
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def import_settlements_task(run_id: int) -> str:
+    """Run the settlement import queued by services.settlement_import_start as the user
+    who uploaded the file. A redelivered message for a finished run does nothing."""
+    run = SettlementImport.objects.select_related("created_by").get(pk=run_id)
+    if run.status in (SettlementImport.Status.DONE, SettlementImport.Status.FAILED):
+        return f"settlement import {run.pk} already {run.status}"
+    if run.created_by is None:
+        # Without its user the run would have the system's full scope: refuse instead.
+        run.status, run.finished_at = SettlementImport.Status.FAILED, run.created_at
+        run.errors = [{"line": None, "column": None, "message": "The user who uploaded this file no longer exists."}]
+        run.save(update_fields=["status", "finished_at", "errors"])
+        return f"settlement import {run.pk} failed: no user"
+    run = services.settlement_import_run(run=run, path=run.file.path, user=run.created_by)
+    summary = (
+        f"settlement import {run.pk} {run.status}: {run.lines_created} lines created, "
+        f"{run.lines_skipped} skipped, {len(run.errors)} errors"
+    )
+    logger.info(summary)
+    return summary

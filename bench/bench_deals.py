@@ -31,21 +31,21 @@ CHUNK = 20_000
 def pages(today, values):
     year_ago = (today - timedelta(days=365)).isoformat()
     return [
-        ("board", "/settlements/deals/"),
-        ("board, filtered by sale type", "/settlements/deals/?sale_type=long_push"),
-        ("deal list", "/settlements/deals/list/"),
-        ("deal list, filtered + sorted by amount", "/settlements/deals/list/?stage=3&status=open&sort=-amount"),
-        ("deal list, product line", f"/settlements/deals/list/?product_line={values['line']}"),
-        ("deal list, page 500", "/settlements/deals/list/?page=500"),
-        ("funnel, last 3 months", "/settlements/deals/funnel/"),
-        ("funnel, last 12 months", f"/settlements/deals/funnel/?start={year_ago}&end={today.isoformat()}"),
+        ("board", "/deals/"),
+        ("board, filtered by sale type", "/deals/?sale_type=long_push"),
+        ("deal list", "/deals/list/"),
+        ("deal list, filtered + sorted by amount", "/deals/list/?stage=3&status=open&sort=-amount"),
+        ("deal list, product line", f"/deals/list/?product_line={values['line']}"),
+        ("deal list, page 500", "/deals/list/?page=500"),
+        ("funnel, last 3 months", "/deals/funnel/"),
+        ("funnel, last 12 months", f"/deals/funnel/?start={year_ago}&end={today.isoformat()}"),
         (
             "funnel, 12 months, product line + sale type",
-            f"/settlements/deals/funnel/?start={year_ago}&end={today.isoformat()}"
+            f"/deals/funnel/?start={year_ago}&end={today.isoformat()}"
             f"&product_line={values['line']}&sale_type=long_pull",
         ),
-        ("control points", "/settlements/deals/control-points/"),
-        ("deal page", f"/settlements/deals/{values['deal']}/"),
+        ("control points", "/deals/control-points/"),
+        ("deal page", f"/deals/{values['deal']}/"),
     ]
 
 

@@ -13,7 +13,8 @@ urlpatterns = [
     path("search/", customer_views.global_search, name="search"),
     path("customers/", include("customers.urls")),
     path("segments/", include("segmentation.urls")),
-    path("settlements/", include("sales_pipeline.urls")),
+    # sales_pipeline serves deals/ and settlements/
+    path("", include("sales_pipeline.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -31,4 +31,7 @@ def navigation(request):
             items.append((label, reverse(name)))
         except NoReverseMatch:
             continue
-    return {"nav_items": items, "user_role": role}
+    # The active item is the one whose address is the longest prefix of this page's.
+    matching = [url for _, url in items if request.path.startswith(url)]
+    active = max(matching, key=len) if matching else None
+    return {"nav_items": [(label, url, url == active) for label, url in items], "user_role": role}

@@ -1,9 +1,9 @@
 """Read side of segmentation: the one grouped query over the ledger, and page queries."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,6 +30,29 @@ def _money_sum(expression: str) -> str:
 def ledger_aggregates(*, as_of: date, params: ClassificationParams) -> pd.DataFrame:
     """One row per customer with a line dated <= D, with the columns classification.classify
     reads. A single GROUP BY over the ledger: the job's cost is this scan."""
+    if connection.vendor == "postgresql":
+        sql, values = _aggregate_sql_postgresql(as_of, params)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # the per-customer day bitmaps and sums fit in memory instead of spilling to disk
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            return _fetch_frame(cursor, sql, values)
+    sql, values = _aggregate_sql_portable(as_of, params)
+    with connection.cursor() as cursor:
+        return _fetch_frame(cursor, sql, values)
+
+
+def _fetch_frame(cursor, sql: str, values: list) -> pd.DataFrame:
+    cursor.execute(sql, values)
+    columns = [col[0] for col in cursor.description]
+    frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+    for column in columns[3:]:
+        frame[column] = frame[column].fillna(0).astype("int64")
+    return frame
+
+
+def _aggregate_sql_portable(as_of: date, params: ClassificationParams) -> tuple[str, list]:
+    """Plain SQL that SQLite runs (and PostgreSQL too, more slowly: COUNT(DISTINCT) there
+    rules out hashing and parallel workers)."""
     bounds = boundaries(as_of, params)
     d, p1, p2 = bounds.period_edges
     edges = bounds.bucket_edges
@@ -54,17 +77,66 @@ def ledger_aggregates(*, as_of: date, params: ClassificationParams) -> pd.DataFr
         GROUP BY customer_id
     """
     ws = bounds.window_start
-    params_sql = [ws, ws, ws, ws, p1, p2, p1]
+    values = [ws, ws, ws, ws, p1, p2, p1]
     for k in range(params.bucket_count):
-        params_sql += [edges[k + 1], edges[k]]
-    params_sql.append(d)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params_sql)
-        columns = [col[0] for col in cursor.description]
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-    for column in columns[3:]:
-        frame[column] = frame[column].fillna(0).astype("int64")
-    return frame
+        values += [edges[k + 1], edges[k]]
+    values.append(d)
+    return sql, values
+
+
+def _aggregate_sql_postgresql(as_of: date, params: ClassificationParams) -> tuple[str, list]:
+    """The same frame in one pass of aggregates PostgreSQL can run in parallel workers.
+
+    Distinct days in the window are kept as bits: day i of the window (1 = the day after
+    its start) sets bit (i - 1) % 64 of word (i - 1) // 64 through bit_or, and
+    days_window is the sum of the words' bit_count (PostgreSQL 14+). The window revenue
+    is the sum of the bucket sums (the buckets tile the window exactly) and the margin
+    that minus the window's costs, so each line feeds one money sum plus its cost.
+    bench/bench_recompute.py measured it at about twice as fast as the portable query."""
+    bounds = boundaries(as_of, params)
+    d, p1, p2 = bounds.period_edges
+    edges, ws = bounds.bucket_edges, bounds.window_start
+    words = -(-(d - ws).days // 64)
+    columns = bucket_columns(params)
+    values: list = [ws]
+    bits = []
+    for k in range(words):
+        # word k holds the days (ws + 64k, ws + 64(k + 1)]; the first of them is bit 0
+        bits.append(f"bit_or(1::bigint << (date - %s)) FILTER (WHERE date > %s AND date <= %s) AS w{k}")
+        values += [ws + timedelta(days=64 * k + 1), ws + timedelta(days=64 * k), ws + timedelta(days=64 * (k + 1))]
+    values += [ws, p1, p2, p1]
+    sums = []
+    for k, column in enumerate(columns):
+        sums.append(f"SUM(amount) FILTER (WHERE date > %s AND date <= %s) AS {column}")
+        values += [edges[k + 1], edges[k]]
+    values.append(d)
+    window_revenue = " + ".join(f"COALESCE({column}, 0)" for column in columns)
+    days = " + ".join(f"COALESCE(bit_count(w{k}::bit(64)), 0)" for k in range(words))
+    scaled = ", ".join(f"CAST({column} * {MINOR_UNITS} AS BIGINT) AS {column}" for column in columns)
+    sql = f"""
+        SELECT customer_id, first_date, last_date_window,
+               {days} AS days_window,
+               CAST(({window_revenue}) * {MINOR_UNITS} AS BIGINT) AS revenue_window,
+               CAST(({window_revenue} - COALESCE(cost_window, 0)) * {MINOR_UNITS} AS BIGINT) AS margin_window,
+               lines_p0, lines_p1,
+               {scaled},
+               lines_total
+        FROM (
+            SELECT customer_id,
+                   MIN(date) AS first_date,
+                   MAX(date) FILTER (WHERE date > %s) AS last_date_window,
+                   {", ".join(bits)},
+                   SUM(cost) FILTER (WHERE date > %s) AS cost_window,
+                   COUNT(*) FILTER (WHERE date > %s) AS lines_p0,
+                   COUNT(*) FILTER (WHERE date > %s AND date <= %s) AS lines_p1,
+                   {", ".join(sums)},
+                   COUNT(*) AS lines_total
+            FROM sales_pipeline_settlementline
+            WHERE date <= %s
+            GROUP BY customer_id
+        ) AS per_customer
+    """
+    return sql, values
 
 
 def customers_without_lines(*, as_of: date, having_lines: pd.Series) -> list[int]:

@@ -222,7 +222,7 @@ def test_a_card_dragged_on_the_board_moves_only_as_the_stage_rules_allow(demo, p
     at_presentation = open_deal(customer.manager, customer, title="Drag me far")
     driver = page.driver
     page.login("manager1", "demo12345")
-    page.open("/settlements/deals/")
+    page.open("/deals/")
     wait_for(driver, EC.presence_of_element_located((By.ID, f"deal-card-{at_delivery.pk}")))
     count_4 = int(driver.find_element(By.CSS_SELECTOR, "#board-head-4 .board-count").text)
 

@@ -40,7 +40,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import psycopg2
@@ -433,60 +433,11 @@ def ledger_aggregates_by_day(*, as_of: date, params, days_source: str | None = N
 
 
 def ledger_aggregates_day_bits(*, as_of: date, params):
-    """Prototype B for selectors.ledger_aggregates, returning exactly its frame.
+    """Prototype B (distinct days as bit_or/bit_count words, parallel-safe aggregates) is
+    what segmentation.selectors now runs on PostgreSQL: timed here as itself."""
+    from segmentation.selectors import ledger_aggregates
 
-    One pass, one GROUP BY customer_id, and only aggregates PostgreSQL can run partially
-    in parallel workers (MIN, MAX, SUM, COUNT, bit_or). The distinct days of the window
-    are kept as bits: day i of the window (1 = the day after its start) sets bit
-    (i - 1) % 64 of word (i - 1) // 64 through bit_or, and days_window is the sum of the
-    words' bit_count (PostgreSQL 14+). The window revenue is the sum of the bucket sums
-    (the buckets tile the window exactly) and the margin is that minus the window's
-    cost, so each line feeds one money sum plus its cost."""
-    from segmentation.classification import boundaries, bucket_columns
-    from segmentation.selectors import MINOR_UNITS
-
-    bounds = boundaries(as_of, params)
-    d, p1, p2 = bounds.period_edges
-    edges, ws = bounds.bucket_edges, bounds.window_start
-    words = -(-(d - ws).days // 64)
-    columns = bucket_columns(params)
-    values: list = [ws]
-    bits = []
-    for k in range(words):
-        # word k holds the days (ws + 64k, ws + 64(k + 1)]; the first of them is bit 0
-        bits.append("bit_or(1::bigint << (date - %s)) FILTER (WHERE date > %s AND date <= %s) AS w" + str(k))
-        values += [ws + timedelta(days=64 * k + 1), ws + timedelta(days=64 * k), ws + timedelta(days=64 * (k + 1))]
-    values += [ws, p1, p2, p1]
-    sums = []
-    for k, column in enumerate(columns):
-        sums.append(f"SUM(amount) FILTER (WHERE date > %s AND date <= %s) AS {column}")
-        values += [edges[k + 1], edges[k]]
-    values.append(d)
-    window_revenue = " + ".join(f"COALESCE({column}, 0)" for column in columns)
-    sql = f"""
-        SELECT customer_id, first_date, last_date_window,
-               {" + ".join(f"COALESCE(bit_count(w{k}::bit(64)), 0)" for k in range(words))} AS days_window,
-               CAST(({window_revenue}) * {MINOR_UNITS} AS BIGINT) AS revenue_window,
-               CAST(({window_revenue} - COALESCE(cost_window, 0)) * {MINOR_UNITS} AS BIGINT) AS margin_window,
-               lines_p0, lines_p1,
-               {", ".join(f"CAST({column} * {MINOR_UNITS} AS BIGINT) AS {column}" for column in columns)},
-               lines_total
-        FROM (
-            SELECT customer_id,
-                   MIN(date) AS first_date,
-                   MAX(date) FILTER (WHERE date > %s) AS last_date_window,
-                   {", ".join(bits)},
-                   SUM(cost) FILTER (WHERE date > %s) AS cost_window,
-                   COUNT(*) FILTER (WHERE date > %s) AS lines_p0,
-                   COUNT(*) FILTER (WHERE date > %s AND date <= %s) AS lines_p1,
-                   {", ".join(sums)},
-                   COUNT(*) AS lines_total
-            FROM {LEDGER}
-            WHERE date <= %s
-            GROUP BY customer_id
-        ) AS per_customer
-    """
-    return _fetch_frame(sql, values)
+    return ledger_aggregates(as_of=as_of, params=params)
 
 
 def build_rollup() -> float:

@@ -234,12 +234,19 @@ def greeting_log(
 
 def with_last_interaction(contacts: QuerySet) -> QuerySet:
     """Annotate each planned contact with its customer's last interaction (last_at,
-    last_kind, last_summary), in the same query."""
+    last_kind, last_summary) and its most advanced open deal (deal_id, deal_stage,
+    deal_amount), in the same query."""
+    from sales_pipeline.models import Deal
+
     last = Interaction.objects.filter(customer_id=OuterRef("customer_id")).order_by("-occurred_at", "-id")
+    deal = Deal.objects.filter(customer_id=OuterRef("customer_id"), status=Deal.Status.OPEN).order_by("-stage", "-pk")
     return contacts.annotate(
         last_at=Subquery(last.values("occurred_at")[:1]),
         last_kind=Subquery(last.values("kind")[:1]),
         last_summary=Subquery(last.values("summary")[:1]),
+        deal_id=Subquery(deal.values("pk")[:1]),
+        deal_stage=Subquery(deal.values("stage")[:1]),
+        deal_amount=Subquery(deal.values("amount")[:1]),
     )
 
 
@@ -293,16 +300,18 @@ def agenda_month(user, year: int, month: int, *, viewer=None) -> dict[date, int]
 
 def agenda_dossier(contacts, *, today: date | None = None) -> list[PlannedContact]:
     """Evaluate planned contacts (from agenda_contacts or with_last_interaction) and give
-    each its dossier: `offer_next` (products, from the portrait) and `last_kind_label`.
-    A fixed number of queries for any number of rows.
+    each its dossier: `offer_next` (products, from the portrait), `last_kind_label` and
+    `deal_stage_label`. A fixed number of queries for any number of rows."""
+    from sales_pipeline.models import Stage
 
-    The open deal's stage belongs here too once deals exist (sales_pipeline)."""
     rows = list(contacts)
     offers = offer_next_for({row.customer_id for row in rows}, today=today) if rows else {}
     kinds = dict(Interaction.Kind.choices)
     for row in rows:
         row.offer_next = offers.get(row.customer_id, [])
         row.last_kind_label = kinds.get(getattr(row, "last_kind", None) or "", "")
+        stage = getattr(row, "deal_stage", None)
+        row.deal_stage_label = Stage(stage).label if stage else ""
     return rows
 
 

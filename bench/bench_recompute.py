@@ -2,30 +2,27 @@
 """Time the nightly recompute against a bare GROUP BY over the same PostgreSQL ledger.
 
     .venv/bin/python bench/bench_recompute.py [--lines 4000000] [--customers 40000]
-        [--database crm_bench] [--reuse] [--repeat 3] [--session "work_mem=256MB"]...
-        [--variants current,A,B] [--explain] [--json results.json]
+        [--database crm_bench] [--reuse] [--repeat 3] [--explain] [--json results.json]
 
 Creates the database (or, with --reuse, keeps one whose ledger already has --lines
 lines), migrates it, generates customers and a ledger on the server (INSERT ... SELECT
-over generate_series, two sessions at a time, the ledger's indexes and keys dropped
-during the load and rebuilt after), VACUUM ANALYZE, then, for each --session round of
-session settings ('' = the server's own; default rounds: '' and 'work_mem=256MB'):
+over generate_series, two sessions at a time, with the ledger's indexes, keys and
+triggers off during the load and put back after: the day table the triggers keep is
+then built in one statement, sales_pipeline.ledger_days.settlement_days_rebuild), VACUUM
+ANALYZE, and checks that the classification's input read from the day table equals the
+same columns computed straight from the ledger's lines. Then, interleaved after one
+warm-up pass, --repeat times each:
 
-  bare       SELECT customer_id, sum(amount) FROM ledger GROUP BY customer_id, every
+  bare       SELECT customer_id, sum(amount) FROM the ledger GROUP BY customer_id, every
              row fetched into Python;
-  recompute  segmentation.services.segments_recompute(as_of=...) end to end, split into
-             its SQL aggregate (selectors.ledger_aggregates, including the fetch into a
-             DataFrame), classify, snapshot write and the rest;
-  A, B, C    the same recompute with the aggregate swapped for a prototype (below),
-             each checked first to return exactly selectors.ledger_aggregates' frame.
+  recompute  segmentation.services.segments_recompute(as_of=D) end to end (the nightly
+             job less Celery), split into its SQL aggregate (selectors.ledger_aggregates,
+             fetch included), classify, the snapshot write and the rest.
 
-The runs interleave (bare, current, A, B, bare, ...), one warm-up pass and then
---repeat timed passes; the best of each is reported, and the ratio is best recompute /
-best bare. Each run also records the CPU seconds of this process plus its PostgreSQL
-backend (from /proc, so the server must run on this machine): with
-max_parallel_workers_per_gather=0 that is the whole cost of the run, and a ratio that
-load from other processes on the machine hardly moves. Ends with a Markdown table;
-peak memory is this process's ru_maxrss.
+The best of each is reported and the ratio is best recompute / best bare. Each run also
+records the CPU seconds of this process plus its PostgreSQL backend (from /proc, so the
+server must run on this machine; parallel workers are not counted). Peak memory is this
+process's ru_maxrss. Ends with a Markdown row for the README.
 """
 
 from __future__ import annotations
@@ -50,6 +47,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 LEDGER = "sales_pipeline_settlementline"
+DAYS = "sales_pipeline_settlementday"
 AS_OF = date(2026, 3, 31)
 HISTORY_MONTHS = 30  # the ledger spans D - 30 months .. D: more than two years
 PRODUCTS = 2_000
@@ -79,24 +77,9 @@ def parse_args(argv=None):
     parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
     parser.add_argument("--reuse", action="store_true", help="keep the ledger if it already has --lines lines")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (best is reported)")
-    parser.add_argument(
-        "--session",
-        action="append",
-        help="session settings of one measuring round, e.g. \"work_mem=256MB;jit=off\" ('' = the server's); "
-        "repeatable; default: '' and 'work_mem=256MB'",
-    )
-    parser.add_argument(
-        "--variants",
-        default="current,A,B",
-        help="recompute variants to time: current (selectors as they are), A (by-day), B (day-bits), "
-        "C (a maintained per-customer-day table)",
-    )
-    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the three queries")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of both queries")
     parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args(argv)
-    if args.session is None:
-        args.session = ["", "work_mem=256MB"]
-    return args
+    return parser.parse_args(argv)
 
 
 def dsn(args, database: str) -> str:
@@ -235,6 +218,8 @@ def generate(args) -> dict:
         cur.execute(f'ALTER TABLE {LEDGER} DROP CONSTRAINT "{name}"')
     for name, _ in indexes:
         cur.execute(f'DROP INDEX "{name}"')
+    # The day table is built once after the load, as an operator would after a bulk load.
+    cur.execute(f"ALTER TABLE {LEDGER} DISABLE TRIGGER USER")
 
     chunks = math.ceil(args.lines / CHUNK_LINES)
     docs_per_chunk = math.ceil(CHUNK_LINES / MEAN_LINES_PER_DOCUMENT * 1.25)
@@ -288,9 +273,16 @@ def generate(args) -> dict:
         cur.execute(f'ALTER TABLE {LEDGER} ADD CONSTRAINT "{name}" {definition} NOT VALID')
         cur.execute(f'ALTER TABLE {LEDGER} VALIDATE CONSTRAINT "{name}"')
     timings["indexes_s"] = time.perf_counter() - index_started
+    days_started = time.perf_counter()
+    from sales_pipeline.ledger_days import settlement_days_rebuild
+
+    settlement_days_rebuild()
+    cur.execute(f"ALTER TABLE {LEDGER} ENABLE TRIGGER USER")
+    timings["days_s"] = time.perf_counter() - days_started
     cur.execute("DROP TABLE bench_profile")
     vacuum_started = time.perf_counter()
     cur.execute(f"VACUUM (ANALYZE) {LEDGER}")
+    cur.execute(f"VACUUM (ANALYZE) {DAYS}")
     cur.execute("VACUUM (ANALYZE) customers_customer")
     cur.execute("VACUUM (ANALYZE) customers_product")
     timings["vacuum_s"] = time.perf_counter() - vacuum_started
@@ -365,121 +357,8 @@ def migrate() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def _fetch_frame(sql: str, values: list):
-    """Run an aggregate and shape it as selectors.ledger_aggregates does."""
-    import pandas as pd
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        columns = [col[0] for col in cursor.description]
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-    for column in columns[3:]:
-        frame[column] = frame[column].fillna(0).astype("int64")
-    return frame
-
-
-# The ledger summed per customer and day: what prototype A groups first, and what
-# prototype C keeps in a table (ROLLUP) as if imports and payments maintained it.
-DAYS_SQL = f"""
-    SELECT customer_id, date AS day, SUM(amount) AS amount, SUM(cost) AS cost, COUNT(*) AS lines
-    FROM {LEDGER}
-    WHERE date <= %s
-    GROUP BY customer_id, date
-"""
-ROLLUP = "bench_customer_day"
-
-
-def ledger_aggregates_by_day(*, as_of: date, params, days_source: str | None = None):
-    """Prototype A for selectors.ledger_aggregates, returning exactly its frame.
-
-    Every condition of the aggregate is on the date alone, so the ledger can first be
-    summed per (customer, day) - three plain aggregates, hashable and parallel - and the
-    classify-ready columns then come from the much smaller day rows: distinct days are
-    just day rows (no COUNT(DISTINCT), hence no sort or index walk of the whole ledger),
-    line counts are sums of per-day counts, the bucket sums read day rows, not lines."""
-    from segmentation.classification import boundaries, bucket_columns
-    from segmentation.selectors import MINOR_UNITS
-
-    bounds = boundaries(as_of, params)
-    d, p1, p2 = bounds.period_edges
-    edges, ws = bounds.bucket_edges, bounds.window_start
-
-    def money(expression: str, condition: str) -> str:
-        return f"CAST(SUM({expression}) FILTER (WHERE {condition}) * {MINOR_UNITS} AS BIGINT)"
-
-    buckets = ",\n".join(
-        f"{money('amount', 'day > %s AND day <= %s')} AS {column}" for column in bucket_columns(params)
-    )
-    sql = f"""
-        SELECT customer_id,
-               MIN(day) AS first_date,
-               MAX(day) FILTER (WHERE day > %s) AS last_date_window,
-               COUNT(*) FILTER (WHERE day > %s) AS days_window,
-               {money("amount", "day > %s")} AS revenue_window,
-               {money("amount - COALESCE(cost, 0)", "day > %s")} AS margin_window,
-               SUM(lines) FILTER (WHERE day > %s) AS lines_p0,
-               SUM(lines) FILTER (WHERE day > %s AND day <= %s) AS lines_p1,
-               {buckets},
-               SUM(lines) AS lines_total
-        FROM ({days_source or DAYS_SQL}) AS days
-        GROUP BY customer_id
-    """
-    values = [ws, ws, ws, ws, p1, p2, p1]
-    for k in range(params.bucket_count):
-        values += [edges[k + 1], edges[k]]
-    values.append(d)
-    return _fetch_frame(sql, values)
-
-
-def ledger_aggregates_day_bits(*, as_of: date, params):
-    """Prototype B (distinct days as bit_or/bit_count words, parallel-safe aggregates) is
-    what segmentation.selectors now runs on PostgreSQL: timed here as itself."""
-    from segmentation.selectors import ledger_aggregates
-
-    return ledger_aggregates(as_of=as_of, params=params)
-
-
-def build_rollup() -> float:
-    """Prototype C's table: one row per customer and day with the day's sums. In the
-    product, the import and the payments would add to it as they write lines; here it
-    is built once, and the time that takes is reported apart (not part of the nightly
-    job)."""
-    from django.db import connection
-
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {ROLLUP}")
-        cursor.execute(
-            f"""
-            CREATE TABLE {ROLLUP} AS
-            SELECT customer_id, date, SUM(amount) AS amount, SUM(cost) AS cost, COUNT(*) AS lines
-            FROM {LEDGER} GROUP BY customer_id, date
-            """
-        )
-        cursor.execute(f"ALTER TABLE {ROLLUP} ADD PRIMARY KEY (customer_id, date)")
-        cursor.execute(f"VACUUM ANALYZE {ROLLUP}")
-    return time.perf_counter() - started
-
-
-def ledger_aggregates_rollup(*, as_of: date, params):
-    """Prototype C: prototype A's second step over the maintained per-day table, so the
-    nightly job reads one row per customer and day instead of every ledger line."""
-    source = f"SELECT customer_id, date AS day, amount, cost, lines FROM {ROLLUP} WHERE date <= %s"
-    return ledger_aggregates_by_day(as_of=as_of, params=params, days_source=source)
-
-
-# The aggregate each recompute variant uses; None = segmentation.selectors as it is.
-VARIANTS = {
-    "current": None,
-    "A by-day": ledger_aggregates_by_day,
-    "B day-bits": ledger_aggregates_day_bits,
-    "C rollup": ledger_aggregates_rollup,
-}
-
-
 class Split:
-    """Wraps the recompute's steps with timers (and optionally swaps the aggregate)."""
+    """Wraps the recompute's steps with timers."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
@@ -495,11 +374,11 @@ class Split:
         return wrapper
 
     @contextmanager
-    def patched(self, aggregate=None):
+    def patched(self):
         from segmentation import selectors, services
 
         saved = (selectors.ledger_aggregates, services.classify, services.snapshot_replace)
-        selectors.ledger_aggregates = self.timed("aggregate", aggregate or saved[0])
+        selectors.ledger_aggregates = self.timed("aggregate", saved[0])
         services.classify = self.timed("classify", saved[1])
         services.snapshot_replace = self.timed("write", saved[2])
         try:
@@ -510,9 +389,8 @@ class Split:
 
 def cpu_seconds() -> float:
     """CPU time used so far by this process plus its PostgreSQL backend (read from
-    /proc: the server runs on this machine). Parallel workers are other processes, so
-    this is the whole CPU cost only with max_parallel_workers_per_gather = 0; unlike
-    wall time it hardly moves when other work loads the machine."""
+    /proc: the server runs on this machine). Parallel workers are other processes and
+    are not counted."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -537,12 +415,12 @@ def run_bare() -> dict:
     return {"total": elapsed, "cpu": cpu_seconds() - cpu}
 
 
-def run_recompute(aggregate=None) -> dict:
+def run_recompute() -> dict:
     from segmentation.services import segments_recompute
 
     split = Split()
     cpu, started = cpu_seconds(), time.perf_counter()
-    with split.patched(aggregate):
+    with split.patched():
         run = segments_recompute(as_of=AS_OF, triggered_by="bench")
     total = time.perf_counter() - started
     parts = dict(split.seconds)
@@ -554,25 +432,6 @@ def run_recompute(aggregate=None) -> dict:
     return parts
 
 
-_touched: set[str] = set()
-
-
-def apply_session(settings: str) -> None:
-    """Reset what an earlier round set, then SET each 'name=value' of a ';'-separated
-    list for this session (RESET ALL would also undo Django's own SET TIME ZONE)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for name in sorted(_touched):
-            cursor.execute(f"RESET {name}")
-        for item in filter(None, (part.strip() for part in settings.split(";"))):
-            name, value = (x.strip() for x in item.split("=", 1))
-            if not name.replace("_", "").isalnum():
-                raise ValueError(f"not a setting name: {name}")
-            cursor.execute(f"SET {name} = %s", [value])
-            _touched.add(name)
-
-
 def show(name: str) -> str:
     from django.db import connection
 
@@ -581,40 +440,66 @@ def show(name: str) -> str:
         return cursor.fetchone()[0]
 
 
-def check_prototypes_equal_current(chosen: list[str]) -> None:
-    """Each prototype must return exactly selectors.ledger_aggregates' frame, for the
-    default parameters and for 3-month buckets with the margin basis."""
+def aggregates_from_lines(*, as_of: date, params):
+    """selectors.ledger_aggregates' frame computed straight from the ledger's lines, with
+    COUNT(DISTINCT ...) for the days: the reference the day table must reproduce."""
+    import pandas as pd
+    from django.db import connection
+
+    from segmentation.classification import boundaries, bucket_columns
+
+    bounds = boundaries(as_of, params)
+    d, p1, p2 = bounds.period_edges
+    edges, ws = bounds.bucket_edges, bounds.window_start
+    columns = bucket_columns(params)
+    money = "CAST(COALESCE(SUM({expression}) FILTER (WHERE {condition}), 0) * 10000 AS BIGINT)"
+    buckets = ", ".join(
+        money.format(expression="amount", condition="date > %s AND date <= %s") + f" AS {column}" for column in columns
+    )
+    sql = f"""
+        SELECT customer_id, MIN(date) AS first_date, MAX(date) FILTER (WHERE date > %s) AS last_date_window,
+               COUNT(DISTINCT date) FILTER (WHERE date > %s) AS days_window,
+               {money.format(expression="COALESCE(cost, 0)", condition="date > %s")} AS cost_window,
+               COUNT(*) FILTER (WHERE date > %s) AS lines_p0,
+               COUNT(*) FILTER (WHERE date > %s AND date <= %s) AS lines_p1,
+               {buckets}, COUNT(*) AS lines_total
+        FROM {LEDGER} WHERE date <= %s GROUP BY customer_id
+    """
+    values = [ws, ws, ws, p1, p2, p1]
+    for k in range(len(columns)):
+        values += [edges[k + 1], edges[k]]
+    values.append(d)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=[c[0] for c in cursor.description])
+    for column in ("first_date", "last_date_window"):
+        frame[column] = pd.to_datetime(frame[column])
+    for column in frame.columns.drop(["customer_id", "first_date", "last_date_window"]):
+        frame[column] = frame[column].astype("int64")
+    frame["revenue_window"] = frame[columns].sum(axis=1)
+    frame["margin_window"] = frame["revenue_window"] - frame.pop("cost_window")
+    return frame
+
+
+def check_day_table_against_lines() -> float:
+    """The classification's input from the day table must equal the same columns from
+    the ledger's lines, for the default parameters and for 3-month buckets with margin."""
     from segmentation import selectors
     from segmentation.classification import ClassificationParams
 
+    started = time.perf_counter()
     for params in (ClassificationParams(), ClassificationParams(xyz_bucket_months=3, abc_basis="margin")):
-        current = selectors.ledger_aggregates(as_of=AS_OF, params=params)
-        current = current.sort_values("customer_id", ignore_index=True)
-        for name, function in VARIANTS.items():
-            if function is None or name.split()[0] not in chosen:
-                continue
-            proposed = function(as_of=AS_OF, params=params).sort_values("customer_id", ignore_index=True)
-            if list(current.columns) != list(proposed.columns) or not current.equals(proposed):
-                diff = [c for c in current.columns if c not in proposed or not current[c].equals(proposed[c])]
-                raise AssertionError(f"{name} differs from selectors.ledger_aggregates in {diff}")
-
-
-def aggregate_sql(function=None) -> tuple[str, list]:
-    """The exact SQL and parameters an aggregate function sends."""
-    from django.db import connection
-
-    from segmentation import selectors
-    from segmentation.models import ClassificationSettings
-
-    seen = []
-
-    def spy(execute, sql, params, many, context):
-        seen.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(spy):
-        (function or selectors.ledger_aggregates)(as_of=AS_OF, params=ClassificationSettings.current().as_params())
-    return next((sql, list(p)) for sql, p in seen if "GROUP BY customer_id" in sql)
+        from_days = selectors.ledger_aggregates(as_of=AS_OF, params=params)
+        from_lines = aggregates_from_lines(as_of=AS_OF, params=params)[list(from_days.columns)]
+        from_days = from_days.sort_values("customer_id", ignore_index=True)
+        from_lines = from_lines.sort_values("customer_id", ignore_index=True)
+        for column in ("first_date", "last_date_window"):  # the same days, whatever the resolution
+            from_days[column] = from_days[column].astype("datetime64[s]")
+            from_lines[column] = from_lines[column].astype("datetime64[s]")
+        if not from_days.equals(from_lines):
+            differ = [c for c in from_days.columns if not from_days[c].equals(from_lines[c])]
+            raise AssertionError(f"the day table's aggregate differs from the ledger's lines in {differ}")
+    return time.perf_counter() - started
 
 
 def explain(label: str, sql: str, params=()) -> None:
@@ -622,71 +507,61 @@ def explain(label: str, sql: str, params=()) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall() if "FILTER" not in row[0] and "Filter:" not in row[0])
-    print(f"\n--- EXPLAIN ANALYZE: {label} (work_mem {show('work_mem')}, jit {show('jit')}) ---\n{plan}\n", flush=True)
+        plan = "\n".join(row[0] for row in cursor.fetchall() if "Filter:" not in row[0])
+    print(f"\n--- EXPLAIN ANALYZE: {label} ---\n{plan}\n", flush=True)
 
 
-def timed_sql(sql: str, params) -> float:
-    from django.db import connection
+def aggregate_sql() -> tuple[str, list]:
+    """The exact SQL and parameters selectors.ledger_aggregates sends."""
+    from segmentation import selectors
+    from segmentation.models import ClassificationSettings
 
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        cursor.fetchall()
-    return time.perf_counter() - started
+    seen = []
+    fetch = selectors._fetch_frame
+
+    def spy(sql, values, **kwargs):
+        seen.append((sql, list(values)))
+        return fetch(sql, values, **kwargs)
+
+    selectors._fetch_frame = spy
+    try:
+        selectors.ledger_aggregates(as_of=AS_OF, params=ClassificationSettings.current().as_params())
+    finally:
+        selectors._fetch_frame = fetch
+    return seen[0]
 
 
 def seconds(values) -> str:
     return ", ".join(f"{x:.2f}" for x in values)
 
 
-def measure_round(args, settings: str) -> dict:
-    """Under one set of session settings: the bare aggregate and a recompute per
-    variant, interleaved (bare, current, A, B, bare, ...) so that load from elsewhere
-    on the machine hits them alike; one warm-up pass, then --repeat timed passes."""
-    apply_session(settings)
-    label = settings or "server defaults"
-    variants = {name: fn for name, fn in VARIANTS.items() if name.split()[0] in args.variants.split(",")}
-    bare_runs: list[dict] = []
-    runs: dict[str, list[dict]] = {name: [] for name in variants}
+def measure(args) -> dict:
+    """The bare aggregate and the recompute, interleaved (bare, recompute, bare, ...) so
+    that load from elsewhere on the machine hits them alike; one warm-up pass, then
+    --repeat timed passes."""
+    bare_runs, recompute_runs = [], []
     for attempt in range(args.repeat + 1):
-        bare = run_bare()
-        results = {name: run_recompute(fn) for name, fn in variants.items()}
-        if attempt:  # the first pass is the warm-up
+        bare, recompute = run_bare(), run_recompute()
+        if attempt:
             bare_runs.append(bare)
-            for name, result in results.items():
-                runs[name].append(result)
-    bare = min(r["total"] for r in bare_runs)
-    bare_cpu = min(r["cpu"] for r in bare_runs)
+            recompute_runs.append(recompute)
+    best_bare = min(r["total"] for r in bare_runs)
+    best = min(recompute_runs, key=lambda r: r["total"])
     result = {
-        "settings": label,
-        "work_mem": show("work_mem"),
-        "jit": show("jit"),
-        "parallel": show("max_parallel_workers_per_gather"),
-        "bare_s": bare,
-        "bare_cpu_s": bare_cpu,
+        "bare_s": best_bare,
         "bare_runs": [r["total"] for r in bare_runs],
-        "variants": {},
+        "bare_cpu_s": min(r["cpu"] for r in bare_runs),
+        "recompute": best,
+        "recompute_runs": [r["total"] for r in recompute_runs],
+        "recompute_cpu_s": min(r["cpu"] for r in recompute_runs),
+        "ratio": best["total"] / best_bare,
     }
-    log(f"  [{label}] bare aggregate: best {bare:.2f} s of {seconds(result['bare_runs'])}; CPU {bare_cpu:.2f} s")
-    for name, attempts in runs.items():
-        best = min(attempts, key=lambda r: r["total"])
-        best_sql = min(r["aggregate"] for r in attempts)
-        best_cpu = min(r["cpu"] for r in attempts)
-        result["variants"][name] = {
-            **best,
-            "runs": [r["total"] for r in attempts],
-            "best_aggregate": best_sql,
-            "best_cpu": best_cpu,
-            "ratio": best["total"] / bare,
-            "cpu_ratio": best_cpu / bare_cpu,
-        }
-        log(
-            f"  [{label}] recompute, {name}: best {best['total']:.2f} s = aggregate {best['aggregate']:.2f} "
-            f"+ classify {best['classify']:.2f} + write {best['write']:.2f} + other {best['other']:.2f}; "
-            f"runs {seconds(result['variants'][name]['runs'])}; ratio {best['total'] / bare:.2f}x "
-            f"(aggregate alone {best_sql / bare:.2f}x); CPU {best_cpu:.2f} s ({best_cpu / bare_cpu:.2f}x)"
-        )
+    log(f"  bare aggregate: best {best_bare:.2f} s of {seconds(result['bare_runs'])}; CPU {result['bare_cpu_s']:.2f} s")
+    log(
+        f"  recompute: best {best['total']:.2f} s = aggregate {best['aggregate']:.2f} + classify "
+        f"{best['classify']:.2f} + write {best['write']:.2f} + other {best['other']:.2f}; runs "
+        f"{seconds(result['recompute_runs'])}; CPU {result['recompute_cpu_s']:.2f} s; ratio {result['ratio']:.2f}x"
+    )
     return result
 
 
@@ -709,60 +584,25 @@ def main(argv=None) -> int:
         g = figures["generation"]
         log(
             f"Generated in {g['generation_s']:.0f} s (lines {g['lines_s']:.0f} s, indexes and keys "
-            f"{g['indexes_s']:.0f} s, vacuum analyze {g['vacuum_s']:.0f} s)"
+            f"{g['indexes_s']:.0f} s, day table {g['days_s']:.1f} s, vacuum analyze {g['vacuum_s']:.0f} s)"
         )
     figures.update(describe_ledger())
     log(
         "Ledger: {lines_in_db:,} lines, {buying:,} buying customers, {days:,} customer-days, {returns:.1%} "
         "negative lines, {with_cost:.1%} with cost, {first} .. {last}; the top 20 % of customers hold "
         "{top20:.0%} of the lines and {top20_revenue:.0%} of the revenue; table {table_mb:,.0f} MB + "
-        "indexes {index_mb:,.0f} MB".format(**figures)
+        "indexes {index_mb:,.0f} MB; day table {days_mb:,.0f} MB".format(**figures)
     )
     figures["server"] = {
         name: show(name) for name in ("work_mem", "jit", "max_parallel_workers_per_gather", "shared_buffers")
     }
-    from django.db import connection
-
-    from segmentation.services import segments_recompute
-
-    segments_recompute(as_of=AS_OF, triggered_by="bench warm-up")
-    if "C" in args.variants.split(","):
-        figures["rollup_build_s"] = build_rollup()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*), pg_total_relation_size('{ROLLUP}') / 1048576.0 FROM {ROLLUP}")
-            figures["rollup_rows"], figures["rollup_mb"] = cursor.fetchone()
-        log(
-            f"Prototype C's per-customer-day table: {figures['rollup_rows']:,} rows, {figures['rollup_mb']:,.0f} MB, "
-            f"built in {figures['rollup_build_s']:.1f} s (in the product: kept up to date by the writes)"
-        )
-    if args.variants != "current":
-        check_prototypes_equal_current(args.variants.split(","))
-        log("The prototypes return exactly the frame of selectors.ledger_aggregates")
-
+    figures["check_s"] = check_day_table_against_lines()
+    log(f"The day table's aggregate equals the one from the ledger's lines ({figures['check_s']:.0f} s)")
     if args.explain:
-        for settings in args.session:
-            apply_session(settings)
-            explain("bare aggregate", BARE_SQL)
-            sql, params = aggregate_sql()
-            explain("selectors.ledger_aggregates", sql, params)
-            no_distinct = sql.replace("COUNT(DISTINCT CASE WHEN date > %s THEN date END)", "0")
-            reduced = params[:1] + params[2:]
-            explain("selectors.ledger_aggregates with its COUNT(DISTINCT ...) replaced by 0", no_distinct, reduced)
-            for name, function in VARIANTS.items():
-                if function is not None and name.split()[0] in args.variants.split(","):
-                    explain(f"prototype {name}", *aggregate_sql(function))
-            with_distinct = min(timed_sql(sql, params) for _ in range(2))
-            without = min(timed_sql(no_distinct, reduced) for _ in range(2))
-            log(
-                f"  [{settings or 'server defaults'}] selectors' SQL {with_distinct:.2f} s; "
-                f"without its COUNT(DISTINCT) {without:.2f} s"
-            )
-            figures.setdefault("count_distinct", []).append(
-                {"settings": settings, "with_s": with_distinct, "without_s": without}
-            )
+        explain("bare aggregate", BARE_SQL)
+        explain("selectors.ledger_aggregates", *aggregate_sql())
 
-    figures["rounds"] = [measure_round(args, settings) for settings in args.session]
-    apply_session("")
+    figures.update(measure(args))
     figures["peak_rss_mb"] = peak_rss_mb()
     figures["wall_s"] = time.perf_counter() - began
     print()
@@ -774,22 +614,23 @@ def main(argv=None) -> int:
 
 
 def describe_ledger() -> dict:
-    """What the generated ledger looks like (three scans)."""
+    """What the generated ledger looks like (two scans)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT count(*), avg((amount < 0)::int), avg((cost IS NOT NULL)::int), min(date), max(date),
-                   pg_table_size(%s) / 1048576.0, pg_indexes_size(%s) / 1048576.0
+                   pg_table_size(%s) / 1048576.0, pg_indexes_size(%s) / 1048576.0,
+                   pg_total_relation_size(%s) / 1048576.0
             FROM {LEDGER}
             """,
-            [LEDGER, LEDGER],
+            [LEDGER, LEDGER, DAYS],
         )
-        lines, returns, with_cost, first, last, table_mb, index_mb = cursor.fetchone()
+        lines, returns, with_cost, first, last, table_mb, index_mb, days_mb = cursor.fetchone()
         cursor.execute(
             f"""
-            WITH per AS (SELECT customer_id, count(*) AS n, sum(amount) AS v FROM {LEDGER} GROUP BY customer_id),
+            WITH per AS (SELECT customer_id, sum(lines) AS n, sum(amount) AS v FROM {DAYS} GROUP BY customer_id),
                  ranked AS (SELECT n, v, row_number() OVER (ORDER BY n DESC) AS by_n,
                                    row_number() OVER (ORDER BY v DESC) AS by_v, count(*) OVER () AS c FROM per)
             SELECT count(*), sum(n) FILTER (WHERE by_n <= c / 5)::float / sum(n),
@@ -798,7 +639,7 @@ def describe_ledger() -> dict:
             """
         )
         buying, top20, top20_revenue = cursor.fetchone()
-        cursor.execute(f"SELECT count(*) FROM (SELECT DISTINCT customer_id, date FROM {LEDGER}) AS d")
+        cursor.execute(f"SELECT count(*) FROM {DAYS}")
         days = cursor.fetchone()[0]
     return {
         "lines_in_db": lines,
@@ -812,42 +653,24 @@ def describe_ledger() -> dict:
         "last": last,
         "table_mb": float(table_mb),
         "index_mb": float(index_mb),
+        "days_mb": float(days_mb),
     }
 
 
 def markdown(figures: dict) -> str:
-    """The README table: one row per (session settings, recompute variant)."""
-    columns = [
-        "lines",
-        "session",
-        "bare GROUP BY (s)",
-        "aggregate used by the recompute",
-        "recompute (s)",
-        "ratio",
-        "of which SQL aggregate",
-        "classify",
-        "snapshot write",
-        "other",
-        "CPU bare / recompute (s)",
-    ]
-    rows = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    for r in figures["rounds"]:
-        for name, v in r["variants"].items():
-            cells = [
-                f"{figures['lines']:,}",
-                f"work_mem {r['work_mem']}, jit {r['jit']}, {r['parallel']} workers",
-                f"{r['bare_s']:.2f}",
-                "selectors.ledger_aggregates (current)" if name == "current" else f"prototype {name}",
-                f"{v['total']:.2f}",
-                f"**{v['ratio']:.2f}x**",
-                f"{v['aggregate']:.2f}",
-                f"{v['classify']:.2f}",
-                f"{v['write']:.2f}",
-                f"{v['other']:.2f}",
-                f"{r['bare_cpu_s']:.2f} / {v['best_cpu']:.2f} ({v['cpu_ratio']:.2f}x)",
-            ]
-            rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+    """The README's row."""
+    r = figures["recompute"]
+    header = (
+        "| ledger lines | customer-days | bare aggregate | recompute | ratio "
+        "| of which: SQL aggregate / classify / snapshot write / other | CPU bare / recompute | peak RSS |"
+    )
+    row = (
+        f"| {figures['lines']:,} | {figures['days']:,} | {figures['bare_s']:.2f} s | {r['total']:.2f} s "
+        f"| **{figures['ratio']:.2f}x** | {r['aggregate']:.2f} / {r['classify']:.2f} / {r['write']:.2f} / "
+        f"{r['other']:.2f} s | {figures['bare_cpu_s']:.2f} / {figures['recompute_cpu_s']:.2f} s "
+        f"| {figures['peak_rss_mb']:.0f} MB |"
+    )
+    return "\n".join([header, "|" + " ---: |" * 8, row])
 
 
 if __name__ == "__main__":

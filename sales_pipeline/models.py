@@ -55,6 +55,38 @@ class SettlementLine(models.Model):
         return f"{self.date} {self.customer_id} {self.amount}"
 
 
+class SettlementDay(models.Model):
+    """The ledger summed per customer and day, so that the nightly classification reads
+    one row per customer-day instead of every line (a tenth of them on real ledgers).
+
+    Kept by database triggers on SettlementLine (migration 0005, sales_pipeline.ledger_days)
+    inside the very statement that inserts, updates, deletes or truncates lines, whoever
+    writes them: payments, COPY imports, admin, raw SQL. The application never writes it.
+    Money is in exact integers of 1/10,000, like the classification reads it."""
+
+    pk = models.CompositePrimaryKey("customer", "date")
+    # No database foreign key: every row comes from ledger lines, whose own key already
+    # checks the customer, and a second check per row would only slow the import.
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the primary key (customer, date) serves customer lookups
+        related_name="settlement_days",
+    )
+    date = models.DateField()
+    amount = models.BigIntegerField(help_text="Sum of the day's amounts, in 1/10,000.")
+    cost = models.BigIntegerField(help_text="Sum of the day's costs, in 1/10,000 (lines without a cost add 0).")
+    lines = models.PositiveIntegerField(help_text="Ledger lines that day; the row goes when it reaches 0.")
+    positive_lines = models.PositiveIntegerField(help_text="Lines with a positive amount (purchases).")
+
+    class Meta:
+        ordering = ["customer", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.customer_id}: {self.lines} lines"
+
+
 class SettlementImport(models.Model):
     """One run of the settlement import: progress for the browser, errors for the user."""
 

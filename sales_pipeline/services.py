@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from crm_project.money import decimal_text
 from customers.models import Customer, Product, ProductLine
 
 from .models import SettlementImport, SettlementLine
@@ -309,7 +310,8 @@ def _insert_sqlite(lines, progress: Callable[[int], None]) -> int:
     """INSERT OR IGNORE through executemany: one prepared statement per chunk, about ten
     times faster than bulk_create's model instances. The values are what Django itself
     would send (decimals as text, dates in ISO, created_at adapted by the backend), and
-    the connection's total_changes counts exactly the rows that were new."""
+    the cursor's rowcount counts exactly the rows that were new (the day table's trigger
+    writes are not in it, unlike in the connection's total_changes)."""
     quote = connection.ops.quote_name
     columns = [*_LEDGER_COLUMNS, "created_at"]
     sql = (
@@ -325,18 +327,17 @@ def _insert_sqlite(lines, progress: Callable[[int], None]) -> int:
                 chunk["date"].tolist(),
                 chunk["customer_id"].tolist(),
                 chunk["product_id"].tolist(),
-                _decimal_text(chunk["quantity"], 3),
-                _decimal_text(chunk["amount"], 4),
-                _decimal_text(chunk["cost"], 4),
+                decimal_text(chunk["quantity"], 3).tolist(),
+                decimal_text(chunk["amount"], 4).tolist(),
+                decimal_text(chunk["cost"], 4).tolist(),
                 _nullable(chunk["manager_id"]),
                 chunk["document"].tolist(),
                 chunk["source_key"].tolist(),
                 [created_at] * len(chunk),
                 strict=True,
             )
-            before = connection.connection.total_changes
             cursor.executemany(sql, list(values))
-            created += connection.connection.total_changes - before
+            created += cursor.rowcount
             progress(start + len(chunk))
     return created
 
@@ -370,16 +371,6 @@ def _insert_orm(lines, progress: Callable[[int], None]) -> int:
         created += SettlementLine.objects.count() - before
         progress(start + len(chunk))
     return created
-
-
-def _decimal_text(units: pd.Series, places: int) -> list:
-    """Exact decimal text from integer units (12345, 4 -> '1.2345'); None for <NA>."""
-    present = units.notna()
-    values = units.fillna(0).astype("int64")
-    whole, fraction = (values.abs() // 10**places).astype(str), (values.abs() % 10**places).astype(str)
-    text = whole + "." + fraction.str.zfill(places)
-    text = text.where(values >= 0, "-" + text)
-    return text.astype(object).where(present, None).tolist()
 
 
 def _nullable(values: pd.Series) -> list:

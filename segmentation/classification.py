@@ -370,8 +370,19 @@ def _add_potential(frame, potential_ids):
     extra = sorted({int(i) for i in potential_ids} - set(_ints(frame["customer_id"]).tolist()))
     if not extra:
         return frame
-    blank = pd.DataFrame({"customer_id": np.array(extra, dtype=np.int64)})
-    return pd.concat([frame, blank], ignore_index=True)
+    # Zero counts and sums, no dates: columns keep their dtypes (a NaN would turn int64
+    # money into float64, inexact beyond 2**53).
+    blank = {}
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if pd.api.types.is_integer_dtype(dtype):
+            blank[column] = np.zeros(len(extra), dtype=dtype)
+        elif pd.api.types.is_datetime64_dtype(dtype):
+            blank[column] = np.full(len(extra), np.datetime64("NaT"), dtype=dtype)
+        else:
+            blank[column] = np.full(len(extra), None, dtype=object)
+    blank["customer_id"] = np.array(extra, dtype=np.int64)
+    return pd.concat([frame, pd.DataFrame(blank)], ignore_index=True)
 
 
 def _day(d: date) -> int:

@@ -1,6 +1,7 @@
 """Read side of segmentation: the one grouped query over the ledger's day table, and page queries."""
 
 import io
+from collections import defaultdict
 from datetime import date, datetime, time
 
 import pandas as pd
@@ -76,7 +77,8 @@ def _fetch_frame(sql: str, values: list, *, dates: list[str]) -> pd.DataFrame:
             raw = cursor.cursor
             raw.copy_expert(f"COPY ({raw.mogrify(sql, values).decode()}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
             buffer.seek(0)
-            frame = pd.read_csv(buffer, dtype={name: str for name in dates})
+            # int64 throughout: a sum beyond it fails here instead of turning into a float
+            frame = pd.read_csv(buffer, dtype=defaultdict(lambda: "int64", {name: str for name in dates}))
         else:
             cursor.execute(sql, values)
             columns = [column[0] for column in cursor.description]

@@ -1,7 +1,7 @@
 """Write side of segmentation: the recompute that stores one snapshot per customer.
 
-Pipeline (style R9): selectors.ledger_aggregates (one SQL GROUP BY) ->
-classification.classify (pure pandas) -> snapshot_replace (one transaction).
+Pipeline (style R9): selectors.ledger_aggregates (one SQL GROUP BY over the ledger's
+day table) -> classification.classify (pure pandas) -> snapshot_replace (one transaction).
 """
 
 import io

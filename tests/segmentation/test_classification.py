@@ -223,6 +223,19 @@ def test_a_potential_id_that_has_lines_is_classified_from_its_lines():
     assert list(out.columns) == list(OUTPUT_COLUMNS)
 
 
+def test_adding_potential_customers_keeps_money_beyond_float_precision_exact():
+    # given a sum of 2**60 + 1 units, which a float64 would round to 2**60
+    huge = 2**60 + 1
+    rows = [customer(1, buckets=[huge]), customer(2, buckets=[1])]
+
+    # when potential customers are added beside them
+    out = classified(*rows, potential_ids=[3])
+
+    # then the figures are still the exact integers
+    assert int(out.loc[1, "value"]) == huge and int(out.loc[1, "monetary"]) == huge
+    assert out.loc[3, "status"] == "potential"
+
+
 def test_first_line_just_inside_the_current_period_makes_a_new_customer_without_xyz():
     # given a first line one day after D - P
     lines = monthly(1, 12, 1000) + [(2, date(2024, 3, 16), 10000)]

@@ -57,12 +57,14 @@ class SettlementLine(models.Model):
 
 class SettlementDay(models.Model):
     """The ledger summed per customer and day, so that the nightly classification reads
-    one row per customer-day instead of every line (a tenth of them on real ledgers).
+    one row per customer-day instead of every line (about a tenth as many rows on the
+    bench's ledgers, bench/README.md).
 
-    Kept by database triggers on SettlementLine (migration 0005, sales_pipeline.ledger_days)
-    inside the very statement that inserts, updates, deletes or truncates lines, whoever
-    writes them: payments, COPY imports, admin, raw SQL. The application never writes it.
-    Money is in exact integers of 1/10,000, like the classification reads it."""
+    Kept by database triggers on SettlementLine (migration 0005) inside the very
+    statement that inserts, updates, deletes or truncates lines, whoever writes them:
+    payments, COPY imports, admin, raw SQL. The application never writes it;
+    ledger_days checks it against the ledger and rebuilds it. Money is in exact
+    integers of 1/10,000, as the classification reads it."""
 
     pk = models.CompositePrimaryKey("customer", "date")
     # No database foreign key: every row comes from ledger lines, whose own key already

@@ -67,10 +67,10 @@ def ledger_aggregates(*, as_of: date, params: ClassificationParams) -> pd.DataFr
 
 
 def _fetch_frame(sql: str, values: list, *, dates: list[str]) -> pd.DataFrame:
-    """The query's rows as a DataFrame: dates as datetime64, every other column but the
-    first as int64 (SQL sums of bigint may arrive as numeric). On PostgreSQL through
-    COPY ... TO STDOUT and pandas' CSV reader: for 40,000 rows of twenty numbers about
-    ten times faster than building Python tuples with fetchall()."""
+    """The query's rows as a DataFrame: the `dates` columns as datetime64, every other
+    column as int64 (SQL sums of bigint may arrive as numeric). On PostgreSQL through
+    COPY ... TO STDOUT and pandas' CSV reader: fetchall() alone took 0.45 s of a 0.93 s
+    aggregate for 40,000 customers (bench/README.md)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             buffer = io.StringIO()

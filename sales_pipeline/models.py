@@ -31,11 +31,12 @@ class SettlementLine(models.Model):
     quantity = models.DecimalField(max_digits=14, decimal_places=3, default=1)
     amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     cost = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True)
+    # Indexed only where set (Meta): most imported lines have no manager.
     manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="settlements")
+                                related_name="settlements", db_index=False)
     document = models.CharField(max_length=64, blank=True)
-    # Identifies the line in its source (an import file, a payment), so that loading the
-    # same source twice does not double the ledger.
+    # Identifies the line in its source (an import file: "date:hash"; a payment:
+    # "payment:id:line"), so that loading the same source twice does not double the ledger.
     source_key = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -44,9 +45,10 @@ class SettlementLine(models.Model):
     class Meta:
         ordering = ["-date", "-id"]
         indexes = [
-            # classification: per-customer aggregates over a date range
+            # the settlement list: newest first, date ranges
             models.Index(fields=["date", "customer"], name="settlement_date_customer"),
             models.Index(fields=["customer", "date"], name="settlement_customer_date"),
+            models.Index(fields=["manager"], condition=models.Q(manager__isnull=False), name="settlement_manager"),
         ]
         # A constraint rather than unique=True: PostgreSQL then builds no extra LIKE index.
         constraints = [models.UniqueConstraint(fields=["source_key"], name="settlement_source_key_unique")]

@@ -29,6 +29,19 @@ def line(customer, amount, *, day=D, cost=None):
     return SettlementLineFactory(customer=customer, date=day, amount=Decimal(amount), cost=cost)
 
 
+def test_every_trigger_is_still_on_the_ledger_after_all_migrations(db):
+    # A migration that remakes the ledger table (SQLite does for most AlterFields) drops them.
+    sql = {
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+        "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [SettlementLine._meta.db_table])
+        names = {name for (name,) in cursor.fetchall()}
+    expected = {"settlement_day_insert", "settlement_day_update", "settlement_day_delete"}
+    assert names == (expected | {"settlement_day_truncate"} if connection.vendor == "postgresql" else expected)
+
+
 def test_lines_of_one_day_add_up_exactly_in_ten_thousandths(db):
     customer = CustomerFactory()
     line(customer, "10.0001", cost=Decimal("4.5"))

@@ -1,16 +1,19 @@
 """The settlement import: all or nothing, every error named, idempotent, exact, scoped."""
 
 import csv
+import hashlib
+import importlib
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
 from django.core.management import ManagementUtility
+from django.db import connection
 from django.db.models import Sum
 from openpyxl import Workbook
 
-from customers.models import Customer, Product, ProductLine
+from customers.models import Customer, Product, ProductLine, Segment
 from sales_pipeline import services
 from sales_pipeline import settlement_import as parsing
 from sales_pipeline.models import SettlementImport, SettlementLine
@@ -193,9 +196,29 @@ def test_with_create_missing_customers_and_products_are_created_once(catalogue, 
     assert customer.manager is None  # the unassigned pool
     history = customer.history.get()
     assert history.history_type == "+" and f"#{run.pk}" in history.history_change_reason
+    assert (history.name, history.external_ref, history.history_user) == ("NEWC", "NEWC", None)
     product = Product.objects.get(sku="NEWP")
     assert product.line.name == "Consumables"
     assert set(SettlementLine.objects.values_list("customer__external_ref", flat=True)) == {"NEWC"}
+
+
+def test_created_customers_get_their_segment_and_a_name_for_duplicate_checks(catalogue, tmp_path, mgr_a):
+    # given a segment every company falls in (a created customer is a company), and one
+    # that needs a city
+    Segment.objects.create(name="Retail in Leeds", priority=1).rules.create(field="city", value="Leeds")
+    companies = Segment.objects.create(name="Companies", priority=2)
+    companies.rules.create(field="kind", value=Customer.Kind.COMPANY)
+    # when a file with two unknown customers is imported by a manager
+    rows = [["The Acme Ltd", "2024-05-01", "P1", "5", "1", "D1"], ["NEW2", "2024-05-01", "P1", "5", "1", "D2"]]
+    run = run_import(write_csv(tmp_path / "new.csv", rows), create_missing=True, user=mgr_a)
+    # then both are in the first segment whose rules hold, named for the duplicate check,
+    # and their history says who created them
+    assert run.customers_created == 2
+    acme = Customer.objects.get(external_ref="The Acme Ltd")
+    assert (acme.segment, acme.normalized_name) == (companies, "acme")
+    assert Customer.objects.get(external_ref="NEW2").segment == companies
+    assert set(Customer.history.filter(external_ref__in=["The Acme Ltd", "NEW2"]).values_list(
+        "history_type", "history_user")) == {("+", mgr_a.pk)}  # fmt: skip
 
 
 def test_a_dry_run_counts_and_writes_nothing(catalogue, tmp_path):
@@ -238,7 +261,23 @@ def test_identical_lines_in_one_file_are_both_kept(catalogue, tmp_path):
     # then both lines are in the ledger, once each
     assert first.lines_created == 2 and second.lines_skipped == 2
     keys = list(SettlementLine.objects.values_list("source_key", flat=True))
-    assert len(set(keys)) == 2 and all(len(key) == 64 and int(key, 16) >= 0 for key in keys)
+    assert len(set(keys)) == 2
+    for key in keys:  # the line's date, then hex digits of its hash: 64 characters
+        day, digest = key.split(":")
+        assert day == "2024-05-01" and len(key) == 64 and int(digest, 16) >= 0
+
+
+def test_keys_lead_with_the_business_date_and_sort_like_it(catalogue, tmp_path):
+    # given lines on three days, the file not in date order, one a date-time with an offset
+    rows = [
+        ["C1", "2024-05-03", "P1", "1", "1", "A"],
+        ["C1", "2024-05-01T23:30:00+00:00", "P1", "1", "1", "B"],  # 2024-05-02 00:30 in London
+        ["C2", "2024-04-30", "P2", "1", "1", "C"],
+    ]
+    run_import(write_csv(tmp_path / "days.csv", rows))
+    lines = list(SettlementLine.objects.order_by("source_key").values_list("date", "source_key"))
+    assert [day for day, _ in lines] == [date(2024, 4, 30), date(2024, 5, 2), date(2024, 5, 3)]
+    assert all(key.startswith(f"{day.isoformat()}:") for day, key in lines)
 
 
 def test_the_same_line_in_another_file_is_recognised(catalogue, tmp_path):
@@ -501,3 +540,33 @@ def test_the_length_limits_match_the_models():
     amount, quantity = SettlementLine._meta.get_field("amount"), SettlementLine._meta.get_field("quantity")
     assert parsing.DECIMALS["amount"] == (amount.decimal_places, amount.max_digits - amount.decimal_places)
     assert parsing.DECIMALS["quantity"] == (quantity.decimal_places, quantity.max_digits - quantity.decimal_places)
+
+
+def test_a_ledger_keyed_before_the_date_led_keys_still_recognises_its_files(catalogue, tmp_path, monkeypatch):
+    # given a file imported with the earlier keys: the whole sha256, no date
+    path = write_csv(tmp_path / "old.csv", good_rows(4))
+    with monkeypatch.context() as patched:
+        patched.setattr(parsing, "_key", lambda day, data: hashlib.sha256(data).hexdigest())
+        run_import(path)
+    assert all(len(key) == 64 and ":" not in key for key in SettlementLine.objects.values_list("source_key", flat=True))
+    payment = SettlementLine.objects.create(
+        customer=Customer.objects.get(external_ref="C1"), date=date(2024, 5, 9), amount=1, source_key="payment:1:1"
+    )
+    # when migration 0006 rekeys the ledger
+    migration = importlib.import_module("sales_pipeline.migrations.0006_import_keys_by_date")
+    migration.rekey(None, _SchemaEditor())
+    # then importing the same file again adds nothing, and other keys are untouched
+    again = run_import(path)
+    assert (again.lines_created, again.lines_skipped) == (0, 4)
+    assert SettlementLine.objects.get(pk=payment.pk).source_key == "payment:1:1"
+    assert SettlementLine.objects.count() == 5
+
+
+class _SchemaEditor:
+    """What a migration's RunPython uses of its schema editor, inside the test's transaction."""
+
+    connection = connection
+
+    def execute(self, sql):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)

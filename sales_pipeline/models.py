@@ -64,8 +64,9 @@ class SettlementDay(models.Model):
 
     Kept by database triggers on SettlementLine (migration 0005) inside the very
     statement that inserts, updates, deletes or truncates lines, whoever writes them:
-    payments, COPY imports, admin, raw SQL. The application never writes it;
-    ledger_days checks it against the ledger and rebuilds it. Money is in exact
+    payments, COPY imports, admin, raw SQL. The application writes it only where the
+    SQLite import stands in for the row trigger with one statement per batch; ledger_days
+    does that, checks the table against the ledger and rebuilds it. Money is in exact
     integers of 1/10,000, as the classification reads it."""
 
     pk = models.CompositePrimaryKey("customer", "date")

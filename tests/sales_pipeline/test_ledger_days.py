@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 
-from sales_pipeline import pipeline
-from sales_pipeline.ledger_days import settlement_days_drift, settlement_days_rebuild
+from sales_pipeline import pipeline, services
+from sales_pipeline.ledger_days import settlement_days_drift, settlement_days_rebuild, sqlite_days_added_per_batch
 from sales_pipeline.models import SettlementDay, SettlementLine
 from tests.factories import CustomerFactory, ProductFactory, SettlementLineFactory
 from tests.sales_pipeline.test_payments import TODAY, at_payment
@@ -106,6 +106,36 @@ def test_an_import_adds_its_lines_once_and_a_second_import_adds_nothing(db, tmp_
     assert run_import(path).lines_skipped == 3
     assert days() == after_first
     assert settlement_days_drift() == []
+
+
+def test_an_import_in_several_chunks_adds_to_days_the_ledger_already_has(db, tmp_path, monkeypatch):
+    # given a day that already has a line, and an import written 2 lines at a time
+    customer = CustomerFactory(external_ref="C1")
+    ProductFactory(sku="P1")
+    line(customer, "1.5", day=date(2024, 5, 1), cost=Decimal("1"))
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    rows = [["C1", f"2024-05-0{1 + k % 2}", "P1", f"{k}.0001", "1", f"INV{k}"] for k in range(5)]
+    # when
+    assert run_import(write_csv(tmp_path / "s.csv", rows)).lines_created == 5
+    # then the old line and the five new ones are summed per day, and the triggers are back
+    assert days() == {
+        (customer.pk, date(2024, 5, 1)): (15_000 + 60_003, 10_000, 4, 4),  # 1.5 + 0.0001 + 2.0001 + 4.0001
+        (customer.pk, date(2024, 5, 2)): (40_002, 0, 2, 2),  # 1.0001 + 3.0001
+    }
+    assert settlement_days_drift() == []
+    test_every_trigger_is_still_on_the_ledger_after_all_migrations(db)
+    line(customer, "1", day=date(2024, 5, 2))
+    assert days()[(customer.pk, date(2024, 5, 2))] == (50_002, 0, 3, 3)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's bulk path")
+def test_on_sqlite_the_insert_trigger_comes_back_even_when_the_caller_goes_on_after_an_error(db):
+    customer = CustomerFactory()
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), sqlite_days_added_per_batch():
+            raise RuntimeError("the import failed")
+        line(customer, "2")
+    assert days() == {(customer.pk, D): (20_000, 0, 1, 1)}
 
 
 def test_a_payment_and_its_refund_write_the_day_in_the_same_transaction(mgr_a):

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from customers.models import Customer, Product, ProductLine, Segment
 from sales_pipeline import services
 from sales_pipeline import settlement_import as parsing
-from sales_pipeline.models import SettlementImport, SettlementLine
+from sales_pipeline.models import SettlementDay, SettlementImport, SettlementLine
 from sales_pipeline.tasks import import_settlements_task
 from tests.factories import CustomerFactory, ProductFactory
 
@@ -166,6 +166,10 @@ def test_a_crash_while_writing_leaves_nothing_behind(catalogue, tmp_path, monkey
     assert run.status == SettlementImport.Status.FAILED
     assert "nothing was imported" in run.errors[0]["message"]
     assert counts() == before
+    # and the ledger's day table is kept as before (SQLite's import had dropped its trigger)
+    SettlementLine.objects.create(customer=Customer.objects.get(external_ref="C1"), date=date(2024, 5, 1),
+                                  amount=Decimal("2.5"), source_key="after-the-crash")  # fmt: skip
+    assert list(SettlementDay.objects.values_list("amount", "lines")) == [(25_000, 1)]
 
 
 #

@@ -26,7 +26,7 @@ from customers.segment_rules import active_segments, segment_for
 
 from .ledger_days import sqlite_days_added_per_batch
 from .models import SettlementImport, SettlementLine
-from .settlement_import import Checked, FileRejected, Known, Wanted, check_settlements, read_settlement_file
+from .settlement_import import Checked, FileRejected, Known, Wanted, check_settlements, ids_of, read_settlement_file
 
 logger = logging.getLogger(__name__)
 
@@ -204,8 +204,8 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
         report(0, total, "creating customers and products")
         products_created, product_ids = _create_products(checked.new_products, checked.new_product_lines)
         customers_created, customer_ids = _create_customers(checked.new_customers, run=run, user=user)
-        lines["customer_id"] = lines["customer_id"].fillna(lines["customer"].map(customer_ids)).astype("int64")
-        lines["product_id"] = lines["product_id"].fillna(lines["product"].map(product_ids)).astype("int64")
+        lines["customer_id"] = lines["customer_id"].fillna(ids_of(lines["customer"], customer_ids)).astype("int64")
+        lines["product_id"] = lines["product_id"].fillna(ids_of(lines["product"], product_ids)).astype("int64")
         # Keys start with the date, so in key order each chunk is a run of days: it
         # touches one narrow slice of the key and date indexes, and each customer-day
         # of the day table once, instead of pages all over them (bench/README.md).

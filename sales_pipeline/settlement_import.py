@@ -239,14 +239,14 @@ def check_settlements(
         {
             "line": rows["line"],
             "customer": customer,
-            "customer_id": _ids(customer, known.customers),
+            "customer_id": ids_of(customer, known.customers),
             "product": product,
-            "product_id": _ids(product, known.products),
+            "product_id": ids_of(product, known.products),
             "date": _iso_dates(day),
             "quantity": np.where(frame["quantity"] == "", 10**3, money["quantity"].units),
             "amount": money["amount"].units,
             "cost": pd.array(money["cost"].units, dtype="Int64"),
-            "manager_id": _ids(manager, known.users),
+            "manager_id": ids_of(manager, known.users),
             "document": frame["document"],
         },
         index=rows.index,
@@ -309,7 +309,7 @@ def _arrow_text(values: pd.Series) -> pa.Array:
     return pc.fill_null(array, "")
 
 
-def _ids(refs: pd.Series, known: dict[str, int]) -> pd.Series:
+def ids_of(refs: pd.Series, known: dict[str, int]) -> pd.Series:
     """The database id of each reference (<NA> where unknown), each distinct reference
     looked up once: four times faster than Series.map over a million lines."""
     codes, uniques = pd.factorize(refs)

@@ -6,6 +6,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +36,11 @@ CHUNK_ROWS = 50_000
 PROGRESS_CACHE_SECONDS = 24 * 60 * 60
 # Any constant works: it only has to be the same in every process that imports.
 IMPORT_LOCK_ID = 7_301_962_245
+# A running import holds the advisory lock (RUN_LOCK_CLASS, its id) from before it says
+# 'running' until after it says how it ended: a free lock on a 'running' run means its
+# process is gone (PostgreSQL frees a dead connection's locks).
+RUN_LOCK_CLASS = 7_301
+ABANDONED = "The import stopped before it finished (its worker ended); nothing was imported. Run it again."
 
 Progress = Callable[[int, int, str], None]
 
@@ -76,6 +82,53 @@ def settlement_import_run(
     the ledger (same source key) are counted as skipped. A dry run only counts. `user`
     limits the customers that may be touched; None is the system (management command).
     Called by tasks.import_settlements_task and the import_settlements command."""
+    with _run_lock(run.pk):
+        ended = (SettlementImport.Status.DONE, SettlementImport.Status.FAILED)
+        if SettlementImport.objects.filter(pk=run.pk, status__in=ended).exists():
+            run.refresh_from_db()  # a second delivery of the task, which waited for the first
+            return run
+        return _run(run=run, path=path, user=user, progress=progress)
+
+
+@contextmanager
+def _run_lock(run_id: int) -> Iterator[None]:
+    if connection.vendor != "postgresql":  # nothing else could read it: see abandoned_imports_close
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+
+
+def abandoned_imports_close() -> int:
+    """Mark failed every import still 'running' whose process has gone (a killed worker
+    or web process: its transaction rolled back, so nothing of it was written); returns
+    how many. PostgreSQL only: the run's lock tells. On SQLite, where imports run inside
+    the request that started them, such a run keeps saying 'running'. Called by the
+    import pages before they show runs."""
+    if connection.vendor != "postgresql":
+        return 0
+    closed = 0
+    running = SettlementImport.objects.filter(status=SettlementImport.Status.RUNNING)
+    for run_id in running.values_list("pk", flat=True):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+            if not cursor.fetchone()[0]:
+                continue  # alive
+            try:  # the status is read again under the lock: the run may have just ended
+                closed += running.filter(pk=run_id).update(
+                    status=SettlementImport.Status.FAILED, finished_at=timezone.now(), errors=[_file_error(ABANDONED)]
+                )
+            finally:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+    return closed
+
+
+def _run(*, run: SettlementImport, path, user, progress: Progress | None) -> SettlementImport:
     report = _Reporter(run, progress)
     _save(
         run,

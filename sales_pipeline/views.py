@@ -41,6 +41,7 @@ class SettlementImportMixin(LoginRequiredMixin, PermissionRequiredMixin):
     permission_required = "sales_pipeline.add_settlementimport"
 
     def get_queryset(self):
+        services.abandoned_imports_close()
         runs = SettlementImport.objects.select_related("created_by")
         return runs if sees_everything(self.request.user) else runs.filter(created_by=self.request.user)
 

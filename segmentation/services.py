@@ -161,6 +161,9 @@ def _step(run: RecomputeRun, step: str) -> None:
     run.save(update_fields=["step"])
 
 
+ABANDONED = "Stopped before it finished (its worker ended); that date's snapshot was left as it was. Run it again."
+
+
 def segments_recompute(*, as_of: date, triggered_by: str = "system") -> RecomputeRun:
     """Classify every customer as of `as_of` and store the snapshot for that date.
 
@@ -169,6 +172,11 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
     snapshot_replace). Records a RecomputeRun: step, counts, status, error. Called by
     the nightly task, the recompute_segments command and the 'Recompute' button."""
     with exclusive(LOCK_NAME):
+        # Holding the lock, no other run can be going: one still marked running was
+        # stopped by force (a killed worker) and would say 'running' for ever.
+        RecomputeRun.objects.filter(status=RecomputeRun.Status.RUNNING).exclude(as_of=as_of).update(
+            status=RecomputeRun.Status.FAILED, finished_at=timezone.now(), error=ABANDONED
+        )
         run, _ = RecomputeRun.objects.update_or_create(
             as_of=as_of,
             defaults={

@@ -2,11 +2,14 @@
 
 import csv
 import io
+import threading
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from django.urls import reverse
 
 from sales_pipeline import forms, services
@@ -164,7 +167,8 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(dir_1, cl
     cache.set(services.progress_cache_key(run.pk), {"rows_done": 250, "rows_total": 1000, "phase": "writing"})
     client = client_for(dir_1)
     # when the page polls its fragment
-    fragment = client.get(progress_url(run), HTTP_HX_REQUEST="true").content.decode()
+    with importing_elsewhere(run):
+        fragment = client.get(progress_url(run), HTTP_HX_REQUEST="true").content.decode()
     # then it shows the progress and keeps polling
     assert 'hx-trigger="every 1s"' in fragment and f'hx-get="{progress_url(run)}"' in fragment
     assert "Writing: 250 of 1,000 lines" in fragment and 'data-percent="25"' in fragment
@@ -245,3 +249,71 @@ def test_the_admin_lists_lines_and_runs_read_only(ledger, admin_user, client_for
     assert client.get(reverse("admin:sales_pipeline_settlementimport_changelist")).status_code == 200
     assert client.get(reverse("admin:sales_pipeline_settlementimport_change", args=[run.pk])).status_code == 200
     assert client.get(reverse("admin:sales_pipeline_settlementline_add")).status_code == 403
+
+
+#
+# A run whose process died
+#
+
+@contextmanager
+def importing_elsewhere(run):
+    """Another process (a thread with its own connection) holds `run`'s lock, as the
+    worker importing it does."""
+    held, release = threading.Event(), threading.Event()
+
+    def worker():
+        try:
+            with services._run_lock(run.pk):
+                held.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+def _running_run(user) -> SettlementImport:
+    return SettlementImport.objects.create(file_name="big.csv", created_by=user, status=SettlementImport.Status.RUNNING)
+
+
+def test_on_postgresql_a_run_whose_worker_died_is_shown_failed(client_for, dir_1):
+    if connection.vendor != "postgresql":
+        pytest.skip("a run's liveness is its PostgreSQL advisory lock")
+    # given a run left 'running' by a killed worker: nobody holds its lock
+    run = _running_run(dir_1)
+    # when its page or the list of imports is opened
+    client_for(dir_1).get(reverse("sales_pipeline:settlement_import_list"))
+    # then it is failed, saying what happened
+    run.refresh_from_db()
+    assert run.status == SettlementImport.Status.FAILED and run.finished_at is not None
+    assert "worker ended" in run.errors[0]["message"]
+    assert "worker ended" in client_for(dir_1).get(detail_url(run)).content.decode()
+
+
+def test_on_postgresql_a_run_still_going_elsewhere_stays_running(client_for, dir_1):
+    if connection.vendor != "postgresql":
+        pytest.skip("a run's liveness is its PostgreSQL advisory lock")
+    run = _running_run(dir_1)
+    with importing_elsewhere(run):
+        assert services.abandoned_imports_close() == 0
+        client_for(dir_1).get(progress_url(run))
+        run.refresh_from_db()
+        assert run.status == SettlementImport.Status.RUNNING
+    assert services.abandoned_imports_close() == 1  # and once that process is gone, it is closed
+
+
+def test_a_second_delivery_of_a_finished_run_changes_nothing(cust_1, dir_1, tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_bytes(upload().read())
+    run = SettlementImport.objects.create(file_name="lines.csv", created_by=dir_1)
+    first = services.settlement_import_run(run=run, path=path, user=dir_1)
+    assert (first.status, first.lines_created) == (SettlementImport.Status.DONE, 2)
+    again = services.settlement_import_run(run=SettlementImport.objects.get(pk=run.pk), path=path, user=dir_1)
+    assert (again.status, again.lines_created, again.lines_skipped) == (SettlementImport.Status.DONE, 2, 0)

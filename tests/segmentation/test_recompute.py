@@ -121,6 +121,19 @@ def test_a_failure_while_saving_keeps_the_previous_snapshot(random_ledger, monke
     assert CustomerSnapshot.objects.filter(as_of=D).count() == len(random_ledger)
 
 
+def test_a_run_left_running_by_a_killed_worker_is_marked_failed_by_the_next(db):
+    # given a run whose worker was killed (its lock died with it), and a finished one
+    killed = RecomputeRun.objects.create(as_of=D - timedelta(days=1), status=RecomputeRun.Status.RUNNING, step="2/3")
+    done = RecomputeRun.objects.create(as_of=D - timedelta(days=2), status=RecomputeRun.Status.DONE)
+    # when the next run takes the lock
+    assert services.segments_recompute(as_of=D).status == "done"
+    # then the killed one says what happened, and the finished one is untouched
+    killed.refresh_from_db()
+    assert killed.status == "failed" and "worker ended" in killed.error and killed.finished_at is not None
+    done.refresh_from_db()
+    assert (done.status, done.error) == ("done", "")
+
+
 def test_a_second_run_while_one_holds_the_lock_is_skipped(db):
     with services.exclusive(services.LOCK_NAME):
         with pytest.raises(services.LockHeld):

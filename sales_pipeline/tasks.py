@@ -24,6 +24,10 @@ def import_settlements_task(run_id: int) -> str:
         run.save(update_fields=["status", "finished_at", "errors"])
         return f"settlement import {run.pk} failed: no user"
     run = services.settlement_import_run(run=run, path=run.file.path, user=run.created_by)
+    if run.status in (SettlementImport.Status.DONE, SettlementImport.Status.FAILED) and run.file:
+        # The run keeps its counts and errors; the upload (55 MB a million lines) is not needed.
+        run.file.delete(save=False)
+        run.save(update_fields=["file"])
     summary = (
         f"settlement import {run.pk} {run.status}: {run.lines_created} lines created, "
         f"{run.lines_skipped} skipped, {len(run.errors)} errors"

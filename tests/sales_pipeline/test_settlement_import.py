@@ -484,6 +484,19 @@ def test_the_task_imports_as_the_uploader_and_ignores_a_redelivery(catalogue, tm
     assert import_settlements_task(run.pk) == f"settlement import {run.pk} done: 2 lines created, 0 skipped, 0 errors"
     assert import_settlements_task(run.pk) == f"settlement import {run.pk} already done"
     assert SettlementLine.objects.count() == 2
+    # the uploaded file is gone once the run has ended; the run keeps what it did
+    run.refresh_from_db()
+    assert not (tmp_path / "imports" / "t.csv").exists() and not run.file and run.lines_created == 2
+
+
+def test_the_task_removes_the_upload_of_a_failed_run_too(catalogue, tmp_path, dir_1, settings):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "imports").mkdir()
+    write_csv(tmp_path / "imports" / "bad.csv", [["C1", "not a date", "P1", "1", "1", "X"]])
+    run = SettlementImport.objects.create(file_name="bad.csv", file="imports/bad.csv", created_by=dir_1)
+    assert import_settlements_task(run.pk).endswith("failed: 0 lines created, 0 skipped, 1 errors")
+    run.refresh_from_db()
+    assert not (tmp_path / "imports" / "bad.csv").exists() and run.errors[0]["column"] == "date"
 
 
 @pytest.fixture

@@ -2,18 +2,17 @@
 
 import csv
 import io
-import threading
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, connections
+from django.db import connection
 from django.urls import reverse
 
 from sales_pipeline import forms, services
 from sales_pipeline.models import SettlementImport, SettlementLine
+from tests.elsewhere import held_elsewhere
 from tests.factories import CustomerFactory, ProductFactory, SettlementLineFactory
 
 IMPORT_URL = reverse("sales_pipeline:settlement_import")
@@ -255,28 +254,9 @@ def test_the_admin_lists_lines_and_runs_read_only(ledger, admin_user, client_for
 # A run whose process died
 #
 
-@contextmanager
 def importing_elsewhere(run):
-    """Another process (a thread with its own connection) holds `run`'s lock, as the
-    worker importing it does."""
-    held, release = threading.Event(), threading.Event()
-
-    def worker():
-        try:
-            with services._run_lock(run.pk):
-                held.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    try:
-        assert held.wait(10)
-        yield
-    finally:
-        release.set()
-        thread.join()
+    """Another process holds `run`'s lock, as the worker importing it does."""
+    return held_elsewhere(lambda: services._run_lock(run.pk))
 
 
 def _running_run(user) -> SettlementImport:

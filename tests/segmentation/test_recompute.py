@@ -1,19 +1,19 @@
 """The recompute against a real database: SQL aggregate, snapshot, guard, failure."""
 
 import random
-import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from segmentation import selectors, services
 from segmentation.classification import ClassificationParams, aggregate_lines
 from segmentation.models import CustomerSnapshot, RecomputeRun
 from segmentation.tasks import recompute_segments_task
+from tests.elsewhere import held_elsewhere
 from tests.factories import CustomerFactory, SettlementLineFactory
 
 D = date(2026, 5, 31)
@@ -147,25 +147,9 @@ def test_a_second_run_while_one_holds_the_lock_is_skipped(db):
 def test_on_postgresql_the_lock_is_held_across_connections():
     if connection.vendor != "postgresql":
         pytest.skip("advisory locks are PostgreSQL's")
-    held, release = threading.Event(), threading.Event()
-
-    def other_process():
-        try:
-            with services.exclusive(services.LOCK_NAME):
-                held.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_process)
-    thread.start()
-    assert held.wait(10)
-    try:
+    with held_elsewhere(lambda: services.exclusive(services.LOCK_NAME)):
         with pytest.raises(services.LockHeld):
             services.segments_recompute(as_of=D)
-    finally:
-        release.set()
-        thread.join()
     assert services.segments_recompute(as_of=D).status == "done"
 
 

@@ -1,10 +1,14 @@
 HISTORY_IGNORED = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}
 
 
-def history_changes(history_queryset, *, limit: int = 20) -> list[dict]:
+NOT_VISIBLE = "a customer of another manager"
+
+
+def history_changes(history_queryset, *, limit: int = 20, visible: dict | None = None) -> list[dict]:
     """The newest `limit` history records of one object, each with its field changes
-    (label, old, new) against the record before it. A fixed number of queries: one for the
-    records, one per linked model."""
+    (label, old, new) against the record before it. `visible` maps a linked model to the
+    queryset of its rows the reader may see: the others are not named (NOT_VISIBLE). A
+    fixed number of queries: one for the records, one per linked model."""
     records = list(history_queryset.select_related("history_user")[: limit + 1])
     if not records:  # rows bulk-created without history
         return []
@@ -14,7 +18,12 @@ def history_changes(history_queryset, *, limit: int = 20) -> list[dict]:
     for field in (f for f in fields if f.is_relation):
         model = field.related_model
         ids = {getattr(r, field.attname) for r in records} - {None}
-        names.update(((model, obj.pk), str(obj)) for obj in model._base_manager.filter(pk__in=ids))
+        if visible and model in visible:
+            names.update(((model, pk), NOT_VISIBLE) for pk in ids)
+            source = visible[model]
+        else:
+            source = model._base_manager
+        names.update(((model, obj.pk), str(obj)) for obj in source.filter(pk__in=ids))
 
     def shown(field, value):
         if field.is_relation and value is not None:

@@ -69,7 +69,9 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
         context = super().get_context_data(**kwargs)
         customer = self.object
         context.update(
-            history=history_changes(customer.history.all()),
+            history=history_changes(
+                customer.history.all(), visible={Customer: Customer.objects.visible_to(self.request.user)}
+            ),
             snapshot=customer.snapshots.filter(as_of=CustomerSnapshot.objects.latest_date()).first(),
             contacts=customer.contacts.all(),
             competitor_links=customer.competitor_links.select_related("competitor", "product"),

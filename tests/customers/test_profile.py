@@ -335,3 +335,17 @@ def test_demo_profiles_fill_the_profile_deterministically(db, mgr_a):
     assert set(per_company.values()) <= {1, 2, 3} and len(per_company) == 40
     assert 2 <= len({c for c, _ in links}) <= 20 and Competitor.objects.count() == 5
     assert all(c.normalized_name for c in Customer.objects.all())
+
+
+def test_the_history_names_a_referrer_outside_the_scope_only_as_such(cust_a, mgr_a, mgr_b, client_for):
+    # given mgr_b's customer whose referrer was later set to mgr_a's customer, then to mgr_b's own
+    own = CustomerFactory(name="Charlie Cafe", manager=mgr_b)
+    referred = CustomerFactory(name="Bravo Bakery", manager=mgr_b)
+    for referrer in (cust_a, own):
+        referred.referred_by = referrer
+        referred.save()
+    # when mgr_b opens the card, the history shows both changes, naming only their own customer
+    content = client_for(mgr_b).get(referred.get_absolute_url()).content.decode()
+    assert "Alpha Works" not in content
+    assert "referred by: ∅ → a customer of another manager" in content
+    assert "referred by: a customer of another manager → Charlie Cafe" in content

@@ -12,3 +12,10 @@ class CustomersConfig(AppConfig):
 
         # Groups need the permissions that migrate creates, so they follow it.
         post_migrate.connect(roles_sync, dispatch_uid="customers.roles_sync")
+
+        from crm_project import hooks
+
+        from . import demo
+
+        hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_profiles, order=10)
+        hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_segments, order=30)

@@ -1,7 +1,7 @@
 """Deterministic demo data: the same seed always gives the same CRM.
 
-`seed_demo` calls `seed_people` then each app's `seed(...)`; every later app adds its
-own function so the demo always shows every feature with data.
+`seed_demo` calls `seed_people` and `seed_customers`, then the seeders each app registers
+(crm_project.hooks.DEMO_SEEDERS) in layer order, so the demo shows every feature with data.
 """
 
 import random
@@ -13,7 +13,13 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from .access import ADMINISTRATOR, DIRECTOR, MANAGER
-from .models import Customer, SalesTeam, TeamMembership
+from .models import Customer, Product, ProductLine, SalesTeam, TeamMembership
+
+CATALOGUE = {
+    "Equipment": [("EQ-100", "Packaging machine"), ("EQ-200", "Conveyor module"), ("EQ-300", "Label printer")],
+    "Consumables": [("CO-010", "Shrink film roll"), ("CO-020", "Labels, 10k"), ("CO-030", "Ink cartridges")],
+    "Services": [("SV-001", "Maintenance contract"), ("SV-002", "Operator training"), ("SV-003", "Installation")],
+}
 
 DEMO_PASSWORD = "demo12345"
 # username, first name, last name, role, team
@@ -178,3 +184,30 @@ def seed_customers(*, users: dict, count: int, rng: random.Random) -> list[Custo
             )
         )
     return bulk_create_with_history(customers, Customer, batch_size=1000)
+
+
+def seed_catalogue() -> list[Product]:
+    products = []
+    for line_name, items in CATALOGUE.items():
+        line, _ = ProductLine.objects.get_or_create(name=line_name)
+        for sku, name in items:
+            product, _ = Product.objects.get_or_create(sku=sku, defaults={"name": name, "line": line})
+            products.append(product)
+    return products
+
+
+def seed_demo_profiles(demo) -> None:
+    """Profiles, contacts, competitors and the agenda (hooks.DEMO_SEEDERS, first)."""
+    from . import demo_agenda, demo_profiles
+
+    demo_profiles.seed_profiles(customers=demo.customers, rng=random.Random(demo.seed + 2))
+    agenda_rng = random.Random(demo.seed + 1)
+    demo_agenda.seed_agenda(users=demo.users, customers=demo.customers, rng=agenda_rng, today=demo.today)
+
+
+def seed_demo_segments(demo) -> None:
+    """Segments, the portrait and product statuses, after the ledger marked what is in use."""
+    from . import demo_segments
+
+    demo_segments.seed_segments()
+    demo_segments.seed_product_statuses(rng=demo.extra["rng"], today=demo.today)

@@ -133,7 +133,7 @@ def _seed_planned(*, customers, managers, interactions, rng, today) -> int:
     over the next three weeks, for the month calendar."""
     products = list(Product.objects.filter(is_active=True))
     if not products:  # the agenda is seeded before the ledger; the catalogue is idempotent
-        from sales_pipeline.demo import seed_catalogue
+        from .demo import seed_catalogue
 
         products = seed_catalogue()
     rest_of_week = max(6 - today.weekday(), 2)

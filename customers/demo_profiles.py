@@ -154,7 +154,7 @@ def _contacts(customer: Customer, rng: random.Random) -> list[Contact]:
 
 
 def _competitor_links(customers: list[Customer], rng: random.Random) -> int:
-    from sales_pipeline.demo import seed_catalogue  # idempotent: the ledger seeds it again
+    from .demo import seed_catalogue
 
     competitors = []
     for name, strengths, weaknesses in COMPETITORS:

@@ -3,8 +3,6 @@
 import random
 from datetime import date
 
-from django.db.models import Min
-
 from .models import CustomerProduct, PortraitEntry, Product, Segment, SegmentRule
 from .segment_rules import segments_assign
 
@@ -49,28 +47,19 @@ def seed_segments() -> None:
 
 
 def seed_product_statuses(*, rng: random.Random, today: date) -> int:
-    """In use for every product a customer has bought (dated by the first purchase), and
-    for some target products not bought: offered, refused or contract signed."""
-    from sales_pipeline.models import SettlementLine
-
-    bought = (
-        SettlementLine.objects.filter(amount__gt=0, product__isnull=False)
-        .values_list("customer_id", "product_id")
-        .annotate(first=Min("date"))
-    )
-    statuses = {
-        (c, p): CustomerProduct(customer_id=c, product_id=p, status=CustomerProduct.Status.IN_USE, status_date=first)
-        for c, p, first in bought
-    }
+    """Offered, refused or contract signed for some target products a customer does not
+    use yet (products bought are "in use" already: the ledger's demo marks them)."""
+    in_use = set(CustomerProduct.objects.values_list("customer_id", "product_id"))
     targets = PortraitEntry.objects.values_list("segment_id", "product_id")
     by_segment = {}
     for segment_id, product_id in targets:
         by_segment.setdefault(segment_id, []).append(product_id)
     from .models import Customer
 
+    statuses = {}
     for customer_id, segment_id in Customer.objects.filter(segment__isnull=False).values_list("pk", "segment_id"):
         for product_id in by_segment.get(segment_id, []):
-            if (customer_id, product_id) in statuses or rng.random() > 0.35:
+            if (customer_id, product_id) in in_use or rng.random() > 0.35:
                 continue
             status = rng.choice(
                 [CustomerProduct.Status.OFFERED, CustomerProduct.Status.REFUSED, CustomerProduct.Status.CONTRACT]

@@ -5,3 +5,12 @@ class SalesPipelineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sales_pipeline"
     verbose_name = "Sales pipeline"
+
+    def ready(self) -> None:
+        from crm_project import hooks
+
+        from . import demo
+
+        hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_ledger, order=20)
+        hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_deals, order=40)
+        hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=20)

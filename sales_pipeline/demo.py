@@ -5,16 +5,13 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from customers.models import Product, ProductLine
-from segmentation.classification import months_before
+from django.db.models import Min
+
+from crm_project.dates import months_before
+from customers.demo import seed_catalogue
+from customers.models import CustomerProduct
 
 from .models import SettlementLine
-
-CATALOGUE = {
-    "Equipment": [("EQ-100", "Packaging machine"), ("EQ-200", "Conveyor module"), ("EQ-300", "Label printer")],
-    "Consumables": [("CO-010", "Shrink film roll"), ("CO-020", "Labels, 10k"), ("CO-030", "Ink cartridges")],
-    "Services": [("SV-001", "Maintenance contract"), ("SV-002", "Operator training"), ("SV-003", "Installation")],
-}
 
 # profile: share of customers. The shapes are what the classes measure.
 PROFILES = [
@@ -27,16 +24,6 @@ PROFILES = [
     ("one_off", 0.06),  # one purchase long ago
     ("potential", 0.12),  # no purchase at all
 ]
-
-
-def seed_catalogue() -> list[Product]:
-    products = []
-    for line_name, items in CATALOGUE.items():
-        line, _ = ProductLine.objects.get_or_create(name=line_name)
-        for sku, name in items:
-            product, _ = Product.objects.get_or_create(sku=sku, defaults={"name": name, "line": line})
-            products.append(product)
-    return products
 
 
 def _pick_profile(rng: random.Random) -> str:
@@ -103,3 +90,40 @@ def _line(customer, product, day, amount, rng, number):
         document=f"INV-{number:06d}",
         source_key=f"demo-{number}",
     )
+
+
+def mark_products_in_use() -> int:
+    """Every product a customer has bought is "in use" for them, dated by the first purchase."""
+    bought = (
+        SettlementLine.objects.filter(amount__gt=0, product__isnull=False)
+        .values_list("customer_id", "product_id")
+        .annotate(first=Min("date"))
+    )
+    statuses = [
+        CustomerProduct(customer_id=c, product_id=p, status=CustomerProduct.Status.IN_USE, status_date=first)
+        for c, p, first in bought
+    ]
+    CustomerProduct.objects.bulk_create(statuses, batch_size=2000)
+    return len(statuses)
+
+
+def seed_demo_ledger(demo) -> None:
+    """The ledger and the products it puts in use (hooks.DEMO_SEEDERS)."""
+    lines = seed_ledger(customers=demo.customers, rng=demo.extra["rng"], today=demo.today)
+    mark_products_in_use()
+    demo.say(f"Created {len(demo.customers)} customers and {lines} settlement lines.")
+
+
+def seed_demo_deals(demo) -> None:
+    from . import demo_deals
+
+    deals_rng = random.Random(demo.seed + 3)
+    demo_deals.seed_deals(customers=demo.customers, users=demo.users, rng=deals_rng, today=demo.today)
+
+
+def reset_demo() -> None:
+    """Deals and the ledger go before the customers they protect (hooks.DEMO_RESETS)."""
+    from . import demo_deals
+
+    demo_deals.reset_deals()
+    SettlementLine.objects.all().delete()

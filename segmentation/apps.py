@@ -5,3 +5,11 @@ class SegmentationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "segmentation"
     verbose_name = "Segmentation"
+
+    def ready(self) -> None:
+        from crm_project import hooks
+
+        from . import demo
+
+        hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_classes, order=60)
+        hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=60)

@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from crm_project import hooks
 from sales_pipeline.control_points import control_points as deal_control_points
 
 from .. import agenda as services
@@ -110,6 +111,12 @@ def _form_page(request, *, title: str, action: str, form=None, submit: str, back
     )
 
 
+def agenda_hook_rows(*, viewer, owner, today) -> list:
+    """What other apps put on the agenda (crm_project.hooks.AGENDA_ROWS), oldest first."""
+    rows = [row for hook in hooks.get_hooks(hooks.AGENDA_ROWS) for row in hook(viewer=viewer, owner=owner, today=today)]
+    return sorted(rows, key=lambda row: (row.date, row.kind))
+
+
 #
 # Pages
 #
@@ -150,6 +157,7 @@ def agenda(request):
         "next": request.get_full_path(),
         # the deals' overdue control dates (sales_pipeline.control_points), most overdue first
         "control_points": deal_control_points(user=viewer, today=today, manager=owner, limit=20),
+        "hook_rows": agenda_hook_rows(viewer=viewer, owner=owner, today=today),
     }
     return render(request, "customers/agenda.html", context)
 

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.generic import CreateView, DetailView, UpdateView
 
+from crm_project import hooks
 from crm_project.views import ScopedListView
 from segmentation.models import CustomerSnapshot
 
@@ -18,6 +19,16 @@ from ..services import customer_save
 from ..tables import CustomerTable
 
 SEARCH_LIMIT = 10
+
+
+def card_panels(request, customer) -> dict:
+    """The panels other apps add to the card (crm_project.hooks.CARD_PANELS), by column."""
+    panels = [panel for hook in hooks.get_hooks(hooks.CARD_PANELS) if (panel := hook(request, customer))]
+    panels.sort(key=lambda panel: panel.order)
+    return {
+        "panels_main": [panel for panel in panels if panel.column == "main"],
+        "panels_side": [panel for panel in panels if panel.column != "main"],
+    }
 
 
 @login_required
@@ -85,6 +96,7 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             product_statuses=CustomerProduct.Status.choices,
             open_deals=customer.deals.filter(status="open").select_related("manager").order_by("stage", "-pk"),
         )
+        context.update(card_panels(self.request, customer))
         return context
 
 

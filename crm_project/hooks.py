@@ -1,0 +1,120 @@
+"""Named extension points: a lower app asks, the apps below it in the layer order answer.
+
+A registry of named lists, as Wagtail's hooks: an app registers its functions in its
+`AppConfig.ready()`, the page that shows them calls `get_hooks(name)`. Removing an app from
+INSTALLED_APPS removes what it contributed and breaks nothing. Every hook function must cost
+a constant number of queries, whatever the data size (architecture.md).
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+# fn(request, customer) -> Panel | None: a section of the customer card
+CARD_PANELS = "customer_card_panels"
+# fn(*, viewer, owner, today: date) -> list[AgendaRow]: things due on `owner`'s agenda, as `viewer` may see them
+AGENDA_ROWS = "agenda_rows"
+# fn(*, user, today: date, manager=None) -> list[AgendaRow]: more rows for the control points page
+# (the pipeline's own come first; e.g. segmentation's "contact interval exceeded" per ABC class)
+CONTROL_POINTS = "control_points"
+# fn(queryset) -> (queryset, list[tuple[name, django_tables2.Column]]): columns of the customer list
+CUSTOMER_COLUMNS = "customer_list_columns"
+# fn(request, start: date, end: date) -> Widget | None: a block on the director's dashboard
+DASHBOARD_WIDGETS = "dashboard_widgets"
+# fn(user) -> list[HealthCheck]: measured shares for the process health page
+PROCESS_HEALTH = "process_health_checks"
+# fn(demo: DemoContext) -> None: demo data, called in `order` (layer order) by seed_demo
+DEMO_SEEDERS = "demo_seeders"
+# fn() -> None: delete an app's demo data, called in reverse order by seed_demo --reset
+DEMO_RESETS = "demo_resets"
+
+_registry: dict[str, list[tuple[int, Callable]]] = defaultdict(list)
+
+
+def register(name: str, fn: Callable | None = None, *, order: int = 0):
+    """Add `fn` to the hook `name` (lower `order` first). Usable as a decorator. Registering
+    the same function twice (ready() run again in tests) keeps one entry."""
+
+    def add(function: Callable) -> Callable:
+        entries = _registry[name]
+        if all(existing is not function for _, existing in entries):
+            entries.append((order, function))
+            entries.sort(key=lambda entry: entry[0])
+        return function
+
+    return add(fn) if fn is not None else add
+
+
+def get_hooks(name: str) -> list[Callable]:
+    return [fn for _, fn in _registry.get(name, [])]
+
+
+def unregister(name: str, fn: Callable) -> None:
+    """For tests that swap a contribution out."""
+    _registry[name] = [(order, existing) for order, existing in _registry.get(name, []) if existing is not fn]
+
+
+@dataclass
+class Panel:
+    """A section of the customer card: `template` rendered with `context` added to the
+    card's own (customer, request, perms). `column`: "main" (middle) or "side" (right)."""
+
+    template: str
+    context: dict = field(default_factory=dict)
+    column: str = "main"
+    order: int = 50
+
+
+@dataclass
+class AgendaRow:
+    """One thing due for a manager on a day: a control point, an overdue complaint, a
+    survey to send, a tier change to announce. `kind` is a translated label people read."""
+
+    kind: str
+    date: date
+    customer_id: int | None
+    customer_name: str
+    text: str
+    url: str
+    overdue: bool = False
+    slug: str = ""  # a CSS class for tests and styling, e.g. "control-point-offer_expired"
+    detail: str = ""
+
+
+@dataclass
+class Widget:
+    """A block on the director's dashboard: `template` rendered with `context`."""
+
+    title: str
+    template: str
+    context: dict = field(default_factory=dict)
+    order: int = 50
+
+
+@dataclass
+class HealthCheck:
+    """One measured share on the process health page: `good` of `total` records are as the
+    method wants; `url` lists the records that pull the share down."""
+
+    key: str
+    label: str
+    good: int
+    total: int
+    url: str = ""
+
+
+@dataclass
+class DemoContext:
+    """What seed_demo hands each app's demo seeder."""
+
+    users: dict
+    customers: list
+    seed: int
+    today: date
+    stdout: object = None
+    extra: dict = field(default_factory=dict)
+
+    def say(self, text: str) -> None:
+        if self.stdout is not None:
+            self.stdout.write(text)

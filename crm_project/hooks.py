@@ -18,7 +18,10 @@ AGENDA_ROWS = "agenda_rows"
 # fn(*, user, today: date, manager=None) -> list[AgendaRow]: more rows for the control points page
 # (the pipeline's own come first; e.g. segmentation's "contact interval exceeded" per ABC class)
 CONTROL_POINTS = "control_points"
-# fn(queryset) -> (queryset, list[tuple[name, django_tables2.Column]]): columns of the customer list
+# fn(customer_ids: set[int]) -> dict[customer_id, list[DossierItem]]: lines of an agenda row's dossier
+AGENDA_DOSSIER = "agenda_dossier"
+# fn(list_name: str) -> ListColumns | None: annotations, columns and filters of a customer list
+# ("customers": the customer list and its export; "managed_base": the managed base)
 CUSTOMER_COLUMNS = "customer_list_columns"
 # fn(request, start: date, end: date) -> Widget | None: a block on the director's dashboard
 DASHBOARD_WIDGETS = "dashboard_widgets"
@@ -80,6 +83,27 @@ class AgendaRow:
     overdue: bool = False
     slug: str = ""  # a CSS class for tests and styling, e.g. "control-point-offer_expired"
     detail: str = ""
+
+
+@dataclass
+class DossierItem:
+    """One line of the dossier under an agenda row: `label`, then `text` (linked to `url`)."""
+
+    label: str
+    text: str
+    url: str = ""
+
+
+@dataclass
+class ListColumns:
+    """What an app adds to a customer list. `annotate(queryset)` adds the values, in the
+    same query; `columns` are django-tables2 (name, Column) pairs placed after the column
+    `after`; `filters` are django-filter filters over the annotations, by name."""
+
+    annotate: Callable
+    columns: list = field(default_factory=list)
+    filters: dict = field(default_factory=dict)
+    after: str = ""
 
 
 @dataclass

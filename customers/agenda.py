@@ -19,6 +19,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from crm_project import hooks
+
 from .access import DIRECTOR, MANAGER, sees_everything, user_role
 from .models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact, SalesTeam, TeamMembership
 from .portrait import offer_next_for
@@ -234,19 +236,12 @@ def greeting_log(
 
 def with_last_interaction(contacts: QuerySet) -> QuerySet:
     """Annotate each planned contact with its customer's last interaction (last_at,
-    last_kind, last_summary) and its most advanced open deal (deal_id, deal_stage,
-    deal_amount), in the same query."""
-    from sales_pipeline.models import Deal
-
+    last_kind, last_summary), in the same query."""
     last = Interaction.objects.filter(customer_id=OuterRef("customer_id")).order_by("-occurred_at", "-id")
-    deal = Deal.objects.filter(customer_id=OuterRef("customer_id"), status=Deal.Status.OPEN).order_by("-stage", "-pk")
     return contacts.annotate(
         last_at=Subquery(last.values("occurred_at")[:1]),
         last_kind=Subquery(last.values("kind")[:1]),
         last_summary=Subquery(last.values("summary")[:1]),
-        deal_id=Subquery(deal.values("pk")[:1]),
-        deal_stage=Subquery(deal.values("stage")[:1]),
-        deal_amount=Subquery(deal.values("amount")[:1]),
     )
 
 
@@ -301,17 +296,17 @@ def agenda_month(user, year: int, month: int, *, viewer=None) -> dict[date, int]
 def agenda_dossier(contacts, *, today: date | None = None) -> list[PlannedContact]:
     """Evaluate planned contacts (from agenda_contacts or with_last_interaction) and give
     each its dossier: `offer_next` (products, from the portrait), `last_kind_label` and
-    `deal_stage_label`. A fixed number of queries for any number of rows."""
-    from sales_pipeline.models import Stage
-
+    `dossier_items` (what other apps add through hooks.AGENDA_DOSSIER, such as the open
+    deal). A fixed number of queries for any number of rows."""
     rows = list(contacts)
-    offers = offer_next_for({row.customer_id for row in rows}, today=today) if rows else {}
+    customer_ids = {row.customer_id for row in rows}
+    offers = offer_next_for(customer_ids, today=today) if rows else {}
+    contributed = [hook(customer_ids) for hook in hooks.get_hooks(hooks.AGENDA_DOSSIER)] if rows else []
     kinds = dict(Interaction.Kind.choices)
     for row in rows:
         row.offer_next = offers.get(row.customer_id, [])
         row.last_kind_label = kinds.get(getattr(row, "last_kind", None) or "", "")
-        stage = getattr(row, "deal_stage", None)
-        row.deal_stage_label = Stage(stage).label if stage else ""
+        row.dossier_items = [item for items in contributed for item in items.get(row.customer_id, [])]
     return rows
 
 

@@ -2,8 +2,6 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from segmentation.classification import ACTIVITY_SEGMENTS, STATUSES
-
 from .models import Customer
 
 
@@ -30,14 +28,6 @@ class CustomerFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Customer.Kind.choices, empty_label="Any kind")
     manager = django_filters.ModelChoiceFilter(queryset=managers_visible, empty_label="Any manager")
     unassigned = django_filters.BooleanFilter(field_name="manager", lookup_expr="isnull", label="Unassigned")
-    lifecycle_status = django_filters.ChoiceFilter(
-        label="Status", choices=[(s, s.capitalize()) for s in STATUSES], empty_label="Any status"
-    )
-    abc_class = django_filters.ChoiceFilter(label="ABC", choices=[(c, c) for c in "ABC"], empty_label="Any ABC")
-    xyz_class = django_filters.ChoiceFilter(label="XYZ", choices=[(c, c) for c in "XYZ"], empty_label="Any XYZ")
-    activity_segment = django_filters.ChoiceFilter(
-        label="Activity", choices=[(s, s.capitalize()) for s in ACTIVITY_SEGMENTS], empty_label="Any activity"
-    )
     industry = django_filters.CharFilter(lookup_expr="icontains")
     city = django_filters.CharFilter(lookup_expr="icontains")
 
@@ -48,10 +38,6 @@ class CustomerFilterSet(django_filters.FilterSet):
             "kind",
             "manager",
             "unassigned",
-            "lifecycle_status",
-            "abc_class",
-            "xyz_class",
-            "activity_segment",
             "industry",
             "city",
         ]

@@ -1,5 +1,6 @@
 """The managed base: customers by segment, one column per target product, each cell the
-customer's status with that product and its date, plus maturity and classes."""
+customer's status with that product and its date, plus maturity and (through
+hooks.CUSTOMER_COLUMNS) classes."""
 
 import django_filters
 import django_tables2 as tables
@@ -7,8 +8,7 @@ from django.db.models import F
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from segmentation.classification import STATUSES
-
+from . import lists
 from .filters import customer_search, managers_visible
 from .models import Customer, CustomerProduct, Product, ProductLine, Segment
 
@@ -34,14 +34,10 @@ class ManagedBaseFilterSet(django_filters.FilterSet):
         label="Has a product",
         empty_label="Any product status",
     )
-    lifecycle_status = django_filters.ChoiceFilter(
-        label="Lifecycle", choices=[(s, s.capitalize()) for s in STATUSES], empty_label="Any lifecycle"
-    )
-    abc_class = django_filters.ChoiceFilter(label="ABC", choices=[(c, c) for c in "ABC"], empty_label="Any ABC")
 
     class Meta:
         model = Customer
-        fields = ["q", "manager", "segment", "non_target", "line", "product_status", "lifecycle_status", "abc_class"]
+        fields = ["q", "manager", "segment", "non_target", "line", "product_status"]
 
     def search(self, queryset, name, value):
         return customer_search(queryset, value)
@@ -94,17 +90,16 @@ class ManagedBaseTable(tables.Table):
     name = tables.Column(linkify=True)
     manager = tables.Column(default="— pool —", order_by=("manager__username",))
     maturity = tables.Column(order_by=("maturity",))
-    abc_class = tables.Column("ABC", default="")
-    xyz_class = tables.Column("XYZ", default="")
-    lifecycle_status = tables.Column("Lifecycle", default="")
 
     class Meta:
         model = Customer
-        fields = ("segment", "name", "manager", "maturity", "abc_class", "xyz_class", "lifecycle_status")
+        fields = ("segment", "name", "manager", "maturity")
         order_by = ("segment",)
 
     def __init__(self, data, *, products, **kwargs):
-        super().__init__(data, extra_columns=[(f"p{p.pk}", ProductStatusColumn(p)) for p in products], **kwargs)
+        # the classes' columns (hooks.CUSTOMER_COLUMNS) after maturity, then one per product
+        products_columns = [(f"p{p.pk}", ProductStatusColumn(p)) for p in products]
+        super().__init__(data, **lists.table_kwargs(ManagedBaseTable, "managed_base", products_columns), **kwargs)
         self.product_ids = [p.pk for p in products]
         self._statuses = None
 

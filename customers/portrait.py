@@ -9,7 +9,7 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerFie
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
-from segmentation.classification import months_before
+from crm_project.dates import months_before
 
 from .models import Customer, CustomerProduct, PortraitEntry, Product
 

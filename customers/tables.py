@@ -4,12 +4,10 @@ from .models import Customer
 
 
 class CustomerTable(tables.Table):
+    """The customer list; apps below add columns through hooks.CUSTOMER_COLUMNS (customers.lists)."""
+
     name = tables.Column(linkify=True)
     manager = tables.Column(order_by=("manager__username",), default="— pool —")
-    lifecycle_status = tables.Column("Status", default="")
-    abc_class = tables.Column("ABC", default="")
-    xyz_class = tables.Column("XYZ", default="")
-    activity_segment = tables.Column("Activity", default="")
 
     class Meta:
         model = Customer
@@ -20,10 +18,6 @@ class CustomerTable(tables.Table):
             "industry",
             "city",
             "manager",
-            "lifecycle_status",
-            "abc_class",
-            "xyz_class",
-            "activity_segment",
             "phone",
             "email",
             "created_at",

@@ -9,7 +9,11 @@ class SalesPipelineConfig(AppConfig):
     def ready(self) -> None:
         from crm_project import hooks
 
-        from . import demo
+        from . import contributions, demo
+
+        hooks.register(hooks.CARD_PANELS, contributions.open_deals_panel, order=20)
+        hooks.register(hooks.AGENDA_ROWS, contributions.control_point_rows, order=20)
+        hooks.register(hooks.AGENDA_DOSSIER, contributions.open_deal_dossier, order=20)
 
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_ledger, order=20)
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_deals, order=40)

@@ -26,11 +26,11 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
 
+from crm_project.dates import months_before
 from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.views import ScopedListView
 from customers.access import MANAGER, user_role
 from customers.models import Customer
-from segmentation.classification import months_before
 
 from . import control_points as points
 from . import documents, pipeline

@@ -50,9 +50,9 @@ from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm_project.dates import months_before
 from customers.models import CustomerProduct, PlannedContact
 from customers.portrait import product_status_set
-from segmentation.classification import months_before
 
 from .models import ContractChange, Deal, DealLine, Payment, RefusalReason, SettlementLine, Stage, StageChange
 

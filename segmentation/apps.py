@@ -9,7 +9,10 @@ class SegmentationConfig(AppConfig):
     def ready(self) -> None:
         from crm_project import hooks
 
-        from . import demo
+        from . import contributions, demo
+
+        hooks.register(hooks.CARD_PANELS, contributions.classes_panel, order=60)
+        hooks.register(hooks.CUSTOMER_COLUMNS, contributions.customer_list_columns, order=60)
 
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_classes, order=60)
         hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=60)

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, FilteredRelation, Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -13,20 +12,6 @@ class CustomerQuerySet(models.QuerySet):
         """The only way pages, exports, search and reports get customers: another
         manager's customer is simply not in the queryset, so it is a 404."""
         return self.filter(customer_scope(user))
-
-    def with_classes(self, as_of) -> "CustomerQuerySet":
-        """Annotate each customer's lifecycle status, ABC, XYZ and activity segment from
-        the snapshot of `as_of` (segmentation's current date), in the same query."""
-        if as_of is None:
-            empty = models.Value("", output_field=models.CharField())
-            return self.annotate(lifecycle_status=empty, abc_class=empty, xyz_class=empty, activity_segment=empty)
-        return self.annotate(
-            current=FilteredRelation("snapshots", condition=Q(snapshots__as_of=as_of)),
-            lifecycle_status=F("current__status"),
-            abc_class=F("current__abc"),
-            xyz_class=F("current__xyz"),
-            activity_segment=F("current__rfm_segment"),
-        )
 
 
 class Customer(models.Model):

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from crm_project import hooks
-from sales_pipeline.control_points import control_points as deal_control_points
 
 from .. import agenda as services
 from ..access import DIRECTOR, customer_scope, sees_everything, user_role
@@ -155,8 +154,6 @@ def agenda(request):
         "managers": assignable_managers(request.user),
         "hand_over_form": HandOverForm(from_user=owner, actor=request.user),
         "next": request.get_full_path(),
-        # the deals' overdue control dates (sales_pipeline.control_points), most overdue first
-        "control_points": deal_control_points(user=viewer, today=today, manager=owner, limit=20),
         "hook_rows": agenda_hook_rows(viewer=viewer, owner=owner, today=today),
     }
     return render(request, "customers/agenda.html", context)

@@ -7,9 +7,8 @@ from django.views.generic import CreateView, DetailView, UpdateView
 
 from crm_project import hooks
 from crm_project.views import ScopedListView
-from segmentation.models import CustomerSnapshot
 
-from .. import selectors
+from .. import lists, selectors
 from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
@@ -53,15 +52,19 @@ class CustomerListView(ScopedListView):
     model = Customer
     permission_required = "customers.view_customer"
 
-    def get_queryset(self):
-        current = CustomerSnapshot.objects.latest_date()
-        return super().get_queryset().select_related("manager").with_classes(current)
-
-    filterset_class = CustomerFilterSet
     table_class = CustomerTable
     template_name = "customers/customer_list.html"
-
     export_name = "customers"
+
+    # Other apps add annotations, columns and filters through hooks.CUSTOMER_COLUMNS.
+    def get_queryset(self):
+        return lists.annotate(super().get_queryset().select_related("manager"), "customers")
+
+    def get_filterset_class(self):
+        return lists.filterset_class(CustomerFilterSet, "customers")
+
+    def get_table_kwargs(self):
+        return lists.table_kwargs(CustomerTable, "customers")
 
 
 class CustomerScopeMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -83,7 +86,6 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             history=history_changes(
                 customer.history.all(), visible={Customer: Customer.objects.visible_to(self.request.user)}
             ),
-            snapshot=customer.snapshots.filter(as_of=CustomerSnapshot.objects.latest_date()).first(),
             contacts=customer.contacts.all(),
             competitor_links=customer.competitor_links.select_related("competitor", "product"),
             interactions=customer.interactions.select_related("manager", "contact")[:30],
@@ -94,7 +96,6 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             referred_by_visible=bool(customer.referred_by_id)
             and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
             product_statuses=CustomerProduct.Status.choices,
-            open_deals=customer.deals.filter(status="open").select_related("manager").order_by("stage", "-pk"),
         )
         context.update(card_panels(self.request, customer))
         return context

@@ -10,8 +10,8 @@ from django.shortcuts import render
 from django.urls import path
 
 from crm_project.exports import CONTENT_TYPES, export_response
-from segmentation.models import CustomerSnapshot
 
+from .. import lists
 from ..customer_import import COLUMNS, MAX_FILE_BYTES, customer_export_rows, customer_import_run
 from ..filters import CustomerFilterSet
 from ..models import Customer
@@ -63,9 +63,8 @@ def customer_export(request):
     in the import's columns; ?_export=csv (default) or xlsx."""
     fmt = request.GET.get("_export")
     fmt = fmt if fmt in CONTENT_TYPES else "csv"
-    current = CustomerSnapshot.objects.latest_date()
-    visible = Customer.objects.visible_to(request.user).with_classes(current)
-    filterset = CustomerFilterSet(request.GET, queryset=visible, request=request)
+    visible = lists.annotate(Customer.objects.visible_to(request.user), "customers")
+    filterset = lists.filterset_class(CustomerFilterSet, "customers")(request.GET, queryset=visible, request=request)
     customers = filterset.qs if filterset.is_valid() else visible.none()
     customers = customers.order_by("name", "pk")[: settings.EXPORT_MAX_ROWS]
     return export_response(fmt, "customers-with-contacts", COLUMNS, customer_export_rows(customers))

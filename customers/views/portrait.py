@@ -5,9 +5,8 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from crm_project.views import ScopedListView
-from segmentation.models import CustomerSnapshot
 
-from .. import portrait, selectors
+from .. import lists, portrait, selectors
 from ..managed_base import ManagedBaseFilterSet, ManagedBaseTable, target_products
 from ..models import Customer, CustomerProduct, Product, ProductLine, Segment
 from ..segment_rules import segments_assign
@@ -101,9 +100,11 @@ class ManagedBaseView(ScopedListView):
     export_name = "managed-base"
 
     def get_queryset(self):
-        current = CustomerSnapshot.objects.latest_date()
-        queryset = super().get_queryset().select_related("manager", "segment").with_classes(current)
+        queryset = lists.annotate(super().get_queryset().select_related("manager", "segment"), "managed_base")
         return portrait.with_maturity(queryset)
+
+    def get_filterset_class(self):
+        return lists.filterset_class(ManagedBaseFilterSet, "managed_base")
 
     def get_table_kwargs(self):
         line = self.request.GET.get("line")

@@ -518,24 +518,4 @@ def test_the_agenda_runs_the_same_queries_whatever_the_size(mgr_a, client_for):
 
     (small, small_rows), (large, large_rows) = queries_with(2), queries_with(12)
     assert (small_rows, large_rows) == (2, 14)
-    assert small == large <= 22
-
-
-def test_the_agenda_row_shows_the_customers_most_advanced_open_deal(db):
-    from decimal import Decimal
-
-    from customers.agenda import agenda_contacts, agenda_dossier
-    from customers.models import PlannedContact
-    from sales_pipeline.models import Deal
-    from tests.factories import CustomerFactory, SalesTeamFactory, make_manager
-
-    manager = make_manager("agenda_deals", SalesTeamFactory(name="Agenda deals"))
-    customer = CustomerFactory(manager=manager)
-    Deal.objects.create(customer=customer, manager=manager, title="Small", sale_type="short_push", stage=1)
-    Deal.objects.create(customer=customer, manager=manager, title="Big", sale_type="long_pull", stage=3,
-                        amount=Decimal("1200"))
-    Deal.objects.create(customer=customer, manager=manager, title="Gone", sale_type="long_pull", stage=5,
-                        status="lost")
-    PlannedContact.objects.create(customer=customer, manager=manager, due_date="2026-11-26", purpose="Call")
-    (row,) = agenda_dossier(agenda_contacts(manager))
-    assert (row.deal_stage_label, row.deal_amount) == ("Agreement", Decimal("1200.00"))
+    assert small == large <= 23  # the open deal comes from the pipeline through hooks.AGENDA_DOSSIER: one query

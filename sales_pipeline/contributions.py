@@ -1,0 +1,55 @@
+"""What the pipeline shows on the customers app's pages, through crm_project.hooks: the
+card's open deals, the deals' control points on the agenda, and each agenda row's open
+deal. Each function costs one query, whatever the data size."""
+
+from django.db.models import Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from crm_project import hooks
+
+from .control_points import control_points
+from .models import Deal, Stage
+
+AGENDA_CONTROL_POINTS = 20  # the agenda lists the most overdue; the page lists them all
+
+
+def open_deals_panel(request, customer) -> hooks.Panel:
+    deals = customer.deals.filter(status=Deal.Status.OPEN).select_related("manager").order_by("stage", "-pk")
+    return hooks.Panel(template="sales_pipeline/_card_deals.html", context={"open_deals": deals}, order=10)
+
+
+def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:
+    """The overdue control dates of `owner`'s deals, as `viewer` may see them."""
+    return [
+        hooks.AgendaRow(
+            kind=point.label,
+            date=point.due,
+            customer_id=point.customer_id,
+            customer_name=point.customer_name,
+            text=point.title,
+            url=reverse("sales_pipeline:deal_detail", args=[point.deal_id]),
+            overdue=True,
+            slug=f"control-point control-point-{point.kind}",
+            detail=_("%(stage)s, %(days)d days over") % {"stage": point.stage_label, "days": point.days_overdue},
+        )
+        for point in control_points(user=viewer, today=today, manager=owner, limit=AGENDA_CONTROL_POINTS)
+    ]
+
+
+def open_deal_dossier(customer_ids: set[int]) -> dict[int, list[hooks.DossierItem]]:
+    """Each customer's most advanced open deal (stage, amount), in one query."""
+    ranked = (
+        Deal.objects.filter(customer_id__in=customer_ids, status=Deal.Status.OPEN)
+        .annotate(rank=Window(RowNumber(), partition_by="customer_id", order_by=["-stage", "-pk"]))
+        .filter(rank=1)
+        .values("pk", "customer_id", "stage", "amount")
+    )
+    dossier = {}
+    for deal in ranked:
+        text = f"{Stage(deal['stage']).label} · {number_format(deal['amount'], 2)}"
+        url = reverse("sales_pipeline:deal_detail", args=[deal["pk"]])
+        dossier[deal["customer_id"]] = [hooks.DossierItem(label=_("Open deal"), text=text, url=url)]
+    return dossier

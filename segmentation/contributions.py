@@ -1,0 +1,78 @@
+"""What segmentation shows on the pages of the apps above it, through crm_project.hooks:
+the customer card's classes, and class columns and filters on the customer lists."""
+
+import django_filters
+import django_tables2 as tables
+from django.db.models import CharField, F, FilteredRelation, Q, Value
+
+from crm_project import hooks
+
+from .models import CustomerSnapshot
+
+STATUS_CHOICES = CustomerSnapshot.Status.choices
+SEGMENT_CHOICES = CustomerSnapshot.Segment.choices
+CLASS_NAMES = ("lifecycle_status", "abc_class", "xyz_class", "activity_segment")
+
+
+def classes_panel(request, customer) -> hooks.Panel:
+    """The card's "Classes and figures": the customer's row of the current snapshot."""
+    snapshot = customer.snapshots.filter(as_of=CustomerSnapshot.objects.latest_date()).first()
+    return hooks.Panel(template="segmentation/_card_classes.html", context={"snapshot": snapshot}, column="side")
+
+
+def with_classes(queryset, as_of):
+    """Annotate each customer's lifecycle status, ABC, XYZ and activity segment from the
+    snapshot of `as_of`, in the same query (empty when nothing was classified yet)."""
+    if as_of is None:
+        return queryset.annotate(**{name: Value("", output_field=CharField()) for name in CLASS_NAMES})
+    return queryset.annotate(
+        current=FilteredRelation("snapshots", condition=Q(snapshots__as_of=as_of)),
+        lifecycle_status=F("current__status"),
+        abc_class=F("current__abc"),
+        xyz_class=F("current__xyz"),
+        activity_segment=F("current__rfm_segment"),
+    )
+
+
+def _annotate_current(queryset):
+    return with_classes(queryset, CustomerSnapshot.objects.latest_date())
+
+
+class ChoiceLabelColumn(tables.Column):
+    """A code shown as its label ("VIP", "Regular"), exported as the code."""
+
+    def __init__(self, *args, choices, **kwargs):
+        self.labels = dict(choices)
+        super().__init__(*args, default="", **kwargs)
+
+    def render(self, value):
+        return self.labels.get(value, value)
+
+
+def customer_list_columns(list_name: str) -> hooks.ListColumns | None:
+    columns = [
+        ("lifecycle_status", ChoiceLabelColumn("Status" if list_name == "customers" else "Lifecycle",
+                                               choices=STATUS_CHOICES)),
+        ("abc_class", tables.Column("ABC", default="")),
+        ("xyz_class", tables.Column("XYZ", default="")),
+    ]
+    filters = {
+        "lifecycle_status": django_filters.ChoiceFilter(
+            label="Status" if list_name == "customers" else "Lifecycle",
+            choices=STATUS_CHOICES,
+            empty_label="Any status" if list_name == "customers" else "Any lifecycle",
+        ),
+        "abc_class": django_filters.ChoiceFilter(label="ABC", choices=[(c, c) for c in "ABC"], empty_label="Any ABC"),
+    }
+    if list_name == "customers":
+        columns.append(("activity_segment", ChoiceLabelColumn("Activity", choices=SEGMENT_CHOICES)))
+        filters["xyz_class"] = django_filters.ChoiceFilter(
+            label="XYZ", choices=[(c, c) for c in "XYZ"], empty_label="Any XYZ"
+        )
+        filters["activity_segment"] = django_filters.ChoiceFilter(
+            label="Activity", choices=SEGMENT_CHOICES, empty_label="Any activity"
+        )
+        return hooks.ListColumns(annotate=_annotate_current, columns=columns, filters=filters, after="manager")
+    if list_name == "managed_base":
+        return hooks.ListColumns(annotate=_annotate_current, columns=columns, filters=filters, after="maturity")
+    return None

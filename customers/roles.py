@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 
 from .access import ADMINISTRATOR, DIRECTOR, MANAGER
 
-# Working deals through the pipeline pages (sales_pipeline.deal_views).
+# Working deals through the pipeline pages (sales_pipeline.views).
 DEAL_PERMISSIONS = [
     "sales_pipeline.view_deal",
     "sales_pipeline.add_deal",

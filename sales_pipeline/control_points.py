@@ -214,3 +214,18 @@ def by_manager(points: list[ControlPoint]) -> list[tuple[str, list[ControlPoint]
 def counts_by_kind(points: list[ControlPoint]) -> list[tuple[str, str, int]]:
     """[(kind, label, number)] in KINDS order."""
     return [(kind, label, sum(1 for p in points if p.kind == kind)) for kind, label in KINDS.items()]
+
+
+def deal_alerts(deal, today: date) -> list[str]:
+    """The control points one deal of the board has passed, by the rules above (the deal
+    annotated with `paid`, as pipeline.with_paid does): the board's card shows them
+    without a query per card."""
+    alerts = []
+    if deal.stage == Stage.OFFER and deal.offer_expires and deal.offer_expires < today:
+        alerts.append(KINDS["offer_expired"])
+    unpaid = deal.paid < deal.amount
+    if deal.stage == Stage.PAYMENT and deal.invoice_expires and deal.invoice_expires < today and unpaid:
+        alerts.append(KINDS["invoice_expired"])
+    if deal.stage == Stage.DELIVERY and deal.event_date and deal.event_date < today:
+        alerts.append(KINDS["event_passed"])
+    return alerts

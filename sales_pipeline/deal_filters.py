@@ -1,5 +1,5 @@
 """The deal list's filters (list recipe: this FilterSet, deal_tables.DealTable and
-deal_views.DealListView)."""
+views.deals.DealListView)."""
 
 import django_filters
 from django.db.models import Q

@@ -208,3 +208,17 @@ def funnel_report(
 def _money(value) -> Decimal:
     # SQLite sums decimals as floats; PostgreSQL returns exact numerics.
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def funnel_export_rows(report) -> tuple[list, list]:
+    """The report as one sheet: the stages, the won total, then the refusals."""
+    header = ["Stage", "Reached", "Amount", "Converted to next", "Conversion %", "Average days", "Lost"]
+    rows = [
+        [row.label, row.reached, row.amount, row.converted, row.conversion, row.avg_days, row.lost]
+        for row in report.stages
+    ]
+    rows.append(["Won", report.won, report.won_amount, None, None, None, None])
+    rows.append([])
+    rows.append(["Refusals: stage", "Reason", "Deals", "Amount"])
+    rows += [[r.stage_label, r.reason, r.count, r.amount] for r in report.refusals]
+    return header, rows

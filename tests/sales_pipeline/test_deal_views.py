@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import CustomerProduct, PlannedContact
-from sales_pipeline import deal_views, pipeline
+from sales_pipeline import pipeline
 from sales_pipeline.models import Deal, DealDocument, Payment, RefusalReason, SettlementLine, Stage
+from sales_pipeline.views import board
 from tests.factories import CustomerFactory, ProductFactory
 from tests.sales_pipeline.test_pipeline import advance, fill, open_deal, pay_in_full
 
@@ -60,7 +61,7 @@ def test_the_board_shows_the_open_deals_per_stage_with_counts_and_money(mgr_a, c
 
 
 def test_a_full_column_shows_the_newest_cards_and_links_to_the_list(mgr_a, client_for, monkeypatch):
-    monkeypatch.setattr(deal_views, "BOARD_CARDS", 2)
+    monkeypatch.setattr(board, "BOARD_CARDS", 2)
     for number in range(3):
         open_deal(mgr_a, title=f"Deal {number}")
     response = client_for(mgr_a).get(reverse("sales_pipeline:deal_board"))

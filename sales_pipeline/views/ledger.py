@@ -1,3 +1,5 @@
+"""The ledger's pages: the settlement lines, and the imports with their progress."""
+
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.shortcuts import redirect
 from django.views.generic import DetailView, FormView
@@ -6,11 +8,11 @@ from django_tables2 import SingleTableView
 from crm_project.views import ScopedListView
 from customers.access import sees_everything
 
-from . import services
-from .filters import SettlementLineFilterSet
-from .forms import SettlementImportForm
-from .models import SettlementImport, SettlementLine
-from .tables import SettlementImportTable, SettlementLineTable
+from .. import services
+from ..filters import SettlementLineFilterSet
+from ..forms import SettlementImportForm
+from ..models import SettlementImport, SettlementLine
+from ..tables import SettlementImportTable, SettlementLineTable
 
 #
 # The ledger

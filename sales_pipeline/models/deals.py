@@ -1,3 +1,6 @@
+"""The six-stage pipeline's models (domain.md section 5): deals, their lines, stage
+changes, payments, documents and the admin-edited refusal reasons and templates."""
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -6,132 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from customers.access import customer_scope
 
-# Ledger money keeps four decimals: real price lists have sub-penny unit prices, and
-# classification sums these exactly as integers of 1/10,000 (see segmentation.selectors).
-MONEY_DIGITS, MONEY_PLACES = 18, 4
-
-
-class SettlementLineQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(customer_scope(user, prefix="customer__"))
-
-
-class SettlementLine(models.Model):
-    """One money movement with a customer; returns and refunds are negative lines.
-
-    Written by payments and by imports; read by segmentation and reporting."""
-
-    date = models.DateField()
-    # No separate index: (customer, date) below serves customer lookups; every index costs the import.
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="settlements", db_index=False
-    )
-    product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="settlements")
-    quantity = models.DecimalField(max_digits=14, decimal_places=3, default=1)
-    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
-    cost = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True)
-    # Indexed only where set (Meta): most imported lines have no manager.
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="settlements", db_index=False)
-    document = models.CharField(max_length=64, blank=True)
-    # Identifies the line in its source (an import file: "date:hash"; a payment:
-    # "payment:id:line"), so that loading the same source twice does not double the ledger.
-    source_key = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = SettlementLineQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-date", "-id"]
-        indexes = [
-            # the settlement list: newest first, date ranges
-            models.Index(fields=["date", "customer"], name="settlement_date_customer"),
-            models.Index(fields=["customer", "date"], name="settlement_customer_date"),
-            models.Index(fields=["manager"], condition=models.Q(manager__isnull=False), name="settlement_manager"),
-        ]
-        # A constraint rather than unique=True: PostgreSQL then builds no extra LIKE index.
-        constraints = [models.UniqueConstraint(fields=["source_key"], name="settlement_source_key_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.customer_id} {self.amount}"
-
-
-class SettlementDay(models.Model):
-    """The ledger summed per customer and day, so that the nightly classification reads
-    one row per customer-day instead of every line (about a tenth as many rows on the
-    bench's ledgers, bench/README.md).
-
-    Kept by database triggers on SettlementLine (migration 0005) inside the very
-    statement that inserts, updates, deletes or truncates lines, whoever writes them:
-    payments, COPY imports, admin, raw SQL. The application writes it only where the
-    SQLite import stands in for the row trigger with one statement per batch; ledger_days
-    does that, checks the table against the ledger and rebuilds it. Money is in exact
-    integers of 1/10,000, as the classification reads it."""
-
-    pk = models.CompositePrimaryKey("customer", "date")
-    # No database foreign key: every row comes from ledger lines, whose own key already
-    # checks the customer, and a second check per row would only slow the import.
-    customer = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,  # the primary key (customer, date) serves customer lookups
-        related_name="settlement_days",
-    )
-    date = models.DateField()
-    amount = models.BigIntegerField(help_text="Sum of the day's amounts, in 1/10,000.")
-    cost = models.BigIntegerField(help_text="Sum of the day's costs, in 1/10,000 (lines without a cost add 0).")
-    lines = models.PositiveIntegerField(help_text="Ledger lines that day; the row goes when it reaches 0.")
-    positive_lines = models.PositiveIntegerField(help_text="Lines with a positive amount (purchases).")
-
-    class Meta:
-        ordering = ["customer", "date"]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.customer_id}: {self.lines} lines"
-
-
-class SettlementImport(models.Model):
-    """One run of the settlement import: progress for the browser, errors for the user."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    file_name = models.CharField(max_length=255)
-    file = models.FileField(upload_to="imports/settlements/", blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    create_missing = models.BooleanField(default=False)
-    dry_run = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
-    lines_created = models.PositiveIntegerField(default=0)
-    lines_skipped = models.PositiveIntegerField(default=0, help_text="Already in the ledger from an earlier import.")
-    customers_created = models.PositiveIntegerField(default=0)
-    products_created = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.file_name} ({self.get_status_display()})"
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
-
-
-#
-# The six-stage pipeline (domain.md section 5)
-#
+from .ledger import MONEY_DIGITS
 
 
 class Stage(models.IntegerChoices):

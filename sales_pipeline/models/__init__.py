@@ -1,0 +1,42 @@
+"""sales_pipeline holds two things, kept apart: the settlement ledger (ledger.py) and the
+deals of the six-stage pipeline (deals.py). Other apps import the names from here."""
+
+from .deals import (
+    ContractChange,
+    Deal,
+    DealDocument,
+    DealLine,
+    DealQuerySet,
+    DocumentTemplate,
+    Payment,
+    RefusalReason,
+    Stage,
+    StageChange,
+)
+from .ledger import (
+    MONEY_DIGITS,
+    MONEY_PLACES,
+    SettlementDay,
+    SettlementImport,
+    SettlementLine,
+    SettlementLineQuerySet,
+)
+
+__all__ = [
+    "MONEY_DIGITS",
+    "MONEY_PLACES",
+    "ContractChange",
+    "Deal",
+    "DealDocument",
+    "DealLine",
+    "DealQuerySet",
+    "DocumentTemplate",
+    "Payment",
+    "RefusalReason",
+    "SettlementDay",
+    "SettlementImport",
+    "SettlementLine",
+    "SettlementLineQuerySet",
+    "Stage",
+    "StageChange",
+]

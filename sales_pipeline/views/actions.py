@@ -1,0 +1,99 @@
+"""What is done to a deal from its page: lose, close, record a payment or a contract change.
+Each calls one service of sales_pipeline.pipeline."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .. import pipeline
+from ..deal_forms import CloseForm, ContractChangeForm, LoseForm, PaymentForm
+from .common import CHANGE, OPEN, PAY, deal_or_404, post_action, put_errors
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+def deal_lose(request, pk):
+    """GET: the form (reason of the current stage, comment, and for a presentation the
+    retry date, proposed in three months). POST: lose the deal."""
+    deal = deal_or_404(request, pk)
+    if deal.status != OPEN:
+        messages.error(request, f"The deal is {deal.get_status_display().lower()} already.")
+        return redirect(deal)
+    form = LoseForm(request.POST or None, deal=deal)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            pipeline.deal_lose(
+                deal=deal,
+                reason=data["reason"],
+                comment=data["comment"],
+                retry_date=data.get("retry_date"),
+                actor=request.user,
+            )
+        except ValidationError as error:
+            put_errors(form, error)
+        else:
+            messages.success(request, f"Deal lost at {deal.get_stage_display()}: {data['reason']}.")
+            return redirect(deal)
+    return render(request, "sales_pipeline/deal_lose.html", {"deal": deal, "form": form})
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def deal_close(request, pk):
+    """POST: close the deal as won (pipeline.deal_close), with the customer's grade."""
+    deal = deal_or_404(request, pk)
+    return post_action(
+        request,
+        CloseForm(request.POST),
+        run=lambda data: pipeline.deal_close(deal=deal, grade=data["closing_grade"], actor=request.user),
+        success=lambda won: (
+            f"Deal won. Next contact planned on {won.next_contact:%d %b %Y}; survey on {won.survey_date:%d %b %Y}."
+        ),
+        invalid="The grade is a number from 1 to 5.",
+        back=deal,
+    )
+
+
+@login_required
+@permission_required(PAY, raise_exception=True)
+@require_POST
+def deal_payment(request, pk):
+    """POST a payment or a refund; it writes the ledger (pipeline.payment_record)."""
+    deal = deal_or_404(request, pk)
+    form = PaymentForm(request.POST)
+
+    def recorded(payment) -> str:
+        money = pipeline.deal_money(deal)
+        what = "Refund" if payment.amount < 0 else "Payment"
+        return f"{what} of {abs(payment.amount):.2f} recorded: paid {money.paid:.2f}, due {money.due:.2f}."
+
+    return post_action(
+        request,
+        form,
+        run=lambda data: pipeline.payment_record(
+            deal=deal, date=data["date"], amount=form.signed_amount(), note=data["note"], actor=request.user
+        ),
+        success=recorded,
+        back=deal,
+    )
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def deal_contract_change(request, pk):
+    deal = deal_or_404(request, pk)
+    return post_action(
+        request,
+        ContractChangeForm(request.POST),
+        run=lambda data: pipeline.contract_change_add(
+            deal=deal, date=data["date"], note=data["note"], actor=request.user
+        ),
+        success="Contract change recorded.",
+        invalid="Give the date and what changed in the contract.",
+        back=deal,
+    )

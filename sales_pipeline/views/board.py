@@ -1,0 +1,114 @@
+"""The board: open deals in six columns, moved by drag and drop (htmx)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Sum
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from crm_project.dates import business_today
+
+from .. import control_points as points
+from .. import pipeline
+from ..deal_forms import BoardFilterForm, MoveForm
+from ..models import Deal, Stage
+from .common import CHANGE, OPEN, VIEW, deal_or_404, error_text, visible_deals
+
+BOARD_CARDS = 20  # newest cards per column; the column links to the full filtered list
+
+
+def _cards(deals):
+    today = business_today()
+    cards = list(pipeline.with_paid(deals).select_related("customer", "manager"))
+    for card in cards:
+        card.alerts = points.deal_alerts(card, today)
+        card.days = pipeline.days_in_current_stage(card, today)
+    return cards
+
+
+def _board_deals(request, params):
+    form = BoardFilterForm(params, user=request.user)
+    deals = visible_deals(request).filter(status=OPEN)
+    if form.is_valid():
+        if form.cleaned_data["manager"] is not None:
+            deals = deals.filter(manager=form.cleaned_data["manager"])
+        if form.cleaned_data["sale_type"]:
+            deals = deals.filter(sale_type=form.cleaned_data["sale_type"])
+    return form, deals
+
+
+def _column_heads(deals, form) -> list[dict]:
+    """Count and money of every column, in one aggregate query."""
+    totals = {
+        row["stage"]: row for row in deals.order_by().values("stage").annotate(n=Count("pk"), total=Sum("amount"))
+    }
+    query = {k: v for k, v in (form.data.items() if form.is_bound else []) if k in ("manager", "sale_type") and v}
+    heads = []
+    for stage in Stage:
+        row = totals.get(stage.value, {})
+        params = "&".join(f"{k}={v}" for k, v in query.items())
+        heads.append(
+            {
+                "stage": stage.value,
+                "label": stage.label,
+                "count": row.get("n", 0),
+                "total": row.get("total") or 0,
+                "list_url": f"{reverse('sales_pipeline:deal_list')}?status=open&stage={stage.value}"
+                + (f"&{params}" if params else ""),
+            }
+        )
+    return heads
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def deal_board(request):
+    """GET: the open deals as six columns, each with its count and money and its newest
+    BOARD_CARDS cards. Seven queries (one aggregate, one per column) whatever the size."""
+    form, deals = _board_deals(request, request.GET or None)
+    heads = _column_heads(deals, form)
+    for head in heads:
+        head["cards"] = _cards(deals.filter(stage=head["stage"]).order_by("-pk")[:BOARD_CARDS])
+    return render(
+        request, "sales_pipeline/deal_board.html", {"columns": heads, "form": form, "board_cards": BOARD_CARDS}
+    )
+
+
+def _board_move_response(request, deal: Deal, error: str):
+    form, deals = _board_deals(request, request.POST)
+    card = _cards(deals.filter(pk=deal.pk))
+    if error or not card:
+        # Failed (the card stays with the reason), or moved out of the board's filter.
+        card = card or _cards(visible_deals(request).filter(pk=deal.pk))
+        return render(request, "sales_pipeline/_deal_card.html", {"deal": card[0], "error": error})
+    heads = {head["stage"]: head for head in _column_heads(deals, form)}
+    context = {"deal": card[0], "heads": heads.values(), "board_cards": BOARD_CARDS}
+    return render(request, "sales_pipeline/_deal_moved.html", context)
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def deal_move(request, pk):
+    """POST to_stage: move the deal (pipeline.deal_move). From the board (htmx,
+    from=board): the card moves to its new column and both column heads are redrawn, or
+    the card comes back with what is missing. Otherwise a redirect with a message."""
+    deal = deal_or_404(request, pk)
+    form = MoveForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "Pick the stage to move to."
+    else:
+        try:
+            deal = pipeline.deal_move(deal=deal, to_stage=form.cleaned_data["to_stage"], actor=request.user)
+        except ValidationError as exc:
+            error = error_text(exc)
+    if request.htmx and request.POST.get("from") == "board":
+        return _board_move_response(request, deal, error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Moved to {deal.get_stage_display()}.")
+    return redirect(deal)

@@ -18,6 +18,47 @@ class FileRejected(Exception):
     """The file as a whole cannot be read: wrong type, not UTF-8, too big, malformed."""
 
 
+# Errors shown for one file; past this, one line says how many more there are.
+MAX_ERRORS = 1_000
+
+
+def file_error(message: str) -> dict:
+    """An error about the whole file, in the shape of a row error."""
+    return {"line": None, "column": None, "message": message}
+
+
+class RowErrors:
+    """Every error an importer finds, each naming its file line (the header is line 1) and
+    its column; `as_list()` orders them by line and column and keeps the first MAX_ERRORS,
+    then says how many more there were. Within a line, errors follow the columns' order
+    in the file once `positions` is set ({column: index}), else the order of `columns`."""
+
+    def __init__(self, columns=()):
+        self.columns = list(columns)
+        self.positions: dict[str, int] = {}
+        self.found: list[tuple[int, int, str | None, str]] = []
+        self.total = 0
+
+    def add(self, line: int, column: str | None, message: str) -> None:
+        position = self.positions.get(column, self.columns.index(column) if column in self.columns else -1)
+        self.found.append((line, position, column, message))
+        self.total += 1
+
+    def count_more(self, number: int) -> None:
+        """Errors found but not kept one by one (a vectorised check stops listing early)."""
+        self.total += number
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def as_list(self) -> list[dict]:
+        ordered = sorted(self.found, key=lambda error: error[:2])[:MAX_ERRORS]
+        errors = [{"line": line, "column": column, "message": text} for line, _, column, text in ordered]
+        if self.total > len(errors):
+            errors.append(file_error(f"and {self.total - len(errors):,} more errors"))
+        return errors
+
+
 def header_name(value) -> str:
     """'Contact Name ' -> 'contact_name'."""
     return "_".join(str(value).strip().lower().replace("-", " ").split())

@@ -34,12 +34,22 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from crm_project import locks
 from crm_project.exports import FORMULA_TRIGGERS
-from crm_project.spreadsheets import FileRejected, check_csv_head, csv_delimiter, header_name, xlsx_rows
+from crm_project.imports import in_chunks
+from crm_project.spreadsheets import (
+    FileRejected,
+    RowErrors,
+    check_csv_head,
+    csv_delimiter,
+    file_error,
+    header_name,
+    xlsx_rows,
+)
 
 from .access import DIRECTOR, sees_everything, user_role
 from .forms import assignable_managers, profile_errors
@@ -79,13 +89,11 @@ CONTACT_FIELDS = {"contact_position": "position", "contact_phone": "phone", "con
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
-MAX_ERRORS = 1_000
 # An XLSX is a zip: refuse, before parsing, one that would unpack beyond this.
 XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 XLSX_MAX_MEMBERS = 1_000
 WRITE_BATCH = 500
-# Any constant: the same in every process that imports customers.
-IMPORT_LOCK_ID = 7_301_962_246
+IMPORT_LOCK = "customers.customer_import"
 
 TRUE_WORDS = {"yes", "y", "true", "1"}
 FALSE_WORDS = {"no", "n", "false", "0", ""}
@@ -322,28 +330,6 @@ PARSERS = {
 #
 
 
-class _Errors:
-    """Every error found; listed by line, then by the column's place in the file."""
-
-    def __init__(self):
-        self.found: list[tuple[int, int, str | None, str]] = []
-        self.positions: dict[str, int] = {}
-
-    def add(self, line: int, column: str | None, message: str) -> None:
-        position = self.positions.get(column, COLUMNS.index(column) if column in COLUMNS else -1)
-        self.found.append((line, position, column, message))
-
-    def __bool__(self) -> bool:
-        return bool(self.found)
-
-    def as_list(self) -> list[dict]:
-        ordered = sorted(self.found, key=lambda error: error[:2])
-        errors = [{"line": line, "column": column, "message": text} for line, _, column, text in ordered[:MAX_ERRORS]]
-        if len(ordered) > MAX_ERRORS:
-            errors.append({"line": None, "column": None, "message": f"and {len(ordered) - MAX_ERRORS:,} more errors"})
-        return errors
-
-
 @dataclass
 class _Group:
     """One customer of the file: its first line, parsed values, manager cell, contacts."""
@@ -366,13 +352,7 @@ class _Plan:
     contact_fields: set = field(default_factory=set)
 
 
-def _in_chunks(values: list, size: int = 900):
-    # SQLite allows only so many query parameters.
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _parse_rows(sheet: Sheet, errors: _Errors) -> tuple[list[_Group], list[str]]:
+def _parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[_Group], list[str]]:
     """Parse every cell and gather the rows into customers; (groups, ignored columns)."""
     columns = [name for name in sheet.header if name in COLUMNS]
     duplicated = sorted({name for name in columns if columns.count(name) > 1})
@@ -431,7 +411,7 @@ def _parse_rows(sheet: Sheet, errors: _Errors) -> tuple[list[_Group], list[str]]
     return groups, ignored
 
 
-def _add_contact(group: _Group, line: int, contact: dict, errors: _Errors) -> None:
+def _add_contact(group: _Group, line: int, contact: dict, errors: RowErrors) -> None:
     key = contact["name"].casefold()
     for other_line, other in group.contacts:
         if other["name"].casefold() == key:
@@ -449,7 +429,7 @@ class _Scope:
         self.assigns = user is None or sees_everything(user) or user_role(user) == DIRECTOR
         users = get_user_model().objects.filter(is_active=True)
         self.users = {}
-        for chunk in _in_chunks(usernames):
+        for chunk in in_chunks(usernames):
             self.users.update(users.filter(username__in=chunk).values_list("username", "pk"))
         if user is None:
             self.assignable = set(self.users)
@@ -485,23 +465,23 @@ class _Scope:
         raise _Bad("not permitted: a manager imports customers for themselves and cannot reassign them")
 
 
-def _plan(groups: list[_Group], *, user, errors: _Errors) -> _Plan:
+def _plan(groups: list[_Group], *, user, errors: RowErrors) -> _Plan:
     """Resolve the parsed customers against the database: what to create, update, keep."""
     refs = [group.ref for group in groups if group.ref]
     existing: dict[str, Customer] = {}
-    for chunk in _in_chunks(refs):
+    for chunk in in_chunks(refs):
         existing.update(
             (c.external_ref, c) for c in Customer.objects.filter(external_ref__in=chunk).select_related("manager")
         )
     visible = set()
     if user is not None:
         ids = [customer.pk for customer in existing.values()]
-        for chunk in _in_chunks(ids):
+        for chunk in in_chunks(ids):
             visible.update(Customer.objects.visible_to(user).filter(pk__in=chunk).values_list("pk", flat=True))
     usernames = sorted({group.manager for group in groups if group.manager})
     scope = _Scope(user, usernames)
     contacts: dict[tuple[int, str], Contact] = {}
-    for chunk in _in_chunks([customer.pk for customer in existing.values()]):
+    for chunk in in_chunks([customer.pk for customer in existing.values()]):
         for contact in Contact.objects.filter(customer_id__in=chunk).order_by("-pk"):
             contacts[(contact.customer_id, contact.name.casefold())] = contact  # the oldest wins
     from .segment_rules import active_segments, segment_for
@@ -581,7 +561,7 @@ def customer_import_run(*, file, file_name: str, user=None, dry_run: bool = Fals
     started = time.monotonic()
     result = ImportResult(file_name=file_name, dry_run=dry_run)
     if user is not None and not user.has_perm("customers.add_customer"):
-        result.errors = [_file_error("You are not permitted to import customers.")]
+        result.errors = [file_error("You are not permitted to import customers.")]
         return result
     try:
         sheet = read_customer_file(file, file_name=file_name)
@@ -590,20 +570,18 @@ def customer_import_run(*, file, file_name: str, user=None, dry_run: bool = Fals
             _check_and_write(sheet, user=user, result=result, write=False)
         else:
             with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    # One customer import at a time: two files creating one external_ref must not race.
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_ID])
+                # One customer import at a time: two files creating one external_ref must not race.
+                locks.wait_in_transaction(IMPORT_LOCK)
                 _check_and_write(sheet, user=user, result=result, write=True)
     except FileRejected as exc:
-        result.errors = [_file_error(str(exc))]
+        result.errors = [file_error(str(exc))]
     except IntegrityError:
         logger.exception("Customer import of %s collided with a concurrent change", file_name)
-        result.errors = [_file_error("Customers changed while importing; nothing was imported. Run it again.")]
+        result.errors = [file_error("Customers changed while importing; nothing was imported. Run it again.")]
     except Exception:
         # The transaction has rolled back; the person gets a message, not a 500.
         logger.exception("Customer import of %s failed", file_name)
-        result.errors = [_file_error("The import stopped on an unexpected error; nothing was imported.")]
+        result.errors = [file_error("The import stopped on an unexpected error; nothing was imported.")]
     result.seconds = time.monotonic() - started
     if result.errors:
         result.created = result.updated = result.unchanged = result.contacts_created = result.contacts_updated = 0
@@ -615,12 +593,8 @@ def customer_import_run(*, file, file_name: str, user=None, dry_run: bool = Fals
     return result
 
 
-def _file_error(message: str) -> dict:
-    return {"line": None, "column": None, "message": message}
-
-
 def _check_and_write(sheet: Sheet, *, user, result: ImportResult, write: bool) -> None:
-    errors = _Errors()
+    errors = RowErrors(COLUMNS)
     groups, result.ignored_columns = _parse_rows(sheet, errors)
     # Checked against the database even when cells are bad, so that every error shows.
     plan = _plan(groups, user=user, errors=errors)
@@ -641,7 +615,7 @@ def _write(plan: _Plan, *, user, reason: str) -> None:
     """Every write of one import; the caller's transaction makes it all or nothing."""
     # The first contact of a customer that had none becomes its main contact.
     had_contacts = set()
-    for chunk in _in_chunks(sorted({customer.pk for customer, _ in plan.new_contacts if customer.pk is not None})):
+    for chunk in in_chunks(sorted({customer.pk for customer, _ in plan.new_contacts if customer.pk is not None})):
         had_contacts.update(Contact.objects.filter(customer_id__in=chunk).values_list("customer_id", flat=True))
     if plan.creates:
         created = bulk_create_with_history(
@@ -677,7 +651,7 @@ def customer_export_rows(customers):
     contact, or one for a customer without contacts. Loaded EXPORT_CHUNK customers at a
     time, with their managers and contacts, so the query count grows by chunks only."""
     ids = list(customers.values_list("pk", flat=True))
-    for chunk in _in_chunks(ids, EXPORT_CHUNK):
+    for chunk in in_chunks(ids, EXPORT_CHUNK):
         batch = Customer.objects.filter(pk__in=chunk).select_related("manager").prefetch_related("contacts")
         loaded = {customer.pk: customer for customer in batch}
         for pk in chunk:

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
+
 from .models import (
     Deal,
     DealLine,
@@ -14,7 +16,7 @@ from .models import (
 
 
 @admin.register(SettlementLine)
-class SettlementLineAdmin(admin.ModelAdmin):
+class SettlementLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger is written by payments and imports: admin reads it, and may delete a
     wrong line, but never adds or edits one."""
 
@@ -25,17 +27,11 @@ class SettlementLineAdmin(admin.ModelAdmin):
     search_fields = ["=document", "=customer__external_ref"]
     date_hierarchy = "date"
     show_full_result_count = False
-    readonly_fields = [field.name for field in SettlementLine._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True
 
 
 @admin.register(SettlementImport)
-class SettlementImportAdmin(admin.ModelAdmin):
+class SettlementImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "file_name", "status", "dry_run", "created_by", "created_at", "rows_total",
         "lines_created", "lines_skipped", "customers_created", "products_created",
@@ -43,16 +39,6 @@ class SettlementImportAdmin(admin.ModelAdmin):
     list_filter = ["status", "dry_run"]
     list_select_related = ["created_by"]
     search_fields = ["file_name"]
-    readonly_fields = [field.name for field in SettlementImport._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 #
@@ -61,26 +47,16 @@ class SettlementImportAdmin(admin.ModelAdmin):
 #
 
 
-class DealLineInline(admin.TabularInline):
+class DealLineInline(ReadOnlyInline):
     model = DealLine
-    extra = 0
-    readonly_fields = ["product", "quantity", "price", "discount"]
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["product", "quantity", "price", "discount"]
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyInline):
     """Read-only: a payment must write its settlement lines (pipeline.payment_record)."""
 
     model = Payment
-    extra = 0
-    readonly_fields = ["date", "amount", "note", "recorded_by", "created_at"]
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["date", "amount", "note", "recorded_by", "created_at"]
 
 
 @admin.register(Deal)
@@ -119,19 +95,9 @@ class DocumentTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["deal", "from_stage", "to_stage", "to_status", "changed_at", "changed_by", "days_in_stage"]
     list_filter = ["to_stage", "to_status"]
     list_select_related = ["deal", "changed_by"]
     date_hierarchy = "changed_at"
     show_full_result_count = False
-    readonly_fields = [field.name for field in StageChange._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,9 +16,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from crm_project import locks
 from crm_project.copy import copy_frame
 from crm_project.history import bulk_create_with_history_rows
+from crm_project.imports import in_chunks
 from crm_project.money import decimal_text
+from crm_project.spreadsheets import file_error
 from customers.models import Customer, Product, ProductLine, normalize_name
 from customers.segment_rules import active_segments, segment_for
 
@@ -32,12 +34,10 @@ logger = logging.getLogger(__name__)
 # Lines are written, and progress reported, this many at a time.
 CHUNK_ROWS = 50_000
 PROGRESS_CACHE_SECONDS = 24 * 60 * 60
-# Any constant works: it only has to be the same in every process that imports.
-IMPORT_LOCK_ID = 7_301_962_245
-# A running import holds the advisory lock (RUN_LOCK_CLASS, its id) from before it says
-# 'running' until after it says how it ended: a free lock on a 'running' run means its
-# process is gone (PostgreSQL frees a dead connection's locks).
-RUN_LOCK_CLASS = 7_301
+IMPORT_LOCK = "sales_pipeline.settlement_import"
+# A running import holds the lock (RUN_LOCK, its id) from before it says 'running' until
+# after it says how it ended: a free lock on a 'running' run means its process is gone.
+RUN_LOCK = "sales_pipeline.settlement_import_run"
 ABANDONED = "The import stopped before it finished (its worker ended); nothing was imported. Run it again."
 
 Progress = Callable[[int, int, str], None]
@@ -80,26 +80,12 @@ def settlement_import_run(
     the ledger (same source key) are counted as skipped. A dry run only counts. `user`
     limits the customers that may be touched; None is the system (management command).
     Called by tasks.import_settlements_task and the import_settlements command."""
-    with _run_lock(run.pk):
+    with locks.held_while_running(RUN_LOCK, run.pk):
         ended = (SettlementImport.Status.DONE, SettlementImport.Status.FAILED)
         if SettlementImport.objects.filter(pk=run.pk, status__in=ended).exists():
             run.refresh_from_db()  # a second delivery of the task, which waited for the first
             return run
         return _run(run=run, path=path, user=user, progress=progress)
-
-
-@contextmanager
-def _run_lock(run_id: int) -> Iterator[None]:
-    if connection.vendor != "postgresql":  # nothing else could read it: see abandoned_imports_close
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
 
 
 def abandoned_imports_close() -> int:
@@ -108,21 +94,14 @@ def abandoned_imports_close() -> int:
     how many. PostgreSQL only: the run's lock tells. On SQLite, where imports run inside
     the request that started them, such a run keeps saying 'running'. Called by the
     import pages before they show runs."""
-    if connection.vendor != "postgresql":
-        return 0
     closed = 0
     running = SettlementImport.objects.filter(status=SettlementImport.Status.RUNNING)
     for run_id in running.values_list("pk", flat=True):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
-            if not cursor.fetchone()[0]:
-                continue  # alive
-            try:  # the status is read again under the lock: the run may have just ended
+        with locks.while_abandoned(RUN_LOCK, run_id) as abandoned:
+            if abandoned:  # the status is read again under the lock: the run may have just ended
                 closed += running.filter(pk=run_id).update(
-                    status=SettlementImport.Status.FAILED, finished_at=timezone.now(), errors=[_file_error(ABANDONED)]
+                    status=SettlementImport.Status.FAILED, finished_at=timezone.now(), errors=[file_error(ABANDONED)]
                 )
-            finally:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
     return closed
 
 
@@ -154,21 +133,17 @@ def _run(*, run: SettlementImport, path, user, progress: Progress | None) -> Set
             return _finish(run, report, status=SettlementImport.Status.FAILED, errors=checked.errors)
         counts = _count_dry_run(checked, report) if run.dry_run else _write(checked, run=run, user=user, report=report)
     except FileRejected as exc:
-        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[_file_error(str(exc))])
+        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[file_error(str(exc))])
     except IntegrityError:
         logger.exception("Settlement import %s collided with a concurrent change", run.pk)
         message = "Customers or products changed while importing; nothing was imported. Run the import again."
-        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[_file_error(message)])
+        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[file_error(message)])
     except Exception:
         # The run must never stay 'running'; the transaction has rolled back.
         logger.exception("Settlement import %s failed", run.pk)
         message = "The import stopped on an unexpected error; nothing was imported."
-        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[_file_error(message)])
+        return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[file_error(message)])
     return _finish(run, report, status=SettlementImport.Status.DONE, rows_done=run.rows_total, **counts)
-
-
-def _file_error(message: str) -> dict:
-    return {"line": None, "column": None, "message": message}
 
 
 def _save(run: SettlementImport, **values) -> None:
@@ -192,19 +167,9 @@ def _finish(run: SettlementImport, report: _Reporter, *, status: str, **values) 
 #
 
 
-def _in_chunks(values: list, size: int) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _chunk_size() -> int:
-    # SQLite allows only so many query parameters; PostgreSQL takes far more.
-    return 900 if connection.vendor == "sqlite" else 10_000
-
-
 def _pairs(queryset, field: str, values: Iterable[str], *columns: str) -> dict:
     found = {}
-    for chunk in _in_chunks(list(values), _chunk_size()):
+    for chunk in in_chunks(list(values)):
         found.update(queryset.filter(**{f"{field}__in": chunk}).values_list(*columns))
     return found
 
@@ -233,7 +198,7 @@ def _count_dry_run(checked: Checked, report: _Reporter) -> dict:
     report(0, checked.rows_total, "counting")
     keys = checked.lines["source_key"].tolist()
     existing = sum(
-        SettlementLine.objects.filter(source_key__in=chunk).count() for chunk in _in_chunks(keys, _chunk_size())
+        SettlementLine.objects.filter(source_key__in=chunk).count() for chunk in in_chunks(keys)
     )
     return {
         "lines_created": len(keys) - existing,
@@ -247,11 +212,10 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
     lines, checked.lines = checked.lines, None  # one copy in memory, not two
     total = len(lines)
     with transaction.atomic():
+        # One import at a time: two files creating the same new customer must not race.
         if connection.vendor == "postgresql":
-            # One import at a time: two files creating the same new customer must not race.
             report(0, total, "waiting for another import")
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_ID])
+        locks.wait_in_transaction(IMPORT_LOCK)
         report(0, total, "creating customers and products")
         products_created, product_ids = _create_products(checked.new_products, checked.new_product_lines)
         customers_created, customer_ids = _create_customers(checked.new_customers, run=run, user=user)

@@ -24,13 +24,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_project.spreadsheets import FileRejected, check_csv_head, csv_delimiter, header_name, xlsx_rows
+from crm_project.spreadsheets import (
+    MAX_ERRORS,
+    FileRejected,
+    RowErrors,
+    check_csv_head,
+    csv_delimiter,
+    header_name,
+    xlsx_rows,
+)
 
 REQUIRED_COLUMNS = ("customer", "date", "product", "amount")
 OPTIONAL_COLUMNS = ("quantity", "cost", "manager", "document", "product_line")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
-MAX_ERRORS = 1_000
 # An XLSX is a zip: refuse before parsing anything that would unpack beyond this.
 # zipfile never inflates a member past its declared size, so the sum is a real bound.
 XLSX_MAX_UNCOMPRESSED = 1024**3
@@ -184,27 +191,27 @@ def check_settlements(
     errors = _Errors(rows["line"].to_numpy())
 
     for name in REQUIRED_COLUMNS:
-        errors.add(frame[name] == "", name, "a value is required")
+        errors.add_where(frame[name] == "", name, "a value is required")
     too_long = {}
     for name, limit in MAX_LENGTHS.items():
         too_long[name] = frame[name].str.len() > limit
-        errors.add(too_long[name], name, f"longer than {limit} characters: {{value}}", frame[name])
+        errors.add_where(too_long[name], name, f"longer than {limit} characters: {{value}}", frame[name])
 
     for name in MAX_LENGTHS:
         # PostgreSQL text cannot hold NUL; say so per row rather than fail at the write.
-        errors.add(frame[name].str.contains("\x00", regex=False), name, "contains a NUL character")
+        errors.add_where(frame[name].str.contains("\x00", regex=False), name, "contains a NUL character")
 
     day, bad_date = _parse_dates(frame["date"], time_zone)
-    errors.add(bad_date, "date", "not an ISO date (YYYY-MM-DD) or date-time: {value}", frame["date"])
+    errors.add_where(bad_date, "date", "not an ISO date (YYYY-MM-DD) or date-time: {value}", frame["date"])
 
     money = {}
     for name, (places, digits) in DECIMALS.items():
         parsed = _parse_decimal(frame[name], places=places, digits=digits)
-        errors.add(
+        errors.add_where(
             parsed.not_number, name, "not a decimal number (digits and a point, e.g. 1234.50): {value}", frame[name]
         )
-        errors.add(parsed.too_precise, name, f"more than {places} decimal places: {{value}}", frame[name])
-        errors.add(parsed.too_large, name, "too large: {value}", frame[name])
+        errors.add_where(parsed.too_precise, name, f"more than {places} decimal places: {{value}}", frame[name])
+        errors.add_where(parsed.too_large, name, "too large: {value}", frame[name])
         money[name] = parsed
 
     customer, product, line_name, manager = frame["customer"], frame["product"], frame["product_line"], frame["manager"]
@@ -220,7 +227,7 @@ def check_settlements(
 
     customer_exists = customer.isin(list(known.customers))
     if known.permitted is not None:
-        errors.add(
+        errors.add_where(
             customer_exists & ~customer.isin(list(known.permitted)),
             "customer",
             "not permitted: customer {value} is outside your customers",
@@ -228,9 +235,11 @@ def check_settlements(
         )
     product_exists = product.isin(list(known.products))
     if not create_missing:
-        errors.add(usable["customer"] & ~customer_exists, "customer", "unknown customer reference {value}", customer)
-        errors.add(usable["product"] & ~product_exists, "product", "unknown product SKU {value}", product)
-    errors.add(usable["manager"] & ~manager.isin(list(known.users)), "manager", "unknown user {value}", manager)
+        unknown = usable["customer"] & ~customer_exists
+        errors.add_where(unknown, "customer", "unknown customer reference {value}", customer)
+        errors.add_where(usable["product"] & ~product_exists, "product", "unknown product SKU {value}", product)
+    unknown_manager = usable["manager"] & ~manager.isin(list(known.users))
+    errors.add_where(unknown_manager, "manager", "unknown user {value}", manager)
 
     if errors.total:
         return Checked(rows_total=total, errors=errors.as_list())
@@ -382,28 +391,20 @@ def _parse_decimal(values: pd.Series, *, places: int, digits: int) -> _Decimal:
     return _Decimal(units, ~empty & ~number, too_precise, too_large)
 
 
-class _Errors:
-    """Errors found by masks over all rows; keeps the first MAX_ERRORS of each check,
+class _Errors(RowErrors):
+    """RowErrors fed by masks over all rows: keeps the first MAX_ERRORS of each check,
     which is enough to know the first MAX_ERRORS overall, and counts the rest."""
 
     def __init__(self, lines: np.ndarray):
+        super().__init__(COLUMNS)
         self.lines = lines
-        self.found: list[tuple[int, int, str, str]] = []
-        self.total = 0
 
-    def add(self, mask, column: str, message: str, values: pd.Series | None = None) -> None:
+    def add_where(self, mask, column: str, message: str, values: pd.Series | None = None) -> None:
         where = np.flatnonzero(np.asarray(mask, dtype=bool))
-        self.total += len(where)
         for i in where[:MAX_ERRORS]:
             text = message.format(value=_quote(values.iat[i])) if values is not None else message
-            self.found.append((int(self.lines[i]), COLUMNS.index(column), column, text))
-
-    def as_list(self) -> list[dict]:
-        first = sorted(self.found)[:MAX_ERRORS]
-        errors = [{"line": line, "column": column, "message": text} for line, _, column, text in first]
-        if self.total > len(errors):
-            errors.append({"line": None, "column": None, "message": f"and {self.total - len(errors):,} more errors"})
-        return errors
+            self.add(int(self.lines[i]), column, text)
+        self.count_more(max(len(where) - MAX_ERRORS, 0))
 
 
 def _quote(value) -> str:

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from crm_project.admin import ReadOnlyAdminMixin
+
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
 
 
@@ -15,26 +17,17 @@ class ClassificationSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(RecomputeRun)
-class RecomputeRunAdmin(admin.ModelAdmin):
+class RecomputeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["as_of", "status", "step", "customers", "lines", "class_changes", "started_at", "finished_at"]
     list_filter = ["status"]
-    readonly_fields = [f.name for f in RecomputeRun._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
+    deletable = True
 
 
 @admin.register(CustomerSnapshot)
-class CustomerSnapshotAdmin(admin.ModelAdmin):
+class CustomerSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "as_of", "status", "abc", "xyz", "value", "rfm_segment"]
     list_filter = ["as_of", "status", "abc", "xyz", "rfm_segment"]
     list_select_related = ["customer"]
     search_fields = ["customer__name", "customer__external_ref"]
-    readonly_fields = [f.name for f in CustomerSnapshot._meta.fields]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True

@@ -5,17 +5,14 @@ day table) -> classification.classify (pure pandas) -> snapshot_replace (one tra
 """
 
 import logging
-import threading
-import zlib
-from contextlib import contextmanager
 from datetime import date
 
 import pandas as pd
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from crm_project.copy import copy_frame
+from crm_project.locks import LockHeld, exclusive
 from crm_project.money import decimal_text
 from sales_pipeline.models import MONEY_PLACES
 
@@ -24,6 +21,8 @@ from .classification import classify
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
 
 logger = logging.getLogger(__name__)
+# The commands and the task catch LockHeld from here: the recompute raises it.
+__all__ = ["LockHeld", "exclusive", "segments_recompute", "snapshot_replace"]
 
 LOCK_NAME = "segmentation.recompute"
 SNAPSHOT_COLUMNS = [
@@ -43,56 +42,6 @@ SNAPSHOT_COLUMNS = [
     "rfm_segment",
     "cooperation_days",
 ]
-
-
-class LockHeld(Exception):
-    """Another recompute is running; this one did nothing."""
-
-
-_held_here: set[str] = set()
-_held_here_guard = threading.Lock()
-
-
-@contextmanager
-def exclusive(name: str):
-    """Run the body at most once at a time, or raise LockHeld at once.
-
-    Across processes on PostgreSQL a session advisory lock: the server frees it if the
-    holder dies, so a killed worker never blocks the next night. Elsewhere (the embedded
-    SQLite setup) an atomic cache.add(). Advisory locks stack within one session, so a
-    process-local set also refuses a second holder in the same process."""
-    with _held_here_guard:
-        if name in _held_here:
-            raise LockHeld(name)
-        _held_here.add(name)
-    try:
-        with _exclusive_across_processes(name):
-            yield
-    finally:
-        with _held_here_guard:
-            _held_here.discard(name)
-
-
-@contextmanager
-def _exclusive_across_processes(name: str):
-    if connection.vendor == "postgresql":
-        key = zlib.crc32(name.encode())
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            if not cursor.fetchone()[0]:
-                raise LockHeld(name)
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-    else:
-        if not cache.add(f"lock:{name}", "held", timeout=6 * 60 * 60):
-            raise LockHeld(name)
-        try:
-            yield
-        finally:
-            cache.delete(f"lock:{name}")
 
 
 def _snapshot_frame(classes: pd.DataFrame, as_of: date) -> pd.DataFrame:

@@ -1,8 +1,6 @@
 """Customer import (directors and admins) and the export with contacts (everyone, of
 their own scope), in the same columns so that an export re-imports unchanged."""
 
-from pathlib import PurePath
-
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
@@ -10,33 +8,23 @@ from django.shortcuts import render
 from django.urls import path
 
 from crm_project.exports import CONTENT_TYPES, export_response
+from crm_project.imports import SpreadsheetUploadForm
 
 from .. import lists
 from ..customer_import import COLUMNS, MAX_FILE_BYTES, customer_export_rows, customer_import_run
 from ..filters import CustomerFilterSet
 from ..models import Customer
 
-ALLOWED_SUFFIXES = (".csv", ".xlsx")
 
+class CustomerImportForm(SpreadsheetUploadForm):
+    max_bytes = MAX_FILE_BYTES
 
-class CustomerImportForm(forms.Form):
     file = forms.FileField(
         label="CSV or XLSX file",
         help_text=f"UTF-8 CSV or an Excel workbook (first sheet), at most {MAX_FILE_BYTES // 1024**2} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ALLOWED_SUFFIXES)}),
+        widget=SpreadsheetUploadForm.base_fields["file"].widget,
     )
     dry_run = forms.BooleanField(required=False, label="Dry run: check and count, write nothing")
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if PurePath(upload.name).suffix.lower() not in ALLOWED_SUFFIXES:
-            raise forms.ValidationError("Only .csv and .xlsx files can be imported.")
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1024**2:,.1f} MB; the limit is {MAX_FILE_BYTES // 1024**2} MB. "
-                "Split it into smaller files."
-            )
-        return upload
 
 
 @login_required

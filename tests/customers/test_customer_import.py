@@ -593,8 +593,8 @@ def test_the_browser_dry_run_writes_nothing(dir_1, client_for):
 def test_the_upload_form_checks_the_extension_and_the_size(dir_1, client_for, monkeypatch):
     client = client_for(dir_1)
     response = upload(client, b"name\nX\n", name="customers.pdf")
-    assert "Only .csv and .xlsx" in response.context["form"].errors["file"][0]
-    monkeypatch.setattr("customers.views.imports.MAX_FILE_BYTES", 10)
+    assert "Upload a .csv or .xlsx file" in response.context["form"].errors["file"][0]
+    monkeypatch.setattr("customers.views.imports.CustomerImportForm.max_bytes", 10)
     response = upload(client, csv_bytes(good_rows(5)))
     assert "the limit is" in response.context["form"].errors["file"][0]
     assert Customer.objects.count() == 0

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
+from crm_project import locks
 from sales_pipeline import forms, services
 from sales_pipeline.models import SettlementImport, SettlementLine
 from tests.elsewhere import held_elsewhere
@@ -110,7 +111,7 @@ def test_a_wrong_file_is_a_form_error(dir_1, client_for, name, content, message)
 
 
 def test_a_file_over_the_size_limit_is_a_form_error(dir_1, client_for, monkeypatch):
-    monkeypatch.setattr(forms, "MAX_UPLOAD_BYTES", 10)
+    monkeypatch.setattr(forms.SettlementImportForm, "max_bytes", 10)
     response = client_for(dir_1).post(IMPORT_URL, {"file": upload()})
     assert "the limit is 0 MB" in response.context["form"].errors["file"][0]
     assert not SettlementImport.objects.exists()
@@ -256,7 +257,7 @@ def test_the_admin_lists_lines_and_runs_read_only(ledger, admin_user, client_for
 
 def importing_elsewhere(run):
     """Another process holds `run`'s lock, as the worker importing it does."""
-    return held_elsewhere(lambda: services._run_lock(run.pk))
+    return held_elsewhere(lambda: locks.held_while_running(services.RUN_LOCK, run.pk))
 
 
 def _running_run(user) -> SettlementImport:

@@ -39,7 +39,6 @@ from django.db.models import (
     OuterRef,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest, TruncDate
@@ -47,7 +46,7 @@ from django.utils import timezone
 
 from customers.models import Interaction
 
-from .models import Deal, Payment, Stage
+from .models import Deal, Stage
 
 # How long an open deal's customer may go without an interaction (settings may override).
 CONTACT_INTERVAL_DAYS = getattr(settings, "DEAL_CONTACT_INTERVAL_DAYS", 30)
@@ -122,14 +121,6 @@ def _deals(user, manager) -> QuerySet:
 def _branches(deals: QuerySet, today: date, interval: int) -> dict[str, QuerySet]:
     """{kind: its overdue deals, each annotated with `due`, its control date}."""
     open_deals = deals.filter(status=Deal.Status.OPEN)
-    paid = (
-        Payment.objects.filter(deal_id=OuterRef("pk"))
-        .order_by()
-        .values("deal_id")
-        .annotate(s=Sum("amount"))
-        .values("s")
-    )
-    money = Deal._meta.get_field("amount")
     newer_deal = Deal.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("closed_at"))
     # "more than `interval` days": the last contact's day + interval < today, i.e. the
     # contact happened before the start of (today - interval).
@@ -148,7 +139,8 @@ def _branches(deals: QuerySet, today: date, interval: int) -> dict[str, QuerySet
     return {
         "offer_expired": open_deals.filter(stage=Stage.OFFER, offer_expires__lt=today).annotate(due=F("offer_expires")),
         "invoice_expired": open_deals.filter(stage=Stage.PAYMENT, invoice_expires__lt=today)
-        .filter(amount__gt=Coalesce(Subquery(paid, output_field=money), Value(0, output_field=money)))
+        .with_paid()
+        .filter(amount__gt=F("paid"))
         .annotate(due=F("invoice_expires")),
         "event_passed": open_deals.filter(stage=Stage.DELIVERY, event_date__lt=today).annotate(due=F("event_date")),
         "survey_not_sent": deals.filter(
@@ -218,7 +210,7 @@ def counts_by_kind(points: list[ControlPoint]) -> list[tuple[str, str, int]]:
 
 def deal_alerts(deal, today: date) -> list[str]:
     """The control points one deal of the board has passed, by the rules above (the deal
-    annotated with `paid`, as pipeline.with_paid does): the board's card shows them
+    annotated with `paid`, as Deal.objects.with_paid() does): the board's card shows them
     without a query per card."""
     alerts = []
     if deal.stage == Stage.OFFER and deal.offer_expires and deal.offer_expires < today:

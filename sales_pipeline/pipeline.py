@@ -46,8 +46,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 
 from crm_project.dates import months_before
@@ -175,19 +174,6 @@ def lines_total(lines: Iterable[DealLine]) -> Decimal:
 def deal_money(deal: Deal) -> Money:
     paid = deal.payments.aggregate(total=Sum("amount"))["total"] or ZERO
     return Money(amount=deal.amount, paid=paid)
-
-
-def with_paid(deals: QuerySet) -> QuerySet:
-    """Annotate `paid` (sum of payments, refunds negative) in the same query."""
-    paid = (
-        Payment.objects.filter(deal_id=OuterRef("pk"))
-        .order_by()
-        .values("deal_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    money = DecimalField(max_digits=18, decimal_places=2)
-    return deals.annotate(paid=Coalesce(Subquery(paid, output_field=money), Value(ZERO, output_field=money)))
 
 
 def split_amount(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:

@@ -1,8 +1,11 @@
 """The six-stage pipeline's models (domain.md section 5): deals, their lines, stage
 changes, payments, documents and the admin-edited refusal reasons and templates."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -39,6 +42,20 @@ class RefusalReason(models.Model):
 class DealQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(customer_scope(user, prefix="customer__"))
+
+    def with_paid(self):
+        """Annotate `paid` (the sum of payments, refunds negative; 0 without any) in the
+        same query."""
+        paid = (
+            Payment.objects.filter(deal_id=models.OuterRef("pk"))
+            .order_by()
+            .values("deal_id")
+            .annotate(total=models.Sum("amount"))
+            .values("total")
+        )
+        money = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
+        zero = models.Value(Decimal("0.00"), output_field=money)
+        return self.annotate(paid=Coalesce(models.Subquery(paid, output_field=money), zero))
 
 
 class Deal(models.Model):

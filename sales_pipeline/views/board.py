@@ -21,7 +21,7 @@ BOARD_CARDS = 20  # newest cards per column; the column links to the full filter
 
 def _cards(deals):
     today = business_today()
-    cards = list(pipeline.with_paid(deals).select_related("customer", "manager"))
+    cards = list(deals.with_paid().select_related("customer", "manager"))
     for card in cards:
         card.alerts = points.deal_alerts(card, today)
         card.days = pipeline.days_in_current_stage(card, today)

@@ -36,7 +36,7 @@ from .common import ADD, CHANGE, OPEN, VIEW, deal_or_404, post_action, put_error
 class DealListView(ScopedListView):
     model = Deal
     permission_required = VIEW
-    queryset = pipeline.with_paid(Deal.objects.select_related("customer", "manager"))
+    queryset = Deal.objects.with_paid().select_related("customer", "manager")
     filterset_class = DealFilterSet
     table_class = DealTable
     template_name = "sales_pipeline/deal_list.html"

@@ -68,8 +68,8 @@ def seed(deals: int, customers: int) -> None:
 
     from customers.access import DIRECTOR, MANAGER
     from customers.models import Customer, Product, ProductLine, SalesTeam, TeamMembership
+    from sales_pipeline.deal_rules import line_net
     from sales_pipeline.models import Deal, DealLine, Payment, RefusalReason, Stage, StageChange
-    from sales_pipeline.pipeline import line_net
     from tests.factories import UserFactory
 
     rng = random.Random(1)

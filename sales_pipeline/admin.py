@@ -42,7 +42,7 @@ class SettlementImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 #
-# The pipeline: deals change through the deal pages (sales_pipeline.pipeline), which
+# The pipeline: deals change through the deal pages (sales_pipeline.services.deals), which
 # apply the stage rules and write the ledger; admin edits reference data and looks.
 #
 
@@ -53,7 +53,7 @@ class DealLineInline(ReadOnlyInline):
 
 
 class PaymentInline(ReadOnlyInline):
-    """Read-only: a payment must write its settlement lines (pipeline.payment_record)."""
+    """Read-only: a payment must write its settlement lines (services.deals.payment_record)."""
 
     model = Payment
     fields = ["date", "amount", "note", "recorded_by", "created_at"]

@@ -1,5 +1,5 @@
 """Forms of the deal pages. They check the shape of the input; the pipeline's rules are
-checked by sales_pipeline.pipeline, whose errors the views put back on these forms."""
+checked by sales_pipeline.services.deals, whose errors the views put back on these forms."""
 
 from datetime import timedelta
 
@@ -11,9 +11,9 @@ from customers.access import DIRECTOR, MANAGER, sees_everything, user_role
 from customers.forms import CustomerPicker, assignable_managers
 from customers.models import Customer, Product, ProductLine, SalesTeam
 
+from .deal_rules import STAGE_FIELDS, retry_date_proposal
 from .documents import MAX_UPLOAD_BYTES, check_upload
 from .models import Deal, DealDocument, DealLine, DocumentTemplate, RefusalReason, Stage
-from .pipeline import STAGE_FIELDS, retry_date_proposal
 
 DATE = {"type": "date"}
 SURVEY_AFTER_DAYS = 14  # the closing form proposes the survey two weeks after the act
@@ -175,7 +175,7 @@ DealLineFormSet = forms.inlineformset_factory(Deal, DealLine, form=DealLineForm,
 
 
 def line_rows(formset) -> list[dict]:
-    """The lines a valid formset asks for, as pipeline.deal_lines_set takes them."""
+    """The lines a valid formset asks for, as deal_services.deal_lines_set takes them."""
     rows = []
     for form in formset.forms:
         if not form.has_changed() and form.instance.pk is None:

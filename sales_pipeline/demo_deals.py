@@ -1,6 +1,6 @@
 """Demo pipeline: deals at every stage, won and lost ones (with reasons at every stage),
 partial payments and refunds, and overdue control dates, spread over the last ten
-months. Every deal is built through sales_pipeline.pipeline at past times, so its stage
+months. Every deal is built through sales_pipeline.services.deals at past times, so its stage
 history, payments (and their ledger lines) and product statuses are what real use
 would leave behind. Called by the seed_demo command after the ledger is seeded."""
 
@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from customers.models import Product
 
-from . import pipeline
+from . import deal_rules
 from .models import Deal, Payment, RefusalReason, Stage
+from .services import deals as deal_services
 
 SOURCES = ["Referral", "Website", "Exhibition", "Cold call", "Partner", "Returning customer"]
 # (what happens to the deal, its final stage), drawn in turn
@@ -90,10 +91,10 @@ def _enter_data(deal: Deal, day: date, today: date, rng: random.Random, actor) -
             "survey_date": day + timedelta(days=14),
             "next_contact": next_contact,
         }
-    deal = pipeline.deal_update(deal=deal, changes=changes, actor=actor)
+    deal = deal_services.deal_update(deal=deal, changes=changes, actor=actor)
     if stage == Stage.PAYMENT:  # a 50 % advance
         advance = (deal.amount / 2).quantize(Decimal("0.01"))
-        pipeline.payment_record(deal=deal, date=day, amount=advance, actor=actor, note="50 % advance")
+        deal_services.payment_record(deal=deal, date=day, amount=advance, actor=actor, note="50 % advance")
     return deal
 
 
@@ -102,7 +103,7 @@ def _seed_one(customer, manager, products, scenario, rng: random.Random, today: 
     steps = [rng.randint(3, 20) for _ in range(int(final))]  # days spent in each stage
     start = today - timedelta(days=sum(steps) + rng.randint(2, 200))
     name = rng.choice(["Equipment upgrade", "Consumables supply", "Service contract", "New line", "Annual order"])
-    deal = pipeline.deal_create(
+    deal = deal_services.deal_create(
         customer=customer,
         manager=manager,
         title=f"{customer.name}: {name.lower()}"[:200],
@@ -119,28 +120,28 @@ def _seed_one(customer, manager, products, scenario, rng: random.Random, today: 
         day += timedelta(days=stage_days)
         if deal.stage == Stage.DELIVERY:
             # the rest after delivery
-            pipeline.payment_record(deal=deal, date=day, amount=pipeline.deal_money(deal).due, actor=manager)
-        deal = pipeline.deal_move(deal=deal, to_stage=deal.stage + 1, actor=manager, at=_noon(day))
+            deal_services.payment_record(deal=deal, date=day, amount=deal_rules.deal_money(deal).due, actor=manager)
+        deal = deal_services.deal_move(deal=deal, to_stage=deal.stage + 1, actor=manager, at=_noon(day))
     last = day + timedelta(days=steps[-1])
     if outcome == "won":
         deal = _enter_data(deal, last, today, rng, manager)
-        deal = pipeline.deal_close(deal=deal, actor=manager, grade=rng.choice([3, 4, 4, 5, 5]), at=_noon(last))
+        deal = deal_services.deal_close(deal=deal, actor=manager, grade=rng.choice([3, 4, 4, 5, 5]), at=_noon(last))
         if rng.random() < 0.5 and deal.survey_date < today:
-            pipeline.deal_update(deal=deal, changes={"survey_sent": deal.survey_date}, actor=manager)
+            deal_services.deal_update(deal=deal, changes={"survey_sent": deal.survey_date}, actor=manager)
         if rng.random() < 0.25:  # part of the goods came back
             refund = -(deal.amount / 10).quantize(Decimal("0.01"))
-            pipeline.payment_record(deal=deal, date=min(last + timedelta(days=5), today), amount=refund,
+            deal_services.payment_record(deal=deal, date=min(last + timedelta(days=5), today), amount=refund,
                                     actor=manager, note="Returned goods")  # fmt: skip
     elif outcome == "lost":
         reason = rng.choice(reasons[deal.stage])
         retry = last + timedelta(days=90) if deal.stage == Stage.PRESENTATION else None
-        deal = pipeline.deal_lose(
+        deal = deal_services.deal_lose(
             deal=deal, reason=reason, comment="The customer said so on the phone.", retry_date=retry,
             actor=manager, at=_noon(last),
         )  # fmt: skip
-        paid = pipeline.deal_money(deal).paid
+        paid = deal_rules.deal_money(deal).paid
         if paid > 0:  # the advance goes back
-            pipeline.payment_record(deal=deal, date=min(last + timedelta(days=3), today), amount=-paid,
+            deal_services.payment_record(deal=deal, date=min(last + timedelta(days=3), today), amount=-paid,
                                     actor=manager, note="Advance returned")  # fmt: skip
     elif deal.stage in (Stage.PRESENTATION, Stage.OFFER, Stage.AGREEMENT) or rng.random() < 0.6:
         # open: some of the current stage's data entered already (dates may be overdue by now)

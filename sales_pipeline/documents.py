@@ -26,8 +26,9 @@ from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags, loader_tags
 from django.utils import timezone
 
+from .deal_rules import deal_money, line_net
 from .models import Deal, DealDocument, DocumentTemplate
-from .pipeline import deal_money, deal_update, line_net
+from .services.deals import deal_update
 
 # Uploads: what a deal's documents are, and how big they may be.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

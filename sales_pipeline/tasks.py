@@ -4,8 +4,8 @@ import logging
 
 from celery import shared_task
 
-from . import services
 from .models import SettlementImport
+from .services import imports as services
 
 logger = logging.getLogger(__name__)
 

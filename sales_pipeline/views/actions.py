@@ -1,5 +1,5 @@
 """What is done to a deal from its page: lose, close, record a payment or a contract change.
-Each calls one service of sales_pipeline.pipeline."""
+Each calls one service of sales_pipeline.services.deals."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import pipeline
+from .. import deal_rules
 from ..deal_forms import CloseForm, ContractChangeForm, LoseForm, PaymentForm
+from ..services import deals as deal_services
 from .common import CHANGE, OPEN, PAY, deal_or_404, post_action, put_errors
 
 
@@ -25,7 +26,7 @@ def deal_lose(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            pipeline.deal_lose(
+            deal_services.deal_lose(
                 deal=deal,
                 reason=data["reason"],
                 comment=data["comment"],
@@ -44,12 +45,12 @@ def deal_lose(request, pk):
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def deal_close(request, pk):
-    """POST: close the deal as won (pipeline.deal_close), with the customer's grade."""
+    """POST: close the deal as won (deal_services.deal_close), with the customer's grade."""
     deal = deal_or_404(request, pk)
     return post_action(
         request,
         CloseForm(request.POST),
-        run=lambda data: pipeline.deal_close(deal=deal, grade=data["closing_grade"], actor=request.user),
+        run=lambda data: deal_services.deal_close(deal=deal, grade=data["closing_grade"], actor=request.user),
         success=lambda won: (
             f"Deal won. Next contact planned on {won.next_contact:%d %b %Y}; survey on {won.survey_date:%d %b %Y}."
         ),
@@ -62,19 +63,19 @@ def deal_close(request, pk):
 @permission_required(PAY, raise_exception=True)
 @require_POST
 def deal_payment(request, pk):
-    """POST a payment or a refund; it writes the ledger (pipeline.payment_record)."""
+    """POST a payment or a refund; it writes the ledger (deal_services.payment_record)."""
     deal = deal_or_404(request, pk)
     form = PaymentForm(request.POST)
 
     def recorded(payment) -> str:
-        money = pipeline.deal_money(deal)
+        money = deal_rules.deal_money(deal)
         what = "Refund" if payment.amount < 0 else "Payment"
         return f"{what} of {abs(payment.amount):.2f} recorded: paid {money.paid:.2f}, due {money.due:.2f}."
 
     return post_action(
         request,
         form,
-        run=lambda data: pipeline.payment_record(
+        run=lambda data: deal_services.payment_record(
             deal=deal, date=data["date"], amount=form.signed_amount(), note=data["note"], actor=request.user
         ),
         success=recorded,
@@ -90,7 +91,7 @@ def deal_contract_change(request, pk):
     return post_action(
         request,
         ContractChangeForm(request.POST),
-        run=lambda data: pipeline.contract_change_add(
+        run=lambda data: deal_services.contract_change_add(
             deal=deal, date=data["date"], note=data["note"], actor=request.user
         ),
         success="Contract change recorded.",

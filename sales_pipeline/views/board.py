@@ -11,9 +11,10 @@ from django.views.decorators.http import require_POST
 from crm_project.dates import business_today
 
 from .. import control_points as points
-from .. import pipeline
+from .. import deal_rules
 from ..deal_forms import BoardFilterForm, MoveForm
 from ..models import Deal, Stage
+from ..services import deals as deal_services
 from .common import CHANGE, OPEN, VIEW, deal_or_404, error_text, visible_deals
 
 BOARD_CARDS = 20  # newest cards per column; the column links to the full filtered list
@@ -24,7 +25,7 @@ def _cards(deals):
     cards = list(deals.with_paid().select_related("customer", "manager"))
     for card in cards:
         card.alerts = points.deal_alerts(card, today)
-        card.days = pipeline.days_in_current_stage(card, today)
+        card.days = deal_rules.days_in_current_stage(card, today)
     return cards
 
 
@@ -92,7 +93,7 @@ def _board_move_response(request, deal: Deal, error: str):
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def deal_move(request, pk):
-    """POST to_stage: move the deal (pipeline.deal_move). From the board (htmx,
+    """POST to_stage: move the deal (deal_services.deal_move). From the board (htmx,
     from=board): the card moves to its new column and both column heads are redrawn, or
     the card comes back with what is missing. Otherwise a redirect with a message."""
     deal = deal_or_404(request, pk)
@@ -102,7 +103,7 @@ def deal_move(request, pk):
         error = "Pick the stage to move to."
     else:
         try:
-            deal = pipeline.deal_move(deal=deal, to_stage=form.cleaned_data["to_stage"], actor=request.user)
+            deal = deal_services.deal_move(deal=deal, to_stage=form.cleaned_data["to_stage"], actor=request.user)
         except ValidationError as exc:
             error = error_text(exc)
     if request.htmx and request.POST.get("from") == "board":

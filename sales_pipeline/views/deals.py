@@ -13,7 +13,7 @@ from crm_project.views import ScopedListView
 from customers.access import MANAGER, user_role
 from customers.models import Customer
 
-from .. import pipeline
+from .. import deal_rules
 from ..deal_filters import DealFilterSet
 from ..deal_forms import (
     CloseForm,
@@ -30,6 +30,7 @@ from ..deal_forms import (
 from ..deal_tables import DealTable
 from ..deal_timeline import deal_timeline
 from ..models import Deal, DocumentTemplate, Stage
+from ..services import deals as deal_services
 from .common import ADD, CHANGE, OPEN, VIEW, deal_or_404, post_action, put_errors, visible_deals
 
 
@@ -64,7 +65,7 @@ def deal_create(request):
         else:
             manager = data.get("manager") or customer.manager or request.user
         try:
-            deal = pipeline.deal_create(
+            deal = deal_services.deal_create(
                 customer=customer,
                 manager=manager,
                 title=data["title"],
@@ -92,7 +93,7 @@ def deal_update(request, pk):
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.fields}
         try:
-            deal = pipeline.deal_edit(
+            deal = deal_services.deal_edit(
                 deal=deal,
                 changes=changes,
                 lines=line_rows(lines) if lines.has_changed() else None,
@@ -119,7 +120,7 @@ def deal_stage_save(request, pk):
     return post_action(
         request,
         form,
-        run=lambda _data: pipeline.deal_update(deal=deal, changes=form.changes(), actor=request.user),
+        run=lambda _data: deal_services.deal_update(deal=deal, changes=form.changes(), actor=request.user),
         success=f"{deal.get_stage_display()} data saved.",
         back=deal,
     )
@@ -141,12 +142,12 @@ class DealDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
         today = business_today()
         lines = list(deal.lines.select_related("product", "product__line").order_by("pk"))
         for line in lines:
-            line.net = pipeline.line_net(line)
+            line.net = deal_rules.line_net(line)
         payments = list(deal.payments.select_related("recorded_by"))
         docs = list(deal.documents.select_related("uploaded_by"))
         changes = list(deal.stage_changes.select_related("changed_by"))
         contract_changes = list(deal.contract_changes.all())
-        money = pipeline.Money(amount=deal.amount, paid=sum((p.amount for p in payments), pipeline.ZERO))
+        money = deal_rules.Money(amount=deal.amount, paid=sum((p.amount for p in payments), deal_rules.ZERO))
         is_open = deal.status == OPEN
         context.update(
             today=today,
@@ -160,8 +161,8 @@ class DealDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
                 {"stage": s.value, "label": s.label, "done": s.value < deal.stage, "current": s.value == deal.stage}
                 for s in Stage
             ],
-            days_in_stage=pipeline.days_in_current_stage(deal, today),
-            missing=pipeline.missing_to_leave(deal, today=today) if is_open else [],
+            days_in_stage=deal_rules.days_in_current_stage(deal, today),
+            missing=deal_rules.missing_to_leave(deal, today=today) if is_open else [],
             previous_stages=[s for s in Stage if s.value < deal.stage] if is_open else [],
             next_stage=Stage(deal.stage + 1) if is_open and deal.stage < Stage.CLOSING else None,
             stage_form=StageDataForm(deal=deal) if is_open else None,

@@ -8,10 +8,10 @@ from django_tables2 import SingleTableView
 from crm_project.views import ScopedListView
 from customers.access import sees_everything
 
-from .. import services
 from ..filters import SettlementLineFilterSet
 from ..forms import SettlementImportForm
 from ..models import SettlementImport, SettlementLine
+from ..services import imports as services
 from ..tables import SettlementImportTable, SettlementLineTable
 
 #

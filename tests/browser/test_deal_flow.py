@@ -166,7 +166,7 @@ def test_a_manager_takes_a_deal_from_presentation_to_closing_with_a_partial_paym
 
 def test_a_deal_is_lost_at_the_offer_stage_with_a_reason(demo, page):
     from customers.models import Customer, CustomerProduct
-    from sales_pipeline import pipeline
+    from sales_pipeline.services import deals as deal_services
     from tests.sales_pipeline.test_pipeline import advance
 
     # given a deal of manager1 at the offer stage
@@ -174,7 +174,7 @@ def test_a_deal_is_lost_at_the_offer_stage_with_a_reason(demo, page):
     customer = Customer.objects.filter(manager=manager, deals__isnull=True).order_by("pk").first()
     from customers.models import Product
 
-    deal = pipeline.deal_create(
+    deal = deal_services.deal_create(
         customer=customer, manager=manager, title="Offer to lose", sale_type="short_push", actor=manager,
         lines=[{"product": Product.objects.get(sku="CO-010"), "price": Decimal("80"), "quantity": 10, "discount": 0}],
     )  # fmt: skip

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import Interaction
-from sales_pipeline import pipeline
 from sales_pipeline.control_points import by_manager, control_points
 from sales_pipeline.models import RefusalReason, Stage
+from sales_pipeline.services import deals as deal_services
 from tests.sales_pipeline.test_pipeline import advance, fill, open_deal, pay_in_full
 
 TODAY = timezone.localdate
@@ -26,7 +26,7 @@ def kinds_on(user, today, kind) -> list[int]:
 def test_an_offer_is_overdue_from_the_day_after_it_expires(offset, overdue, mgr_a):
     deal = advance(open_deal(mgr_a), Stage.OFFER, mgr_a)
     expires = TODAY() + timedelta(days=20)
-    pipeline.deal_update(deal=deal, changes={"offer_sent": TODAY(), "offer_expires": expires}, actor=mgr_a)
+    deal_services.deal_update(deal=deal, changes={"offer_sent": TODAY(), "offer_expires": expires}, actor=mgr_a)
     assert (deal.pk in kinds_on(mgr_a, expires + timedelta(days=offset), "offer_expired")) is overdue
 
 
@@ -48,7 +48,7 @@ def test_a_paid_invoice_is_never_overdue(mgr_a):
 def test_an_event_passed_without_closing_is_overdue_from_the_day_after(offset, overdue, mgr_a):
     deal = advance(open_deal(mgr_a), Stage.DELIVERY, mgr_a)
     event = TODAY() + timedelta(days=7)
-    pipeline.deal_update(deal=deal, changes={"event_date": event}, actor=mgr_a)
+    deal_services.deal_update(deal=deal, changes={"event_date": event}, actor=mgr_a)
     assert (deal.pk in kinds_on(mgr_a, event + timedelta(days=offset), "event_passed")) is overdue
 
 
@@ -56,7 +56,7 @@ def won_deal(manager):
     deal = advance(open_deal(manager), Stage.CLOSING, manager)
     pay_in_full(deal, manager)
     fill(deal, Stage.CLOSING, manager)
-    return pipeline.deal_close(deal=deal, actor=manager)
+    return deal_services.deal_close(deal=deal, actor=manager)
 
 
 @pytest.mark.parametrize("offset,overdue", EDGES)
@@ -67,7 +67,7 @@ def test_a_survey_not_sent_is_overdue_from_the_day_after_its_date(offset, overdu
 
 def test_a_sent_survey_is_not_overdue(mgr_a):
     deal = won_deal(mgr_a)
-    pipeline.deal_update(deal=deal, changes={"survey_sent": TODAY()}, actor=mgr_a)
+    deal_services.deal_update(deal=deal, changes={"survey_sent": TODAY()}, actor=mgr_a)
     assert kinds_on(mgr_a, deal.survey_date + timedelta(days=5), "survey_not_sent") == []
 
 
@@ -76,7 +76,7 @@ def test_a_retry_date_is_reached_on_the_day_itself(offset, reached, mgr_a):
     deal = fill(open_deal(mgr_a), Stage.PRESENTATION, mgr_a)
     retry = TODAY() + timedelta(days=90)
     reason = RefusalReason.objects.filter(stage=Stage.PRESENTATION).first()
-    pipeline.deal_lose(deal=deal, reason=reason, comment="Next year", retry_date=retry, actor=mgr_a)
+    deal_services.deal_lose(deal=deal, reason=reason, comment="Next year", retry_date=retry, actor=mgr_a)
     assert (deal.pk in kinds_on(mgr_a, retry + timedelta(days=offset), "retry_reached")) is reached
 
 
@@ -84,7 +84,7 @@ def test_a_retry_is_no_longer_listed_once_a_new_deal_is_opened(mgr_a):
     deal = open_deal(mgr_a)
     retry = TODAY() + timedelta(days=90)
     reason = RefusalReason.objects.filter(stage=Stage.PRESENTATION).first()
-    pipeline.deal_lose(deal=deal, reason=reason, comment="Next year", retry_date=retry, actor=mgr_a)
+    deal_services.deal_lose(deal=deal, reason=reason, comment="Next year", retry_date=retry, actor=mgr_a)
     open_deal(mgr_a, customer=deal.customer, at=timezone.now() + timedelta(seconds=1))
     assert kinds_on(mgr_a, retry, "retry_reached") == []
 

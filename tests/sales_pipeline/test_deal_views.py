@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import CustomerProduct, PlannedContact
-from sales_pipeline import pipeline
+from sales_pipeline import deal_rules
 from sales_pipeline.models import Deal, DealDocument, Payment, RefusalReason, SettlementLine, Stage
+from sales_pipeline.services import deals as deal_services
 from sales_pipeline.views import board
 from tests.factories import CustomerFactory, ProductFactory
 from tests.sales_pipeline.test_pipeline import advance, fill, open_deal, pay_in_full
@@ -48,7 +49,7 @@ def test_the_board_shows_the_open_deals_per_stage_with_counts_and_money(mgr_a, c
     open_deal(mgr_a, title="Second", lines=[(Decimal("250"), 1, 0)])
     advance(open_deal(mgr_a, title="Offered"), Stage.OFFER, mgr_a)
     lost = open_deal(mgr_a, title="Gone")
-    pipeline.deal_lose(deal=lost, reason=RefusalReason.objects.filter(stage=1).first(), comment="x", actor=mgr_a)
+    deal_services.deal_lose(deal=lost, reason=RefusalReason.objects.filter(stage=1).first(), comment="x", actor=mgr_a)
     # when the manager opens the board
     response = client_for(mgr_a).get(reverse("sales_pipeline:deal_board"))
     # then each column has its open deals, their count and their money
@@ -153,7 +154,7 @@ def test_the_list_filters_by_stage_status_and_product_line(mgr_a, client_for):
     from customers.models import ProductLine
 
     services = ProductLine.objects.create(name="Services")
-    target = pipeline.deal_create(
+    target = deal_services.deal_create(
         customer=CustomerFactory(manager=mgr_a), manager=mgr_a, title="Service deal", sale_type="long_pull",
         actor=mgr_a, lines=[{"product": ProductFactory(line=services), "price": 5, "quantity": 1, "discount": 0}],
     )  # fmt: skip
@@ -290,7 +291,7 @@ def test_the_stage_panel_saves_the_current_stages_data(mgr_a, client_for):
 
 def test_the_deal_page_shows_money_what_is_missing_and_the_timeline(mgr_a, client_for):
     deal = advance(open_deal(mgr_a, lines=[(Decimal("400"), 1, 0)]), Stage.PAYMENT, mgr_a)
-    pipeline.payment_record(deal=deal, date=TODAY(), amount=Decimal("100.00"), actor=mgr_a, note="advance")
+    deal_services.payment_record(deal=deal, date=TODAY(), amount=Decimal("100.00"), actor=mgr_a, note="advance")
     response = client_for(mgr_a).get(deal.get_absolute_url())
     html = response.content.decode()
     assert response.context["money"].due == Decimal("300.00")
@@ -304,9 +305,9 @@ def test_the_deal_page_runs_the_same_queries_however_much_hangs_off_the_deal(mgr
 
     def queries_with(count):
         for _ in range(count):
-            pipeline.payment_record(deal=deal, date=TODAY(), amount=Decimal("10.00"), actor=mgr_a)
-            pipeline.deal_move(deal=deal, to_stage=Stage.AGREEMENT, actor=mgr_a)
-            pipeline.deal_move(deal=deal, to_stage=Stage.PAYMENT, actor=mgr_a)
+            deal_services.payment_record(deal=deal, date=TODAY(), amount=Decimal("10.00"), actor=mgr_a)
+            deal_services.deal_move(deal=deal, to_stage=Stage.AGREEMENT, actor=mgr_a)
+            deal_services.deal_move(deal=deal, to_stage=Stage.PAYMENT, actor=mgr_a)
         return queries_of(client, deal.get_absolute_url())
 
     assert queries_with(1) == queries_with(8) <= 25
@@ -330,7 +331,7 @@ def test_a_deal_is_lost_through_its_form_with_a_reason_of_its_stage(mgr_a, clien
 def test_a_presentation_lost_through_the_form_proposes_a_retry_date(mgr_a, client_for):
     deal = open_deal(mgr_a)
     page = client_for(mgr_a).get(reverse("sales_pipeline:deal_lose", args=[deal.pk]))
-    assert page.context["form"].initial["retry_date"] == pipeline.retry_date_proposal(TODAY())
+    assert page.context["form"].initial["retry_date"] == deal_rules.retry_date_proposal(TODAY())
 
 
 def test_a_deal_is_closed_as_won_from_its_page(mgr_a, client_for):
@@ -438,7 +439,7 @@ def test_an_oversized_upload_is_refused(mgr_a, client_for, monkeypatch):
 def test_the_control_points_page_lists_overdue_dates_per_manager(mgr_a, client_for):
     deal = advance(open_deal(mgr_a, title="Late offer"), Stage.OFFER, mgr_a)
     yesterday = TODAY() - timedelta(days=1)
-    pipeline.deal_update(
+    deal_services.deal_update(
         deal=deal, changes={"offer_sent": yesterday - timedelta(days=5), "offer_expires": yesterday}, actor=mgr_a
     )
     response = client_for(mgr_a).get(reverse("sales_pipeline:control_points"))
@@ -473,7 +474,7 @@ def test_the_funnel_refuses_a_period_ending_before_it_starts(mgr_a, client_for):
 
 
 def test_the_customer_card_lists_its_open_deals(cust_a, mgr_a, client_for):
-    pipeline.deal_create(customer=cust_a, manager=mgr_a, title="Card deal", sale_type="long_push", actor=mgr_a)
+    deal_services.deal_create(customer=cust_a, manager=mgr_a, title="Card deal", sale_type="long_push", actor=mgr_a)
     response = client_for(mgr_a).get(cust_a.get_absolute_url())
     assert [d.title for d in response.context["open_deals"]] == ["Card deal"]
     assert b"Card deal" in response.content

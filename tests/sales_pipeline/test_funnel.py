@@ -21,9 +21,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import ProductLine
-from sales_pipeline import pipeline
 from sales_pipeline.funnel import funnel_report
 from sales_pipeline.models import Deal, RefusalReason, Stage
+from sales_pipeline.services import deals as deal_services
 from tests.factories import CustomerFactory, ProductFactory
 from tests.sales_pipeline.test_pipeline import fill, pay_in_full
 
@@ -37,7 +37,7 @@ def noon(month: int, day: int) -> datetime:
 def build(manager, *, amount, product, opened, moves=(), sale_type=Deal.SaleType.LONG_PUSH) -> Deal:
     """A deal opened at `opened` (month, day), then moved to each (stage, (month, day)) in
     `moves` with that stage's data entered on the day of the move."""
-    deal = pipeline.deal_create(
+    deal = deal_services.deal_create(
         customer=CustomerFactory(manager=manager),
         manager=manager,
         title=f"Deal {amount}",
@@ -49,7 +49,7 @@ def build(manager, *, amount, product, opened, moves=(), sale_type=Deal.SaleType
     for to_stage, (month, day) in moves:
         if to_stage > deal.stage:
             fill(deal, deal.stage, manager, date(2026, month, day))
-        deal = pipeline.deal_move(deal=deal, to_stage=to_stage, actor=manager, at=noon(month, day))
+        deal = deal_services.deal_move(deal=deal, to_stage=to_stage, actor=manager, at=noon(month, day))
     return deal
 
 
@@ -65,7 +65,7 @@ def deals(mgr_a, mgr_b, mgr_c, lines):
     a = build(mgr_a, amount=1000, product=equipment, opened=(2, 20), moves=[(2, (3, 5)), (3, (3, 10))])
     b = build(mgr_a, amount=500, product=service, opened=(3, 2), moves=[(2, (3, 4))], sale_type="short_push")
     price = RefusalReason.objects.get(stage=Stage.OFFER, text="Price too high")
-    pipeline.deal_lose(deal=b, reason=price, comment="Too dear", actor=mgr_a, at=noon(3, 20))
+    deal_services.deal_lose(deal=b, reason=price, comment="Too dear", actor=mgr_a, at=noon(3, 20))
     c = build(mgr_b, amount=200, product=equipment, opened=(3, 3), sale_type="long_pull")
     d = build(
         mgr_a, amount=300, product=equipment, opened=(3, 1),
@@ -73,7 +73,7 @@ def deals(mgr_a, mgr_b, mgr_c, lines):
     )  # fmt: skip
     pay_in_full(d, mgr_a, date(2026, 3, 16))
     fill(d, Stage.CLOSING, mgr_a, date(2026, 3, 20))
-    pipeline.deal_close(deal=d, actor=mgr_a, at=noon(3, 20))
+    deal_services.deal_close(deal=d, actor=mgr_a, at=noon(3, 20))
     e = build(mgr_a, amount=400, product=equipment, opened=(3, 25), moves=[(2, (4, 2))])
     f = build(mgr_c, amount=100, product=equipment, opened=(3, 5))
     return {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f}

@@ -9,9 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 
-from sales_pipeline import pipeline, services
 from sales_pipeline.ledger_days import settlement_days_drift, settlement_days_rebuild, sqlite_days_added_per_batch
 from sales_pipeline.models import SettlementDay, SettlementLine
+from sales_pipeline.services import deals as deal_services
+from sales_pipeline.services import ledger
 from tests.factories import CustomerFactory, ProductFactory, SettlementLineFactory
 from tests.sales_pipeline.test_payments import TODAY, at_payment
 from tests.sales_pipeline.test_settlement_import import run_import, write_csv
@@ -113,7 +114,7 @@ def test_an_import_in_several_chunks_adds_to_days_the_ledger_already_has(db, tmp
     customer = CustomerFactory(external_ref="C1")
     ProductFactory(sku="P1")
     line(customer, "1.5", day=date(2024, 5, 1), cost=Decimal("1"))
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(ledger, "CHUNK_ROWS", 2)
     rows = [["C1", f"2024-05-0{1 + k % 2}", "P1", f"{k}.0001", "1", f"INV{k}"] for k in range(5)]
     # when
     assert run_import(write_csv(tmp_path / "s.csv", rows)).lines_created == 5
@@ -140,8 +141,8 @@ def test_on_sqlite_the_insert_trigger_comes_back_even_when_the_caller_goes_on_af
 
 def test_a_payment_and_its_refund_write_the_day_in_the_same_transaction(mgr_a):
     deal = at_payment(mgr_a, [(Decimal("100"), 1, 0), (Decimal("50"), 2, 0)])
-    pipeline.payment_record(deal=deal, date=TODAY(), amount=Decimal("120.00"), actor=mgr_a)
-    pipeline.payment_record(deal=deal, date=TODAY(), amount=Decimal("-20.00"), actor=mgr_a)
+    deal_services.payment_record(deal=deal, date=TODAY(), amount=Decimal("120.00"), actor=mgr_a)
+    deal_services.payment_record(deal=deal, date=TODAY(), amount=Decimal("-20.00"), actor=mgr_a)
     assert days() == {(deal.customer_id, TODAY()): (1_000_000, 0, 4, 2)}
 
 

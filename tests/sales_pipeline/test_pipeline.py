@@ -1,5 +1,5 @@
 """The pipeline's rules: each stage's required data, moves forward and back, losing a
-deal at any stage, and what closing a deal does (sales_pipeline.pipeline).
+deal at any stage, and what closing a deal does (sales_pipeline.services.deals).
 
 The helpers here (open_deal, fill, advance) build deals through the services; the other
 deal test modules import them."""
@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import CustomerProduct, PlannedContact
-from sales_pipeline import pipeline
+from sales_pipeline import deal_rules
 from sales_pipeline.models import Deal, RefusalReason, Stage, StageChange
+from sales_pipeline.services import deals as deal_services
 from tests.factories import CustomerFactory, ProductFactory
 
 TODAY = timezone.localdate
@@ -44,7 +45,7 @@ def open_deal(manager, customer=None, *, lines=((Decimal("100.00"), 2, 0),), at=
         for price, quantity, discount in lines
     ]
     defaults = {"title": "Packaging line upgrade", "sale_type": Deal.SaleType.LONG_PUSH}
-    return pipeline.deal_create(
+    return deal_services.deal_create(
         customer=customer, manager=manager, actor=manager, lines=rows, at=at, **{**defaults, **fields}
     )
 
@@ -52,9 +53,11 @@ def open_deal(manager, customer=None, *, lines=((Decimal("100.00"), 2, 0),), at=
 def fill(deal: Deal, stage: int, actor, day=None, *, pay: bool = True) -> Deal:
     """Enter `stage`'s data; at Payment also an advance of half the amount."""
     day = day or TODAY()
-    deal = pipeline.deal_update(deal=deal, changes=stage_data(stage, day), actor=actor)
+    deal = deal_services.deal_update(deal=deal, changes=stage_data(stage, day), actor=actor)
     if stage == Stage.PAYMENT and pay:
-        pipeline.payment_record(deal=deal, date=day, amount=(deal.amount / 2).quantize(Decimal("0.01")), actor=actor)
+        deal_services.payment_record(
+            deal=deal, date=day, amount=(deal.amount / 2).quantize(Decimal("0.01")), actor=actor
+        )
     return deal
 
 
@@ -62,14 +65,14 @@ def advance(deal: Deal, to_stage: int, actor, *, day=None, at=None) -> Deal:
     """Fill in and move `deal` stage by stage up to `to_stage`."""
     while deal.stage < to_stage:
         deal = fill(deal, deal.stage, actor, day)
-        deal = pipeline.deal_move(deal=deal, to_stage=deal.stage + 1, actor=actor, at=at)
+        deal = deal_services.deal_move(deal=deal, to_stage=deal.stage + 1, actor=actor, at=at)
     return deal
 
 
 def pay_in_full(deal: Deal, actor, day=None) -> None:
-    due = pipeline.deal_money(deal).due
+    due = deal_rules.deal_money(deal).due
     if due:
-        pipeline.payment_record(deal=deal, date=day or TODAY(), amount=due, actor=actor)
+        deal_services.payment_record(deal=deal, date=day or TODAY(), amount=due, actor=actor)
 
 
 #
@@ -92,7 +95,7 @@ def test_a_new_deal_starts_at_presentation_with_its_amount_from_the_lines(mgr_a)
 # Moving forward needs each stage's data
 #
 
-REQUIREMENTS = [(stage, requirement, words) for stage, items in pipeline.REQUIRED_TO_LEAVE.items()
+REQUIREMENTS = [(stage, requirement, words) for stage, items in deal_rules.REQUIRED_TO_LEAVE.items()
                 for requirement, words in items if stage != Stage.CLOSING]  # fmt: skip
 
 BLANK = {"signatories": "", "invoice_number": "", "preparation_agreed": ""}
@@ -107,14 +110,14 @@ def test_moving_on_is_refused_with_a_message_naming_what_is_missing(stage, requi
         data[requirement] = BLANK.get(requirement)
     elif requirement == "event_reached":
         data["event_date"] = TODAY() + timedelta(days=1)
-    deal = pipeline.deal_update(deal=deal, changes=data, actor=mgr_a)
+    deal = deal_services.deal_update(deal=deal, changes=data, actor=mgr_a)
     if requirement == "lines":
-        pipeline.deal_lines_set(deal=deal, lines=[], actor=mgr_a)
+        deal_services.deal_lines_set(deal=deal, lines=[], actor=mgr_a)
     if stage == Stage.PAYMENT and requirement != "paid_any":
-        pipeline.payment_record(deal=deal, date=TODAY(), amount=Decimal("10.00"), actor=mgr_a)
+        deal_services.payment_record(deal=deal, date=TODAY(), amount=Decimal("10.00"), actor=mgr_a)
     # when it is moved on, then the move is refused and the message says what is missing
     with pytest.raises(ValidationError) as refused:
-        pipeline.deal_move(deal=deal, to_stage=stage + 1, actor=mgr_a)
+        deal_services.deal_move(deal=deal, to_stage=stage + 1, actor=mgr_a)
     message = " ".join(refused.value.messages)
     assert f"To leave {Stage(stage).label} the deal needs" in message
     assert words in message
@@ -125,7 +128,7 @@ def test_moving_on_is_refused_with_a_message_naming_what_is_missing(stage, requi
 def test_with_its_data_complete_each_stage_moves_on_and_the_move_is_recorded(stage, mgr_a):
     deal = advance(open_deal(mgr_a), stage, mgr_a)
     deal = fill(deal, stage, mgr_a)
-    deal = pipeline.deal_move(deal=deal, to_stage=stage + 1, actor=mgr_a)
+    deal = deal_services.deal_move(deal=deal, to_stage=stage + 1, actor=mgr_a)
     assert deal.stage == stage + 1
     change = deal.stage_changes.last()
     assert (change.from_stage, change.to_stage, change.to_status, change.changed_by) == (
@@ -139,33 +142,33 @@ def test_with_its_data_complete_each_stage_moves_on_and_the_move_is_recorded(sta
 def test_a_deal_moves_forward_one_stage_at_a_time(mgr_a):
     deal = fill(open_deal(mgr_a), Stage.PRESENTATION, mgr_a)
     with pytest.raises(ValidationError, match="one stage at a time"):
-        pipeline.deal_move(deal=deal, to_stage=Stage.AGREEMENT, actor=mgr_a)
+        deal_services.deal_move(deal=deal, to_stage=Stage.AGREEMENT, actor=mgr_a)
 
 
 def test_the_move_to_payment_needs_a_signed_contract_date(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.AGREEMENT, mgr_a)
-    pipeline.deal_update(deal=deal, changes={"signatories": "J. Smith"}, actor=mgr_a)
+    deal_services.deal_update(deal=deal, changes={"signatories": "J. Smith"}, actor=mgr_a)
     with pytest.raises(ValidationError, match="the date the contract was signed"):
-        pipeline.deal_move(deal=deal, to_stage=Stage.PAYMENT, actor=mgr_a)
+        deal_services.deal_move(deal=deal, to_stage=Stage.PAYMENT, actor=mgr_a)
 
 
 def test_an_advance_is_enough_to_start_the_delivery(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.PAYMENT, mgr_a)
     fill(deal, Stage.PAYMENT, mgr_a)  # half the amount paid
-    assert pipeline.deal_money(deal).due == deal.amount / 2
-    assert pipeline.deal_move(deal=deal, to_stage=Stage.DELIVERY, actor=mgr_a).stage == Stage.DELIVERY
+    assert deal_rules.deal_money(deal).due == deal.amount / 2
+    assert deal_services.deal_move(deal=deal, to_stage=Stage.DELIVERY, actor=mgr_a).stage == Stage.DELIVERY
 
 
 def test_the_delivery_moves_on_on_the_event_day_itself(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.DELIVERY, mgr_a)
     fill(deal, Stage.DELIVERY, mgr_a, day=TODAY())
-    assert pipeline.deal_move(deal=deal, to_stage=Stage.CLOSING, actor=mgr_a).stage == Stage.CLOSING
+    assert deal_services.deal_move(deal=deal, to_stage=Stage.CLOSING, actor=mgr_a).stage == Stage.CLOSING
 
 
 def test_the_days_in_a_stage_are_calendar_days_between_entering_and_leaving(mgr_a):
     start = timezone.now() - timedelta(days=10)
     deal = fill(open_deal(mgr_a, at=start), Stage.PRESENTATION, mgr_a)
-    pipeline.deal_move(deal=deal, to_stage=Stage.OFFER, actor=mgr_a, at=start + timedelta(days=4))
+    deal_services.deal_move(deal=deal, to_stage=Stage.OFFER, actor=mgr_a, at=start + timedelta(days=4))
     assert deal.stage_changes.last().days_in_stage == 4
 
 
@@ -176,7 +179,7 @@ def test_the_days_in_a_stage_are_calendar_days_between_entering_and_leaving(mgr_
 
 def test_moving_back_any_number_of_stages_is_allowed_and_recorded(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.PAYMENT, mgr_a)
-    deal = pipeline.deal_move(deal=deal, to_stage=Stage.OFFER, actor=mgr_a)
+    deal = deal_services.deal_move(deal=deal, to_stage=Stage.OFFER, actor=mgr_a)
     assert deal.stage == Stage.OFFER
     back = deal.stage_changes.last()
     assert (back.from_stage, back.to_stage, back.changed_by) == (Stage.PAYMENT, Stage.OFFER, mgr_a)
@@ -187,7 +190,7 @@ def test_moving_back_any_number_of_stages_is_allowed_and_recorded(mgr_a):
 def test_a_move_to_the_current_stage_is_refused(mgr_a):
     deal = open_deal(mgr_a)
     with pytest.raises(ValidationError, match="already"):
-        pipeline.deal_move(deal=deal, to_stage=Stage.PRESENTATION, actor=mgr_a)
+        deal_services.deal_move(deal=deal, to_stage=Stage.PRESENTATION, actor=mgr_a)
 
 
 #
@@ -198,11 +201,11 @@ def test_a_move_to_the_current_stage_is_refused(mgr_a):
 def test_a_new_offer_date_counts_a_revision_and_the_products_are_offered(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.OFFER, mgr_a)
     day = TODAY() - timedelta(days=5)
-    deal = pipeline.deal_update(deal=deal, changes={"offer_sent": day}, actor=mgr_a)
+    deal = deal_services.deal_update(deal=deal, changes={"offer_sent": day}, actor=mgr_a)
     assert deal.offer_revisions == 0
     status = CustomerProduct.objects.get(customer=deal.customer)
     assert (status.status, status.status_date) == (CustomerProduct.Status.OFFERED, day)
-    deal = pipeline.deal_update(deal=deal, changes={"offer_sent": TODAY()}, actor=mgr_a)
+    deal = deal_services.deal_update(deal=deal, changes={"offer_sent": TODAY()}, actor=mgr_a)
     assert deal.offer_revisions == 1
 
 
@@ -216,9 +219,9 @@ def test_a_new_offer_never_demotes_a_product_in_use(mgr_a):
     first = advance(open_deal(mgr_a), Stage.CLOSING, mgr_a)
     pay_in_full(first, mgr_a)
     fill(first, Stage.CLOSING, mgr_a)
-    pipeline.deal_close(deal=first, actor=mgr_a)
+    deal_services.deal_close(deal=first, actor=mgr_a)
     product = first.lines.get().product
-    second = pipeline.deal_create(
+    second = deal_services.deal_create(
         customer=first.customer, manager=mgr_a, title="More", sale_type="short_push", actor=mgr_a,
         lines=[{"product": product, "price": Decimal("10"), "quantity": 1, "discount": 0}],
     )  # fmt: skip
@@ -238,7 +241,7 @@ def test_a_deal_is_lost_at_any_stage_with_a_reason_of_that_stage(stage, mgr_a):
     reason = RefusalReason.objects.filter(stage=stage).first()
     assert reason is not None, "the migration seeds reasons for every stage"
     # when it is lost
-    deal = pipeline.deal_lose(deal=deal, reason=reason, comment="Chose a cheaper supplier", actor=mgr_a)
+    deal = deal_services.deal_lose(deal=deal, reason=reason, comment="Chose a cheaper supplier", actor=mgr_a)
     # then it is lost there, with the reason, the comment and a recorded change
     assert (deal.status, deal.stage, deal.lost_reason, deal.lost_comment) == (
         Deal.Status.LOST, stage, reason, "Chose a cheaper supplier",
@@ -256,7 +259,7 @@ def test_a_reason_of_another_stage_is_refused(stage, mgr_a):
     deal = advance(open_deal(mgr_a), stage, mgr_a)
     other = RefusalReason.objects.exclude(stage=stage).first()
     with pytest.raises(ValidationError) as refused:
-        pipeline.deal_lose(deal=deal, reason=other, comment="x", actor=mgr_a)
+        deal_services.deal_lose(deal=deal, reason=other, comment="x", actor=mgr_a)
     assert "reason" in refused.value.error_dict
     assert Deal.objects.get(pk=deal.pk).status == Deal.Status.OPEN
 
@@ -265,7 +268,7 @@ def test_losing_needs_a_comment(mgr_a):
     deal = open_deal(mgr_a)
     reason = RefusalReason.objects.filter(stage=Stage.PRESENTATION).first()
     with pytest.raises(ValidationError) as refused:
-        pipeline.deal_lose(deal=deal, reason=reason, comment="  ", actor=mgr_a)
+        deal_services.deal_lose(deal=deal, reason=reason, comment="  ", actor=mgr_a)
     assert "comment" in refused.value.error_dict
 
 
@@ -274,10 +277,12 @@ def test_a_lost_presentation_keeps_its_retry_date_and_three_months_is_proposed(m
 
     deal = open_deal(mgr_a)
     proposed = LoseForm(deal=deal).initial["retry_date"]
-    assert proposed == pipeline.retry_date_proposal(TODAY())
+    assert proposed == deal_rules.retry_date_proposal(TODAY())
     assert 89 <= (proposed - TODAY()).days <= 92
     reason = RefusalReason.objects.filter(stage=Stage.PRESENTATION).first()
-    deal = pipeline.deal_lose(deal=deal, reason=reason, comment="Budget next year", retry_date=proposed, actor=mgr_a)
+    deal = deal_services.deal_lose(
+        deal=deal, reason=reason, comment="Budget next year", retry_date=proposed, actor=mgr_a
+    )
     assert Deal.objects.get(pk=deal.pk).retry_date == proposed
 
 
@@ -285,16 +290,18 @@ def test_a_retry_date_is_only_for_a_lost_presentation(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.OFFER, mgr_a)
     reason = RefusalReason.objects.filter(stage=Stage.OFFER).first()
     with pytest.raises(ValidationError) as refused:
-        pipeline.deal_lose(deal=deal, reason=reason, comment="x", retry_date=TODAY() + timedelta(days=90), actor=mgr_a)
+        deal_services.deal_lose(
+            deal=deal, reason=reason, comment="x", retry_date=TODAY() + timedelta(days=90), actor=mgr_a
+        )
     assert "retry_date" in refused.value.error_dict
 
 
 def test_a_lost_deal_no_longer_moves(mgr_a):
     deal = fill(open_deal(mgr_a), Stage.PRESENTATION, mgr_a)
     reason = RefusalReason.objects.filter(stage=Stage.PRESENTATION).first()
-    pipeline.deal_lose(deal=deal, reason=reason, comment="No", actor=mgr_a)
+    deal_services.deal_lose(deal=deal, reason=reason, comment="No", actor=mgr_a)
     with pytest.raises(ValidationError, match="lost"):
-        pipeline.deal_move(deal=deal, to_stage=Stage.OFFER, actor=mgr_a)
+        deal_services.deal_move(deal=deal, to_stage=Stage.OFFER, actor=mgr_a)
 
 
 def test_a_refusal_does_not_override_a_product_in_use(mgr_a):
@@ -304,7 +311,7 @@ def test_a_refusal_does_not_override_a_product_in_use(mgr_a):
 
     product_status_set(customer=deal.customer, product=product, status="in_use")
     reason = RefusalReason.objects.filter(stage=Stage.PRESENTATION).first()
-    pipeline.deal_lose(deal=deal, reason=reason, comment="Has enough", actor=mgr_a)
+    deal_services.deal_lose(deal=deal, reason=reason, comment="Has enough", actor=mgr_a)
     assert CustomerProduct.objects.get(customer=deal.customer).status == "in_use"
 
 
@@ -316,7 +323,7 @@ def test_a_refusal_does_not_override_a_product_in_use(mgr_a):
 def test_closing_needs_the_act_the_survey_date_the_next_contact_and_full_payment(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.CLOSING, mgr_a)  # half paid
     with pytest.raises(ValidationError) as refused:
-        pipeline.deal_close(deal=deal, actor=mgr_a)
+        deal_services.deal_close(deal=deal, actor=mgr_a)
     message = " ".join(refused.value.messages)
     assert message.startswith("To be closed as won the deal needs")
     for words in ["the date the act was signed", "the satisfaction survey date", "the date of the next contact"]:
@@ -325,7 +332,7 @@ def test_closing_needs_the_act_the_survey_date_the_next_contact_and_full_payment
     # with the data but still half paid, only the payment is missing
     fill(deal, Stage.CLOSING, mgr_a)
     with pytest.raises(ValidationError) as refused:
-        pipeline.deal_close(deal=deal, actor=mgr_a)
+        deal_services.deal_close(deal=deal, actor=mgr_a)
     assert refused.value.messages == [
         f"To be closed as won the deal needs full payment ({deal.amount / 2:.2f} still due)."
     ]
@@ -337,7 +344,7 @@ def test_closing_plans_the_next_contact_marks_products_in_use_and_keeps_the_surv
     pay_in_full(deal, mgr_a)
     deal = fill(deal, Stage.CLOSING, mgr_a)
     # when it is closed as won with a grade
-    deal = pipeline.deal_close(deal=deal, actor=mgr_a, grade=4)
+    deal = deal_services.deal_close(deal=deal, actor=mgr_a, grade=4)
     # then it is won, graded, and the close is recorded
     assert (deal.status, deal.closing_grade) == (Deal.Status.WON, 4)
     assert deal.stage_changes.last().to_status == Deal.Status.WON
@@ -354,7 +361,7 @@ def test_closing_plans_the_next_contact_marks_products_in_use_and_keeps_the_surv
 def test_a_deal_is_closed_from_the_closing_stage_only(mgr_a):
     deal = advance(open_deal(mgr_a), Stage.DELIVERY, mgr_a)
     with pytest.raises(ValidationError, match="closed from the Closing"):
-        pipeline.deal_close(deal=deal, actor=mgr_a)
+        deal_services.deal_close(deal=deal, actor=mgr_a)
 
 
 def test_every_change_writes_the_deals_history_with_the_actor(mgr_a):

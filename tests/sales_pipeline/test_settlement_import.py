@@ -14,9 +14,10 @@ from django.db.models import Sum
 from openpyxl import Workbook
 
 from customers.models import Customer, Product, ProductLine, Segment
-from sales_pipeline import services
 from sales_pipeline import settlement_import as parsing
 from sales_pipeline.models import SettlementDay, SettlementImport, SettlementLine
+from sales_pipeline.services import imports as services
+from sales_pipeline.services import ledger
 from sales_pipeline.tasks import import_settlements_task
 from tests.factories import CustomerFactory, ProductFactory
 
@@ -156,8 +157,8 @@ def test_a_crash_while_writing_leaves_nothing_behind(catalogue, tmp_path, monkey
         real(lines, progress)
         raise RuntimeError("disk full")
 
-    real = services._insert_postgresql if services.connection.vendor == "postgresql" else services._insert_sqlite
-    monkeypatch.setattr(services, real.__name__, fail_after_insert)
+    real = ledger._insert_postgresql if connection.vendor == "postgresql" else ledger._insert_sqlite
+    monkeypatch.setattr(ledger, real.__name__, fail_after_insert)
     path = write_csv(tmp_path / "crash.csv", [*good_rows(4), ["NEW", "2024-05-01", "P1", "1", "1", "X"]])
     before = counts()
     # when
@@ -457,7 +458,7 @@ def test_the_system_may_import_for_any_customer(mgr_a, tmp_path):
 
 
 def test_progress_is_reported_per_phase_and_readable_while_running(catalogue, tmp_path, monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(ledger, "CHUNK_ROWS", 4)
     seen, live_views = [], []
 
     def progress(done, total, phase):

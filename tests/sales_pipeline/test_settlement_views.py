@@ -11,8 +11,9 @@ from django.db import connection
 from django.urls import reverse
 
 from crm_project import locks
-from sales_pipeline import forms, services
+from sales_pipeline import forms
 from sales_pipeline.models import SettlementImport, SettlementLine
+from sales_pipeline.services import imports as services
 from tests.elsewhere import held_elsewhere
 from tests.factories import CustomerFactory, ProductFactory, SettlementLineFactory
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from sales_pipeline.models import SettlementImport
-from sales_pipeline.services import settlement_import_run
+from sales_pipeline.services.imports import settlement_import_run
 
 
 def format_error(error: dict) -> str:

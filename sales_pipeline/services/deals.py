@@ -1,190 +1,39 @@
-"""The six-stage pipeline (domain.md section 5): its rules and every change of a deal.
-
-Rules chosen where the issue left room
---------------------------------------
-* **Forward one stage at a time, back any number.** A forward move checks the data of
-  the stage being left (REQUIRED_TO_LEAVE); skipping a stage would skip its checks and
-  leave the funnel with deals that "reached" a stage without passing the one before.
-  A backward move needs no data, keeps everything entered so far and is recorded like
-  any other move. Won and lost deals do not move.
-* **Payment.** Leaving Payment (towards Delivery) needs an invoice (number, date,
-  expiry) and money received: *one payment is enough*, so a 50 % advance lets the
-  delivery start. *Closing the deal as won needs full payment* (paid >= amount): the
-  other 50 % normally arrives after the delivery, while the deal is in Delivery or
-  Closing. A positive payment may not exceed what is still due; a refund (a negative
-  payment) may not exceed what was paid. Payments are recorded from the Payment stage
-  on; refunds also on lost deals (an advance returned), new money not.
-* **Delivery.** Leaving Delivery needs the event date, and that date reached (on the
-  day itself is fine: the event has taken place), and the preparatory steps agreed.
-* **Closing** (won) needs the signed act, the satisfaction survey date, the next
-  contact date and full payment. It plans the next contact on the deal manager's
-  agenda, marks the deal's products "in use" and keeps the survey date for the
-  control points. (Complaints have not landed yet, so a low closing grade is only
-  stored, not escalated.)
-* **Days in a stage** are calendar days in the business time zone between entering
-  and leaving it (entered Monday, left Tuesday: 1).
-* **Offer revisions** count themselves: changing the date an offer was sent (a new
-  version went out) adds one revision.
-* **Product statuses** (customers.portrait.product_status_set) follow the deal for
-  each product on its lines: offer sent -> offered, contract signed -> contract,
-  won -> in use, lost -> refused with the reason. They only move forward (offered <
-  contract < in use), so a new offer never demotes a product the customer already
-  uses; a refusal overrides everything except "in use", and a new offer overrides an
-  old refusal.
+"""Every change of a deal, through the six-stage pipeline's rules (sales_pipeline.deal_rules).
 
 Every change is a keyword-only, atomic function below; each writes the deal's history
 row (simple_history, with the acting user) and each stage or status change writes one
-StageChange. Views, the demo, the bench and tests all go through these.
+StageChange. Payments write the ledger through sales_pipeline.services.ledger. Views,
+the demo, the bench and tests all go through these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
-from crm_project.dates import months_before
 from customers.models import CustomerProduct, PlannedContact
 from customers.portrait import product_status_set
 
-from .models import ContractChange, Deal, DealLine, Payment, RefusalReason, SettlementLine, Stage, StageChange
+from ..deal_rules import (
+    CENT,
+    EDITABLE_FIELDS,
+    ZERO,
+    deal_money,
+    line_net,
+    lines_total,
+    missing_message,
+    missing_to_leave,
+    split_amount,
+)
+from ..models import ContractChange, Deal, DealLine, Payment, RefusalReason, SettlementLine, Stage, StageChange
+from . import ledger
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
 OPEN, WON, LOST = Deal.Status.OPEN, Deal.Status.WON, Deal.Status.LOST
-
-#
-# What each stage needs before the deal may leave it (forward)
-#
-
-# (requirement, what is missing in words). A requirement is a Deal field that must be
-# filled, or one of the computed checks in _CHECKS.
-REQUIRED_TO_LEAVE: dict[int, list[tuple[str, str]]] = {
-    Stage.PRESENTATION: [
-        ("minutes_sent", "the date the meeting minutes were sent"),
-    ],
-    Stage.OFFER: [
-        ("offer_sent", "the date the offer was sent"),
-        ("offer_expires", "the offer's expiry date"),
-        ("lines", "at least one product line with an amount"),
-    ],
-    Stage.AGREEMENT: [
-        ("contract_signed", "the date the contract was signed"),
-        ("signatories", "the contract's signatories"),
-    ],
-    Stage.PAYMENT: [
-        ("invoice_number", "the invoice number"),
-        ("invoice_date", "the invoice date"),
-        ("invoice_expires", "the invoice's expiry date"),
-        ("paid_any", "a payment received (an advance is enough)"),
-    ],
-    Stage.DELIVERY: [
-        ("event_date", "the delivery / event date"),
-        ("event_reached", "the delivery / event date reached (it is still ahead)"),
-        ("preparation_agreed", "the preparatory steps agreed with the customer"),
-    ],
-    Stage.CLOSING: [
-        ("act_signed", "the date the act was signed"),
-        ("survey_date", "the satisfaction survey date"),
-        ("next_contact", "the date of the next contact"),
-        ("paid_full", "full payment"),
-    ],
-}
-
-# The fields each stage's panel edits.
-STAGE_FIELDS: dict[int, list[str]] = {
-    Stage.PRESENTATION: ["minutes_sent"],
-    Stage.OFFER: ["offer_sent", "offer_expires"],
-    Stage.AGREEMENT: ["contract_signed", "signatories"],
-    Stage.PAYMENT: ["invoice_number", "invoice_date", "invoice_expires"],
-    Stage.DELIVERY: ["event_date", "preparation_agreed"],
-    Stage.CLOSING: ["act_signed", "survey_date", "survey_sent", "next_contact", "closing_grade"],
-}
-GENERAL_FIELDS = ["title", "sale_type", "source", "expected_close", "manager"]
-EDITABLE_FIELDS = {*GENERAL_FIELDS, *(name for names in STAGE_FIELDS.values() for name in names)}
-
-# A lost presentation proposes trying again this much later.
-RETRY_AFTER_MONTHS = 3
-
-
-@dataclass(frozen=True)
-class Money:
-    """What a deal costs, what came in, what is still due."""
-
-    amount: Decimal
-    paid: Decimal
-
-    @property
-    def due(self) -> Decimal:
-        return self.amount - self.paid
-
-
-def _computed_checks(deal: Deal, money: Money, net_total: Decimal, today: date) -> dict[str, bool]:
-    return {
-        "lines": net_total > 0,
-        "paid_any": money.paid > 0,
-        "paid_full": money.amount > 0 and money.paid >= money.amount,
-        "event_reached": deal.event_date is None or deal.event_date <= today,
-    }
-
-
-def missing_to_leave(deal: Deal, *, stage: int | None = None, today: date | None = None) -> list[str]:
-    """What `deal` lacks to leave `stage` (default: its current stage) forward, in words;
-    empty when it may go. Two queries (lines, payments)."""
-    stage = deal.stage if stage is None else stage
-    today = today or timezone.localdate()
-    money = deal_money(deal)
-    checks = _computed_checks(deal, money, lines_total(deal.lines.all()), today)
-    missing = []
-    for requirement, words in REQUIRED_TO_LEAVE[stage]:
-        ok = checks[requirement] if requirement in checks else bool(getattr(deal, requirement))
-        if not ok:
-            if requirement == "paid_full":
-                words = f"full payment ({money.due:.2f} still due)"
-            missing.append(words)
-    return missing
-
-
-def missing_message(deal: Deal, stage: int, missing: list[str]) -> str:
-    action = "be closed as won" if stage == Stage.CLOSING else f"leave {Stage(stage).label}"
-    return f"To {action} the deal needs {', '.join(missing)}."
-
-
-#
-# Money
-#
-
-
-def line_net(line: DealLine) -> Decimal:
-    """quantity x price less the discount, to the cent."""
-    gross = Decimal(line.quantity) * Decimal(line.price)
-    return (gross * (1 - Decimal(line.discount) / 100)).quantize(CENT, ROUND_HALF_UP)
-
-
-def lines_total(lines: Iterable[DealLine]) -> Decimal:
-    return sum((line_net(line) for line in lines), ZERO)
-
-
-def deal_money(deal: Deal) -> Money:
-    paid = deal.payments.aggregate(total=Sum("amount"))["total"] or ZERO
-    return Money(amount=deal.amount, paid=paid)
-
-
-def split_amount(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
-    """`amount` split in proportion to `weights`, each share rounded to the cent and the
-    remainder on the last share, so the shares add up to `amount` exactly."""
-    total = sum(weights, ZERO)
-    if total <= 0:
-        raise ValueError("nothing to split over")
-    shares = [(amount * weight / total).quantize(CENT, ROUND_HALF_UP) for weight in weights[:-1]]
-    return [*shares, amount - sum(shares, ZERO)]
-
 
 #
 # Helpers shared by the services
@@ -424,12 +273,6 @@ def deal_move(*, deal: Deal, to_stage: int, actor, at: datetime | None = None) -
     return deal
 
 
-def retry_date_proposal(today: date) -> date:
-    """What the lose form proposes for a lost presentation: today + RETRY_AFTER_MONTHS
-    (clipped to the month's end)."""
-    return months_before(today, -RETRY_AFTER_MONTHS)
-
-
 @transaction.atomic
 def deal_lose(
     *,
@@ -519,12 +362,6 @@ def deal_close(*, deal: Deal, actor, grade: int | None = None, at: datetime | No
 #
 
 
-def _ledger_line_create(**fields) -> SettlementLine:
-    # One line at a time (a deal has a handful): a failure half-way is rolled back
-    # with the payment by payment_record's transaction.
-    return SettlementLine.objects.create(**fields)
-
-
 @transaction.atomic
 def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str = "") -> Payment:
     """Record money received for `deal` (a negative amount: a refund) and write its
@@ -559,11 +396,12 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
     payment.full_clean()
     payment.save()
     document = (deal.invoice_number or f"DEAL-{deal.pk}")[:64]
+    ledger_lines = []
     for line, net, share in zip(lines, nets, split_amount(amount, nets), strict=True):
         if share == 0:
             continue
         quantity = (Decimal(line.quantity) * share / net).quantize(Decimal("0.001")) if net else Decimal(0)
-        _ledger_line_create(
+        ledger_lines.append(SettlementLine(
             date=date,
             customer_id=deal.customer_id,
             product_id=line.product_id,
@@ -572,11 +410,8 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
             manager_id=deal.manager_id,
             document=document,
             source_key=f"payment:{payment.pk}:{line.pk}",
-        )
+        ))
+    ledger.lines_create(ledger_lines)
     return payment
 
 
-def days_in_current_stage(deal: Deal, today: date | None = None) -> int:
-    """Calendar days since the deal entered its stage."""
-    today = today or timezone.localdate()
-    return max((today - timezone.localdate(deal.stage_entered_at)).days, 0)

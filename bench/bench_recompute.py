@@ -512,22 +512,24 @@ def explain(label: str, sql: str, params=()) -> None:
 
 
 def aggregate_sql() -> tuple[str, list]:
-    """The exact SQL and parameters selectors.ledger_aggregates sends."""
+    """The exact SQL and parameters selectors.ledger_aggregates sends (through the ledger's
+    read interface, sales_pipeline.selectors)."""
+    from sales_pipeline import selectors as ledger
     from segmentation import selectors
     from segmentation.models import ClassificationSettings
 
     seen = []
-    fetch = selectors._fetch_frame
+    fetch = ledger._fetch_frame
 
     def spy(sql, values, **kwargs):
         seen.append((sql, list(values)))
         return fetch(sql, values, **kwargs)
 
-    selectors._fetch_frame = spy
+    ledger._fetch_frame = spy
     try:
         selectors.ledger_aggregates(as_of=AS_OF, params=ClassificationSettings.current().as_params())
     finally:
-        selectors._fetch_frame = fetch
+        ledger._fetch_frame = fetch
     return seen[0]
 
 

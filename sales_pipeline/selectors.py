@@ -6,11 +6,17 @@ per-customer-day questions at a tenth of the lines' cost; per-product-line quest
 the lines themselves. Money in the day table is in integer units of 1/10,000.
 """
 
+import io
+from collections import defaultdict
 from datetime import date
 
+import pandas as pd
+from django.db import connection, transaction
 from django.db.models import F, Min, QuerySet
 
 from .models import MONEY_PLACES, SettlementDay, SettlementLine
+
+DAYS_TABLE = SettlementDay._meta.db_table
 
 # The day table's money unit: amounts and costs are integers of 1/MONEY_UNIT.
 MONEY_UNIT = 10**MONEY_PLACES
@@ -47,3 +53,94 @@ def first_line_days(*, up_to: date | None = None) -> QuerySet:
 def lines_between(start: date, end: date) -> QuerySet:
     """Settlement lines dated in [start, end], both inclusive."""
     return SettlementLine.objects.filter(date__gte=start, date__lte=end)
+
+
+def customer_sums(
+    *,
+    up_to: date,
+    since: date,
+    amount_ranges: dict[str, tuple[date, date]],
+    line_ranges: dict[str, tuple[date | None, date]],
+) -> pd.DataFrame:
+    """One row per customer with a line dated <= `up_to`, from one GROUP BY over the day
+    table (the same SQL on PostgreSQL and SQLite): first_date (first day ever),
+    last_date_since (last day after `since`), days_since (days with lines after `since`),
+    cost_since, lines_total, then per named range (after, upto] the sum of amounts
+    (amount_ranges) or the number of lines (line_ranges; after None: from the start).
+    Money as int64 in 1/MONEY_UNIT, dates as datetime64."""
+    amounts = [
+        f"COALESCE(SUM(amount) FILTER (WHERE date > %s AND date <= %s), 0) AS {name}" for name in amount_ranges
+    ]
+    lines = [
+        f"COALESCE(SUM(lines) FILTER (WHERE {'date > %s AND ' if after is not None else ''}date <= %s), 0) AS {name}"
+        for name, (after, _upto) in line_ranges.items()
+    ]
+    # Only names chosen by our own callers are formatted in; every value is a parameter.
+    sql = f"""
+        SELECT customer_id,
+               MIN(date) AS first_date,
+               MAX(date) FILTER (WHERE date > %s) AS last_date_since,
+               COUNT(*) FILTER (WHERE date > %s) AS days_since,
+               COALESCE(SUM(cost) FILTER (WHERE date > %s), 0) AS cost_since,
+               {", ".join([*lines, *amounts])},
+               SUM(lines) AS lines_total
+        FROM {DAYS_TABLE}
+        WHERE date <= %s
+        GROUP BY customer_id
+    """
+    values: list = [since, since, since]
+    for after, upto in line_ranges.values():
+        values += [value for value in (after, upto) if value is not None]
+    for after, upto in amount_ranges.values():
+        values += [after, upto]
+    values.append(up_to)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # About 3 kB of sums per customer: PostgreSQL's default 4MB would spill the
+                # hash table to disk in batches from a few thousand customers on.
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        return _fetch_frame(sql, values, dates=["first_date", "last_date_since"])
+
+
+def first_purchase_days(*, up_to: date) -> pd.DataFrame:
+    """Each customer's first and second distinct days with a positive line up to `up_to`:
+    columns customer_id, first_date, second_date (None without a second)."""
+    sql = f"""
+        SELECT customer_id, MIN(date) AS first_date,
+               MIN(CASE WHEN date > first_day THEN date END) AS second_date
+        FROM (
+            SELECT customer_id, date, MIN(date) OVER (PARTITION BY customer_id) AS first_day
+            FROM {DAYS_TABLE}
+            WHERE date <= %s AND positive_lines > 0
+        ) AS days
+        GROUP BY customer_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [up_to])
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=["customer_id", "first_date", "second_date"])
+
+
+def _fetch_frame(sql: str, values: list, *, dates: list[str]) -> pd.DataFrame:
+    """The query's rows as a DataFrame: the `dates` columns as datetime64, every other
+    column as int64 (SQL sums of bigint may arrive as numeric). On PostgreSQL through
+    COPY ... TO STDOUT and pandas' CSV reader: fetchall() alone took 0.45 s of a 0.93 s
+    aggregate for 40,000 customers (bench/README.md)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            raw = cursor.cursor
+            raw.copy_expert(f"COPY ({raw.mogrify(sql, values).decode()}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
+            buffer.seek(0)
+            # int64 throughout: a sum beyond it fails here instead of turning into a float
+            frame = pd.read_csv(buffer, dtype=defaultdict(lambda: "int64", {name: str for name in dates}))
+        else:
+            cursor.execute(sql, values)
+            columns = [column[0] for column in cursor.description]
+            frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+    for column in frame.columns:
+        if column in dates:
+            frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
+        else:
+            frame[column] = frame[column].astype("int64")
+    return frame

@@ -20,6 +20,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from crm_project import hooks
+from crm_project.dates import business_today
 
 from .access import DIRECTOR, MANAGER, sees_everything, user_role
 from .models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact, SalesTeam, TeamMembership
@@ -136,7 +137,7 @@ def planned_contact_move(*, contact: PlannedContact, to_date: date, actor) -> Pl
     contact = PlannedContact.objects.select_for_update().get(pk=contact.pk)
     if contact.status != PLANNED:
         raise ValidationError("Only an open planned contact can be moved.")
-    if to_date < timezone.localdate():
+    if to_date < business_today():
         raise ValidationError("Pick today or a later day.")
     if contact.due_date == to_date:
         return contact

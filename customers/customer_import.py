@@ -39,6 +39,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from crm_project import locks
+from crm_project.dates import business_today
 from crm_project.exports import FORMULA_TRIGGERS
 from crm_project.imports import in_chunks
 from crm_project.spreadsheets import (
@@ -273,7 +274,7 @@ def _date(raw: str):
 
 def _past_date(raw: str):
     value = _date(raw)
-    if value is not None and value > timezone.localdate():
+    if value is not None and value > business_today():
         raise _Bad("cannot be in the future")
     return value
 
@@ -487,7 +488,7 @@ def _plan(groups: list[_Group], *, user, errors: RowErrors) -> _Plan:
     from .segment_rules import active_segments, segment_for
 
     segments = active_segments()
-    today = timezone.localdate()
+    today = business_today()
     now = timezone.now()
     plan = _Plan()
     for group in groups:

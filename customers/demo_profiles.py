@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from crm_project.dates import business_today
+
 from .demo import FIRST_NAMES, LAST_NAMES
 from .models import Competitor, Contact, Customer, CustomerCompetitor, normalize_name
 from .services import customers_update_with_history
@@ -101,7 +103,7 @@ def seed_profiles(*, customers: list[Customer], rng: random.Random) -> dict[str,
     """Fill the profiles of `customers` (saved, as seed_demo creates them), add 1-3
     contacts per company and link about LINK_SHARE of the customers to competitors.
     Writes one history row per customer (the profile filled in). Returns counts."""
-    today = timezone.localdate()
+    today = business_today()
     now = timezone.now()
     earlier_by_manager: dict[int | None, list[Customer]] = {}
     contacts = []

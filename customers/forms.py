@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+
+from crm_project.dates import business_today
 
 from .access import DIRECTOR, sees_everything, user_role
 from .models import Contact, Customer, CustomerCompetitor
@@ -118,7 +119,7 @@ class CustomerForm(forms.ModelForm):
         self.fields["referred_by"].queryset = referrers
         self.fields["referred_by"].widget.attrs["class"] = "form-select"
         self.fields["employees"].widget.attrs["min"] = 0
-        self.fields["year_founded"].widget.attrs.update(min=EARLIEST_YEAR_FOUNDED, max=timezone.localdate().year)
+        self.fields["year_founded"].widget.attrs.update(min=EARLIEST_YEAR_FOUNDED, max=business_today().year)
 
     def clean_tax_id(self):
         # Stored without spaces, so "GB 123 456" and "GB123456" are the same tax id.
@@ -132,7 +133,7 @@ class CustomerForm(forms.ModelForm):
             has_branches=cleaned.get("has_branches"),
             year_founded=cleaned.get("year_founded"),
             birthday=cleaned.get("birthday"),
-            today=timezone.localdate(),
+            today=business_today(),
         )
         for name, message in errors.items():
             if name in self.fields and name not in self.errors:
@@ -174,7 +175,7 @@ class ContactForm(_RowForm):
 
     def clean_birthday(self):
         birthday = self.cleaned_data["birthday"]
-        if birthday and birthday > timezone.localdate():
+        if birthday and birthday > business_today():
             raise forms.ValidationError("The birthday cannot be in the future.")
         return birthday
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from crm_project.dates import business_today
+
 from .access import DIRECTOR, sees_everything, user_role
 from .agenda import hand_over_targets
 from .models import Interaction, PlannedContact, Product
@@ -88,7 +90,7 @@ class InteractionForm(StyledForm):
 
     def clean_next_date(self):
         next_date = self.cleaned_data["next_date"]
-        if next_date and next_date < timezone.localdate():
+        if next_date and next_date < business_today():
             raise forms.ValidationError("Pick today or a later day.")
         return next_date
 
@@ -116,7 +118,7 @@ class MoveForm(StyledForm):
 
     def clean_to_date(self):
         to_date = self.cleaned_data["to_date"]
-        if to_date < timezone.localdate():
+        if to_date < business_today():
             raise forms.ValidationError("Pick today or a later day.")
         return to_date
 

@@ -7,9 +7,8 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
-from django.utils import timezone
 
-from crm_project.dates import months_before
+from crm_project.dates import business_today, months_before
 
 from .models import Customer, CustomerProduct, PortraitEntry, Product
 
@@ -32,7 +31,7 @@ def targets_by_segment(segment_ids) -> dict[int, list[Product]]:
 def offer_next_for(customer_ids, *, today: date | None = None) -> dict[int, list[Product]]:
     """For each customer: its segment's target products that are not in use and were not
     refused in the last six months. Three queries for any number of customers."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     refused_since = months_before(today, REFUSAL_MEMORY_MONTHS)
     segments = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "segment_id"))
     targets = targets_by_segment(segments.values())
@@ -102,7 +101,7 @@ def product_status_set(
     record = CustomerProduct.objects.filter(customer=customer, product=product).first()
     record = record or CustomerProduct(customer=customer, product=product)
     record.status = status
-    record.status_date = None if status == CustomerProduct.Status.NOT_OFFERED else (status_date or timezone.localdate())
+    record.status_date = None if status == CustomerProduct.Status.NOT_OFFERED else (status_date or business_today())
     record.refusal_reason = reason if status == CustomerProduct.Status.REFUSED else ""
     record.full_clean()
     record.save()

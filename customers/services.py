@@ -6,6 +6,7 @@ from django.db import connection, transaction
 
 from .access import MANAGER, user_role
 from .models import Customer
+from .segment_rules import segment_for
 
 
 @transaction.atomic
@@ -20,6 +21,8 @@ def customer_save(*, form, contact_formset, competitor_formset, actor) -> Custom
     if creating and user_role(actor) == MANAGER:
         customer.manager = actor
     if creating or set(form.changed_data) - {"save_anyway"}:
+        # The segment follows the from-birth attributes the form may have changed.
+        customer.segment = segment_for(customer)
         customer._history_user = actor
         customer = form.save()
     for formset in (contact_formset, competitor_formset):

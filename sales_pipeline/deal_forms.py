@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
+from crm_project.dates import business_today
 from customers.access import DIRECTOR, MANAGER, sees_everything, user_role
 from customers.forms import CustomerPicker, assignable_managers
 from customers.models import Customer, Product, ProductLine, SalesTeam
@@ -130,7 +130,7 @@ class StageDataForm(forms.Form):
         if "closing_grade" in self.fields:
             self.fields["closing_grade"].widget.attrs.update(min=1, max=5)
         if deal.stage == Stage.CLOSING:
-            today = timezone.localdate()
+            today = business_today()
             proposals = {
                 "act_signed": today,
                 "survey_date": today + timedelta(days=SURVEY_AFTER_DAYS),
@@ -210,7 +210,7 @@ class LoseForm(forms.Form):
         self.fields["reason"].queryset = RefusalReason.objects.filter(stage=deal.stage, is_active=True)
         self.fields["reason"].label = f"Reason ({Stage(deal.stage).label} stage)"
         if deal.stage == Stage.PRESENTATION:
-            self.initial.setdefault("retry_date", retry_date_proposal(timezone.localdate()))
+            self.initial.setdefault("retry_date", retry_date_proposal(business_today()))
         else:
             del self.fields["retry_date"]
 
@@ -230,7 +230,7 @@ class PaymentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.initial.setdefault("date", timezone.localdate())
+        self.initial.setdefault("date", business_today())
 
     def signed_amount(self):
         amount = self.cleaned_data["amount"]

@@ -49,7 +49,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
-from crm_project.dates import months_before
+from crm_project.dates import business_today, months_before
 
 from .models import Deal, DealLine, Stage
 
@@ -135,7 +135,7 @@ def missing_to_leave(deal: Deal, *, stage: int | None = None, today: date | None
     """What `deal` lacks to leave `stage` (default: its current stage) forward, in words;
     empty when it may go. Two queries (lines, payments)."""
     stage = deal.stage if stage is None else stage
-    today = today or timezone.localdate()
+    today = today or business_today()
     money = deal_money(deal)
     checks = _computed_checks(deal, money, lines_total(deal.lines.all()), today)
     missing = []
@@ -191,5 +191,5 @@ def retry_date_proposal(today: date) -> date:
 
 def days_in_current_stage(deal: Deal, today: date | None = None) -> int:
     """Calendar days since the deal entered its stage."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     return max((today - timezone.localdate(deal.stage_entered_at)).days, 0)

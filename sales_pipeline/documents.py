@@ -26,6 +26,8 @@ from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags, loader_tags
 from django.utils import timezone
 
+from crm_project.dates import business_today
+
 from .deal_rules import deal_money, line_net
 from .models import Deal, DealDocument, DocumentTemplate
 from .services.deals import deal_update
@@ -142,7 +144,7 @@ def document_context(deal: Deal, *, today: date | None = None) -> dict:
         "lines": lines,
         "manager": _person(deal.manager),
         "money": {"amount": money.amount, "paid": money.paid, "due": money.due},
-        "today": today or timezone.localdate(),
+        "today": today or business_today(),
     }
 
 
@@ -211,7 +213,7 @@ def document_upload(*, deal: Deal, upload, kind: str, title: str, actor, sent_da
 def document_mark_sent(*, document: DealDocument, sent_date: date, actor) -> DealDocument:
     """Keep the day the document went to the customer. An offer's sent date is the
     deal's offer date too (which, when it changes, counts a revision)."""
-    if sent_date > timezone.localdate():
+    if sent_date > business_today():
         raise ValidationError({"sent_date": "The date is in the future."})
     document.sent_date = sent_date
     document.save(update_fields=["sent_date"])

@@ -57,6 +57,17 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     city = "Leeds"
     email = factory.LazyAttribute(lambda c: f"{c.external_ref.lower()}@example.com")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Placed in its segment, as the services that create customers place them."""
+        from customers.segment_rules import segment_for
+
+        customer = model_class(*args, **kwargs)
+        if "segment" not in kwargs:
+            customer.segment = segment_for(customer)
+        customer.save()
+        return customer
+
 
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -124,14 +124,11 @@ class Customer(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        from ..segment_rules import segment_for
-
+        # The segment is the services' to set (customers.services.customer_save, the
+        # imports, segment_rules.segments_assign): a save only keeps the name searchable.
         self.normalized_name = normalize_name(self.name)
-        # The segment follows the from-birth attributes on every full save.
         update_fields = kwargs.get("update_fields")
-        if update_fields is None:
-            self.segment = segment_for(self)
-        elif "name" in update_fields:
+        if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "normalized_name"}
         super().save(*args, **kwargs)
 

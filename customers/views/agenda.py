@@ -16,12 +16,12 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from crm_project import hooks
+from crm_project.dates import business_today
 
 from .. import agenda as services
 from ..access import DIRECTOR, customer_scope, sees_everything, user_role
@@ -88,7 +88,7 @@ def _planned_contact(request, pk):
 
 def _row_response(request, contact_pk: int, **extra):
     """The agenda row of one planned contact, redrawn after an action."""
-    today = timezone.localdate()
+    today = business_today()
     row = services.planned_contact_row(contact_pk, today=today)
     context = {"row": row, "today": today, "next": _next_url(request, reverse("customers:agenda")), **extra}
     return render(request, "customers/_agenda_row.html", context)
@@ -129,7 +129,7 @@ def agenda(request):
     hand-over form. A fixed number of queries whatever the data size."""
     owner = _agenda_owner(request, request.GET.get("manager"))
     viewer = request.user
-    today = timezone.localdate()
+    today = business_today()
     day = _parse_day(request.GET.get("day")) or today
     day_rows = services.agenda_day(owner, day, viewer=viewer)[:DAY_LIMIT]
     overdue = services.agenda_overdue(owner, today, viewer=viewer).exclude(due_date=day)[:OVERDUE_LIMIT]
@@ -165,7 +165,7 @@ def agenda_month(request):
     """GET /customers/agenda/month/?month=YYYY-MM[&manager=<id>]: a calendar of the
     month with the number of open contacts per day, each day linking to its agenda."""
     owner = _agenda_owner(request, request.GET.get("manager"))
-    today = timezone.localdate()
+    today = business_today()
     first = _parse_day(f"{request.GET.get('month', '')}-01") or today.replace(day=1)
     counts = services.agenda_month(owner, first.year, first.month, viewer=request.user)
     weeks = [

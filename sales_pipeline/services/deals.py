@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crm_project.dates import business_today
 from customers.models import CustomerProduct, PlannedContact
 from customers.portrait import product_status_set
 
@@ -376,7 +377,7 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
     amount = amount.quantize(CENT)  # 500.0000 is 500.00
     if amount == 0:
         raise ValidationError({"amount": "The amount cannot be zero."})
-    if date > timezone.localdate():
+    if date > business_today():
         raise ValidationError({"date": "A payment is recorded once it has arrived: the date is in the future."})
     if deal.stage < Stage.PAYMENT:
         raise ValidationError(f"Payments are recorded from the {Stage.PAYMENT.label} stage on.")

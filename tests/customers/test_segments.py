@@ -96,13 +96,25 @@ def test_inactive_segments_are_skipped(db):
     assert CustomerFactory(industry="Retail").segment is None
 
 
-def test_saving_a_customer_moves_it_to_its_new_segment(db):
+def test_editing_a_customers_profile_moves_it_to_its_new_segment(mgr_a, client_for):
+    from tests.customers.test_profile import post_customer
+
     makers = segment("Manufacturers", 1, ("industry", "eq", "Manufacturing"))
-    customer = CustomerFactory(industry="Retail")
+    customer = CustomerFactory(industry="Retail", manager=mgr_a)
     assert customer.segment is None
+    response = post_customer(client_for(mgr_a), customer, name=customer.name, industry="Manufacturing")
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.segment == makers
+
+
+def test_a_plain_save_leaves_the_segment_to_the_services(db):
+    segment("Manufacturers", 1, ("industry", "eq", "Manufacturing"))
+    customer = CustomerFactory(industry="Retail")
     customer.industry = "Manufacturing"
     customer.save()
-    assert customer.segment == makers
+    customer.refresh_from_db()
+    assert customer.segment is None  # segments_assign or the editing service moves it
 
 
 def test_bulk_assignment_equals_one_by_one_on_random_customers(db):

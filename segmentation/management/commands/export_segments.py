@@ -2,8 +2,8 @@ import csv
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from crm_project.dates import business_today
 from segmentation import services
 from segmentation.exports import HEADER, segment_rows
 from segmentation.models import CustomerSnapshot, RecomputeRun
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD; default today")
 
     def handle(self, *args, file: str, as_of: date | None, **options):
-        as_of = as_of or timezone.localdate()
+        as_of = as_of or business_today()
         if not RecomputeRun.objects.filter(as_of=as_of, status=RecomputeRun.Status.DONE).exists():
             try:
                 services.segments_recompute(as_of=as_of, triggered_by="export_segments")

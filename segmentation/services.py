@@ -17,7 +17,7 @@ from crm_project.money import decimal_text
 from sales_pipeline.models import MONEY_PLACES
 
 from . import selectors
-from .classification import classify
+from .classification import OUTPUT_COLUMNS, classify
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
 
 logger = logging.getLogger(__name__)
@@ -25,23 +25,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["LockHeld", "exclusive", "segments_recompute", "snapshot_replace"]
 
 LOCK_NAME = "segmentation.recompute"
-SNAPSHOT_COLUMNS = [
-    "as_of",
-    "customer_id",
-    "status",
-    "abc",
-    "xyz",
-    "value",
-    "cov",
-    "recency",
-    "frequency",
-    "monetary",
-    "r",
-    "f",
-    "m",
-    "rfm_segment",
-    "cooperation_days",
-]
+# A snapshot row: the date, the customer, then what classify computes.
+SNAPSHOT_COLUMNS = ["as_of", "customer_id", *OUTPUT_COLUMNS]
 
 
 def _snapshot_frame(classes: pd.DataFrame, as_of: date) -> pd.DataFrame:

@@ -15,97 +15,50 @@ any manager they may assign (an empty manager cell is the unassigned pool); a ma
 creates customers for themselves (the manager cell empty or their own username) and
 cannot reassign. Anything else is a "not permitted" row error.
 
-The exporter (crm_project.exports) puts an apostrophe before text that a spreadsheet
-would run as a formula; it is taken off here, so an export re-imports unchanged.
-Called by views.imports and the import_customers command.
+The file is read and checked by customers.customer_file. Called by views.imports and the
+import_customers command.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from crm_project import locks
 from crm_project.dates import business_today
-from crm_project.exports import FORMULA_TRIGGERS
 from crm_project.imports import in_chunks
 from crm_project.spreadsheets import (
     FileRejected,
     RowErrors,
-    check_csv_head,
-    csv_delimiter,
     file_error,
-    header_name,
-    xlsx_rows,
 )
 
 from .access import DIRECTOR, sees_everything, user_role
+from .customer_file import (
+    COLUMNS,
+    CONTACT_COLUMNS,
+    BadCell,
+    CustomerRows,
+    Sheet,
+    parse_rows,
+    quote_value,
+    read_customer_file,
+)
 from .forms import assignable_managers, profile_errors
 from .models import Contact, Customer, normalize_name
 from .services import customers_update_with_history, update_rows
 
 logger = logging.getLogger(__name__)
 
-CUSTOMER_COLUMNS = (
-    "external_ref",
-    "name",
-    "kind",
-    "tax_id",
-    "industry",
-    "activity_type",
-    "has_branches",
-    "employees",
-    "client_type",
-    "year_founded",
-    "birthday",
-    "city",
-    "email",
-    "phone",
-    "manager",
-    "acquisition_channel",
-    "relationship_type",
-    "psychotype",
-    "notes",
-)
-CONTACT_COLUMNS = ("contact_name", "contact_position", "contact_phone", "contact_email", "contact_birthday")
-COLUMNS = CUSTOMER_COLUMNS + CONTACT_COLUMNS
-REQUIRED_COLUMNS = ("name",)
-# Customer fields written from the columns of the same name (manager is resolved apart).
-PROFILE_FIELDS = tuple(name for name in CUSTOMER_COLUMNS if name not in ("external_ref", "manager"))
-CONTACT_FIELDS = {"contact_position": "position", "contact_phone": "phone", "contact_email": "email",
-                  "contact_birthday": "birthday"}  # fmt: skip
-
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 100_000
-# An XLSX is a zip: refuse, before parsing, one that would unpack beyond this.
-XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
-XLSX_MAX_MEMBERS = 1_000
 WRITE_BATCH = 500
 IMPORT_LOCK = "customers.customer_import"
-
-TRUE_WORDS = {"yes", "y", "true", "1"}
-FALSE_WORDS = {"no", "n", "false", "0", ""}
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_WHOLE = re.compile(r"[+-]?[0-9]+")
-
-
-@dataclass
-class Sheet:
-    header: list[str]
-    rows: list[tuple[int, list[str]]]  # (file line, cells as text), blank rows left out
 
 
 @dataclass
@@ -133,213 +86,8 @@ class ImportResult:
 
 
 #
-# Reading
+# Resolving the rows against the database
 #
-
-
-def read_customer_file(file, *, file_name: str) -> Sheet:
-    """The rows of a .csv or .xlsx file (binary file object) as text, each with its
-    file line. Raises FileRejected for anything that is not a readable sheet."""
-    suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
-    if suffix not in ("csv", "xlsx"):
-        raise FileRejected("Only .csv and .xlsx files can be imported.")
-    data = file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise FileRejected(f"The file is larger than {MAX_FILE_BYTES // 1024**2} MB; split it into smaller files.")
-    if not data:
-        raise FileRejected("The file is empty.")
-    records = _csv_records(data) if suffix == "csv" else _xlsx_records(data)
-    rows = []
-    header = None
-    for line, cells in records:
-        cells = [_unescape(cell) for cell in cells]
-        if header is None:
-            if any(cells):
-                header = [header_name(cell) for cell in cells]
-            continue
-        if any(cells):
-            rows.append((line, cells))
-            if len(rows) > MAX_ROWS:
-                raise FileRejected(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
-    if header is None:
-        raise FileRejected("The file is empty.")
-    return Sheet(header=header, rows=rows)
-
-
-def _unescape(text: str) -> str:
-    """Take off the apostrophe our exporter puts before formula-like text."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_TRIGGERS):
-        return text[1:]
-    return text
-
-
-def _csv_records(data: bytes):
-    check_csv_head(data[:65536])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRejected(
-            f"The file is not UTF-8 text (byte {exc.start:,} is not UTF-8). Save it as 'CSV UTF-8'."
-        ) from exc
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.split("\n", 1)[0]))
-    start = 1
-    try:
-        for record in reader:
-            # A quoted value may span lines: a record's line is the line it starts on.
-            yield start, [cell.strip() for cell in record]
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise FileRejected(f"The CSV cannot be read at line {start}: {exc}.") from exc
-
-
-def _xlsx_records(data: bytes):
-    rows = xlsx_rows(data, max_uncompressed=XLSX_MAX_UNCOMPRESSED, max_members=XLSX_MAX_MEMBERS)
-    return list(enumerate(rows, start=1))
-
-
-#
-# Checking one cell
-#
-
-
-class _Bad(Exception):
-    pass
-
-
-def _quote(value: str) -> str:
-    return f'"{value[:40]}…"' if len(value) > 40 else f'"{value}"'
-
-
-def _text(limit: int | None):
-    def parse(raw: str):
-        if limit is not None and len(raw) > limit:
-            raise _Bad(f"longer than {limit} characters")
-        return raw
-
-    return parse
-
-
-def _choice(choices):
-    known = {}
-    for value, label in choices:
-        known[value.lower()] = value
-        known[str(label).lower()] = value
-
-    def parse(raw: str):
-        if raw == "":
-            return ""
-        try:
-            return known[raw.lower()]
-        except KeyError:
-            raise _Bad(f"not one of {', '.join(value for value, _ in choices)}: {_quote(raw)}") from None
-
-    return parse
-
-
-def _boolean(raw: str):
-    if raw.lower() in TRUE_WORDS:
-        return True
-    if raw.lower() in FALSE_WORDS:
-        return False
-    raise _Bad(f"not yes or no: {_quote(raw)}")
-
-
-def _whole(maximum: int):
-    def parse(raw: str):
-        if raw == "":
-            return None
-        if not _WHOLE.fullmatch(raw):
-            raise _Bad(f"not a whole number: {_quote(raw)}")
-        number = int(raw)
-        if number < 0:
-            raise _Bad(f"cannot be negative: {_quote(raw)}")
-        if number > maximum:
-            raise _Bad(f"too large: {_quote(raw)}")
-        return number
-
-    return parse
-
-
-def _date(raw: str):
-    if raw == "":
-        return None
-    candidate = raw[:10] if len(raw) > 10 and raw[10] in "T " else raw
-    if _ISO_DATE.fullmatch(candidate):
-        try:
-            return date.fromisoformat(candidate)
-        except ValueError:
-            pass
-    raise _Bad(f"not a date (YYYY-MM-DD): {_quote(raw)}")
-
-
-def _past_date(raw: str):
-    value = _date(raw)
-    if value is not None and value > business_today():
-        raise _Bad("cannot be in the future")
-    return value
-
-
-def _email(raw: str):
-    if raw == "":
-        return ""
-    if len(raw) > 254:
-        raise _Bad("longer than 254 characters")
-    try:
-        validate_email(raw)
-    except ValidationError:
-        raise _Bad(f"not a valid email address: {_quote(raw)}") from None
-    return raw
-
-
-def _tax_id(raw: str):
-    compact = "".join(raw.split())
-    if len(compact) > 32:
-        raise _Bad("longer than 32 characters")
-    return compact
-
-
-PARSERS = {
-    "external_ref": _text(64),
-    "name": _text(200),
-    "kind": _choice(Customer.Kind.choices),
-    "tax_id": _tax_id,
-    "industry": _text(100),
-    "activity_type": _choice(Customer.ActivityType.choices),
-    "has_branches": _boolean,
-    "employees": _whole(2_147_483_647),
-    "client_type": _choice(Customer.ClientType.choices),
-    "year_founded": _whole(32_767),
-    "birthday": _date,
-    "city": _text(100),
-    "email": _email,
-    "phone": _text(40),
-    "manager": _text(150),
-    "acquisition_channel": _choice(Customer.Channel.choices),
-    "relationship_type": _choice(Customer.Relationship.choices),
-    "psychotype": _choice(Customer.Psychotype.choices),
-    "notes": _text(None),
-    "contact_name": _text(200),
-    "contact_position": _text(100),
-    "contact_phone": _text(40),
-    "contact_email": _email,
-    "contact_birthday": _past_date,
-}
-
-
-#
-# Checking the file
-#
-
-
-@dataclass
-class _Group:
-    """One customer of the file: its first line, parsed values, manager cell, contacts."""
-
-    line: int
-    ref: str | None
-    values: dict
-    manager: str | None  # None: no manager column
-    contacts: list[tuple[int, dict]] = field(default_factory=list)
 
 
 @dataclass
@@ -351,75 +99,6 @@ class _Plan:
     unchanged: int = 0
     changed_contacts: list[Contact] = field(default_factory=list)
     contact_fields: set = field(default_factory=set)
-
-
-def _parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[_Group], list[str]]:
-    """Parse every cell and gather the rows into customers; (groups, ignored columns)."""
-    columns = [name for name in sheet.header if name in COLUMNS]
-    duplicated = sorted({name for name in columns if columns.count(name) > 1})
-    missing = [name for name in REQUIRED_COLUMNS if name not in sheet.header]
-    for name in duplicated:
-        errors.add(1, name, "the column appears more than once")
-    for name in missing:
-        errors.add(1, name, "this required column is missing")
-    ignored = [name for name in sheet.header if name and name not in COLUMNS]
-    if errors:
-        return [], ignored
-    if not sheet.rows:
-        errors.add(2, None, "the file holds no rows")
-        return [], ignored
-    positions = {name: index for index, name in enumerate(sheet.header) if name in COLUMNS}
-    errors.positions = positions
-    customer_columns = [name for name in CUSTOMER_COLUMNS if name in positions]
-    contact_columns = [name for name in CONTACT_COLUMNS if name in positions]
-    groups: list[_Group] = []
-    by_ref: dict[str, _Group] = {}
-    for line, cells in sheet.rows:
-        raw = {name: cells[index] if index < len(cells) else "" for name, index in positions.items()}
-        parsed = {}
-        for name in customer_columns + contact_columns:
-            try:
-                parsed[name] = PARSERS[name](raw[name])
-            except _Bad as bad:
-                errors.add(line, name, str(bad))
-        ref = parsed.get("external_ref") or None
-        group = by_ref.get(ref) if ref else None
-        if group is None:
-            if "name" in parsed and not parsed["name"]:
-                errors.add(line, "name", "a value is required")
-            values = {name: parsed[name] for name in PROFILE_FIELDS if name in parsed}
-            # A manager cell that could not be read is reported once, not again as unknown.
-            manager = parsed["manager"] if "manager" in parsed else None
-            group = _Group(line=line, ref=ref, values=values, manager=manager)
-            groups.append(group)
-            if ref:
-                by_ref[ref] = group
-        else:
-            # A later row of the same customer repeats its values or leaves them empty.
-            for name in customer_columns:
-                if name == "external_ref" or raw[name] == "" or name not in parsed:
-                    continue
-                first = group.manager if name == "manager" else group.values.get(name)
-                if parsed[name] != first:
-                    errors.add(line, name, f"differs from line {group.line}, the first row of {_quote(ref)}")
-        if any(raw[name] for name in contact_columns):
-            if not raw.get("contact_name"):
-                errors.add(line, "contact_name", "a contact needs a name")
-            elif "contact_name" in parsed:
-                contact = {CONTACT_FIELDS[n]: parsed[n] for n in contact_columns if n in CONTACT_FIELDS and n in parsed}
-                contact["name"] = parsed["contact_name"]
-                _add_contact(group, line, contact, errors)
-    return groups, ignored
-
-
-def _add_contact(group: _Group, line: int, contact: dict, errors: RowErrors) -> None:
-    key = contact["name"].casefold()
-    for other_line, other in group.contacts:
-        if other["name"].casefold() == key:
-            if other != contact:
-                errors.add(line, "contact_name", f"the same contact is on line {other_line} with other details")
-            return
-    group.contacts.append((line, contact))
 
 
 class _Scope:
@@ -441,7 +120,7 @@ class _Scope:
             self.assignable = set()
 
     def manager_for(self, cell: str | None, current: Customer | None) -> int | None:
-        """The manager id for a customer (current is None when creating); raises _Bad."""
+        """The manager id for a customer (current is None when creating); raises BadCell."""
         keep = current.manager_id if current is not None else None
         if cell is None or (cell == "" and not self.assigns):
             # No manager given: kept on update; on create the pool, or the manager themselves.
@@ -453,20 +132,20 @@ class _Scope:
         if current is not None and current.manager_id is not None and cell == current.manager.get_username():
             return keep  # unchanged, even if that manager has left meanwhile
         if cell not in self.users:
-            raise _Bad(f"unknown or inactive user {_quote(cell)}")
+            raise BadCell(f"unknown or inactive user {quote_value(cell)}")
         wanted = self.users[cell]
         if current is not None and wanted == keep:
             return keep
         if self.assigns:
             if cell not in self.assignable:
-                raise _Bad(f"not permitted: you cannot assign customers to {_quote(cell)}")
+                raise BadCell(f"not permitted: you cannot assign customers to {quote_value(cell)}")
             return wanted
         if current is None and wanted == self.user.pk:
             return wanted
-        raise _Bad("not permitted: a manager imports customers for themselves and cannot reassign them")
+        raise BadCell("not permitted: a manager imports customers for themselves and cannot reassign them")
 
 
-def _plan(groups: list[_Group], *, user, errors: RowErrors) -> _Plan:
+def _plan(groups: list[CustomerRows], *, user, errors: RowErrors) -> _Plan:
     """Resolve the parsed customers against the database: what to create, update, keep."""
     refs = [group.ref for group in groups if group.ref]
     existing: dict[str, Customer] = {}
@@ -494,12 +173,12 @@ def _plan(groups: list[_Group], *, user, errors: RowErrors) -> _Plan:
     for group in groups:
         current = existing.get(group.ref) if group.ref else None
         if current is not None and user is not None and current.pk not in visible:
-            message = f"not permitted: customer {_quote(group.ref)} is outside your customers"
+            message = f"not permitted: customer {quote_value(group.ref)} is outside your customers"
             errors.add(group.line, "external_ref", message)
             continue
         try:
             manager_id = scope.manager_for(group.manager, current)
-        except _Bad as bad:
+        except BadCell as bad:
             errors.add(group.line, "manager", str(bad))
             continue
         customer = current if current is not None else Customer(external_ref=group.ref, created_at=now)
@@ -596,7 +275,7 @@ def customer_import_run(*, file, file_name: str, user=None, dry_run: bool = Fals
 
 def _check_and_write(sheet: Sheet, *, user, result: ImportResult, write: bool) -> None:
     errors = RowErrors(COLUMNS)
-    groups, result.ignored_columns = _parse_rows(sheet, errors)
+    groups, result.ignored_columns = parse_rows(sheet, errors)
     # Checked against the database even when cells are bad, so that every error shows.
     plan = _plan(groups, user=user, errors=errors)
     if errors:

@@ -11,7 +11,8 @@ from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.imports import SpreadsheetUploadForm
 
 from .. import lists
-from ..customer_import import COLUMNS, MAX_FILE_BYTES, customer_export_rows, customer_import_run
+from ..customer_file import COLUMNS, MAX_FILE_BYTES
+from ..customer_import import customer_export_rows, customer_import_run
 from ..filters import CustomerFilterSet
 from ..models import Customer
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
-from customers import customer_import
+from customers import customer_file
 from customers.customer_import import COLUMNS, customer_import_run
 from customers.models import Contact, Customer
 from tests.factories import CustomerFactory, UserFactory
@@ -455,7 +455,7 @@ def test_a_csv_renamed_to_xlsx_and_a_broken_workbook_are_refused(db):
 
 
 def test_a_file_over_the_size_limit_is_refused_before_parsing(db, monkeypatch):
-    monkeypatch.setattr(customer_import, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(customer_file, "MAX_FILE_BYTES", 100)
     result = run(csv_bytes(good_rows(10)))
     assert "larger than" in result.errors[0]["message"] and Customer.objects.count() == 0
 
@@ -464,7 +464,7 @@ def test_an_xlsx_that_unpacks_beyond_the_limit_is_refused_before_parsing(db, mon
     # given a limit far below what this (ordinary) workbook unpacks to, as a zip bomb's would be
     data = xlsx_bytes(good_rows(50))
     unpacked = sum(member.file_size for member in zipfile.ZipFile(io.BytesIO(data)).infolist())
-    monkeypatch.setattr(customer_import, "XLSX_MAX_UNCOMPRESSED", unpacked - 1)
+    monkeypatch.setattr(customer_file, "XLSX_MAX_UNCOMPRESSED", unpacked - 1)
     monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: pytest.fail("parsed despite the limit"))
     result = run(data, name="customers.xlsx")
     assert "unpacks to" in result.errors[0]["message"] and Customer.objects.count() == 0

@@ -1,0 +1,352 @@
+"""Reading and checking a customer file, before anything touches the database: CSV
+(UTF-8, a BOM is fine) or XLSX, its columns (COLUMNS; only `name` is required), every
+cell parsed, and the rows grouped per customer. Every error is collected with its file
+line (the header is line 1) and column. customers.customer_import runs the import.
+
+The exporter (crm_project.exports) puts an apostrophe before text that a spreadsheet
+would run as a formula; it is taken off here, so an export re-imports unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from crm_project.dates import business_today
+from crm_project.exports import FORMULA_TRIGGERS
+from crm_project.spreadsheets import FileRejected, RowErrors, check_csv_head, csv_delimiter, header_name, xlsx_rows
+
+from .models import Customer
+
+CUSTOMER_COLUMNS = (
+    "external_ref",
+    "name",
+    "kind",
+    "tax_id",
+    "industry",
+    "activity_type",
+    "has_branches",
+    "employees",
+    "client_type",
+    "year_founded",
+    "birthday",
+    "city",
+    "email",
+    "phone",
+    "manager",
+    "acquisition_channel",
+    "relationship_type",
+    "psychotype",
+    "notes",
+)
+CONTACT_COLUMNS = ("contact_name", "contact_position", "contact_phone", "contact_email", "contact_birthday")
+COLUMNS = CUSTOMER_COLUMNS + CONTACT_COLUMNS
+REQUIRED_COLUMNS = ("name",)
+# Customer fields written from the columns of the same name (manager is resolved apart).
+PROFILE_FIELDS = tuple(name for name in CUSTOMER_COLUMNS if name not in ("external_ref", "manager"))
+CONTACT_FIELDS = {"contact_position": "position", "contact_phone": "phone", "contact_email": "email",
+                  "contact_birthday": "birthday"}  # fmt: skip
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 100_000
+# An XLSX is a zip: refuse, before parsing, one that would unpack beyond this.
+XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+XLSX_MAX_MEMBERS = 1_000
+
+TRUE_WORDS = {"yes", "y", "true", "1"}
+FALSE_WORDS = {"no", "n", "false", "0", ""}
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass
+class Sheet:
+    header: list[str]
+    rows: list[tuple[int, list[str]]]  # (file line, cells as text), blank rows left out
+
+
+#
+# Reading
+#
+
+
+def read_customer_file(file, *, file_name: str) -> Sheet:
+    """The rows of a .csv or .xlsx file (binary file object) as text, each with its
+    file line. Raises FileRejected for anything that is not a readable sheet."""
+    suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    if suffix not in ("csv", "xlsx"):
+        raise FileRejected("Only .csv and .xlsx files can be imported.")
+    data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise FileRejected(f"The file is larger than {MAX_FILE_BYTES // 1024**2} MB; split it into smaller files.")
+    if not data:
+        raise FileRejected("The file is empty.")
+    records = _csv_records(data) if suffix == "csv" else _xlsx_records(data)
+    rows = []
+    header = None
+    for line, cells in records:
+        cells = [_unescape(cell) for cell in cells]
+        if header is None:
+            if any(cells):
+                header = [header_name(cell) for cell in cells]
+            continue
+        if any(cells):
+            rows.append((line, cells))
+            if len(rows) > MAX_ROWS:
+                raise FileRejected(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
+    if header is None:
+        raise FileRejected("The file is empty.")
+    return Sheet(header=header, rows=rows)
+
+
+def _unescape(text: str) -> str:
+    """Take off the apostrophe our exporter puts before formula-like text."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
+
+
+def _csv_records(data: bytes):
+    check_csv_head(data[:65536])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            f"The file is not UTF-8 text (byte {exc.start:,} is not UTF-8). Save it as 'CSV UTF-8'."
+        ) from exc
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.split("\n", 1)[0]))
+    start = 1
+    try:
+        for record in reader:
+            # A quoted value may span lines: a record's line is the line it starts on.
+            yield start, [cell.strip() for cell in record]
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise FileRejected(f"The CSV cannot be read at line {start}: {exc}.") from exc
+
+
+def _xlsx_records(data: bytes):
+    rows = xlsx_rows(data, max_uncompressed=XLSX_MAX_UNCOMPRESSED, max_members=XLSX_MAX_MEMBERS)
+    return list(enumerate(rows, start=1))
+
+
+#
+# Checking one cell
+#
+
+
+class BadCell(Exception):
+    pass
+
+
+def quote_value(value: str) -> str:
+    return f'"{value[:40]}…"' if len(value) > 40 else f'"{value}"'
+
+
+def _text(limit: int | None):
+    def parse(raw: str):
+        if limit is not None and len(raw) > limit:
+            raise BadCell(f"longer than {limit} characters")
+        return raw
+
+    return parse
+
+
+def _choice(choices):
+    known = {}
+    for value, label in choices:
+        known[value.lower()] = value
+        known[str(label).lower()] = value
+
+    def parse(raw: str):
+        if raw == "":
+            return ""
+        try:
+            return known[raw.lower()]
+        except KeyError:
+            raise BadCell(f"not one of {', '.join(value for value, _ in choices)}: {quote_value(raw)}") from None
+
+    return parse
+
+
+def _boolean(raw: str):
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise BadCell(f"not yes or no: {quote_value(raw)}")
+
+
+def _whole(maximum: int):
+    def parse(raw: str):
+        if raw == "":
+            return None
+        if not _WHOLE.fullmatch(raw):
+            raise BadCell(f"not a whole number: {quote_value(raw)}")
+        number = int(raw)
+        if number < 0:
+            raise BadCell(f"cannot be negative: {quote_value(raw)}")
+        if number > maximum:
+            raise BadCell(f"too large: {quote_value(raw)}")
+        return number
+
+    return parse
+
+
+def _date(raw: str):
+    if raw == "":
+        return None
+    candidate = raw[:10] if len(raw) > 10 and raw[10] in "T " else raw
+    if _ISO_DATE.fullmatch(candidate):
+        try:
+            return date.fromisoformat(candidate)
+        except ValueError:
+            pass
+    raise BadCell(f"not a date (YYYY-MM-DD): {quote_value(raw)}")
+
+
+def _past_date(raw: str):
+    value = _date(raw)
+    if value is not None and value > business_today():
+        raise BadCell("cannot be in the future")
+    return value
+
+
+def _email(raw: str):
+    if raw == "":
+        return ""
+    if len(raw) > 254:
+        raise BadCell("longer than 254 characters")
+    try:
+        validate_email(raw)
+    except ValidationError:
+        raise BadCell(f"not a valid email address: {quote_value(raw)}") from None
+    return raw
+
+
+def _tax_id(raw: str):
+    compact = "".join(raw.split())
+    if len(compact) > 32:
+        raise BadCell("longer than 32 characters")
+    return compact
+
+
+PARSERS = {
+    "external_ref": _text(64),
+    "name": _text(200),
+    "kind": _choice(Customer.Kind.choices),
+    "tax_id": _tax_id,
+    "industry": _text(100),
+    "activity_type": _choice(Customer.ActivityType.choices),
+    "has_branches": _boolean,
+    "employees": _whole(2_147_483_647),
+    "client_type": _choice(Customer.ClientType.choices),
+    "year_founded": _whole(32_767),
+    "birthday": _date,
+    "city": _text(100),
+    "email": _email,
+    "phone": _text(40),
+    "manager": _text(150),
+    "acquisition_channel": _choice(Customer.Channel.choices),
+    "relationship_type": _choice(Customer.Relationship.choices),
+    "psychotype": _choice(Customer.Psychotype.choices),
+    "notes": _text(None),
+    "contact_name": _text(200),
+    "contact_position": _text(100),
+    "contact_phone": _text(40),
+    "contact_email": _email,
+    "contact_birthday": _past_date,
+}
+
+
+#
+# Checking the rows
+#
+
+
+@dataclass
+class CustomerRows:
+    """One customer of the file: its first line, parsed values, manager cell, contacts."""
+
+    line: int
+    ref: str | None
+    values: dict
+    manager: str | None  # None: no manager column
+    contacts: list[tuple[int, dict]] = field(default_factory=list)
+
+
+def parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[CustomerRows], list[str]]:
+    """Parse every cell and gather the rows into customers; (groups, ignored columns)."""
+    columns = [name for name in sheet.header if name in COLUMNS]
+    duplicated = sorted({name for name in columns if columns.count(name) > 1})
+    missing = [name for name in REQUIRED_COLUMNS if name not in sheet.header]
+    for name in duplicated:
+        errors.add(1, name, "the column appears more than once")
+    for name in missing:
+        errors.add(1, name, "this required column is missing")
+    ignored = [name for name in sheet.header if name and name not in COLUMNS]
+    if errors:
+        return [], ignored
+    if not sheet.rows:
+        errors.add(2, None, "the file holds no rows")
+        return [], ignored
+    positions = {name: index for index, name in enumerate(sheet.header) if name in COLUMNS}
+    errors.positions = positions
+    customer_columns = [name for name in CUSTOMER_COLUMNS if name in positions]
+    contact_columns = [name for name in CONTACT_COLUMNS if name in positions]
+    groups: list[CustomerRows] = []
+    by_ref: dict[str, CustomerRows] = {}
+    for line, cells in sheet.rows:
+        raw = {name: cells[index] if index < len(cells) else "" for name, index in positions.items()}
+        parsed = {}
+        for name in customer_columns + contact_columns:
+            try:
+                parsed[name] = PARSERS[name](raw[name])
+            except BadCell as bad:
+                errors.add(line, name, str(bad))
+        ref = parsed.get("external_ref") or None
+        group = by_ref.get(ref) if ref else None
+        if group is None:
+            if "name" in parsed and not parsed["name"]:
+                errors.add(line, "name", "a value is required")
+            values = {name: parsed[name] for name in PROFILE_FIELDS if name in parsed}
+            # A manager cell that could not be read is reported once, not again as unknown.
+            manager = parsed["manager"] if "manager" in parsed else None
+            group = CustomerRows(line=line, ref=ref, values=values, manager=manager)
+            groups.append(group)
+            if ref:
+                by_ref[ref] = group
+        else:
+            # A later row of the same customer repeats its values or leaves them empty.
+            for name in customer_columns:
+                if name == "external_ref" or raw[name] == "" or name not in parsed:
+                    continue
+                first = group.manager if name == "manager" else group.values.get(name)
+                if parsed[name] != first:
+                    errors.add(line, name, f"differs from line {group.line}, the first row of {quote_value(ref)}")
+        if any(raw[name] for name in contact_columns):
+            if not raw.get("contact_name"):
+                errors.add(line, "contact_name", "a contact needs a name")
+            elif "contact_name" in parsed:
+                contact = {CONTACT_FIELDS[n]: parsed[n] for n in contact_columns if n in CONTACT_FIELDS and n in parsed}
+                contact["name"] = parsed["contact_name"]
+                _add_contact(group, line, contact, errors)
+    return groups, ignored
+
+
+def _add_contact(group: CustomerRows, line: int, contact: dict, errors: RowErrors) -> None:
+    key = contact["name"].casefold()
+    for other_line, other in group.contacts:
+        if other["name"].casefold() == key:
+            if other != contact:
+                errors.add(line, "contact_name", f"the same contact is on line {other_line} with other details")
+            return
+    group.contacts.append((line, contact))
+
+

@@ -44,12 +44,12 @@ Progress = Callable[[int, int, str], None]
 
 
 def settlement_import_start(
-    *, upload: UploadedFile, user, create_missing: bool = False, dry_run: bool = False
+    *, upload: UploadedFile, user, enqueue: Callable[[int], object], create_missing: bool = False,
+    dry_run: bool = False,
 ) -> SettlementImport:
-    """Store the uploaded file as a new pending run and queue the import once that row
-    is committed. Called by the upload view; the task calls settlement_import_run."""
-    from .tasks import import_settlements_task
-
+    """Store the uploaded file as a new pending run and hand its id to `enqueue` (the
+    task's delay) once that row is committed. Called by the upload view; the task calls
+    settlement_import_run."""
     run = SettlementImport.objects.create(
         file_name=Path(upload.name).name[:255],
         file=upload,
@@ -57,7 +57,7 @@ def settlement_import_start(
         create_missing=create_missing,
         dry_run=dry_run,
     )
-    transaction.on_commit(lambda: import_settlements_task.delay(run.pk))
+    transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 

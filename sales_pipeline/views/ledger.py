@@ -13,6 +13,7 @@ from ..forms import SettlementImportForm
 from ..models import SettlementImport, SettlementLine
 from ..services import imports as services
 from ..tables import SettlementImportTable, SettlementLineTable
+from ..tasks import import_settlements_task
 
 #
 # The ledger
@@ -65,6 +66,7 @@ class SettlementImportCreateView(LoginRequiredMixin, PermissionRequiredMixin, Fo
             user=self.request.user,
             create_missing=form.cleaned_data["create_missing"],
             dry_run=form.cleaned_data["dry_run"],
+            enqueue=import_settlements_task.delay,
         )
         return redirect("sales_pipeline:settlement_import_detail", pk=run.pk)
 

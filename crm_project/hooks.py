@@ -24,6 +24,11 @@ CUSTOMER_COLUMNS = "customer_list_columns"
 DASHBOARD_WIDGETS = "dashboard_widgets"
 # fn(user) -> list[HealthCheck]: measured shares for the process health page
 PROCESS_HEALTH = "process_health_checks"
+# fn(*, customer_ids: list[int], actor, reason: str) -> None: these customers' manager has just
+# changed, inside the caller's transaction; move the open work that follows the assignment
+# to customer.manager (the pipeline's open deals), with history. Called by
+# customers.services.customers_reassigned only; a set-based update, not a loop per customer.
+CUSTOMERS_REASSIGNED = "customers_reassigned"
 # fn(demo: DemoContext) -> None: demo data, called in `order` (layer order) by seed_demo
 DEMO_SEEDERS = "demo_seeders"
 # fn() -> None: delete an app's demo data, called in reverse order by seed_demo --reset

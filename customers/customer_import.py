@@ -44,7 +44,7 @@ from crm_project.spreadsheets import FileRejected, check_csv_head, csv_delimiter
 from .access import DIRECTOR, sees_everything, user_role
 from .forms import assignable_managers, profile_errors
 from .models import Contact, Customer, normalize_name
-from .services import customers_update_with_history, update_rows
+from .services import customers_reassigned, customers_update_with_history, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -364,6 +364,7 @@ class _Plan:
     unchanged: int = 0
     changed_contacts: list[Contact] = field(default_factory=list)
     contact_fields: set = field(default_factory=set)
+    reassigned: list[int] = field(default_factory=list)  # ids of known customers given another manager
 
 
 def _in_chunks(values: list, size: int = 900):
@@ -552,6 +553,8 @@ def _plan(groups: list[_Group], *, user, errors: _Errors) -> _Plan:
         elif changed:
             plan.updates.append(customer)
             plan.update_fields.update("manager" if name == "manager" else name for name in changed)
+            if "manager" in changed:
+                plan.reassigned.append(customer.pk)
         else:
             plan.unchanged += 1
         for _line, values in group.contacts:
@@ -653,6 +656,9 @@ def _write(plan: _Plan, *, user, reason: str) -> None:
     if plan.updates:
         fields = sorted(plan.update_fields | {"normalized_name", "segment", "updated_at"})
         customers_update_with_history(plan.updates, fields, user=user, reason=reason)
+    if plan.reassigned:
+        # their open planned contacts and deals follow, in the import's transaction
+        customers_reassigned(customer_ids=plan.reassigned, actor=user, reason=reason)
     new_contacts = []
     for customer, contact in plan.new_contacts:
         contact.customer_id = customer.pk

@@ -9,8 +9,9 @@ class SalesPipelineConfig(AppConfig):
     def ready(self) -> None:
         from crm_project import hooks
 
-        from . import demo
+        from . import demo, pipeline
 
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_ledger, order=20)
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_deals, order=40)
         hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=20)
+        hooks.register(hooks.CUSTOMERS_REASSIGNED, pipeline.deals_follow_customers, order=20)

@@ -4,7 +4,10 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from customers.access import customer_scope
+from customers.access import customer_scope, managed_scope
+
+# Whose a deal is: its manager's and its customer's manager's (and their directors').
+DEAL_MANAGERS = ("manager", "customer__manager")
 
 # Ledger money keeps four decimals: real price lists have sub-penny unit prices, and
 # classification sums these exactly as integers of 1/10,000 (see segmentation.selectors).
@@ -160,7 +163,10 @@ class RefusalReason(models.Model):
 
 class DealQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(customer_scope(user, prefix="customer__"))
+        """A deal is visible to its manager, its customer's manager and their directors
+        (and those who see everything), never to every manager: a pool customer's deal
+        is not the pool's."""
+        return self.filter(managed_scope(user, *DEAL_MANAGERS))
 
 
 class Deal(models.Model):

@@ -46,12 +46,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
-from customers.models import CustomerProduct, PlannedContact
+from customers.models import Customer, CustomerProduct, PlannedContact
 from customers.portrait import product_status_set
+from customers.services import customers_reassign
 from segmentation.classification import months_before
 
 from .models import ContractChange, Deal, DealLine, Payment, RefusalReason, SettlementLine, Stage, StageChange
@@ -291,6 +293,11 @@ def deal_create(
     discount) and amount, and the StageChange that records its start (from nowhere).
     Called by the deal create page and the demo."""
     at = _now(at)
+    # Locked, so two deals opened at once on one pool customer give it to one manager.
+    current = Customer.objects.select_for_update().only("pk", "manager_id").get(pk=customer.pk)
+    if current.manager_id is None:
+        # A pool customer becomes the deal manager's (domain.md section 1: deals are not the pool's).
+        customers_reassign(customers=[customer], manager=manager, actor=actor, reason="assigned by a new deal")
     deal = Deal(
         customer=customer,
         manager=manager,
@@ -310,6 +317,31 @@ def deal_create(
     _write_lines(deal, rows)
     _stage_change(deal, from_stage=None, to_stage=Stage.PRESENTATION, to_status=OPEN, actor=actor, at=at, days=0)
     return deal
+
+
+def deals_follow_customers(*, customer_ids: list[int], actor, reason: str) -> int:
+    """The open deals of customers just reassigned go to the customer's new manager, with
+    a history row each (`actor`, `reason`); won and lost deals keep the manager who
+    worked them, and pool customers' deals stay where they are. Registered as
+    hooks.CUSTOMERS_REASSIGNED, so customers.services.customers_reassigned (the one
+    reassignment rule) calls it inside its transaction. Returns how many deals moved."""
+    moved = 0
+    for start in range(0, len(customer_ids), 500):
+        deals = list(
+            Deal.objects.select_for_update(of=("self",))
+            .filter(customer_id__in=customer_ids[start : start + 500], status=OPEN, customer__manager__isnull=False)
+            .exclude(manager=F("customer__manager"))
+            .annotate(new_manager_id=F("customer__manager"))
+            .order_by("pk")
+        )
+        for deal in deals:
+            deal.manager_id = deal.new_manager_id
+        if deals:
+            bulk_update_with_history(
+                deals, Deal, ["manager"], batch_size=500, default_user=actor, default_change_reason=reason
+            )
+        moved += len(deals)
+    return moved
 
 
 def _write_lines(deal: Deal, rows: list[dict]) -> None:

@@ -11,8 +11,9 @@ import calendar
 from datetime import date, timedelta
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -154,6 +155,7 @@ def agenda(request):
         "holidays": services.holiday_greetings(owner, holidays, viewer=viewer, limit=GREETING_LIMIT),
         "managers": assignable_managers(request.user),
         "hand_over_form": HandOverForm(from_user=owner, actor=request.user),
+        "hand_overs": services.hand_over_status(owner),
         "next": request.get_full_path(),
         # the deals' overdue control dates (sales_pipeline.control_points), most overdue first
         "control_points": deal_control_points(user=viewer, today=today, manager=owner, limit=20),
@@ -408,6 +410,29 @@ def agenda_hand_over(request):
     )
 
 
+@login_required
+@permission_required("customers.change_plannedcontact", raise_exception=True)
+@require_POST
+def agenda_hand_back(request):
+    """End a hand-over seen from the agenda of `manager` (the user's own, or a team
+    member's for a director): with `from_user`, return the contacts it holds from that
+    colleague; without, take back its contacts from whoever holds them."""
+    owner = _agenda_owner(request, request.POST.get("manager"))
+    raw = request.POST.get("from_user", "")
+    try:
+        if raw.isdigit():
+            giver = get_object_or_404(get_user_model(), pk=raw)
+            count = services.agenda_hand_back(from_user=giver, holder=owner, actor=request.user)
+            name = giver.get_full_name() or giver.username
+            messages.success(request, f"Returned {count} planned contact{'s' if count != 1 else ''} to {name}.")
+        else:
+            count = services.agenda_hand_back(from_user=owner, actor=request.user)
+            messages.success(request, f"Took back {count} planned contact{'s' if count != 1 else ''}.")
+    except PermissionDenied as error:
+        raise Http404("No such hand-over.") from error
+    return redirect(_agenda_url(owner, request))
+
+
 #
 # Greetings
 #
@@ -446,6 +471,7 @@ urlpatterns = [
     path("agenda/", agenda, name="agenda"),
     path("agenda/month/", agenda_month, name="agenda_month"),
     path("agenda/hand-over/", agenda_hand_over, name="agenda_hand_over"),
+    path("agenda/hand-back/", agenda_hand_back, name="agenda_hand_back"),
     path("agenda/greetings/", greeting_create, name="greeting_create"),
     path("<int:pk>/interactions/new/", interaction_create, name="interaction_create"),
     path("planned/<int:pk>/move/", planned_contact_move, name="planned_contact_move"),

@@ -10,6 +10,7 @@ from crm_project.views import ScopedListView
 from segmentation.models import CustomerSnapshot
 
 from .. import selectors
+from ..access import managed_scope
 from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
@@ -94,7 +95,11 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             referred_by_visible=bool(customer.referred_by_id)
             and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
             product_statuses=CustomerProduct.Status.choices,
-            open_deals=customer.deals.filter(status="open").select_related("manager").order_by("stage", "-pk"),
+            # a deal is its manager's and the customer's manager's: not everyone's who sees a pool customer
+            open_deals=customer.deals.filter(managed_scope(self.request.user, "manager", "customer__manager"))
+            .filter(status="open")
+            .select_related("manager")
+            .order_by("stage", "-pk"),
         )
         context.update(card_panels(self.request, customer))
         return context

@@ -54,6 +54,15 @@ class DealCreateForm(forms.ModelForm):
             del self.fields["manager"]
         self.fields["source"].help_text = "Where the deal came from: a referral, the website, an exhibition..."
 
+    def clean(self):
+        data = super().clean()
+        customer = data.get("customer")
+        if "manager" in self.fields and customer is not None and customer.manager_id is None:
+            if not data.get("manager") and "manager" not in self.errors:
+                # the deal gives the pool customer to its manager (pipeline.deal_create): say whom
+                self.add_error("manager", "This customer is in the pool: choose the manager it goes to with the deal.")
+        return data
+
 
 class DealForm(forms.ModelForm):
     """The deal's general fields and the data of every stage reached so far."""

@@ -19,7 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from .access import DIRECTOR, MANAGER, sees_everything, user_role
+from .access import DIRECTOR, MANAGER, managed_scope, sees_everything, user_role
 from .models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact, SalesTeam, TeamMembership
 from .portrait import offer_next_for
 
@@ -272,14 +272,17 @@ def greeting_log(
 #
 
 
-def with_last_interaction(contacts: QuerySet) -> QuerySet:
+def with_last_interaction(contacts: QuerySet, viewer=None) -> QuerySet:
     """Annotate each planned contact with its customer's last interaction (last_at,
     last_kind, last_summary) and its most advanced open deal (deal_id, deal_stage,
-    deal_amount), in the same query."""
+    deal_amount) among those `viewer` may see, in the same query."""
     from sales_pipeline.models import Deal
 
     last = Interaction.objects.filter(customer_id=OuterRef("customer_id")).order_by("-occurred_at", "-id")
     deal = Deal.objects.filter(customer_id=OuterRef("customer_id"), status=Deal.Status.OPEN).order_by("-stage", "-pk")
+    if viewer is not None:
+        # a colleague covering a hand-over sees the customer, not its manager's deals
+        deal = deal.filter(managed_scope(viewer, "manager", "customer__manager"))
     return contacts.annotate(
         last_at=Subquery(last.values("occurred_at")[:1]),
         last_kind=Subquery(last.values("kind")[:1]),
@@ -301,7 +304,7 @@ def agenda_contacts(user, *, viewer=None) -> QuerySet:
     """`user`'s open planned contacts with what a row shows. A `viewer` other than the
     owner (a director looking at a manager's agenda) gets only customers they see."""
     contacts = _open_contacts(user, viewer).select_related("customer", "product", "handed_over_from")
-    return with_last_interaction(contacts).order_by("due_date", "customer__name", "pk")
+    return with_last_interaction(contacts, viewer or user).order_by("due_date", "customer__name", "pk")
 
 
 def agenda_counts(user, day: date, today: date, *, viewer=None) -> dict[str, int]:
@@ -390,10 +393,10 @@ def hand_over_status(owner) -> dict[str, list[dict]]:
     return status
 
 
-def planned_contact_row(pk: int, *, today: date | None = None) -> PlannedContact:
+def planned_contact_row(pk: int, *, today: date | None = None, viewer=None) -> PlannedContact:
     """One planned contact with its dossier, to redraw an agenda row after an action."""
     contacts = PlannedContact.objects.filter(pk=pk).select_related("customer", "product", "handed_over_from")
-    return agenda_dossier(with_last_interaction(contacts), today=today)[0]
+    return agenda_dossier(with_last_interaction(contacts, viewer), today=today)[0]
 
 
 #

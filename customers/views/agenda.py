@@ -91,7 +91,7 @@ def _planned_contact(request, pk):
 def _row_response(request, contact_pk: int, **extra):
     """The agenda row of one planned contact, redrawn after an action."""
     today = timezone.localdate()
-    row = services.planned_contact_row(contact_pk, today=today)
+    row = services.planned_contact_row(contact_pk, today=today, viewer=request.user)
     context = {"row": row, "today": today, "next": _next_url(request, reverse("customers:agenda")), **extra}
     return render(request, "customers/_agenda_row.html", context)
 

@@ -255,3 +255,14 @@ def test_an_administrator_hands_over_within_the_team_too(cust_a, mgr_a, mgr_c, a
     plan(cust_a, mgr_a)
     with pytest.raises(Exception, match="only within the team"):
         agenda_hand_over(from_user=mgr_a, to_user=mgr_c, actor=admin_user)
+
+
+def test_a_colleague_covering_an_agenda_does_not_see_the_managers_deal_on_its_rows(cust_a, mgr_a, mgr_b, client_for):
+    plan(cust_a, mgr_a)
+    open_deal(cust_a, mgr_a, title="Covered Deal", amount=1234)
+    agenda_hand_over(from_user=mgr_a, to_user=mgr_b, actor=mgr_a)
+    rows = client_for(mgr_b).get(reverse("customers:agenda")).context["rows"]
+    assert [row.customer_id for row in rows] == [cust_a.pk]
+    assert rows[0].deal_id is None
+    owner_rows = client_for(mgr_a).get(reverse("customers:agenda"), {"manager": ""}).context["rows"]
+    assert owner_rows == []  # handed over: no longer on mgr_a's agenda

@@ -291,7 +291,8 @@ def deal_create(
 ) -> Deal:
     """A new deal at Presentation, with its lines (dicts of product, quantity, price,
     discount) and amount, and the StageChange that records its start (from nowhere).
-    Called by the deal create page and the demo."""
+    A customer in the unassigned pool becomes `manager`'s (customers_reassign, with
+    history). Called by the deal create page and the demo."""
     at = _now(at)
     # Locked, so two deals opened at once on one pool customer give it to one manager.
     current = Customer.objects.select_for_update().only("pk", "manager_id").get(pk=customer.pk)

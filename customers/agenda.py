@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
 from .access import DIRECTOR, MANAGER, managed_scope, sees_everything, user_role
@@ -55,7 +56,7 @@ def hand_over_targets(*, from_user, actor) -> QuerySet:
     )
 
 
-HAND_OVER_OUTSIDE_TEAM = "An agenda is handed over only within the team: pick an active manager of the same team."
+HAND_OVER_OUTSIDE_TEAM = _("An agenda is handed over only within the team: pick an active manager of the same team.")
 
 
 #
@@ -217,7 +218,7 @@ def agenda_hand_back(*, from_user, actor, holder=None) -> int:
     if not allowed and holder is not None:
         allowed = directs_agenda_of(actor, holder)
     if not allowed:
-        raise PermissionDenied("You may end only a hand-over of your own agenda, to you, or of your team's.")
+        raise PermissionDenied(_("You may end only a hand-over of your own agenda, to you, or of your team's."))
     contacts = PlannedContact.objects.select_for_update().filter(handed_over_from=from_user, status=PLANNED)
     if holder is not None:
         contacts = contacts.filter(manager=holder)

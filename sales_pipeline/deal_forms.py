@@ -6,6 +6,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.access import DIRECTOR, MANAGER, sees_everything, user_role
 from customers.forms import CustomerPicker, assignable_managers
@@ -60,7 +61,8 @@ class DealCreateForm(forms.ModelForm):
         if "manager" in self.fields and customer is not None and customer.manager_id is None:
             if not data.get("manager") and "manager" not in self.errors:
                 # the deal gives the pool customer to its manager (pipeline.deal_create): say whom
-                self.add_error("manager", "This customer is in the pool: choose the manager it goes to with the deal.")
+                message = _("This customer is in the pool: choose the manager it goes to with the deal.")
+                self.add_error("manager", message)
         return data
 
 

@@ -19,6 +19,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -424,12 +426,18 @@ def agenda_hand_back(request):
             giver = get_object_or_404(get_user_model(), pk=raw)
             count = services.agenda_hand_back(from_user=giver, holder=owner, actor=request.user)
             name = giver.get_full_name() or giver.username
-            messages.success(request, f"Returned {count} planned contact{'s' if count != 1 else ''} to {name}.")
+            text = ngettext(
+                "Returned %(count)d planned contact to %(name)s.",
+                "Returned %(count)d planned contacts to %(name)s.",
+                count,
+            )
+            messages.success(request, text % {"count": count, "name": name})
         else:
             count = services.agenda_hand_back(from_user=owner, actor=request.user)
-            messages.success(request, f"Took back {count} planned contact{'s' if count != 1 else ''}.")
+            text = ngettext("Took back %(count)d planned contact.", "Took back %(count)d planned contacts.", count)
+            messages.success(request, text % {"count": count})
     except PermissionDenied as error:
-        raise Http404("No such hand-over.") from error
+        raise Http404(_("No such hand-over.")) from error
     return redirect(_agenda_url(owner, request))
 
 

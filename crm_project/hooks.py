@@ -18,7 +18,8 @@ AGENDA_ROWS = "agenda_rows"
 # fn(*, user, today: date, manager=None) -> list[AgendaRow]: more rows for the control points page
 # (the pipeline's own come first; e.g. segmentation's "contact interval exceeded" per ABC class)
 CONTROL_POINTS = "control_points"
-# fn(customer_ids: set[int]) -> dict[customer_id, list[DossierItem]]: lines of an agenda row's dossier
+# fn(customer_ids: set[int], *, viewer) -> dict[customer_id, list[DossierItem]]: lines of an agenda
+# row's dossier, of what `viewer` may see
 AGENDA_DOSSIER = "agenda_dossier"
 # fn(list_name: str) -> ListColumns | None: annotations, columns and filters of a customer list
 # ("customers": the customer list and its export; "managed_base": the managed base)
@@ -27,6 +28,11 @@ CUSTOMER_COLUMNS = "customer_list_columns"
 DASHBOARD_WIDGETS = "dashboard_widgets"
 # fn(user) -> list[HealthCheck]: measured shares for the process health page
 PROCESS_HEALTH = "process_health_checks"
+# fn(*, customer_ids: list[int], actor, reason: str) -> None: these customers' manager has just
+# changed, inside the caller's transaction; move the open work that follows the assignment
+# to customer.manager (the pipeline's open deals), with history. Called by
+# customers.services.customers_reassigned only; a set-based update, not a loop per customer.
+CUSTOMERS_REASSIGNED = "customers_reassigned"
 # fn(demo: DemoContext) -> None: demo data, called in `order` (layer order) by seed_demo
 DEMO_SEEDERS = "demo_seeders"
 # fn() -> None: delete an app's demo data, called in reverse order by seed_demo --reset

@@ -17,6 +17,7 @@ from .models import (
     TeamMembership,
 )
 from .segment_rules import segments_assign
+from .services import customers_reassigned
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -40,6 +41,12 @@ class CustomerAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "external_ref", "email", "phone"]
     list_select_related = ["manager"]
     autocomplete_fields = ["manager"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "manager" in form.changed_data:
+            # the open planned contacts and deals follow the new manager, as on every path
+            customers_reassigned(customer_ids=[obj.pk], actor=request.user)
 
 
 #

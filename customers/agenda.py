@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
 from crm_project import hooks
@@ -45,18 +46,20 @@ def directs_agenda_of(actor, user) -> bool:
 
 
 def hand_over_targets(*, from_user, actor) -> QuerySet:
-    """Who may take over `from_user`'s agenda: active managers of the same team; a
-    director or an administrator may pick any active manager."""
-    managers = (
+    """Who may take over `from_user`'s agenda: the other active managers of their team,
+    whoever hands it over (a director and an administrator too: the colleague covering
+    must be one the team's director directs). A manager without a team has no one.
+    `actor` is kept for the callers; the rule does not depend on it."""
+    team = TeamMembership.objects.filter(user=from_user).values("team_id")
+    return (
         get_user_model()
-        .objects.filter(is_active=True, groups__name=MANAGER)
+        .objects.filter(is_active=True, groups__name=MANAGER, team_membership__team_id__in=team)
         .exclude(pk=from_user.pk)
         .order_by("first_name", "last_name", "username")
     )
-    if sees_everything(actor) or user_role(actor) == DIRECTOR:
-        return managers
-    team = TeamMembership.objects.filter(user=from_user).values("team_id")
-    return managers.filter(team_membership__team_id__in=team)
+
+
+HAND_OVER_OUTSIDE_TEAM = _("An agenda is handed over only within the team: pick an active manager of the same team.")
 
 
 #
@@ -123,6 +126,13 @@ def interaction_log(
             purpose=next_purpose,
             product=next_product,
             planned_in=interaction,
+            # planned by a colleague covering a handed-over contact: it stays part of the
+            # hand-over (keeps their access, goes back with the agenda)
+            handed_over_from=(
+                completes.handed_over_from
+                if completes is not None and completes.manager_id == manager.pk
+                else None
+            ),
         )
         planned.full_clean()
         planned._history_user = manager
@@ -176,7 +186,7 @@ def agenda_hand_over(*, from_user, to_user, actor, start: date | None = None, en
     if actor.pk != from_user.pk and not directs_agenda_of(actor, from_user):
         raise PermissionDenied("You may hand over only your own agenda or one of your team's.")
     if not hand_over_targets(from_user=from_user, actor=actor).filter(pk=to_user.pk).exists():
-        raise ValidationError({"to_user": "Pick an active manager of the same team."})
+        raise ValidationError({"to_user": HAND_OVER_OUTSIDE_TEAM})
     if start and end and start > end:
         raise ValidationError({"end": "The range ends before it starts."})
     contacts = PlannedContact.objects.select_for_update().filter(manager=from_user, status=PLANNED)
@@ -196,6 +206,37 @@ def agenda_hand_over(*, from_user, to_user, actor, start: date | None = None, en
             batch_size=500,
             default_user=actor,
             default_change_reason="handed over",
+        )
+    return len(contacts)
+
+
+@transaction.atomic
+def agenda_hand_back(*, from_user, actor, holder=None) -> int:
+    """End a hand-over: the open planned contacts handed over from `from_user` (those
+    `holder` holds, or all of them) go back to `from_user`'s agenda, and with them the
+    colleague's access to those customers. Done contacts stay as they were. `actor` is
+    `from_user` (taking the agenda back), the holder (returning it), a director of
+    either's team or an administrator. A history row per contact. Returns how many."""
+    allowed = actor.pk in (from_user.pk, getattr(holder, "pk", None)) or directs_agenda_of(actor, from_user)
+    if not allowed and holder is not None:
+        allowed = directs_agenda_of(actor, holder)
+    if not allowed:
+        raise PermissionDenied(_("You may end only a hand-over of your own agenda, to you, or of your team's."))
+    contacts = PlannedContact.objects.select_for_update().filter(handed_over_from=from_user, status=PLANNED)
+    if holder is not None:
+        contacts = contacts.filter(manager=holder)
+    contacts = list(contacts.order_by("pk"))
+    for contact in contacts:
+        contact.manager = from_user
+        contact.handed_over_from = None
+    if contacts:
+        bulk_update_with_history(
+            contacts,
+            PlannedContact,
+            ["manager", "handed_over_from"],
+            batch_size=500,
+            default_user=actor,
+            default_change_reason="handed back",
         )
     return len(contacts)
 
@@ -294,15 +335,15 @@ def agenda_month(user, year: int, month: int, *, viewer=None) -> dict[date, int]
     return dict(rows)
 
 
-def agenda_dossier(contacts, *, today: date | None = None) -> list[PlannedContact]:
+def agenda_dossier(contacts, *, today: date | None = None, viewer=None) -> list[PlannedContact]:
     """Evaluate planned contacts (from agenda_contacts or with_last_interaction) and give
     each its dossier: `offer_next` (products, from the portrait), `last_kind_label` and
     `dossier_items` (what other apps add through hooks.AGENDA_DOSSIER, such as the open
-    deal). A fixed number of queries for any number of rows."""
+    deal, of what `viewer` may see). A fixed number of queries for any number of rows."""
     rows = list(contacts)
     customer_ids = {row.customer_id for row in rows}
     offers = offer_next_for(customer_ids, today=today) if rows else {}
-    contributed = [hook(customer_ids) for hook in hooks.get_hooks(hooks.AGENDA_DOSSIER)] if rows else []
+    contributed = [hook(customer_ids, viewer=viewer) for hook in hooks.get_hooks(hooks.AGENDA_DOSSIER)] if rows else []
     kinds = dict(Interaction.Kind.choices)
     for row in rows:
         row.offer_next = offers.get(row.customer_id, [])
@@ -311,10 +352,45 @@ def agenda_dossier(contacts, *, today: date | None = None) -> list[PlannedContac
     return rows
 
 
-def planned_contact_row(pk: int, *, today: date | None = None) -> PlannedContact:
+def hand_over_status(owner) -> dict[str, list[dict]]:
+    """The hand-overs in force around `owner`'s agenda: `given` (their open contacts on
+    colleagues' agendas) and `held` (colleagues' open contacts on theirs), each a list of
+    {user_id, name, n} for the colleague. One query."""
+    rows = (
+        PlannedContact.objects.filter(
+            Q(handed_over_from=owner) | Q(manager=owner, handed_over_from__isnull=False), status=PLANNED
+        )
+        .values(
+            "manager",
+            "manager__first_name",
+            "manager__last_name",
+            "manager__username",
+            "handed_over_from",
+            "handed_over_from__first_name",
+            "handed_over_from__last_name",
+            "handed_over_from__username",
+        )
+        .annotate(n=Count("pk"))
+        .order_by("manager__username", "handed_over_from__username")
+    )
+
+    def entry(row, prefix):
+        name = f"{row[prefix + '__first_name']} {row[prefix + '__last_name']}".strip()
+        return {"user_id": row[prefix], "name": name or row[prefix + "__username"], "n": row["n"]}
+
+    status = {"given": [], "held": []}
+    for row in rows:
+        if row["handed_over_from"] == owner.pk:
+            status["given"].append(entry(row, "manager"))
+        else:
+            status["held"].append(entry(row, "handed_over_from"))
+    return status
+
+
+def planned_contact_row(pk: int, *, today: date | None = None, viewer=None) -> PlannedContact:
     """One planned contact with its dossier, to redraw an agenda row after an action."""
     contacts = PlannedContact.objects.filter(pk=pk).select_related("customer", "product", "handed_over_from")
-    return agenda_dossier(with_last_interaction(contacts), today=today)[0]
+    return agenda_dossier(with_last_interaction(contacts), today=today, viewer=viewer)[0]
 
 
 #

@@ -53,7 +53,7 @@ from .customer_file import (
 )
 from .forms import assignable_managers, profile_errors
 from .models import Contact, Customer, normalize_name
-from .services import customers_update_with_history, update_rows
+from .services import customers_reassigned, customers_update_with_history, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class _Plan:
     unchanged: int = 0
     changed_contacts: list[Contact] = field(default_factory=list)
     contact_fields: set = field(default_factory=set)
+    reassigned: list[int] = field(default_factory=list)  # ids of known customers given another manager
 
 
 class _Scope:
@@ -212,6 +213,8 @@ def _plan(groups: list[CustomerRows], *, user, errors: RowErrors) -> _Plan:
         elif changed:
             plan.updates.append(customer)
             plan.update_fields.update("manager" if name == "manager" else name for name in changed)
+            if "manager" in changed:
+                plan.reassigned.append(customer.pk)
         else:
             plan.unchanged += 1
         for _line, values in group.contacts:
@@ -307,6 +310,9 @@ def _write(plan: _Plan, *, user, reason: str) -> None:
     if plan.updates:
         fields = sorted(plan.update_fields | {"normalized_name", "segment", "updated_at"})
         customers_update_with_history(plan.updates, fields, user=user, reason=reason)
+    if plan.reassigned:
+        # their open planned contacts and deals follow, in the import's transaction
+        customers_reassigned(customer_ids=plan.reassigned, actor=user, reason=reason)
     new_contacts = []
     for customer, contact in plan.new_contacts:
         contact.customer_id = customer.pk

@@ -11,7 +11,7 @@ from django.utils import timezone
 from crm_project.dates import business_today
 
 from .access import DIRECTOR, sees_everything, user_role
-from .agenda import hand_over_targets
+from .agenda import HAND_OVER_OUTSIDE_TEAM, hand_over_targets
 from .models import Interaction, PlannedContact, Product
 
 
@@ -127,7 +127,13 @@ class HandOverForm(StyledForm):
     """Hand `from_user`'s open planned contacts to a colleague: all, or those due in a
     date range (both ends included, either may be left open)."""
 
-    to_user = ManagerChoiceField(queryset=None, label="To", empty_label="Choose a colleague")
+    to_user = ManagerChoiceField(
+        queryset=None,
+        label="To",
+        empty_label="Choose a colleague",
+        # the choices are the owner's team: anyone else is refused with the rule, not "invalid"
+        error_messages={"invalid_choice": HAND_OVER_OUTSIDE_TEAM},
+    )
     start = forms.DateField(required=False, label="From", widget=DateInput(), help_text="Empty: from the start.")
     end = forms.DateField(required=False, label="Until", widget=DateInput(), help_text="Empty: to the end.")
 

@@ -3,9 +3,14 @@ competitor links, and the fast bulk update that the import and the demo share. (
 file import itself is customers.customer_import.)"""
 
 from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from crm_project import hooks
 
 from .access import MANAGER, user_role
-from .models import Customer
+from .models import Customer, PlannedContact
 from .segment_rules import segment_for
 
 
@@ -25,6 +30,8 @@ def customer_save(*, form, contact_formset, competitor_formset, actor) -> Custom
         customer.segment = segment_for(customer)
         customer._history_user = actor
         customer = form.save()
+    if not creating and "manager" in form.changed_data:
+        customers_reassigned(customer_ids=[customer.pk], actor=actor)
     for formset in (contact_formset, competitor_formset):
         if formset is not None:
             formset.instance = customer
@@ -67,3 +74,73 @@ def customers_update_with_history(customers: list[Customer], fields: list[str], 
     Customer.history.bulk_history_create(
         customers, batch_size=UPDATE_BATCH, update=True, default_user=user, default_change_reason=reason
     )
+
+
+#
+# Reassignment: the open work follows the customer's manager
+#
+
+REASSIGNED = "reassigned"
+
+
+@transaction.atomic
+def customers_reassign(*, customers, manager, actor, reason: str = REASSIGNED) -> int:
+    """Give `customers` to `manager` (None: the unassigned pool): one history row per
+    customer whose manager changes (`actor`, `reason`), then customers_reassigned in the
+    same transaction. Returns how many customers changed hands. Called by a deal opened
+    on a pool customer (sales_pipeline.pipeline.deal_create) and by bulk reassignments."""
+    ids = [customer.pk for customer in customers]
+    manager_id = manager.pk if manager is not None else None
+    changing = list(
+        Customer.objects.select_for_update().filter(pk__in=ids).exclude(manager_id=manager_id).order_by("pk")
+    )
+    now = timezone.now()
+    for customer in changing:
+        customer.manager_id = manager_id
+        customer.updated_at = now
+    if changing:
+        customers_update_with_history(changing, ["manager", "updated_at"], user=actor, reason=reason)
+        customers_reassigned(customer_ids=[customer.pk for customer in changing], actor=actor, reason=reason)
+    for customer in customers:  # the callers' instances say what the database now says
+        customer.manager_id = manager_id
+    return len(changing)
+
+
+@transaction.atomic
+def customers_reassigned(*, customer_ids, actor, reason: str = REASSIGNED) -> int:
+    """THE reassignment rule, for customers whose manager was just changed in the caller's
+    transaction (profile edit, import, admin, customers_reassign): their open planned
+    contacts go to the new manager, and a hand-over of them ends (handed_over_from
+    cleared), so the old manager and a covering colleague lose access; then the apps
+    below move their own open work (hooks.CUSTOMERS_REASSIGNED: the open deals). Each
+    moved row gets a history row naming `actor` and `reason`. A customer moved to the
+    pool keeps its contacts and deals where they are. Set-based: one query per batch of
+    customers, not per customer. Returns how many planned contacts moved."""
+    ids = sorted(set(customer_ids))
+    moved = 0
+    for start in range(0, len(ids), UPDATE_BATCH):
+        batch = ids[start : start + UPDATE_BATCH]
+        contacts = list(
+            PlannedContact.objects.select_for_update(of=("self",))
+            .filter(customer_id__in=batch, status=PlannedContact.Status.PLANNED, customer__manager__isnull=False)
+            .filter(~Q(manager=F("customer__manager")) | Q(handed_over_from__isnull=False))
+            .annotate(new_manager_id=F("customer__manager"))
+            .order_by("pk")
+        )
+        for contact in contacts:
+            contact.manager_id = contact.new_manager_id
+            contact.handed_over_from = None
+        if contacts:
+            bulk_update_with_history(
+                contacts,
+                PlannedContact,
+                ["manager", "handed_over_from"],
+                batch_size=UPDATE_BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+        moved += len(contacts)
+    if ids:
+        for follow in hooks.get_hooks(hooks.CUSTOMERS_REASSIGNED):
+            follow(customer_ids=ids, actor=actor, reason=reason)
+    return moved

@@ -10,6 +10,7 @@ class SalesPipelineConfig(AppConfig):
         from crm_project import hooks
 
         from . import contributions, demo
+        from .services import deals as deal_services
 
         hooks.register(hooks.CARD_PANELS, contributions.open_deals_panel, order=20)
         hooks.register(hooks.AGENDA_ROWS, contributions.control_point_rows, order=20)
@@ -18,3 +19,4 @@ class SalesPipelineConfig(AppConfig):
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_ledger, order=20)
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_deals, order=40)
         hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=20)
+        hooks.register(hooks.CUSTOMERS_REASSIGNED, deal_services.deals_follow_customers, order=20)

@@ -17,7 +17,13 @@ AGENDA_CONTROL_POINTS = 20  # the agenda lists the most overdue; the page lists 
 
 
 def open_deals_panel(request, customer) -> hooks.Panel:
-    deals = customer.deals.filter(status=Deal.Status.OPEN).select_related("manager").order_by("stage", "-pk")
+    # a deal is its manager's and the customer's manager's: not everyone's who sees a pool customer
+    deals = (
+        customer.deals.visible_to(request.user)
+        .filter(status=Deal.Status.OPEN)
+        .select_related("manager")
+        .order_by("stage", "-pk")
+    )
     return hooks.Panel(template="sales_pipeline/_card_deals.html", context={"open_deals": deals}, order=10)
 
 
@@ -39,10 +45,15 @@ def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:
     ]
 
 
-def open_deal_dossier(customer_ids: set[int]) -> dict[int, list[hooks.DossierItem]]:
-    """Each customer's most advanced open deal (stage, amount), in one query."""
+def open_deal_dossier(customer_ids: set[int], *, viewer=None) -> dict[int, list[hooks.DossierItem]]:
+    """Each customer's most advanced open deal (stage, amount) among those `viewer` may
+    see, in one query: a colleague covering a hand-over sees the customer, not its
+    manager's deals."""
+    deals = Deal.objects.filter(customer_id__in=customer_ids, status=Deal.Status.OPEN)
+    if viewer is not None:
+        deals = deals.visible_to(viewer)
     ranked = (
-        Deal.objects.filter(customer_id__in=customer_ids, status=Deal.Status.OPEN)
+        deals
         .annotate(rank=Window(RowNumber(), partition_by="customer_id", order_by=["-stage", "-pk"]))
         .filter(rank=1)
         .values("pk", "customer_id", "stage", "amount")

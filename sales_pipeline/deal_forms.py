@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from crm_project.dates import business_today
 from customers.access import DIRECTOR, MANAGER, sees_everything, user_role
@@ -53,6 +54,16 @@ class DealCreateForm(forms.ModelForm):
         else:
             del self.fields["manager"]
         self.fields["source"].help_text = "Where the deal came from: a referral, the website, an exhibition..."
+
+    def clean(self):
+        data = super().clean()
+        customer = data.get("customer")
+        if "manager" in self.fields and customer is not None and customer.manager_id is None:
+            if not data.get("manager") and "manager" not in self.errors:
+                # the deal gives the pool customer to its manager (pipeline.deal_create): say whom
+                message = _("This customer is in the pool: choose the manager it goes to with the deal.")
+                self.add_error("manager", message)
+        return data
 
 
 class DealForm(forms.ModelForm):

@@ -30,7 +30,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, Func, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
-from customers.access import customer_scope
+from customers.access import managed_scope
 
 from .models import Deal, DealLine, Stage, StageChange
 
@@ -89,7 +89,7 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 def _narrowing(user, *, manager, team, product_line, sale_type, prefix: str = "") -> Q:
     """The user's scope and the filters, as one condition on deals (prefix "") or on
     anything with a `deal` (prefix "deal__"): a join, not an IN over every visible deal."""
-    condition = customer_scope(user, prefix=f"{prefix}customer__")
+    condition = managed_scope(user, f"{prefix}manager", f"{prefix}customer__manager")  # as Deal.visible_to
     if manager is not None:
         condition &= Q(**{f"{prefix}manager": manager})
     if team is not None:

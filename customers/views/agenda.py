@@ -11,12 +11,15 @@ import calendar
 from datetime import date, timedelta
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -89,7 +92,7 @@ def _planned_contact(request, pk):
 def _row_response(request, contact_pk: int, **extra):
     """The agenda row of one planned contact, redrawn after an action."""
     today = business_today()
-    row = services.planned_contact_row(contact_pk, today=today)
+    row = services.planned_contact_row(contact_pk, today=today, viewer=request.user)
     context = {"row": row, "today": today, "next": _next_url(request, reverse("customers:agenda")), **extra}
     return render(request, "customers/_agenda_row.html", context)
 
@@ -133,7 +136,7 @@ def agenda(request):
     day = _parse_day(request.GET.get("day")) or today
     day_rows = services.agenda_day(owner, day, viewer=viewer)[:DAY_LIMIT]
     overdue = services.agenda_overdue(owner, today, viewer=viewer).exclude(due_date=day)[:OVERDUE_LIMIT]
-    rows = services.agenda_dossier([*day_rows, *overdue], today=today)
+    rows = services.agenda_dossier([*day_rows, *overdue], today=today, viewer=viewer)
     holidays = services.upcoming_holidays(today, GREETING_DAYS)
     birthdays = services.upcoming_birthdays(owner, today, GREETING_DAYS, viewer=viewer)
     is_own = owner.pk == request.user.pk
@@ -153,6 +156,7 @@ def agenda(request):
         "holidays": services.holiday_greetings(owner, holidays, viewer=viewer, limit=GREETING_LIMIT),
         "managers": assignable_managers(request.user),
         "hand_over_form": HandOverForm(from_user=owner, actor=request.user),
+        "hand_overs": services.hand_over_status(owner),
         "next": request.get_full_path(),
         "hook_rows": agenda_hook_rows(viewer=viewer, owner=owner, today=today),
     }
@@ -405,6 +409,35 @@ def agenda_hand_over(request):
     )
 
 
+@login_required
+@permission_required("customers.change_plannedcontact", raise_exception=True)
+@require_POST
+def agenda_hand_back(request):
+    """End a hand-over seen from the agenda of `manager` (the user's own, or a team
+    member's for a director): with `from_user`, return the contacts it holds from that
+    colleague; without, take back its contacts from whoever holds them."""
+    owner = _agenda_owner(request, request.POST.get("manager"))
+    raw = request.POST.get("from_user", "")
+    try:
+        if raw.isdigit():
+            giver = get_object_or_404(get_user_model(), pk=raw)
+            count = services.agenda_hand_back(from_user=giver, holder=owner, actor=request.user)
+            name = giver.get_full_name() or giver.username
+            text = ngettext(
+                "Returned %(count)d planned contact to %(name)s.",
+                "Returned %(count)d planned contacts to %(name)s.",
+                count,
+            )
+            messages.success(request, text % {"count": count, "name": name})
+        else:
+            count = services.agenda_hand_back(from_user=owner, actor=request.user)
+            text = ngettext("Took back %(count)d planned contact.", "Took back %(count)d planned contacts.", count)
+            messages.success(request, text % {"count": count})
+    except PermissionDenied as error:
+        raise Http404(_("No such hand-over.")) from error
+    return redirect(_agenda_url(owner, request))
+
+
 #
 # Greetings
 #
@@ -443,6 +476,7 @@ urlpatterns = [
     path("agenda/", agenda, name="agenda"),
     path("agenda/month/", agenda_month, name="agenda_month"),
     path("agenda/hand-over/", agenda_hand_over, name="agenda_hand_over"),
+    path("agenda/hand-back/", agenda_hand_back, name="agenda_hand_back"),
     path("agenda/greetings/", greeting_create, name="greeting_create"),
     path("<int:pk>/interactions/new/", interaction_create, name="interaction_create"),
     path("planned/<int:pk>/move/", planned_contact_move, name="planned_contact_move"),

@@ -10,9 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from customers.access import customer_scope
+from customers.access import managed_scope
 
 from .ledger import MONEY_DIGITS
+
+# Whose a deal is: its manager's and its customer's manager's (and their directors').
+DEAL_MANAGERS = ("manager", "customer__manager")
 
 
 class Stage(models.IntegerChoices):
@@ -41,7 +44,10 @@ class RefusalReason(models.Model):
 
 class DealQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(customer_scope(user, prefix="customer__"))
+        """A deal is visible to its manager, its customer's manager and their directors
+        (and those who see everything), never to every manager: a pool customer's deal
+        is not the pool's."""
+        return self.filter(managed_scope(user, *DEAL_MANAGERS))
 
     def with_paid(self):
         """Annotate `paid` (the sum of payments, refunds negative; 0 without any) in the

@@ -14,11 +14,14 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from crm_project.dates import business_today
-from customers.models import CustomerProduct, PlannedContact
+from customers.models import Customer, CustomerProduct, PlannedContact
 from customers.portrait import product_status_set
+from customers.services import customers_reassign
 
 from ..deal_rules import (
     CENT,
@@ -125,8 +128,14 @@ def deal_create(
 ) -> Deal:
     """A new deal at Presentation, with its lines (dicts of product, quantity, price,
     discount) and amount, and the StageChange that records its start (from nowhere).
-    Called by the deal create page and the demo."""
+    A customer in the unassigned pool becomes `manager`'s (customers_reassign, with
+    history). Called by the deal create page and the demo."""
     at = _now(at)
+    # Locked, so two deals opened at once on one pool customer give it to one manager.
+    current = Customer.objects.select_for_update().only("pk", "manager_id").get(pk=customer.pk)
+    if current.manager_id is None:
+        # A pool customer becomes the deal manager's (domain.md section 1: deals are not the pool's).
+        customers_reassign(customers=[customer], manager=manager, actor=actor, reason="assigned by a new deal")
     deal = Deal(
         customer=customer,
         manager=manager,
@@ -146,6 +155,31 @@ def deal_create(
     _write_lines(deal, rows)
     _stage_change(deal, from_stage=None, to_stage=Stage.PRESENTATION, to_status=OPEN, actor=actor, at=at, days=0)
     return deal
+
+
+def deals_follow_customers(*, customer_ids: list[int], actor, reason: str) -> int:
+    """The open deals of customers just reassigned go to the customer's new manager, with
+    a history row each (`actor`, `reason`); won and lost deals keep the manager who
+    worked them, and pool customers' deals stay where they are. Registered as
+    hooks.CUSTOMERS_REASSIGNED, so customers.services.customers_reassigned (the one
+    reassignment rule) calls it inside its transaction. Returns how many deals moved."""
+    moved = 0
+    for start in range(0, len(customer_ids), 500):
+        deals = list(
+            Deal.objects.select_for_update(of=("self",))
+            .filter(customer_id__in=customer_ids[start : start + 500], status=OPEN, customer__manager__isnull=False)
+            .exclude(manager=F("customer__manager"))
+            .annotate(new_manager_id=F("customer__manager"))
+            .order_by("pk")
+        )
+        for deal in deals:
+            deal.manager_id = deal.new_manager_id
+        if deals:
+            bulk_update_with_history(
+                deals, Deal, ["manager"], batch_size=500, default_user=actor, default_change_reason=reason
+            )
+        moved += len(deals)
+    return moved
 
 
 def _write_lines(deal: Deal, rows: list[dict]) -> None:

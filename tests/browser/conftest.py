@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from tests.browser.gate import RequestGate
 from tests.conftest import require
 
 CHROMIUM_FLAGS = [
@@ -47,10 +48,32 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def request_gate(live_server):
+    """The live server's requests pass only while a test runs (see tests/browser/gate.py)."""
+    httpd = live_server.thread.httpd
+    gate = RequestGate(httpd.get_app())
+    httpd.set_app(gate)
+    return gate
+
+
 @pytest.fixture
-def page(browser, live_server):
+def served(live_server, request_gate, transactional_db):
+    """The live server, open for this test only. Requesting transactional_db here makes
+    this fixture's teardown run before the database is flushed: the browser leaves the
+    site, the gate waits for the requests in flight and refuses later ones, and only
+    then does the flush run, alone on the shared connection."""
+    request_gate.open()
+    yield live_server
+    request_gate.close()
+
+
+@pytest.fixture
+def page(browser, served):
     """The browser, logged out, with helpers bound to the live server."""
-    browser.delete_all_cookies()
+    live_server = served
+    # CDP clears the cookies of every site, whatever page the browser is on.
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
 
     class Page:
         driver = browser
@@ -74,4 +97,6 @@ def page(browser, live_server):
             return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
 
     browser.get_log("browser")  # drop what an earlier test left
-    return Page()
+    yield Page()
+    # Leave the site before the gate closes: the page's own requests (htmx) stop here.
+    browser.get("about:blank")

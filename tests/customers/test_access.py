@@ -53,6 +53,72 @@ def objects_of_mgr_a(cust_a):
     return {"customer": cust_a, "planned_contact": planned, "deal": deal, "document": document}
 
 
+#
+# Issue 11: access follows the assignment, on every id URL
+#
+
+
+def _scenario_client(scenario, objects, users, client_for):
+    """The user who must get 404 on every object URL of `objects` in `scenario`."""
+    from customers.agenda import agenda_hand_back, agenda_hand_over
+    from customers.services import customers_reassign
+
+    mgr_a, mgr_b, mgr_c, admin = users
+    if scenario == "reassigned":
+        # mgr_a's customer (with mgr_a's planned contact and deal) given to mgr_c
+        customers_reassign(customers=[objects["customer"]], manager=mgr_c, actor=admin)
+        return client_for(mgr_a)
+    if scenario == "handed over and returned":
+        agenda_hand_over(from_user=mgr_a, to_user=mgr_b, actor=mgr_a)
+        agenda_hand_back(from_user=mgr_a, holder=mgr_b, actor=mgr_b)
+        return client_for(mgr_b)
+    raise AssertionError(scenario)
+
+
+@pytest.mark.parametrize("scenario", ["reassigned", "handed over and returned"])
+@pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))
+def test_access_ends_with_the_assignment_on_every_object_url(
+    url_name, scenario, objects_of_mgr_a, mgr_a, mgr_b, mgr_c, admin_user, client_for
+):
+    client = _scenario_client(scenario, objects_of_mgr_a, (mgr_a, mgr_b, mgr_c, admin_user), client_for)
+    url = reverse(url_name, kwargs=OBJECT_URLS[url_name](objects_of_mgr_a))
+    response = open_url(client, url)
+    assert response.status_code == 404
+    assert b"Alpha Works" not in response.content
+
+
+@pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))
+def test_the_new_manager_of_a_reassigned_customer_reaches_every_object_url(
+    url_name, objects_of_mgr_a, mgr_c, admin_user, client_for
+):
+    from customers.services import customers_reassign
+
+    customers_reassign(customers=[objects_of_mgr_a["customer"]], manager=mgr_c, actor=admin_user)
+    url = reverse(url_name, kwargs=OBJECT_URLS[url_name](objects_of_mgr_a))
+    assert open_url(client_for(mgr_c), url).status_code in (200, 302)
+
+
+@pytest.fixture
+def pool_deal_objects(pool_customer, mgr_a):
+    """A deal of mgr_a on a customer still in the pool (as deals opened before the rule)."""
+    deal = Deal.objects.create(customer=pool_customer, manager=mgr_a, title="Alpha Works deal", sale_type="long_push")
+    document = DealDocument.objects.create(deal=deal, kind="other", title="Alpha Works minutes")
+    return {"deal": deal, "document": document}
+
+
+DEAL_URLS = sorted(name for name in OBJECT_URLS if name.startswith("sales_pipeline:"))
+
+
+@pytest.mark.parametrize("url_name", DEAL_URLS)
+def test_a_pool_customers_deal_is_a_404_for_another_manager_on_every_deal_url(
+    url_name, pool_deal_objects, mgr_b, client_for
+):
+    url = reverse(url_name, kwargs=OBJECT_URLS[url_name](pool_deal_objects))
+    response = open_url(client_for(mgr_b), url)
+    assert response.status_code == 404
+    assert b"Alpha Works" not in response.content
+
+
 def test_every_object_url_is_covered():
     assert sorted([*OBJECT_URLS, *NOT_OWNED]) == object_url_names()
 

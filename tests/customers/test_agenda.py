@@ -177,11 +177,15 @@ def test_a_manager_cannot_hand_over_a_colleagues_agenda(cust_a, mgr_a, mgr_b):
         agenda_hand_over(from_user=mgr_a, to_user=mgr_b, actor=mgr_b)
 
 
-def test_a_director_hands_a_managers_agenda_to_any_manager(cust_a, mgr_a, mgr_c, dir_1):
+def test_a_director_hands_a_managers_agenda_only_within_the_team(cust_a, mgr_a, mgr_b, mgr_c, dir_1):
+    # issue 11 item 3: this used to hand mgr_a's agenda to mgr_c of another team
     contact = plan(cust_a, DAY)
-    assert agenda_hand_over(from_user=mgr_a, to_user=mgr_c, actor=dir_1) == 1
+    with pytest.raises(ValidationError) as refused:
+        agenda_hand_over(from_user=mgr_a, to_user=mgr_c, actor=dir_1)
+    assert "only within the team" in refused.value.message_dict["to_user"][0]
     contact.refresh_from_db()
-    assert contact.manager == mgr_c
+    assert contact.manager == mgr_a
+    assert agenda_hand_over(from_user=mgr_a, to_user=mgr_b, actor=dir_1) == 1
 
 
 def test_a_director_of_another_team_cannot_hand_over_the_agenda(cust_a, mgr_a, mgr_b, team_2):
@@ -518,4 +522,4 @@ def test_the_agenda_runs_the_same_queries_whatever_the_size(mgr_a, client_for):
 
     (small, small_rows), (large, large_rows) = queries_with(2), queries_with(12)
     assert (small_rows, large_rows) == (2, 14)
-    assert small == large <= 23  # the open deal comes from the pipeline through hooks.AGENDA_DOSSIER: one query
+    assert small == large <= 24  # one for the hand-overs in force, one for the open deal (hooks.AGENDA_DOSSIER)

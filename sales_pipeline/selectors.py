@@ -47,3 +47,24 @@ def first_line_days(*, up_to: date | None = None) -> QuerySet:
 def lines_between(start: date, end: date) -> QuerySet:
     """Settlement lines dated in [start, end], both inclusive."""
     return SettlementLine.objects.filter(date__gte=start, date__lte=end)
+
+
+#
+# complaints: who bought which product when (survey scheduling)
+#
+
+
+def product_days(*, up_to: date | None = None) -> QuerySet:
+    """Each customer's first and last settlement day per product (on or before `up_to`):
+    rows of {"customer_id", "product_id", "first_date", "last_date"}; lines without a
+    product are left out."""
+    from django.db.models import Max
+
+    lines = SettlementLine.objects.filter(product__isnull=False)
+    if up_to is not None:
+        lines = lines.filter(date__lte=up_to)
+    return (
+        lines.values("customer_id", "product_id")
+        .annotate(first_date=Min("date"), last_date=Max("date"))
+        .order_by()
+    )

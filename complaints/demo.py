@@ -45,13 +45,15 @@ def _noon(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(12, 0)))
 
 
-def _work(complaint, *, steps: int, day: date, today: date, rng, actor, categories):
-    """Advance `complaint` `steps` steps from `day`, a few working days apart, never past today."""
+def _work(complaint, *, steps: int, day: date, today: date, rng, actor, categories, until: date | None = None):
+    """Advance `complaint` `steps` steps from `day`, never past today: a few days apart, or
+    spread evenly up to `until` (so a complaint left open is still within its deadline)."""
+    gap = max((until - day).days // max(steps, 1), 1) if until else None
     for _ in range(steps):
         target = workflow.next_step(complaint.step)
         if target is None:
             break
-        day = day + timedelta(days=rng.randint(1, 8))
+        day = day + timedelta(days=gap or rng.randint(1, 8))
         if day > today:
             break
         changes = {}
@@ -70,6 +72,11 @@ def _work(complaint, *, steps: int, day: date, today: date, rng, actor, categori
         complaint = services.complaint_advance(complaint=complaint, actor=actor, changes=changes,
                                                text="", today=day, at=_noon(day))
     return complaint
+
+
+def _open_until(today: date, rng) -> date | None:
+    # Most complaints still open are worked on time; about one in five has fallen behind.
+    return None if rng.random() < 0.2 else today - timedelta(days=rng.randint(0, 2))
 
 
 def seed_demo_complaints(demo) -> None:
@@ -136,8 +143,11 @@ def seed_demo_complaints(demo) -> None:
         if complaint is not None:
             opened += 1
             age = (today - day).days
-            steps = 4 if age > 90 else rng.randint(0, 3)
-            _work(complaint, steps=steps, day=day, today=today, rng=rng, actor=complaint.owner, categories=categories)
+            if age > 90:
+                _work(complaint, steps=4, day=day, today=today, rng=rng, actor=complaint.owner, categories=categories)
+            else:
+                _work(complaint, steps=rng.randint(1, 3), day=day, today=today, rng=rng, actor=complaint.owner,
+                      categories=categories, until=_open_until(today, rng))
 
     # Registered complaints at every step; the recent ones left open run late.
     registered = 0
@@ -150,8 +160,9 @@ def seed_demo_complaints(demo) -> None:
             channel=rng.choice(["phone", "email", "meeting", "letter", "website"]),
             contact=contacts.get(customer.pk), product=rng.choice(products), today=day, at=_noon(day),
         )
-        _work(complaint, steps=index % 5, day=day, today=today, rng=rng, actor=customer.manager,
-              categories=categories)
+        steps = index % 5
+        _work(complaint, steps=steps, day=day, today=today, rng=rng, actor=customer.manager, categories=categories,
+              until=_open_until(today, rng) if steps < 4 else None)
         registered += 1
     # A reopened one, so the timeline shows it.
     closed = Complaint.objects.filter(step=workflow.CLOSED, kind=Complaint.Kind.REGISTERED).first()

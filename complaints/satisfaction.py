@@ -54,21 +54,23 @@ def survey_due(facts: CustomerFacts, *, today: date, min_interval_days: int, yea
     """The one survey the customer is due today, or None.
 
     Never within `min_interval_days` of the last survey. Then, first: a won deal whose
-    survey date has come; then a product bought for the first time since the last survey;
-    then the yearly survey of an active customer not surveyed for `yearly_days`."""
+    survey date has come; then a product first bought in the last `yearly_days` and since
+    the last survey; then the yearly survey of an active customer not surveyed for `yearly_days`."""
     if facts.last_survey is not None and (today - facts.last_survey).days < min_interval_days:
         return None
     deals = sorted((day, product) for product, day in facts.deal_survey_dates.items() if day <= today)
     if deals:
         return Due(facts.customer_id, deals[0][1], DEAL_CLOSED)
+    recent = today - timedelta(days=yearly_days)
+    # A first purchase counts while it is recent: an old one is the yearly survey's business.
     new = sorted(
         (day, product)
         for product, day in facts.first_bought.items()
-        if day <= today and (facts.last_survey is None or day > facts.last_survey)
+        if recent < day <= today and (facts.last_survey is None or day > facts.last_survey)
     )
     if new:
         return Due(facts.customer_id, new[-1][1], NEW_PRODUCT)
-    stale = facts.last_survey is None or facts.last_survey <= today - timedelta(days=yearly_days)
+    stale = facts.last_survey is None or facts.last_survey <= recent
     if facts.active and stale and facts.usual_product is not None:
         return Due(facts.customer_id, facts.usual_product, YEARLY)
     return None

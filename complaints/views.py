@@ -114,9 +114,7 @@ def complaint_detail(request, pk, advance_form=None, reopen_form=None, attachmen
         "answers": complaint.response.answers.select_related("question") if complaint.response_id else [],
         "steps": [(value, label, _step_state(complaint.step, value)) for value, label in Step.choices],
     }
-    status = 400 if any(form is not None and form.errors for form in (advance_form, reopen_form, attachment_form)) \
-        else 200
-    return render(request, "complaints/complaint_detail.html", context, status=status)
+    return render(request, "complaints/complaint_detail.html", context)
 
 
 def _step_state(current, step):
@@ -187,8 +185,10 @@ def attachment_download(request, pk):
     attachment = get_object_or_404(
         ComplaintAttachment.objects.filter(complaint__in=Complaint.objects.visible_to(request.user)), pk=pk
     )
-    if not attachment.file:
-        raise Http404
+    if not attachment.file or not attachment.file.storage.exists(attachment.file.name):
+        messages.info(request, _("%(title)s has no file any more.") % {"title": attachment.title})
+        return redirect(attachment.complaint)
+    # Always a download, never shown inline: an upload cannot run as a page of this site.
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.file.name.rsplit("/")[-1])
 
 

@@ -9,6 +9,8 @@ from customers.models import Product
 
 from .models import CauseCategory, Complaint, Severity, Step, Survey
 
+YES_NO = [("true", _("Yes")), ("false", _("No"))]
+
 
 def _owners(request):
     users = get_user_model().objects.filter(is_active=True).order_by("username")
@@ -18,8 +20,9 @@ def _owners(request):
 class ComplaintFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     step = django_filters.ChoiceFilter(choices=Step.choices, empty_label=_("Any step"))
-    open = django_filters.BooleanFilter(method="only_open", label=_("Open only"))
-    overdue = django_filters.BooleanFilter(method="only_overdue", label=_("Overdue"))
+    open = django_filters.ChoiceFilter(choices=YES_NO, method="only_open", label=_("Open"), empty_label=_("Any"))
+    overdue = django_filters.ChoiceFilter(choices=YES_NO, method="only_overdue", label=_("Overdue"),
+                                          empty_label=_("Any"))
     kind = django_filters.ChoiceFilter(choices=Complaint.Kind.choices, empty_label=_("Any kind"))
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label=_("Any severity"))
     channel = django_filters.ChoiceFilter(choices=Complaint.Channel.choices, empty_label=_("Any channel"))
@@ -44,20 +47,23 @@ class ComplaintFilterSet(django_filters.FilterSet):
         return queryset.filter(query)
 
     def only_open(self, queryset, name, value):
-        return queryset.exclude(step=Step.CLOSED) if value else queryset.filter(step=Step.CLOSED)
+        return queryset.exclude(step=Step.CLOSED) if value == "true" else queryset.filter(step=Step.CLOSED)
 
     def only_overdue(self, queryset, name, value):
-        return queryset.filter(is_overdue=value)
+        return queryset.filter(is_overdue=value == "true")
 
 
 class SurveyFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="customer__name", lookup_expr="icontains", label=_("Customer"))
     channel = django_filters.ChoiceFilter(choices=Survey.Channel.choices, empty_label=_("Any channel"))
     reason = django_filters.ChoiceFilter(choices=Survey.Reason.choices, empty_label=_("Any reason"))
-    answered = django_filters.BooleanFilter(field_name="answered_at", lookup_expr="isnull", exclude=True,
-                                            label=_("Answered"))
+    answered = django_filters.ChoiceFilter(choices=YES_NO, method="by_answered", label=_("Answered"),
+                                           empty_label=_("Any"))
     product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label=_("Any product"))
 
     class Meta:
         model = Survey
         fields = ["q", "channel", "reason", "answered", "product"]
+
+    def by_answered(self, queryset, name, value):
+        return queryset.filter(answered_at__isnull=value != "true")

@@ -1,5 +1,7 @@
 import django_tables2 as tables
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from .models import Complaint, Survey
@@ -9,21 +11,38 @@ class ComplaintTable(tables.Table):
     id = tables.Column(verbose_name="#", linkify=True)
     customer = tables.Column(linkify=True, order_by=("customer__name",))
     product = tables.Column(order_by=("product__name",))
+    registered_at = tables.Column(verbose_name=_("Registered"))
     owner = tables.Column(order_by=("owner__username",))
     step_deadline = tables.Column(verbose_name=_("Deadline"))
-    is_overdue = tables.BooleanColumn(verbose_name=_("Overdue"), yesno=(_("overdue"), ""))
+    # In the export only: on the page the red row and the deadline's badge say it.
+    is_overdue = tables.BooleanColumn(verbose_name=_("Overdue"), visible=False)
+    channel = tables.Column(visible=False)
+    cause_category = tables.Column(visible=False)
 
     class Meta:
         model = Complaint
-        fields = ("id", "customer", "product", "kind", "severity", "channel", "step", "owner", "step_deadline",
-                  "is_overdue", "cause_category", "registered_at", "reopen_count")
+        fields = ("id", "customer", "product", "kind", "severity", "step", "step_deadline", "owner", "registered_at",
+                  "is_overdue", "channel", "cause_category")
         order_by = ("-registered_at",)
         row_attrs = {"class": lambda record: "table-danger complaint-overdue" if record.is_overdue else ""}
 
+    def render_product(self, value):
+        return value.name
+
+    def render_registered_at(self, value):
+        return date_format(localtime(value), "SHORT_DATE_FORMAT")
+
+    def value_registered_at(self, value):
+        return localtime(value).date()
+
     def render_step_deadline(self, value, record):
+        shown = date_format(value, "SHORT_DATE_FORMAT")
         if record.is_overdue:
-            return format_html('<span class="text-danger fw-semibold">{}</span>', value)
-        return value
+            return format_html(
+                '<span class="text-danger fw-semibold">{}</span> <span class="badge text-bg-danger">{}</span>',
+                shown, _("overdue"),
+            )
+        return shown
 
     def value_step_deadline(self, value):
         return value

@@ -53,7 +53,7 @@ def _work(complaint, *, steps: int, day: date, today: date, rng, actor, categori
         target = workflow.next_step(complaint.step)
         if target is None:
             break
-        day = day + timedelta(days=gap or rng.randint(1, 8))
+        day = day + timedelta(days=gap or rng.randint(1, 5))
         if day > today:
             break
         changes = {}

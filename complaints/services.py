@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from crm_project.dates import business_today
 from customers.models import Contact, Customer, Product
 from sales_pipeline.documents import check_upload
+from sales_pipeline.models import Deal
 
 from . import satisfaction, selectors, sla, workflow
 from .models import (
@@ -517,4 +518,7 @@ def surveys_schedule_due(*, today: date | None = None, base_url: str | None = No
     if messages:
         get_connection().send_messages(messages)
         Survey.objects.filter(pk__in=sent).update(sent_at=timezone.now())
+        # The deal's own "survey sent" date, so its control point ("survey not sent") clears.
+        # One UPDATE for all: the deal history does not record this bookkeeping date.
+        Deal.objects.filter(surveys__pk__in=sent, survey_sent__isnull=True).update(survey_sent=today)
     return {"created": len(surveys), "emailed": len(sent), "calls": len(surveys) - len(sent)}

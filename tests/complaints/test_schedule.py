@@ -57,6 +57,8 @@ def test_the_job_creates_the_due_surveys_once(world, product):
     }
     assert sorted(m.to[0] for m in mail.outbox) == ["dee@closer.example", world["new"].email]
     assert all("https://crm.example/s/" in m.body for m in mail.outbox)
+    world["deal"].refresh_from_db()
+    assert world["deal"].survey_sent == TODAY  # the deal's "survey not sent" control point clears
     # the next night: the minimum interval holds everyone back
     assert services.surveys_schedule_due(today=TODAY + timedelta(days=1))["created"] == 0
 

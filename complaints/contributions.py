@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm_project import charts, hooks
-from crm_project.dates import business_today
+from crm_project.dates import business_today, months_before
 from customers.access import customer_scope
 
 from .models import Answer, Complaint, Response, Step, Survey
@@ -135,8 +135,7 @@ def health_checks(user) -> list:
     open_complaints = Complaint.objects.visible_to(user).exclude(step=Step.CLOSED).aggregate(
         total=Count("pk"), late=Count("pk", filter=Q(step_deadline__lt=today))
     )
-    year_ago = today.replace(year=today.year - 1) if not (today.month == 2 and today.day == 29) \
-        else today.replace(year=today.year - 1, day=28)
+    year_ago = months_before(today, 12)
     surveys = Survey.objects.visible_to(user).filter(created_at__date__gt=year_ago).aggregate(
         total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False))
     )

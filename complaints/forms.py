@@ -36,10 +36,8 @@ class ComplaintForm(forms.Form):
         else:
             self.fields["contact"].widget = forms.HiddenInput()
             self.fields["deal"].widget = forms.HiddenInput()
-        self.fields["description"].widget.attrs["autofocus"] = "autofocus" if customer_id else None
-        if not customer_id:
-            self.fields["customer"].widget.attrs["autofocus"] = "autofocus"
-            self.fields["description"].widget.attrs.pop("autofocus")
+        # The cursor starts where typing begins: the customer, or (from the card) the description.
+        self.fields["description" if customer_id else "customer"].widget.attrs["autofocus"] = "autofocus"
 
 
 class AdvanceForm(forms.Form):

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm_project.dates import business_today
 from customers.models import Contact, Customer, Product
@@ -44,6 +45,24 @@ COMPLAINT_FIELDS = {
     "efficacy_check_date",
     "efficacy_result",
     "efficacy_ok",
+}
+
+# What to tell people when a step misses something (complaints.workflow.missing_to_enter).
+MISSING_MESSAGES = {
+    ("cause", workflow.REQUIRED): gettext_lazy("Write down the cause that was found."),
+    ("cause_category", workflow.REQUIRED): gettext_lazy("Choose the cause category."),
+    ("action", workflow.REQUIRED): gettext_lazy("Write down what was done to eliminate the cause."),
+    ("process_change", workflow.REQUIRED): gettext_lazy(
+        "Write down what in the process changed so that it cannot happen again."
+    ),
+    ("efficacy_check_date", workflow.REQUIRED): gettext_lazy("Set the date on which to check that the fix worked."),
+    ("efficacy_check_date", workflow.NOT_YET_DUE): gettext_lazy(
+        "The efficacy check is due on a later date: close the complaint then."
+    ),
+    ("efficacy_result", workflow.REQUIRED): gettext_lazy("Write down what the efficacy check found."),
+    ("efficacy_ok", workflow.NOT_CONFIRMED): gettext_lazy(
+        "Close only once the check confirms the fix worked; otherwise reopen the complaint."
+    ),
 }
 
 
@@ -187,7 +206,7 @@ def complaint_advance(
         setattr(complaint, name, value.strip() if isinstance(value, str) else value)
     missing = workflow.missing_to_enter(target, _facts(complaint), today=today)
     if missing:
-        raise ValidationError({field: _(message) for field, message in missing.items()})
+        raise ValidationError({field: str(MISSING_MESSAGES[(field, why)]) for field, why in missing.items()})
     from_step = complaint.step
     _transition(complaint, from_step=from_step, to_step=target, actor=actor, text=(text or "").strip(), today=today,
                 at=at)

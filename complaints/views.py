@@ -1,6 +1,6 @@
 """Pages of the complaints app. Thin: forms in, services do the work, selectors read."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -219,8 +219,6 @@ def _period(request):
 
 
 def date_from(text):
-    from datetime import date
-
     return date.fromisoformat(text) if text else None
 
 

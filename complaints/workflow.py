@@ -39,33 +39,39 @@ def next_step(step: str) -> str | None:
     return STEPS[index + 1] if index + 1 < len(STEPS) else None
 
 
+# Why a field stops a move (complaints.services words each one for people).
+REQUIRED = "required"
+NOT_YET_DUE = "not_yet_due"
+NOT_CONFIRMED = "not_confirmed"
+
+
 def missing_to_enter(step: str, facts: Facts, *, today: date) -> dict[str, str]:
-    """Field -> why, for each thing `step` needs before a complaint may enter it. Empty:
-    the move is allowed. Messages are plain English; the service translates them."""
+    """Field -> why (REQUIRED, NOT_YET_DUE, NOT_CONFIRMED), for each thing `step` needs
+    before a complaint may enter it. Empty: the move is allowed."""
     missing: dict[str, str] = {}
     if step == CAUSE_ELIMINATED:
         # The investigation's outcome: the cause, its category, and what was done about it.
         if not facts.cause.strip():
-            missing["cause"] = "Write down the cause that was found."
+            missing["cause"] = REQUIRED
         if facts.cause_category_id is None:
-            missing["cause_category"] = "Choose the cause category."
+            missing["cause_category"] = REQUIRED
         if not facts.action.strip():
-            missing["action"] = "Write down what was done to eliminate the cause."
+            missing["action"] = REQUIRED
     elif step == PROCESS_FIXED:
         if not facts.process_change.strip():
-            missing["process_change"] = "Write down what in the process changed so that it cannot happen again."
+            missing["process_change"] = REQUIRED
         if facts.efficacy_check_date is None:
-            missing["efficacy_check_date"] = "Set the date on which to check that the fix worked."
+            missing["efficacy_check_date"] = REQUIRED
     elif step == CLOSED:
         # Closing is the efficacy check itself: done, on or after its date, and it worked.
         if facts.efficacy_check_date is None:
-            missing["efficacy_check_date"] = "Set the date on which to check that the fix worked."
+            missing["efficacy_check_date"] = REQUIRED
         elif facts.efficacy_check_date > today:
-            missing["efficacy_check_date"] = "The efficacy check is due on a later date: close the complaint then."
+            missing["efficacy_check_date"] = NOT_YET_DUE
         if not facts.efficacy_result.strip():
-            missing["efficacy_result"] = "Write down what the efficacy check found."
+            missing["efficacy_result"] = REQUIRED
         if facts.efficacy_ok is not True:
-            missing["efficacy_ok"] = "Close only once the check confirms the fix worked; otherwise reopen."
+            missing["efficacy_ok"] = NOT_CONFIRMED
     return missing
 
 

@@ -54,13 +54,17 @@ class ComplaintTable(tables.Table):
 class SurveyTable(tables.Table):
     customer = tables.Column(linkify=True, order_by=("customer__name",))
     product = tables.Column(order_by=("product__name",))
+    created_at = tables.DateTimeColumn(format="j M Y")
+    sent_at = tables.DateTimeColumn(format="j M Y")
+    answered_at = tables.DateTimeColumn(format="j M Y")
+    expires = tables.DateTimeColumn(format="j M Y", visible=False)
     fill = tables.TemplateColumn(
         template_name="complaints/_survey_fill_cell.html", verbose_name="", orderable=False,
     )
 
     class Meta:
         model = Survey
-        fields = ("customer", "product", "reason", "channel", "created_at", "sent_at", "expires", "answered_at",
-                  "fill")
+        fields = ("customer", "product", "reason", "channel", "created_at", "sent_at", "answered_at", "fill",
+                  "expires")
         order_by = ("-created_at",)
         exclude_from_export = ("fill",)

@@ -242,7 +242,8 @@ def statistics(request):
 
     compositions = {name: stats.composition(frame, name) for name in STAT_TABLES}
     satisfactions = {name: stats.satisfaction(answers, name) for name in SATISFACTION_TABLES}
-    over_time = stats.satisfaction_over_time(answers, "manager")
+    over = request.GET.get("over") if request.GET.get("over") in SATISFACTION_TABLES else "manager"
+    over_time = stats.satisfaction_over_time(answers, over)
 
     fmt, table = request.GET.get("_export"), request.GET.get("table", "")
     if fmt in CONTENT_TYPES:
@@ -262,7 +263,7 @@ def statistics(request):
             )
         if table == "over-time":
             header = [_("Period"), *[str(column) for column in over_time.columns]]
-            return export_response(fmt, "satisfaction-over-time", header,
+            return export_response(fmt, f"satisfaction-over-time-by-{over}", header,
                                    [(period, *[None if value != value else float(value) for value in values])
                                     for period, values in zip(over_time.index, over_time.values, strict=True)])
         raise Http404
@@ -289,12 +290,14 @@ def statistics(request):
             for name, label in SATISFACTION_TABLES.items()
         ],
         "over_time": over_time,
+        "over": over,
+        "over_choices": list(SATISFACTION_TABLES.items()),
         "over_time_rows": [(period, list(values)) for period, values in zip(over_time.index, over_time.values,
                                                                             strict=True)],
         "over_time_chart": charts.line_chart(
             list(over_time.index),
             [(str(column), [0 if v != v else float(v) for v in over_time[column]]) for column in over_time.columns],
-            label=_("Average score per manager"),
+            label=_("Average score by quarter"),
         ) if not over_time.empty else "",
     }
     return render(request, "complaints/statistics.html", context)

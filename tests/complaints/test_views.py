@@ -3,6 +3,7 @@ registration, the step form, the manager's survey, statistics, and the hooks."""
 
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -266,3 +267,13 @@ def test_dashboard_and_health_figures(hand_built, dir_1, rf):
 
 def test_answers_are_kept_one_per_question(hand_built):
     assert Answer.objects.count() == 6
+
+
+def test_satisfaction_over_time_per_product_or_question(hand_built, dir_1, client_for):
+    client = client_for(dir_1)
+    quarter = str(pd.Period(timezone.localdate(), freq="Q"))
+    by_question = client.get(reverse("complaints:statistics"), {"over": "question"}).context["over_time"]
+    # this quarter: Product quality 5 and 2, Delivery speed 3 and 4, Packaging 4 and 4
+    assert by_question.loc[quarter].to_dict() == {"Delivery speed": 3.5, "Packaging": 4.0, "Product quality": 3.5}
+    csv = client.get(reverse("complaints:statistics"), {"over": "product", "table": "over-time", "_export": "csv"})
+    assert csv.content.decode("utf-8-sig").splitlines() == ["Period,Shrink film roll", f"{quarter},3.67"]

@@ -131,6 +131,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": 23 * 60 * 60},
     },
+    "complaints-schedule-surveys-nightly": {
+        "task": "complaints.tasks.schedule_surveys_task",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 23 * 60 * 60},
+    },
 }
 
 if REDIS_URL:
@@ -234,6 +239,8 @@ EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=100_000)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+# Where customers open survey links from e-mails and commands (no request to read the host from).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
 
 LOGGING = {
     "version": 1,

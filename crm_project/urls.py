@@ -15,6 +15,9 @@ urlpatterns = [
     path("segments/", include("segmentation.urls")),
     # sales_pipeline serves deals/ and settlements/
     path("", include("sales_pipeline.urls")),
+    path("complaints/", include("complaints.urls")),
+    # the customers' login-free survey links: short, as they travel in e-mails
+    path("s/", include("complaints.public_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -19,6 +19,17 @@ DEAL_PERMISSIONS = [
     "sales_pipeline.add_dealdocument",
 ]
 
+# Working complaints and surveys (complaints.views).
+COMPLAINT_PERMISSIONS = [
+    "complaints.view_complaint",
+    "complaints.add_complaint",
+    "complaints.change_complaint",
+    "complaints.view_survey",
+    "complaints.add_survey",
+    "complaints.view_response",
+    "complaints.add_response",
+]
+
 # app_label.codename, as in user.has_perm()
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: [
@@ -35,6 +46,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.add_greeting",
         "customers.view_holiday",
         *DEAL_PERMISSIONS,
+        *COMPLAINT_PERMISSIONS,
     ],
     DIRECTOR: [
         "customers.view_customer",
@@ -58,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sales_pipeline.add_settlementimport",
         "customers.import_customers",
         *DEAL_PERMISSIONS,
+        *COMPLAINT_PERMISSIONS,
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

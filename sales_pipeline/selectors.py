@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import F, Min, QuerySet
+from django.db.models import F, Max, Min, QuerySet
 
 from .models import MONEY_PLACES, SettlementDay, SettlementLine
 
@@ -144,3 +144,22 @@ def _fetch_frame(sql: str, values: list, *, dates: list[str]) -> pd.DataFrame:
         else:
             frame[column] = frame[column].astype("int64")
     return frame
+
+
+#
+# complaints: who bought which product when (survey scheduling)
+#
+
+
+def product_days(*, up_to: date | None = None) -> QuerySet:
+    """Each customer's first and last settlement day per product (on or before `up_to`):
+    rows of {"customer_id", "product_id", "first_date", "last_date"}; lines without a
+    product are left out."""
+    lines = SettlementLine.objects.filter(product__isnull=False)
+    if up_to is not None:
+        lines = lines.filter(date__lte=up_to)
+    return (
+        lines.values("customer_id", "product_id")
+        .annotate(first_date=Min("date"), last_date=Max("date"))
+        .order_by()
+    )

@@ -3,8 +3,9 @@ without anyone remembering to add them."""
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-# Pages anyone may open without logging in.
-PUBLIC = {"login", "logout"}
+# Pages anyone may open without logging in (survey:public: a customer's single-use survey
+# link, tested in tests/complaints/test_public_survey.py).
+PUBLIC = {"login", "logout", "survey:public"}
 
 
 def all_url_patterns(resolver=None, namespace: str = "", prefix: str = ""):

@@ -31,6 +31,12 @@ OBJECT_URLS = {
     "sales_pipeline:deal_document_upload": lambda objs: {"pk": objs["deal"].pk},
     "sales_pipeline:deal_document": lambda objs: {"pk": objs["document"].pk},
     "sales_pipeline:deal_document_sent": lambda objs: {"pk": objs["document"].pk},
+    "complaints:complaint_detail": lambda objs: {"pk": objs["complaint"].pk},
+    "complaints:complaint_advance": lambda objs: {"pk": objs["complaint"].pk},
+    "complaints:complaint_reopen": lambda objs: {"pk": objs["complaint"].pk},
+    "complaints:complaint_attach": lambda objs: {"pk": objs["complaint"].pk},
+    "complaints:attachment": lambda objs: {"pk": objs["attachment"].pk},
+    "complaints:survey_fill": lambda objs: {"pk": objs["survey"].pk},
 }
 
 
@@ -40,6 +46,8 @@ NOT_OWNED = {
     "sales_pipeline:settlement_import_detail": "an import run belongs to its uploader; others get 404 "
     "(tests/sales_pipeline/test_settlement_views.py)",
     "sales_pipeline:settlement_import_progress": "as settlement_import_detail",
+    "survey:public": "a customer's login-free survey link, opened by its secret token, not an id "
+    "(tests/complaints/test_public_survey.py)",
 }
 
 
@@ -50,7 +58,17 @@ def objects_of_mgr_a(cust_a):
     )
     deal = Deal.objects.create(customer=cust_a, manager=cust_a.manager, title="Alpha Works deal", sale_type="long_push")
     document = DealDocument.objects.create(deal=deal, kind="other", title="Alpha Works minutes")
-    return {"customer": cust_a, "planned_contact": planned, "deal": deal, "document": document}
+    from complaints.models import Complaint, ComplaintAttachment, Question, Questionnaire, Survey
+    from tests.factories import ProductFactory
+
+    complaint = Complaint.objects.create(customer=cust_a, owner=cust_a.manager, description="Alpha Works complaint")
+    attachment = ComplaintAttachment.objects.create(complaint=complaint, title="Alpha Works photo", file="x.pdf")
+    product = ProductFactory(sku="ACCESS-1")
+    questionnaire = Questionnaire.objects.create(name="Access", product=product)
+    Question.objects.create(questionnaire=questionnaire, text="Quality")
+    survey = Survey.objects.create(customer=cust_a, product=product, questionnaire=questionnaire, channel="call")
+    return {"customer": cust_a, "planned_contact": planned, "deal": deal, "document": document,
+            "complaint": complaint, "attachment": attachment, "survey": survey}
 
 
 #

@@ -1,0 +1,159 @@
+"""What the complaints app shows on other apps' pages, through crm_project.hooks: the
+card panel, agenda rows, the director's dashboard widget and process health checks.
+Each costs a fixed number of queries."""
+
+from datetime import date
+
+from django.db.models import Avg, Count, F, Q, Value
+from django.db.models.functions import Substr, TruncDate
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from crm_project import charts, hooks
+from crm_project.dates import business_today, months_before
+from customers.access import customer_scope
+
+from .models import Answer, Complaint, Response, Step, Survey
+
+CARD_LIMIT = 5
+AGENDA_LIMIT = 50
+
+
+def card_panel(request, customer):
+    """Open complaints of the customer (overdue flagged) and the last survey's average. 3 queries."""
+    if not request.user.has_perm("complaints.view_complaint"):
+        return None
+    today = business_today()
+    open_complaints = Complaint.objects.filter(customer=customer).exclude(step=Step.CLOSED)
+    counts = open_complaints.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(step_deadline__lt=today)))
+    complaints = list(open_complaints.order_by("step_deadline", "pk")[:CARD_LIMIT])
+    for complaint in complaints:
+        complaint.is_overdue = complaint.step_deadline is not None and complaint.step_deadline < today
+    last = (
+        Response.objects.filter(customer=customer).order_by("-answered_at")
+        .annotate(average=Avg("answers__score")).values("average", "answered_at").first()
+    )
+    return hooks.Panel(
+        template="complaints/_card_panel.html",
+        context={"complaints": complaints, "open_count": counts["open"], "overdue_count": counts["overdue"],
+                 "last_response": last},
+        column="main",
+        order=60,
+    )
+
+
+ROW_FIELDS = ["tag", "pk", "customer_id", "customer_name", "day", "code", "step", "text"]
+
+
+def agenda_rows(*, viewer, owner, today: date) -> list:
+    """The owner's complaints to act on (new ones to take up, overdue ones) and the
+    surveys to make by call, as the viewer may see them: one query (a UNION ALL), since
+    the agenda pins its query count."""
+    visible = customer_scope(viewer, prefix="customer__")
+    complaints = (
+        Complaint.objects.filter(visible, owner=owner)
+        .filter(Q(step=Step.REGISTERED) | (Q(step_deadline__lt=today) & ~Q(step=Step.CLOSED)))
+        .annotate(tag=Value("complaint"), customer_name=F("customer__name"), day=F("step_deadline"),
+                  code=F("kind"), text=Substr("description", 1, 80))
+        .values_list(*ROW_FIELDS)
+        .order_by()  # a part of a UNION has no order of its own (the models' Meta.ordering)
+    )
+    calls = (
+        Survey.objects.filter(visible, customer__manager=owner, channel=Survey.Channel.CALL,
+                              answered_at__isnull=True)
+        .annotate(tag=Value("survey"), customer_name=F("customer__name"), day=TruncDate("created_at"),
+                  code=F("reason"), step=Value(""), text=F("product__name"))
+        .values_list(*ROW_FIELDS)
+        .order_by()
+    )
+    kinds, steps, reasons = dict(Complaint.Kind.choices), dict(Step.choices), dict(Survey.Reason.choices)
+    rows = []
+    for tag, pk, customer_id, customer_name, day, code, step, text in complaints.union(calls, all=True).order_by(
+        "day", "pk"
+    )[:AGENDA_LIMIT]:
+        if tag == "survey":
+            rows.append(hooks.AgendaRow(
+                kind=_("Survey to make"), date=day, customer_id=customer_id, customer_name=customer_name,
+                text=_("Ask about %(product)s") % {"product": text},
+                url=reverse("complaints:survey_fill", args=[pk]), slug="survey-call", detail=str(reasons[code]),
+            ))
+            continue
+        overdue = step != Step.CLOSED and day is not None and day < today
+        rows.append(hooks.AgendaRow(
+            kind=_("Overdue complaint") if overdue else _("New complaint"),
+            date=day or today,
+            customer_id=customer_id,
+            customer_name=customer_name,
+            text=f"#{pk} {kinds[code]}: {steps[step]}",
+            url=reverse("complaints:complaint_detail", args=[pk]),
+            overdue=overdue,
+            slug=f"complaint-{code} complaint-{'overdue' if overdue else 'new'}",
+            detail=text,
+        ))
+    return rows
+
+
+def dashboard_figures(user, start: date, end: date, today: date | None = None) -> dict:
+    """Complaints opened and closed in [start, end], overdue now, by kind; satisfaction of
+    the answers in the range. 3 queries."""
+    today = today or business_today()
+    complaints = Complaint.objects.visible_to(user)
+    figures = complaints.aggregate(
+        opened=Count("pk", filter=Q(registered_at__date__gte=start, registered_at__date__lte=end)),
+        closed=Count("pk", filter=Q(closed_at__date__gte=start, closed_at__date__lte=end)),
+        overdue=Count("pk", filter=Q(step_deadline__lt=today) & ~Q(step=Step.CLOSED)),
+        registered=Count("pk", filter=Q(kind=Complaint.Kind.REGISTERED, registered_at__date__gte=start,
+                                        registered_at__date__lte=end)),
+        explicit=Count("pk", filter=Q(kind=Complaint.Kind.EXPLICIT, registered_at__date__gte=start,
+                                      registered_at__date__lte=end)),
+        hidden=Count("pk", filter=Q(kind=Complaint.Kind.HIDDEN, registered_at__date__gte=start,
+                                    registered_at__date__lte=end)),
+    )
+    answers = Answer.objects.filter(
+        response__in=Response.objects.visible_to(user).filter(answered_at__date__gte=start,
+                                                              answered_at__date__lte=end)
+    ).aggregate(average=Avg("score"), count=Count("pk"), low=Count("pk", filter=Q(score__lte=3)))
+    figures["average_score"] = round(float(answers["average"]), 2) if answers["average"] is not None else None
+    figures["low_share"] = answers["low"] / answers["count"] if answers["count"] else None
+    surveys = Survey.objects.visible_to(user).filter(created_at__date__gte=start, created_at__date__lte=end)
+    counted = surveys.aggregate(total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
+    figures["surveys"], figures["answered"] = counted["total"], counted["answered"]
+    return figures
+
+
+def dashboard_widget(request, start: date, end: date):
+    if not request.user.has_perm("complaints.view_complaint"):
+        return None
+    figures = dashboard_figures(request.user, start, end)
+    labels = [str(label) for label in Complaint.Kind.labels]
+    counts = [figures["registered"], figures["explicit"], figures["hidden"]]
+    chart = charts.bar_chart(labels, [(_("Complaints"), counts)], height=160, label=_("Complaints by kind"))
+    return hooks.Widget(title=_("Complaints and satisfaction"), template="complaints/_dashboard_widget.html",
+                        context={"figures": figures, "chart": chart}, order=70)
+
+
+def health_checks(user) -> list:
+    """Open complaints within their deadline; surveys of the last year answered; low-score
+    responses that opened a complaint. 3 queries."""
+    today = business_today()
+    open_complaints = Complaint.objects.visible_to(user).exclude(step=Step.CLOSED).aggregate(
+        total=Count("pk"), late=Count("pk", filter=Q(step_deadline__lt=today))
+    )
+    year_ago = months_before(today, 12)
+    surveys = Survey.objects.visible_to(user).filter(created_at__date__gt=year_ago).aggregate(
+        total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False))
+    )
+    low = Response.objects.visible_to(user).filter(answers__score__lte=3).distinct()
+    lows = low.aggregate(total=Count("pk", distinct=True),
+                         handled=Count("pk", filter=Q(complaint__isnull=False), distinct=True))
+    complaints_url = reverse("complaints:complaint_list")
+    return [
+        hooks.HealthCheck(key="complaints_on_time", label=_("Open complaints within their deadline"),
+                          good=open_complaints["total"] - open_complaints["late"], total=open_complaints["total"],
+                          url=f"{complaints_url}?overdue=true"),
+        hooks.HealthCheck(key="surveys_answered", label=_("Surveys of the last 12 months answered"),
+                          good=surveys["answered"], total=surveys["total"],
+                          url=reverse("complaints:survey_list") + "?answered=false"),
+        hooks.HealthCheck(key="low_scores_handled", label=_("Low-score responses that opened a complaint"),
+                          good=lows["handled"], total=lows["total"], url=f"{complaints_url}?channel=survey"),
+    ]

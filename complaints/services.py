@@ -1,0 +1,543 @@
+"""Every write of the complaints app: keyword-only, atomic, one audit row per complaint
+move (ComplaintTransition). Pages, commands, tasks and the demo all come through here."""
+
+import secrets
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm_project.dates import business_today
+from customers.models import Contact, Customer, Product
+from sales_pipeline.documents import check_upload
+from sales_pipeline.models import Deal
+
+from . import satisfaction, selectors, sla, workflow
+from .models import (
+    Answer,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintTransition,
+    NonWorkingDay,
+    Questionnaire,
+    Response,
+    SlaRule,
+    Step,
+    Survey,
+    SurveySettings,
+)
+
+# Severity of the complaints a survey (or a deal's closing grade) opens by itself.
+AUTO_SEVERITY = {satisfaction.EXPLICIT: "high", satisfaction.HIDDEN: "medium"}
+COMPLAINT_FIELDS = {
+    "cause",
+    "cause_category",
+    "action",
+    "process_change",
+    "efficacy_check_date",
+    "efficacy_result",
+    "efficacy_ok",
+}
+
+# What to tell people when a step misses something (complaints.workflow.missing_to_enter).
+MISSING_MESSAGES = {
+    ("cause", workflow.REQUIRED): gettext_lazy("Write down the cause that was found."),
+    ("cause_category", workflow.REQUIRED): gettext_lazy("Choose the cause category."),
+    ("action", workflow.REQUIRED): gettext_lazy("Write down what was done to eliminate the cause."),
+    ("process_change", workflow.REQUIRED): gettext_lazy(
+        "Write down what in the process changed so that it cannot happen again."
+    ),
+    ("efficacy_check_date", workflow.REQUIRED): gettext_lazy("Set the date on which to check that the fix worked."),
+    ("efficacy_check_date", workflow.NOT_YET_DUE): gettext_lazy(
+        "The efficacy check is due on a later date: close the complaint then."
+    ),
+    ("efficacy_result", workflow.REQUIRED): gettext_lazy("Write down what the efficacy check found."),
+    ("efficacy_ok", workflow.NOT_CONFIRMED): gettext_lazy(
+        "Close only once the check confirms the fix worked; otherwise reopen the complaint."
+    ),
+}
+
+
+class SurveyRefused(ValidationError):
+    """A survey that may not be created (no questionnaire, minimum interval)."""
+
+
+#
+# SLA
+#
+
+
+def non_working_days() -> set[date]:
+    return set(NonWorkingDay.objects.values_list("date", flat=True))
+
+
+def sla_days(severity: str, step: str) -> int | None:
+    """Working days a complaint of `severity` may spend in `step` (None: a closed one has no deadline)."""
+    if step == workflow.CLOSED:
+        return None
+    rule = SlaRule.objects.filter(severity=severity, step=step).values_list("working_days", flat=True).first()
+    return rule if rule is not None else sla.DEFAULT_DAYS[severity][step]
+
+
+def step_deadline(*, severity: str, step: str, start: date, holidays=None) -> date | None:
+    days = sla_days(severity, step)
+    if days is None:
+        return None
+    return sla.add_working_days(start, days, non_working_days() if holidays is None else holidays)
+
+
+#
+# Complaints
+#
+
+
+def _transition(complaint, *, from_step, to_step, actor, text, today, is_reopen=False, at=None):
+    late = bool(from_step and complaint.step_deadline and today > complaint.step_deadline)
+    return ComplaintTransition.objects.create(
+        complaint=complaint,
+        from_step=from_step,
+        to_step=to_step,
+        by=actor,
+        at=at or timezone.now(),
+        text=text,
+        deadline=complaint.step_deadline if from_step else None,
+        late=late,
+        is_reopen=is_reopen,
+    )
+
+
+@transaction.atomic
+def complaint_register(
+    *,
+    customer,
+    owner,
+    description: str,
+    actor,
+    severity: str = "medium",
+    channel: str = Complaint.Channel.PHONE,
+    contact=None,
+    product=None,
+    deal=None,
+    kind: str = Complaint.Kind.REGISTERED,
+    response: Response | None = None,
+    attachments=(),
+    today: date | None = None,
+    at: datetime | None = None,
+) -> Complaint:
+    """Register a complaint at its first step, with its deadline, its audit row and its
+    checked attachments (one bad file: nothing is saved)."""
+    today = today or business_today()
+    if not (description or "").strip():
+        raise ValidationError({"description": _("Describe the complaint.")})
+    if contact is not None and contact.customer_id != customer.pk:
+        raise ValidationError({"contact": _("The contact is not one of this customer's.")})
+    if deal is not None and deal.customer_id != customer.pk:
+        raise ValidationError({"deal": _("The deal is not one of this customer's.")})
+    for upload in attachments:
+        check_upload(upload)
+    complaint = Complaint(
+        customer=customer,
+        contact=contact,
+        channel=channel,
+        product=product,
+        deal=deal,
+        description=description.strip(),
+        severity=severity,
+        kind=kind,
+        owner=owner,
+        response=response,
+        created_by=actor,
+        step=Step.REGISTERED,
+        step_started=today,
+        step_deadline=step_deadline(severity=severity, step=workflow.REGISTERED, start=today),
+        registered_at=at or timezone.now(),
+    )
+    complaint.full_clean(exclude=["customer", "owner", "product", "deal", "contact", "response"])
+    complaint.save()
+    _transition(complaint, from_step="", to_step=Step.REGISTERED, actor=actor, text=complaint.description,
+                today=today, at=at)
+    for upload in attachments:
+        attachment_add(complaint=complaint, upload=upload, actor=actor)
+    return complaint
+
+
+def _locked(complaint: Complaint) -> Complaint:
+    return Complaint.objects.select_for_update().get(pk=complaint.pk)
+
+
+def _facts(complaint: Complaint) -> workflow.Facts:
+    return workflow.Facts(
+        cause=complaint.cause,
+        cause_category_id=complaint.cause_category_id,
+        action=complaint.action,
+        process_change=complaint.process_change,
+        efficacy_check_date=complaint.efficacy_check_date,
+        efficacy_result=complaint.efficacy_result,
+        efficacy_ok=complaint.efficacy_ok,
+    )
+
+
+@transaction.atomic
+def complaint_advance(
+    *, complaint: Complaint, actor, changes: dict | None = None, text: str = "", today: date | None = None,
+    at: datetime | None = None,
+) -> Complaint:
+    """Move the complaint to its next step after writing `changes` (the step's texts and
+    dates). Refused, with nothing saved, while the next step misses what it needs
+    (complaints.workflow.missing_to_enter)."""
+    today = today or business_today()
+    changes = changes or {}
+    unknown = set(changes) - COMPLAINT_FIELDS
+    if unknown:
+        raise ValueError(f"not a step field: {sorted(unknown)}")
+    complaint = _locked(complaint)
+    target = workflow.next_step(complaint.step)
+    if target is None:
+        raise ValidationError(_("The complaint is closed: reopen it to work on it again."))
+    for name, value in changes.items():
+        setattr(complaint, name, value.strip() if isinstance(value, str) else value)
+    missing = workflow.missing_to_enter(target, _facts(complaint), today=today)
+    if missing:
+        raise ValidationError({field: str(MISSING_MESSAGES[(field, why)]) for field, why in missing.items()})
+    from_step = complaint.step
+    _transition(complaint, from_step=from_step, to_step=target, actor=actor, text=(text or "").strip(), today=today,
+                at=at)
+    complaint.step = target
+    complaint.step_started = today
+    complaint.step_deadline = step_deadline(severity=complaint.severity, step=target, start=today)
+    if target == workflow.CLOSED:
+        complaint.closed_at = at or timezone.now()
+    complaint.save()
+    return complaint
+
+
+@transaction.atomic
+def complaint_reopen(*, complaint: Complaint, actor, text: str, today: date | None = None,
+                     at: datetime | None = None) -> Complaint:
+    """Send a closed (or process-fixed) complaint back to investigating: the fix did not
+    hold. The reason is required; the count of reopenings goes up."""
+    today = today or business_today()
+    if not (text or "").strip():
+        raise ValidationError({"text": _("Say why the complaint is reopened.")})
+    complaint = _locked(complaint)
+    if not workflow.can_reopen(complaint.step):
+        raise ValidationError(_("Only a complaint whose process was fixed, or a closed one, can be reopened."))
+    _transition(complaint, from_step=complaint.step, to_step=Step.INVESTIGATING, actor=actor, text=text.strip(),
+                today=today, is_reopen=True, at=at)
+    complaint.step = Step.INVESTIGATING
+    complaint.step_started = today
+    complaint.step_deadline = step_deadline(severity=complaint.severity, step=workflow.INVESTIGATING, start=today)
+    complaint.reopen_count += 1
+    complaint.closed_at = None
+    complaint.efficacy_ok = None
+    complaint.efficacy_result = ""
+    complaint.save()
+    return complaint
+
+
+@transaction.atomic
+def attachment_add(*, complaint: Complaint, upload, actor, title: str = "") -> ComplaintAttachment:
+    """Attach a file after the deal documents' check (size, type, content)."""
+    check_upload(upload)
+    attachment = ComplaintAttachment(
+        complaint=complaint, title=(title or Path(upload.name).name)[:200], uploaded_by=actor
+    )
+    attachment.file.save(Path(upload.name).name, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+def _fallback_owner():
+    # A pool customer has no manager: an administrator takes the complaint rather than no one.
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(is_superuser=True).order_by("pk").first() or users.order_by("pk").first()
+
+
+#
+# Surveys
+#
+
+
+def questionnaire_for(product) -> Questionnaire | None:
+    """The product's own active questionnaire, else its line's."""
+    own = Questionnaire.objects.filter(is_active=True, product=product).first()
+    if own is not None or product.line_id is None:
+        return own
+    return Questionnaire.objects.filter(is_active=True, product_line_id=product.line_id).first()
+
+
+def last_survey_day(customer) -> date | None:
+    last = Survey.objects.filter(customer=customer).order_by("-created_at").values_list("created_at", flat=True).first()
+    return timezone.localdate(last) if last else None
+
+
+def public_link(token: str, *, base_url: str | None = None) -> str:
+    base = (base_url or settings.PUBLIC_BASE_URL).rstrip("/")
+    return base + reverse("survey:public", args=[token])
+
+
+@transaction.atomic
+def survey_create(
+    *,
+    customer,
+    product,
+    actor=None,
+    channel: str = Survey.Channel.EMAIL,
+    contact=None,
+    deal=None,
+    reason: str = Survey.Reason.MANUAL,
+    today: date | None = None,
+) -> tuple[Survey, str | None]:
+    """A survey of `customer` about `product`, and for the e-mail channel its single-use
+    token (returned once, stored hashed). Refused when the product has no questionnaire or
+    the customer was surveyed within the minimum interval."""
+    today = today or business_today()
+    questionnaire = questionnaire_for(product)
+    if questionnaire is None or not questionnaire.questions.filter(is_active=True).exists():
+        message = _("%(product)s has no questionnaire yet: an administrator adds one.")
+        raise SurveyRefused(message % {"product": product})
+    survey_settings = SurveySettings.current()
+    # Locks the customer's row so two concurrent requests cannot both pass the interval check.
+    type(customer).objects.select_for_update().filter(pk=customer.pk).first()
+    last = last_survey_day(customer)
+    if not satisfaction.interval_allows(last, today=today, min_interval_days=survey_settings.min_interval_days):
+        raise SurveyRefused(
+            _("%(customer)s was surveyed on %(day)s; the next survey is allowed from %(next)s.")
+            % {"customer": customer, "day": last, "next": last + timedelta(days=survey_settings.min_interval_days)}
+        )
+    if contact is None:
+        contact = customer.contacts.order_by("-is_primary", "pk").first()
+    token = None
+    survey = Survey(customer=customer, contact=contact, product=product, questionnaire=questionnaire, deal=deal,
+                    reason=reason, channel=channel)
+    if channel == Survey.Channel.EMAIL:
+        token = secrets.token_urlsafe(32)  # 256 random bits
+        survey.token_hash = Survey.hash_token(token)
+        survey.expires = timezone.now() + timedelta(days=survey_settings.link_valid_days)
+    survey.save()
+    return survey, token
+
+
+def survey_recipient(survey: Survey) -> str:
+    return (survey.contact.email if survey.contact and survey.contact.email else "") or survey.customer.email
+
+
+@transaction.atomic
+def survey_send(*, survey: Survey, token: str, base_url: str | None = None) -> str:
+    """E-mail the survey's link to its contact (Django's mail system) and mark it sent.
+    Returns the link. Refused when there is no address to send to."""
+    recipient = survey_recipient(survey)
+    if not recipient:
+        message = _("%(customer)s has no e-mail address to send the survey to.")
+        raise SurveyRefused(message % {"customer": survey.customer})
+    link = public_link(token, base_url=base_url)
+    _survey_message(survey, recipient, link).send()
+    survey.sent_at = timezone.now()
+    survey.save(update_fields=["sent_at"])
+    return link
+
+
+def _survey_message(survey: Survey, recipient: str, link: str) -> EmailMessage:
+    subject = _("How satisfied are you with %(product)s?") % {"product": survey.product.name}
+    body = _(
+        "Hello,\n\nWe would like to know how satisfied you are with %(product)s. "
+        "The survey takes a minute: %(link)s\n\nThe link works once, until %(expires)s.\n"
+    ) % {"product": survey.product.name, "link": link, "expires": timezone.localdate(survey.expires)}
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+
+
+class LinkState:
+    OK = "ok"
+    USED = "used"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+def survey_by_token(token: str) -> tuple[Survey | None, str]:
+    """The survey a link's token opens, and whether it may be answered now."""
+    if not token or len(token) > 100:
+        return None, LinkState.INVALID
+    survey = (
+        Survey.objects.select_related("product", "questionnaire")
+        .filter(token_hash=Survey.hash_token(token)).first()
+    )
+    if survey is None:
+        return None, LinkState.INVALID
+    if survey.answered_at is not None:
+        return survey, LinkState.USED
+    if survey.expires is None or survey.expires <= timezone.now():
+        return survey, LinkState.EXPIRED
+    return survey, LinkState.OK
+
+
+def survey_questions(survey: Survey):
+    return list(survey.questionnaire.questions.filter(is_active=True).order_by("order", "pk"))
+
+
+class SurveyAnswered(ValidationError):
+    """The survey has its response already (a second submission): nothing is saved."""
+
+
+@transaction.atomic
+def survey_respond(
+    *, survey: Survey, answers: dict[int, tuple[int, str]], filled_by=None, comment: str = "",
+    at: datetime | None = None, today: date | None = None,
+) -> Response:
+    """Save the answers (question id -> (score 1..5, comment)) and, when any score is
+    <= 3, open the complaint of satisfaction.complaint_kind in the same transaction.
+    A survey is answered once: a second submission raises SurveyAnswered and saves nothing."""
+    at = at or timezone.now()
+    survey = Survey.objects.select_for_update().select_related("customer", "product").get(pk=survey.pk)
+    if survey.answered_at is not None:
+        raise SurveyAnswered(_("This survey has been answered already."))
+    if filled_by is None and (survey.expires is None or survey.expires <= at):
+        raise ValidationError(_("The survey link has expired."))
+    questions = {question.pk: question for question in survey_questions(survey)}
+    errors = {}
+    for question_id in questions:
+        score = answers.get(question_id, (None, ""))[0]
+        if score is None or not 1 <= int(score) <= 5:
+            errors[f"q{question_id}"] = _("Give a score from 1 to 5.")
+    if set(answers) - set(questions):
+        errors["__all__"] = _("An answer is for a question this survey does not ask.")
+    if errors:
+        raise ValidationError(errors)
+    customer = survey.customer
+    response = Response.objects.create(
+        survey=survey, customer=customer, product=survey.product, manager_id=customer.manager_id,
+        filled_by=filled_by, answered_at=at, comment=(comment or "").strip(),
+    )
+    Answer.objects.bulk_create(
+        Answer(response=response, question_id=qid, score=int(score), comment=(text or "").strip()[:500])
+        for qid, (score, text) in answers.items()
+    )
+    survey.answered_at = at
+    survey.save(update_fields=["answered_at"])
+    kind = satisfaction.complaint_kind(score for score, _text in answers.values())
+    if kind is not None:
+        low = [
+            f"{questions[qid].text}: {score}" + (f" ({text.strip()})" if (text or "").strip() else "")
+            for qid, (score, text) in sorted(answers.items(), key=lambda item: questions[item[0]].order)
+            if int(score) <= satisfaction.LOW_SCORE
+        ]
+        description = _("Survey on %(product)s answered with low scores:") % {"product": survey.product.name}
+        description += "\n" + "\n".join(low) + (f"\n{response.comment}" if response.comment else "")
+        complaint_register(
+            customer=customer,
+            owner=customer.manager or filled_by or _fallback_owner(),
+            description=description,
+            actor=filled_by,
+            severity=AUTO_SEVERITY[kind],
+            channel=Complaint.Channel.SURVEY,
+            contact=survey.contact,
+            product=survey.product,
+            deal=survey.deal,
+            kind=kind,
+            response=response,
+            today=today or timezone.localdate(at),
+            at=at,
+        )
+    return response
+
+
+def deal_grade_complaint(*, deal, today: date | None = None) -> Complaint | None:
+    """The deal's closing grade follows the survey rule: <= 2 explicit, 3 hidden
+    dissatisfaction, owned by the customer's manager; one complaint per deal, however
+    often it is called (the post_save signal and the nightly job both call it)."""
+    kind = satisfaction.complaint_kind([deal.closing_grade] if deal.closing_grade is not None else [])
+    if kind is None or Complaint.objects.filter(deal=deal, channel=Complaint.Channel.DEAL_GRADE).exists():
+        return None
+    first_line = deal.lines.select_related("product").order_by("pk").first()
+    customer = deal.customer
+    # Dated when the grade was given (the deal's closing), so a closed-in-the-past deal's
+    # complaint has the deadline it would have had.
+    at = deal.closed_at or timezone.now()
+    try:
+        with transaction.atomic():
+            return complaint_register(
+                customer=customer,
+                owner=customer.manager or deal.manager,
+                description=_("The deal “%(title)s” was closed with the grade %(grade)s.")
+                % {"title": deal.title, "grade": deal.closing_grade},
+                actor=None,
+                severity=AUTO_SEVERITY[kind],
+                channel=Complaint.Channel.DEAL_GRADE,
+                product=first_line.product if first_line else None,
+                deal=deal,
+                kind=kind,
+                today=today or timezone.localdate(at),
+                at=at,
+            )
+    except IntegrityError:
+        return None  # opened concurrently: the unique constraint kept it to one
+
+
+@transaction.atomic
+def surveys_schedule_due(*, today: date | None = None, base_url: str | None = None) -> dict:
+    """Create every survey due today (satisfaction.survey_due over selectors.survey_facts)
+    in one bulk insert: by e-mail where the customer has an address, else as a call for
+    the manager's agenda. E-mails go out over one connection. Called by the nightly task."""
+    today = today or business_today()
+    survey_settings = SurveySettings.current()
+    facts, deal_ids = selectors.survey_facts(today=today, yearly_days=survey_settings.yearly_days)
+    due = [
+        item
+        for fact in facts
+        if (item := satisfaction.survey_due(fact, today=today, min_interval_days=survey_settings.min_interval_days,
+                                             yearly_days=survey_settings.yearly_days))
+    ]
+    if not due:
+        return {"created": 0, "emailed": 0, "calls": 0}
+    products = Product.objects.in_bulk({item.product_id for item in due})
+    own = dict(Questionnaire.objects.filter(is_active=True, product__isnull=False).values_list("product_id", "pk"))
+    by_line = dict(
+        Questionnaire.objects.filter(is_active=True, product_line__isnull=False).values_list("product_line_id", "pk")
+    )
+    customer_ids = {item.customer_id for item in due}
+    contacts = {}
+    for contact in Contact.objects.filter(customer_id__in=customer_ids).order_by("customer_id", "-is_primary", "pk"):
+        contacts.setdefault(contact.customer_id, contact)
+    customer_emails = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "email"))
+    expires = timezone.now() + timedelta(days=survey_settings.link_valid_days)
+    surveys, tokens = [], []
+    for item in due:
+        product = products[item.product_id]
+        contact = contacts.get(item.customer_id)
+        address = (contact.email if contact and contact.email else "") or customer_emails.get(item.customer_id, "")
+        survey = Survey(
+            customer_id=item.customer_id,
+            contact=contact,
+            product=product,
+            questionnaire_id=own.get(product.pk) or by_line.get(product.line_id),
+            deal_id=deal_ids.get((item.customer_id, item.product_id)),
+            reason=item.reason,
+            channel=Survey.Channel.EMAIL if address else Survey.Channel.CALL,
+        )
+        token = None
+        if address:
+            token = secrets.token_urlsafe(32)
+            survey.token_hash, survey.expires = Survey.hash_token(token), expires
+        surveys.append(survey)
+        tokens.append((token, address))
+    Survey.objects.bulk_create(surveys)
+    messages = [
+        _survey_message(survey, address, public_link(token, base_url=base_url))
+        for survey, (token, address) in zip(surveys, tokens, strict=True)
+        if token
+    ]
+    sent = [survey.pk for survey, (token, _address) in zip(surveys, tokens, strict=True) if token]
+    if messages:
+        get_connection().send_messages(messages)
+        Survey.objects.filter(pk__in=sent).update(sent_at=timezone.now())
+        # The deal's own "survey sent" date, so its control point ("survey not sent") clears.
+        # One UPDATE for all: the deal history does not record this bookkeeping date.
+        Deal.objects.filter(surveys__pk__in=sent, survey_sent__isnull=True).update(survey_sent=today)
+    return {"created": len(surveys), "emailed": len(sent), "calls": len(surveys) - len(sent)}

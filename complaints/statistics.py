@@ -1,0 +1,65 @@
+"""Complaint and satisfaction figures computed on frames (pandas, no Django): the
+selectors read the rows, these functions group them."""
+
+import pandas as pd
+
+LOW_SCORE = 3
+
+
+def composition(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Count and share of complaints per value of `column` (blank: "—"), largest first:
+    columns label, count, share (0..1)."""
+    if frame.empty:
+        return pd.DataFrame({"label": [], "count": [], "share": []})
+    labels = frame[column].fillna("—").replace("", "—")
+    counts = labels.value_counts().rename_axis("label").reset_index(name="count")
+    counts = counts.sort_values(["count", "label"], ascending=[False, True]).reset_index(drop=True)
+    counts["share"] = counts["count"] / counts["count"].sum()
+    return counts
+
+
+def close_times(frame: pd.DataFrame) -> dict:
+    """Days from registration to closing of the closed complaints: count, mean, median, max."""
+    closed = frame.dropna(subset=["closed_on"]) if not frame.empty else frame
+    if closed.empty:
+        return {"count": 0, "mean": None, "median": None, "max": None}
+    days = (pd.to_datetime(closed["closed_on"]) - pd.to_datetime(closed["registered_on"])).dt.days
+    return {"count": int(days.count()), "mean": round(float(days.mean()), 1), "median": float(days.median()),
+            "max": int(days.max())}
+
+
+def sla_breaches(frame: pd.DataFrame) -> dict:
+    """Complaints that left a step after its deadline (late_steps > 0) or are overdue now."""
+    if frame.empty:
+        return {"complaints": 0, "late_steps": 0, "overdue_now": 0, "total": 0}
+    breached = (frame["late_steps"] > 0) | frame["overdue"]
+    return {"complaints": int(breached.sum()), "late_steps": int(frame["late_steps"].sum()),
+            "overdue_now": int(frame["overdue"].sum()), "total": len(frame)}
+
+
+def satisfaction(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per value of `column`: responses, answers, average score and the share of answers
+    scored <= 3. `frame` holds one row per answer (response_id, score, `column`)."""
+    if frame.empty:
+        return pd.DataFrame({"label": [], "responses": [], "answers": [], "average": [], "low_share": []})
+    grouped = frame.assign(low=frame["score"] <= LOW_SCORE).groupby(frame[column].fillna("—"), sort=True)
+    table = pd.DataFrame({
+        "responses": grouped["response_id"].nunique(),
+        "answers": grouped["score"].count(),
+        "average": grouped["score"].mean().round(2),
+        "low_share": grouped["low"].mean(),
+    }).rename_axis("label").reset_index()
+    return table
+
+
+def satisfaction_over_time(frame: pd.DataFrame, column: str, *, freq: str = "Q") -> pd.DataFrame:
+    """Average score per period (rows, "2026Q1") and value of `column` (columns)."""
+    if frame.empty:
+        return pd.DataFrame()
+    periods = pd.PeriodIndex(pd.to_datetime(frame["answered_on"]), freq=freq).astype(str)
+    table = frame.assign(period=periods).pivot_table(index="period", columns=column, values="score", aggfunc="mean")
+    return table.round(2).sort_index()
+
+
+def response_rate(surveys: int, answered: int) -> float | None:
+    return answered / surveys if surveys else None

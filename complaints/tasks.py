@@ -1,0 +1,19 @@
+"""Background work of the complaints app."""
+
+import logging
+
+from celery import shared_task
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def schedule_surveys_task() -> str:
+    """Nightly: create (and e-mail) the surveys due today. Running it twice the same day
+    creates nothing the second time (the minimum interval)."""
+    result = services.surveys_schedule_due()
+    summary = f"surveys scheduled: {result['created']} ({result['emailed']} e-mailed, {result['calls']} to call)"
+    logger.info(summary)
+    return summary

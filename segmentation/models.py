@@ -62,10 +62,13 @@ class SnapshotQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(customer_scope(user, prefix="customer__"))
 
-    def latest_date(self):
-        """The as-of date of the newest successful recompute (the customers' current classes)."""
+    def latest_date(self, today=None):
+        """The as-of date of the newest successful recompute on or before the business
+        today (the customers' current classes): a run dated in the future never counts."""
+        from crm_project.dates import business_today
+
         return (
-            RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE)
+            RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=today or business_today())
             .order_by("-as_of")
             .values_list("as_of", flat=True)
             .first()

@@ -14,8 +14,10 @@ import pandas as pd
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm_project.copy import copy_frame
+from crm_project.dates import business_today
 from crm_project.money import decimal_text
 from sales_pipeline.models import MONEY_PLACES
 
@@ -47,6 +49,24 @@ SNAPSHOT_COLUMNS = [
 
 class LockHeld(Exception):
     """Another recompute is running; this one did nothing."""
+
+
+class FutureDate(ValueError):
+    """The as-of date is after the business today: the ledger of that day is not complete,
+    and a snapshot dated in the future would pass for the current classes."""
+
+    def __init__(self, as_of: date, today: date):
+        self.as_of, self.today = as_of, today
+        super().__init__(
+            _("Classes can be computed up to today (%(today)s), not for %(as_of)s.") % {"today": today, "as_of": as_of}
+        )
+
+
+def future_date_refuse(as_of: date) -> None:
+    """Raise FutureDate when `as_of` is after the business today."""
+    today = business_today()
+    if as_of > today:
+        raise FutureDate(as_of, today)
 
 
 _held_here: set[str] = set()
@@ -156,7 +176,9 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
     Idempotent (a rerun replaces the same date's rows with identical ones), guarded by
     `exclusive` (raises LockHeld when another run holds it) and all-or-nothing (see
     snapshot_replace). Records a RecomputeRun: step, counts, status, error. Called by
-    the nightly task, the recompute_segments command and the 'Recompute' button."""
+    the nightly task, the recompute_segments command and the 'Recompute' button.
+    Raises FutureDate, before anything is written, for a date after the business today."""
+    future_date_refuse(as_of)
     with exclusive(LOCK_NAME):
         # Holding the lock, no other run can be going: one still marked running was
         # stopped by force (a killed worker) and would say 'running' for ever.

@@ -3,7 +3,8 @@ from datetime import date
 
 from celery import shared_task
 from django.db import OperationalError
-from django.utils import timezone
+
+from crm_project.dates import business_today
 
 from . import services
 
@@ -14,9 +15,13 @@ logger = logging.getLogger(__name__)
 def recompute_segments_task(as_of: str | None = None, triggered_by: str = "nightly") -> str:
     """The nightly classification (beat, 02:00 business time) and the 'Recompute' button.
     `as_of` is an ISO date; by default today in the business time zone."""
-    day = date.fromisoformat(as_of) if as_of else timezone.localdate()
+    day = date.fromisoformat(as_of) if as_of else business_today()
     try:
         run = services.segments_recompute(as_of=day, triggered_by=triggered_by)
+    except services.FutureDate as error:
+        # Not retried: the date stays in the future until it is not, and then it is another night.
+        logger.warning("Recompute refused: %s", error)
+        return f"refused: {error}"
     except services.LockHeld:
         logger.info("Recompute as of %s skipped: another run holds the lock", day)
         return f"skipped: lock held ({day})"

@@ -7,13 +7,15 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_project.dates import business_today
 from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.views import ScopedListView
 from customers.models import Customer
 
-from . import selectors
+from . import selectors, services
 from .classification import ACTIVITY_SEGMENTS, STATUSES, months_before, second_purchase_nudge
 from .exports import HEADER, segment_rows
 from .filters import ClassChangeFilterSet
@@ -101,7 +103,7 @@ def lifecycle(request):
 @permission_required("customers.view_customer", raise_exception=True)
 def nudge(request):
     """One-purchase customers due for a second-purchase reminder."""
-    as_of = _as_of(request) or date.today()
+    as_of = _as_of(request) or business_today()
     period = ClassificationSettings.current().period_months
     median, due = second_purchase_nudge(selectors.purchase_days(as_of=as_of), as_of=as_of, period_months=period)
     ages = dict(zip(due["customer_id"].tolist(), due["age_days"].tolist(), strict=True))
@@ -166,7 +168,7 @@ def segment_export(request):
 @permission_required("customers.view_customer", raise_exception=True)
 def run_list(request):
     runs = RecomputeRun.objects.all()[:50]
-    return render(request, "segmentation/runs.html", {"runs": runs, "today": date.today()})
+    return render(request, "segmentation/runs.html", {"runs": runs, "today": business_today()})
 
 
 @login_required
@@ -182,11 +184,16 @@ def run_progress(request, pk):
 def run_start(request):
     """Queue a recompute for one date (default today), or for several (?as_of=...&as_of=...)."""
     days = []
-    for raw in request.POST.getlist("as_of") or [date.today().isoformat()]:
+    for raw in request.POST.getlist("as_of") or [business_today().isoformat()]:
         try:
             days.append(date.fromisoformat(raw))
         except ValueError:
-            messages.error(request, f"“{raw}” is not a date (YYYY-MM-DD).")
+            messages.error(request, _("“%(raw)s” is not a date (YYYY-MM-DD).") % {"raw": raw})
+            return redirect("segmentation:run_list")
+        try:
+            services.future_date_refuse(days[-1])
+        except services.FutureDate as error:
+            messages.error(request, str(error))
             return redirect("segmentation:run_list")
     for day in days:
         recompute_segments_task.delay_on_commit(day.isoformat(), triggered_by=f"user:{request.user.username}")

@@ -1,8 +1,8 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from crm_project.dates import business_today
 from segmentation import services
 
 
@@ -13,9 +13,11 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD; default today")
 
     def handle(self, *args, as_of: date | None, **options):
-        as_of = as_of or timezone.localdate()
+        as_of = as_of or business_today()
         try:
             run = services.segments_recompute(as_of=as_of, triggered_by="command")
+        except services.FutureDate as error:
+            raise CommandError(str(error)) from error
         except services.LockHeld as error:
             raise CommandError("Another recompute is running; try again when it has finished.") from error
         self.stdout.write(

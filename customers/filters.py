@@ -2,7 +2,8 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from segmentation.classification import ACTIVITY_SEGMENTS, STATUSES
+from segmentation.classification import STATUSES
+from segmentation.models import CustomerSnapshot
 
 from .models import Customer
 
@@ -36,7 +37,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     abc_class = django_filters.ChoiceFilter(label="ABC", choices=[(c, c) for c in "ABC"], empty_label="Any ABC")
     xyz_class = django_filters.ChoiceFilter(label="XYZ", choices=[(c, c) for c in "XYZ"], empty_label="Any XYZ")
     activity_segment = django_filters.ChoiceFilter(
-        label="Activity", choices=[(s, s.capitalize()) for s in ACTIVITY_SEGMENTS], empty_label="Any activity"
+        label="Activity", choices=CustomerSnapshot.Segment.choices, empty_label="Any activity"
     )
     industry = django_filters.CharFilter(lookup_expr="icontains")
     city = django_filters.CharFilter(lookup_expr="icontains")

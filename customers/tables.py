@@ -1,5 +1,7 @@
 import django_tables2 as tables
 
+from segmentation.models import CustomerSnapshot
+
 from .models import Customer
 
 
@@ -10,6 +12,10 @@ class CustomerTable(tables.Table):
     abc_class = tables.Column("ABC", default="")
     xyz_class = tables.Column("XYZ", default="")
     activity_segment = tables.Column("Activity", default="")
+
+    def render_activity_segment(self, value):
+        # The annotation holds the code ("vip"); people read the label ("VIP").
+        return dict(CustomerSnapshot.Segment.choices).get(value, value)
 
     class Meta:
         model = Customer

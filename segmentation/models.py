@@ -3,10 +3,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.access import customer_scope
 
-from .classification import ACTIVITY_SEGMENTS, STATUSES, ClassificationParams
+from .classification import STATUSES, ClassificationParams
 
 
 class ClassificationSettings(models.Model):
@@ -79,7 +80,14 @@ class CustomerSnapshot(models.Model):
     """A customer's classes and figures as of one date; one row per customer per run date."""
 
     Status = models.TextChoices("Status", [(s, s.capitalize()) for s in STATUSES])
-    Segment = models.TextChoices("Segment", [(s, s.replace("-", " ").capitalize()) for s in ACTIVITY_SEGMENTS])
+
+    class Segment(models.TextChoices):
+        # Spelled out: "VIP" is an acronym, not a capitalised word.
+        NEWCOMER = "newcomer", _("Newcomer")
+        ONE_TIME = "one-time", _("One-time")
+        VIP = "vip", _("VIP")
+        GROWING = "growing", _("Growing")
+        SLEEPING = "sleeping", _("Sleeping")
 
     # Both lean on purpose, the nightly write is 40,000 rows: as_of is served by the unique
     # (as_of, customer) index, and the customer key is not checked by the database, whose

@@ -16,7 +16,7 @@ from crm_project.views import ScopedListView
 from customers.models import Customer
 
 from . import selectors, services
-from .classification import ACTIVITY_SEGMENTS, STATUSES, months_before, second_purchase_nudge
+from .classification import STATUSES, months_before, second_purchase_nudge
 from .exports import HEADER, segment_rows
 from .filters import ClassChangeFilterSet
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
@@ -35,6 +35,12 @@ def _as_of(request) -> date | None:
         except ValueError as error:
             raise Http404("Not a date") from error
     return CustomerSnapshot.objects.latest_date()
+
+
+def _segment_counts(snapshots) -> list[tuple[str, str, int]]:
+    """[(code, label, customers)] of the activity segments present, in their order."""
+    counts = dict(snapshots.values_list("rfm_segment").annotate(n=Count("pk")).order_by())
+    return [(code, label, counts[code]) for code, label in CustomerSnapshot.Segment.choices if counts.get(code)]
 
 
 @login_required
@@ -61,8 +67,7 @@ def overview(request):
         "matrix": matrix,
         "status_counts": [(status, counts.get(status, 0)) for status in STATUSES],
         "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
-        "segment_counts": dict(snapshots.values_list("rfm_segment").annotate(n=Count("pk")).order_by()),
-        "segments": ACTIVITY_SEGMENTS,
+        "segment_counts": _segment_counts(snapshots),
         "last_run": RecomputeRun.objects.first(),
         "settings": ClassificationSettings.current(),
     }

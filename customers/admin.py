@@ -56,7 +56,7 @@ class ProductLineAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name", "line", "is_active"]
+    list_display = ["sku", "name", "line", "standard_cost", "is_active"]
     list_filter = ["line", "is_active"]
     search_fields = ["sku", "name"]
 

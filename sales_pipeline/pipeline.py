@@ -54,7 +54,18 @@ from customers.models import CustomerProduct, PlannedContact
 from customers.portrait import product_status_set
 from segmentation.classification import months_before
 
-from .models import ContractChange, Deal, DealLine, Payment, RefusalReason, SettlementLine, Stage, StageChange
+from .models import (
+    MONEY_PLACES,
+    ContractChange,
+    Deal,
+    DealLine,
+    Payment,
+    RefusalReason,
+    SettlementLine,
+    Stage,
+    StageChange,
+)
+from .product_usage import product_usage_mark
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -573,6 +584,7 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
     payment.full_clean()
     payment.save()
     document = (deal.invoice_number or f"DEAL-{deal.pk}")[:64]
+    bought = []
     for line, net, share in zip(lines, nets, split_amount(amount, nets), strict=True):
         if share == 0:
             continue
@@ -583,11 +595,24 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
             product_id=line.product_id,
             quantity=quantity,
             amount=share,
+            cost=line_cost(line.product.standard_cost, quantity),
             manager_id=deal.manager_id,
             document=document,
             source_key=f"payment:{payment.pk}:{line.pk}",
         )
+        if share > 0:
+            bought.append((deal.customer_id, line.product_id))
+    # Paid is bought: the products are in use from this payment (product_usage), in this transaction.
+    product_usage_mark(pairs=bought, user=actor, reason=f"Payment for deal #{deal.pk}")
     return payment
+
+
+def line_cost(standard_cost: Decimal | None, quantity: Decimal) -> Decimal | None:
+    """A ledger line's cost: the product's standard cost per unit times the line's quantity
+    (negative on a refund), to the ledger's four places; None when the product has none."""
+    if standard_cost is None:
+        return None
+    return (Decimal(standard_cost) * quantity).quantize(Decimal(1).scaleb(-MONEY_PLACES))
 
 
 def days_in_current_stage(deal: Deal, today: date | None = None) -> int:

@@ -25,6 +25,7 @@ from customers.segment_rules import active_segments, segment_for
 
 from .ledger_days import sqlite_days_added_per_batch
 from .models import SettlementImport, SettlementLine
+from .product_usage import product_usage_mark
 from .settlement_import import Checked, FileRejected, Known, Wanted, check_settlements, ids_of, read_settlement_file
 
 logger = logging.getLogger(__name__)
@@ -264,6 +265,14 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
         report(0, total, "writing")
         insert = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}.get(connection.vendor, _insert_orm)
         created = insert(lines, lambda done: report(done, total, "writing"))
+        report(total, total, "marking products in use")
+        # In the same transaction: a purchase means the product is in use (product_usage).
+        bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id"]]
+        product_usage_mark(
+            pairs=bought.drop_duplicates().itertuples(index=False, name=None),
+            user=user,
+            reason=f"Settlement import #{run.pk}",
+        )
         report(total, total, "committing")
     return {
         "lines_created": created,

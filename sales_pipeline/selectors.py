@@ -47,3 +47,14 @@ def first_line_days(*, up_to: date | None = None) -> QuerySet:
 def lines_between(start: date, end: date) -> QuerySet:
     """Settlement lines dated in [start, end], both inclusive."""
     return SettlementLine.objects.filter(date__gte=start, date__lte=end)
+
+
+#
+# segmentation (issue 11): the margin basis needs to know how much of the window has no cost
+#
+
+
+def lines_without_cost(*, after: date, up_to: date) -> int:
+    """How many ledger lines dated in (after, up_to] have no cost (their margin counts as
+    their whole amount)."""
+    return SettlementLine.objects.filter(date__gt=after, date__lte=up_to, cost__isnull=True).count()

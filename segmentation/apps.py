@@ -9,7 +9,9 @@ class SegmentationConfig(AppConfig):
     def ready(self) -> None:
         from crm_project import hooks
 
-        from . import demo
+        from . import contact_interval, demo
 
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_classes, order=60)
+        hooks.register(hooks.CONTROL_POINTS, contact_interval.control_point_rows, order=60)
+        hooks.register(hooks.AGENDA_ROWS, contact_interval.agenda_rows, order=60)
         hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=60)

@@ -27,6 +27,17 @@ class ClassificationSettings(models.Model):
     )
     xyz_x = models.DecimalField("X up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.100"))
     xyz_y = models.DecimalField("Y up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.250"))
+    # The control point "contact interval exceeded" (domain.md section 5), per ABC class:
+    # an assigned customer of that class not contacted for longer is due. Empty: no check.
+    contact_days_a = models.PositiveSmallIntegerField(
+        _("contact interval, class A (days)"), null=True, blank=True, default=30, help_text=_("Empty: not checked.")
+    )
+    contact_days_b = models.PositiveSmallIntegerField(
+        _("contact interval, class B (days)"), null=True, blank=True, default=60, help_text=_("Empty: not checked.")
+    )
+    contact_days_c = models.PositiveSmallIntegerField(
+        _("contact interval, class C (days)"), null=True, blank=True, default=90, help_text=_("Empty: not checked.")
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "classification settings"
@@ -45,6 +56,12 @@ class ClassificationSettings(models.Model):
     @classmethod
     def current(cls) -> "ClassificationSettings":
         return cls.objects.get_or_create(pk=1)[0]
+
+    def contact_intervals(self) -> dict[str, int]:
+        """{ABC class: days} of the classes whose contact interval is checked; customers
+        without a class are never checked."""
+        days = {"A": self.contact_days_a, "B": self.contact_days_b, "C": self.contact_days_c}
+        return {abc: n for abc, n in days.items() if n}
 
     def as_params(self) -> ClassificationParams:
         return ClassificationParams(
@@ -139,6 +156,12 @@ class RecomputeRun(models.Model):
     customers = models.PositiveIntegerField(default=0)
     lines = models.PositiveBigIntegerField(default=0)
     class_changes = models.PositiveIntegerField(default=0)
+    lines_without_cost = models.PositiveBigIntegerField(
+        _("window lines without a cost"),
+        null=True,
+        blank=True,
+        help_text=_("With ABC on margin: lines in the window whose margin counts as their whole amount."),
+    )
     error = models.TextField(blank=True)
     triggered_by = models.CharField(max_length=100, blank=True)
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_project.copy import copy_frame
-from crm_project.dates import business_today
+from crm_project.dates import business_today, months_before
 from crm_project.money import decimal_text
+from sales_pipeline import selectors as ledger
 from sales_pipeline.models import MONEY_PLACES
 
 from . import selectors
@@ -161,6 +162,14 @@ def _count_class_changes(as_of: date) -> int:
         return cursor.fetchone()[0]
 
 
+def _lines_without_cost(as_of: date, params) -> int | None:
+    """With ABC on margin, the window's lines without a cost (their margin is their whole
+    amount, so the classes lean on them); None on the revenue basis, where cost is unused."""
+    if params.abc_basis != ClassificationSettings.Basis.MARGIN:
+        return None
+    return ledger.lines_without_cost(after=months_before(as_of, params.window_months), up_to=as_of)
+
+
 def _step(run: RecomputeRun, step: str) -> None:
     # Saved at once, outside the snapshot transaction, so the browser sees progress.
     run.step = step
@@ -207,6 +216,7 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
             run.customers = snapshot_replace(as_of=as_of, classes=classes)
             run.lines = int(frame["lines_total"].sum()) if len(frame) else 0
             run.class_changes = _count_class_changes(as_of)
+            run.lines_without_cost = _lines_without_cost(as_of, params)
         except Exception as error:
             run.status, run.error, run.finished_at = RecomputeRun.Status.FAILED, repr(error)[:2000], timezone.now()
             run.save()

@@ -69,6 +69,7 @@ def overview(request):
         "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
         "segment_counts": _segment_counts(snapshots),
         "last_run": RecomputeRun.objects.first(),
+        "run": RecomputeRun.objects.filter(as_of=as_of).first() if as_of else None,
         "settings": ClassificationSettings.current(),
     }
     return render(request, "segmentation/overview.html", context)

@@ -70,9 +70,9 @@ def _start_of(day: date) -> datetime:
 def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LIMIT) -> list[ContactDue]:
     """The assigned customers `user` may see (of one `manager` if given) whose contact
     interval has passed, most overdue first, at most `limit`."""
-    intervals = ClassificationSettings.current().contact_intervals()
-    current = CustomerSnapshot.objects.latest_date(today) if intervals else None
-    if current is None:
+    current = CustomerSnapshot.objects.latest_date(today)
+    intervals = ClassificationSettings.current().contact_intervals() if current else {}
+    if not intervals:  # no classes yet, or no interval checked
         return []
     customers = Customer.objects.visible_to(user).filter(manager__isnull=False)
     if manager is not None:

@@ -61,6 +61,7 @@ def overview(request):
     ]
     counts = selectors.status_counts(snapshots)
     rfm = selectors.rfm_matrix(snapshots)
+    last_run = RecomputeRun.objects.first()
     context = {
         "as_of": as_of,
         "dates": selectors.snapshot_dates()[:60],
@@ -68,8 +69,8 @@ def overview(request):
         "status_counts": [(status, counts.get(status, 0)) for status in STATUSES],
         "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
         "segment_counts": _segment_counts(snapshots),
-        "last_run": RecomputeRun.objects.first(),
-        "run": RecomputeRun.objects.filter(as_of=as_of).first() if as_of else None,
+        "last_run": last_run,
+        "run": last_run if last_run and last_run.as_of == as_of else RecomputeRun.objects.filter(as_of=as_of).first(),
         "settings": ClassificationSettings.current(),
     }
     return render(request, "segmentation/overview.html", context)

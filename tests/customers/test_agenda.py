@@ -518,7 +518,8 @@ def test_the_agenda_runs_the_same_queries_whatever_the_size(mgr_a, client_for):
 
     (small, small_rows), (large, large_rows) = queries_with(2), queries_with(12)
     assert (small_rows, large_rows) == (2, 14)
-    assert small == large <= 22
+    # 22, plus segmentation's contact interval (hooks.AGENDA_ROWS): one query without classes, three with
+    assert small == large <= 23
 
 
 def test_the_agenda_row_shows_the_customers_most_advanced_open_deal(db):

@@ -4,11 +4,12 @@ customer's status with that product and its date, plus maturity and classes."""
 import django_filters
 import django_tables2 as tables
 from django.db.models import F
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from segmentation.classification import STATUSES
+from segmentation.models import CustomerSnapshot
 
 from .filters import customer_search, managers_visible
 from .models import Customer, CustomerProduct, Product, ProductLine, Segment
@@ -121,6 +122,9 @@ class ManagedBaseTable(tables.Table):
         )
         return queryset.order_by(priority, "segment__name", "name"), True
 
+    def render_lifecycle_status(self, value):
+        return dict(CustomerSnapshot.Status.choices).get(value, value)
+
     def render_maturity(self, record):
         if record.maturity is None:
             return "—"
@@ -144,7 +148,8 @@ class ManagedBaseTable(tables.Table):
         offers = self.offers_for(record)
         if not offers:
             return "—"
-        return format_html_join(" ", '<span class="badge text-bg-light border">{}</span>', ((p.name,) for p in offers))
+        # Small wrapping text, not badges: the product columns stay in view.
+        return format_html('<span class="small offer-next">{}</span>', " · ".join(p.name for p in offers))
 
     def value_offer_next(self, record):
         return ", ".join(p.name for p in self.offers_for(record))

@@ -13,6 +13,9 @@ class CustomerTable(tables.Table):
     xyz_class = tables.Column("XYZ", default="")
     activity_segment = tables.Column("Activity", default="")
 
+    def render_lifecycle_status(self, value):
+        return dict(CustomerSnapshot.Status.choices).get(value, value)
+
     def render_activity_segment(self, value):
         # The annotation holds the code ("vip"); people read the label ("VIP").
         return dict(CustomerSnapshot.Segment.choices).get(value, value)

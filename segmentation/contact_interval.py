@@ -22,6 +22,7 @@ from django.db.models import Case, DateField, DateTimeField, Func, Max, OuterRef
 from django.db.models.functions import Coalesce, TruncDate
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm_project.hooks import AgendaRow
@@ -132,12 +133,12 @@ def _as_date(value) -> date:
 
 def _agenda_row(point: ContactDue, today: date, *, with_manager: bool) -> AgendaRow:
     if point.last_contact:
-        text = _("Class %(abc)s: a contact every %(days)d days; last on %(last)s, %(over)d days over") % {
-            "abc": point.abc, "days": point.interval, "last": f"{point.last_contact:%d %b %Y}",
+        text = _("Class %(abc)s, every %(days)d days; last %(last)s; %(over)d days over") % {
+            "abc": point.abc, "days": point.interval, "last": date_format(point.last_contact, "j M Y"),
             "over": (today - point.due).days,
         }  # fmt: skip
     else:
-        text = _("Class %(abc)s: a contact every %(days)d days; never contacted, %(over)d days over") % {
+        text = _("Class %(abc)s, every %(days)d days; never contacted; %(over)d days over") % {
             "abc": point.abc, "days": point.interval, "over": (today - point.due).days,
         }  # fmt: skip
     return AgendaRow(

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.access import customer_scope
 
-from .classification import STATUSES, ClassificationParams
+from .classification import ClassificationParams
 
 
 class ClassificationSettings(models.Model):
@@ -96,7 +96,13 @@ class SnapshotQuerySet(models.QuerySet):
 class CustomerSnapshot(models.Model):
     """A customer's classes and figures as of one date; one row per customer per run date."""
 
-    Status = models.TextChoices("Status", [(s, s.capitalize()) for s in STATUSES])
+    class Status(models.TextChoices):
+        # Spelled out: the functional form took the codes for names and stored the labels.
+        POTENTIAL = "potential", _("Potential")
+        NEW = "new", _("New")
+        REGULAR = "regular", _("Regular")
+        RESTORED = "restored", _("Restored")
+        LOST = "lost", _("Lost")
 
     class Segment(models.TextChoices):
         # Spelled out: "VIP" is an acronym, not a capitalised word.

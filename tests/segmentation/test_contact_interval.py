@@ -107,7 +107,7 @@ def test_the_control_points_page_and_the_agenda_show_customers_due_a_contact(mgr
     client = client_for(mgr_a)
     page = client.get(reverse("sales_pipeline:control_points")).content.decode()
     assert "control-point-contact_interval" in page and "Overdue Oak Ltd" in page and "Recent Rowan Ltd" not in page
-    assert "Class A: a contact every 30 days" in page
+    assert "Class A, every 30 days; last " in page
     agenda = client.get(reverse("customers:agenda"))
     assert [row.customer_id for row in agenda.context["hook_rows"] if row.slug == "control-point-contact_interval"] == [
         customer.pk

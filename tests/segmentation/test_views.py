@@ -132,4 +132,6 @@ def test_the_activity_segment_reads_vip_on_the_overview_list_and_card(cust_a, mg
     listed = client.get(reverse("customers:customer_list")).content.decode()
     assert "<td >VIP</td>" in listed or ">VIP<" in listed
     assert ">vip<" not in listed and "Vip" not in listed
-    assert "VIP (5/5/5)" in client.get(cust_a.get_absolute_url()).content.decode()
+    card = client.get(cust_a.get_absolute_url()).content.decode()
+    assert "VIP (5/5/5)" in card
+    assert '<dd class="col-6">Regular</dd>' in card  # the lifecycle label, not the code

@@ -203,3 +203,23 @@ def test_changing_a_rule_or_a_priority_in_the_admin_reassigns_every_customer(adm
     assert client.post(reverse("admin:customers_segment_change", args=[leeds.pk]), data).status_code == 302
     both.refresh_from_db(), only_leeds.refresh_from_db()
     assert (both.segment, only_leeds.segment) == (makers, None)
+
+
+def test_rule_check_names_the_field_at_fault():
+    from customers.segment_rules import rule_check
+
+    for (field, operator, value), at_fault in [
+        (("shoe_size", "eq", "42"), "field"),
+        (("city", "like", "Leeds"), "operator"),
+        (("year_founded", "in", "1999, soon"), "value"),
+    ]:
+        with pytest.raises(ValidationError) as error:
+            rule_check(field, operator, value)
+        assert list(error.value.message_dict) == [at_fault]
+    rule_check("year_founded", "in", "1999, 2005")  # a good rule passes
+
+
+def test_a_rule_on_an_unknown_field_matches_nobody_instead_of_failing(cust_a):
+    broken = segment("Shoes", 1, ("shoe_size", "eq", "42"))
+    assert segment_for(cust_a) is None
+    assert segments_assign()[broken.name] == 0

@@ -21,6 +21,14 @@ def bulk_create_with_history_rows(objs: list[models.Model], model: type[models.M
     ids = [obj.pk for obj in created]
     if None in ids:  # a database that does not return the new keys
         raise NotImplementedError(f"{connection.vendor} does not return the keys of bulk-created rows.")
+    history_rows_copy(model, ids, history_type="+", user=user, change_reason=change_reason)
+    return created
+
+
+def history_rows_copy(model: type[models.Model], ids: list, *, history_type: str, user=None,
+                      change_reason: str = "") -> None:  # fmt: skip
+    """Write one history row per id of `model` as the row is now ('+' created, '~' changed),
+    by one INSERT ... SELECT per chunk: for rows written in bulk, set-based."""
     history = model.history.model
     quote = connection.ops.quote_name
     source = {field.attname: field.column for field in model._meta.concrete_fields}
@@ -28,7 +36,7 @@ def bulk_create_with_history_rows(objs: list[models.Model], model: type[models.M
     own = {
         "history_date": timezone.now(),
         "history_change_reason": change_reason,
-        "history_type": "+",
+        "history_type": history_type,
         "history_user_id": user.pk if user is not None else None,
     }
     unknown = {field.attname for field in history._meta.concrete_fields} - set(source) - set(own) - {"history_id"}
@@ -48,4 +56,3 @@ def bulk_create_with_history_rows(objs: list[models.Model], model: type[models.M
                 f"ORDER BY {quote(model._meta.pk.column)}",
                 [*own_values, *chunk],
             )
-    return created

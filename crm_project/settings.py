@@ -232,8 +232,6 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-sm table-hover align-middle"}
 LIST_PAGE_SIZE = 25
-# A control point is raised when an open deal's customer has not been contacted for this long.
-DEAL_CONTACT_INTERVAL_DAYS = env.int("DEAL_CONTACT_INTERVAL_DAYS", default=30)
 # Exports stream the filtered list; beyond this many rows people want a report job.
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=100_000)
 

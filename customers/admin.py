@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -16,7 +18,7 @@ from .models import (
     SegmentRule,
     TeamMembership,
 )
-from .segment_rules import segments_assign
+from .segment_rules import rule_check, segments_assign
 from .services import customers_reassigned
 
 
@@ -61,13 +63,33 @@ class ProductLineAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name", "line", "is_active"]
+    list_display = ["sku", "name", "line", "standard_cost", "is_active"]
     list_filter = ["line", "is_active"]
     search_fields = ["sku", "name"]
 
 
+class SegmentRuleForm(forms.ModelForm):
+    class Meta:
+        model = SegmentRule
+        fields = ["field", "operator", "value"]
+
+    def clean(self):
+        cleaned = super().clean()
+        field, operator = cleaned.get("field"), cleaned.get("operator")
+        if field and operator and "value" in cleaned:
+            # field, operator and value must make a rule that can be applied: a broken
+            # one would otherwise only show up when customers are saved or reassigned.
+            try:
+                rule_check(field, operator, cleaned["value"])
+            except ValidationError as error:
+                for name, messages in error.message_dict.items():
+                    self.add_error(name, messages)
+        return cleaned
+
+
 class SegmentRuleInline(admin.TabularInline):
     model = SegmentRule
+    form = SegmentRuleForm
     extra = 1
 
 
@@ -88,6 +110,29 @@ class SegmentAdmin(admin.ModelAdmin):
     def reassign_all(self, request, queryset):
         counts = segments_assign()
         self.message_user(request, ", ".join(f"{name}: {n}" for name, n in counts.items()))
+
+    def save_related(self, request, form, formsets, change):
+        # After the rules (inlines) are saved: a change of rules, priority or activity
+        # moves customers between segments, so every customer is reassigned at once, in
+        # bulk, and the result is recorded in the admin log of the segment.
+        super().save_related(request, form, formsets, change)
+        if form.has_changed() or any(formset.has_changed() for formset in formsets):
+            self._reassign(request, form.instance)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self._reassign(request, None)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        self._reassign(request, None)
+
+    def _reassign(self, request, segment):
+        counts = segments_assign()
+        summary = "Segments reassigned: " + ", ".join(f"{name} {n}" for name, n in counts.items())
+        if segment is not None and segment.pk is not None:
+            self.log_change(request, segment, summary)
+        self.message_user(request, summary)
 
 
 @admin.register(CustomerProduct)

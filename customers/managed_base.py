@@ -7,10 +7,12 @@ import django_tables2 as tables
 from django.db.models import F
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from . import lists
 from .filters import customer_search, managers_visible
 from .models import Customer, CustomerProduct, Product, ProductLine, Segment
+from .portrait import offer_next_for
 
 
 def target_products(line_id=None):
@@ -90,10 +92,11 @@ class ManagedBaseTable(tables.Table):
     name = tables.Column(linkify=True)
     manager = tables.Column(default="— pool —", order_by=("manager__username",))
     maturity = tables.Column(order_by=("maturity",))
+    offer_next = tables.Column(_("Offer next"), empty_values=(), orderable=False)
 
     class Meta:
         model = Customer
-        fields = ("segment", "name", "manager", "maturity")
+        fields = ("segment", "name", "manager", "maturity", "offer_next")
         order_by = ("segment",)
 
     def __init__(self, data, *, products, **kwargs):
@@ -102,6 +105,7 @@ class ManagedBaseTable(tables.Table):
         super().__init__(data, **lists.table_kwargs(ManagedBaseTable, "managed_base", products_columns), **kwargs)
         self.product_ids = [p.pk for p in products]
         self._statuses = None
+        self._offers = None
 
     def order_segment(self, queryset, is_descending):
         # Segments in priority order, the non-target rest last.
@@ -120,12 +124,32 @@ class ManagedBaseTable(tables.Table):
     def value_maturity(self, record):
         return None if record.maturity is None else round(record.maturity, 4)
 
+    def _shown_ids(self) -> list[int]:
+        rows = self.page.object_list if hasattr(self, "page") else self.rows
+        return [row.record.pk for row in rows]
+
+    def offers_for(self, customer) -> list:
+        """What to offer next (portrait.offer_next_for) for the shown rows, three queries
+        the first time a cell asks."""
+        if self._offers is None:
+            self._offers = offer_next_for(self._shown_ids())
+        return self._offers.get(customer.pk, [])
+
+    def render_offer_next(self, record):
+        offers = self.offers_for(record)
+        if not offers:
+            return "—"
+        # Small wrapping text, not badges: the product columns stay in view.
+        return format_html('<span class="small offer-next">{}</span>', " · ".join(p.name for p in offers))
+
+    def value_offer_next(self, record):
+        return ", ".join(p.name for p in self.offers_for(record))
+
     def statuses_for(self, customer) -> dict:
         """Statuses of the shown rows, loaded in one query the first time a cell asks:
         the page's rows when paginated, every row when exporting."""
         if self._statuses is None:
-            rows = self.page.object_list if hasattr(self, "page") else self.rows
-            ids = [row.record.pk for row in rows]
+            ids = self._shown_ids()
             self._statuses = {}
             for status in CustomerProduct.objects.filter(customer_id__in=ids, product_id__in=self.product_ids):
                 self._statuses.setdefault(status.customer_id, {})[status.product_id] = status

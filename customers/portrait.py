@@ -30,16 +30,18 @@ def targets_by_segment(segment_ids) -> dict[int, list[Product]]:
 
 def offer_next_for(customer_ids, *, today: date | None = None) -> dict[int, list[Product]]:
     """For each customer: its segment's target products that are not in use and were not
-    refused in the last six months. Three queries for any number of customers."""
+    refused in the last six months, half-open: a refusal dated exactly six months before
+    `today` no longer blocks (months_before clips to the month's end). Three queries for
+    any number of customers."""
     today = today or business_today()
-    refused_since = months_before(today, REFUSAL_MEMORY_MONTHS)
+    refused_after = months_before(today, REFUSAL_MEMORY_MONTHS)
     segments = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "segment_id"))
     targets = targets_by_segment(segments.values())
     blocked = set(
         CustomerProduct.objects.filter(customer_id__in=customer_ids)
         .filter(
             Q(status=CustomerProduct.Status.IN_USE)
-            | Q(status=CustomerProduct.Status.REFUSED, status_date__gte=refused_since)
+            | Q(status=CustomerProduct.Status.REFUSED, status_date__gt=refused_after)
         )
         .values_list("customer_id", "product_id")
     )

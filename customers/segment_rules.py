@@ -7,13 +7,36 @@ for assigning the whole base in a few UPDATEs) and in Python (`rule_matches`, fo
 customer on save); tests hold them equal.
 """
 
-from django.core.exceptions import ValidationError
+import logging
+
+from django.core.exceptions import FieldError, ValidationError
 from django.db.models import Q
+
+logger = logging.getLogger(__name__)
 
 NUMBER_FIELDS = {"employees", "year_founded"}
 BOOLEAN_FIELDS = {"has_branches"}
 ORDERED_OPERATORS = {"gt", "gte", "lt", "lte"}
 TRUE_WORDS, FALSE_WORDS = {"yes", "true", "1"}, {"no", "false", "0"}
+
+
+# What a rule saved before validation existed (or written past it) can raise when used.
+RULE_ERRORS = (ValidationError, FieldError, AttributeError, TypeError, ValueError)
+
+
+def rule_check(field: str, operator: str, raw: str) -> None:
+    """Raise ValidationError, keyed by the form field at fault, unless `field operator raw`
+    is a rule that can be applied (the admin form's clean)."""
+    from .models import SegmentRule
+
+    if field not in SegmentRule.Field.values:
+        raise ValidationError({"field": f"“{field}” is not a field rules can use."})
+    if operator not in SegmentRule.Operator.values:
+        raise ValidationError({"operator": f"“{operator}” is not an operator."})
+    try:
+        parse_value(field, operator, raw or "")
+    except ValidationError as error:
+        raise ValidationError({"value": error.messages}) from error
 
 
 def parse_value(field: str, operator: str, raw: str):
@@ -100,23 +123,42 @@ def segment_for(customer, segments=None):
     """The first active segment (by priority) whose rules all hold for `customer`, or None."""
     for segment in active_segments() if segments is None else segments:
         rules = list(segment.rules.all())
-        if rules and all(rule_matches(customer, rule) for rule in rules):
+        if rules and all(_safe_match(customer, rule) for rule in rules):
             return segment
     return None
+
+
+def _safe_match(customer, rule) -> bool:
+    """rule_matches, but a broken rule (bad data already in the table) does not match, and
+    is logged, instead of failing the customer's save."""
+    try:
+        return rule_matches(customer, rule)
+    except RULE_ERRORS:
+        logger.warning("Segment rule %s (%s %s %r) cannot be applied; treated as not matching",
+                       rule.pk, rule.field, rule.operator, rule.value, exc_info=True)  # fmt: skip
+        return False
 
 
 def segments_assign(queryset=None) -> dict[str, int]:
     """Put every customer of `queryset` (default: all) in its segment, set-based: one
     UPDATE per segment in priority order, each excluding the earlier segments' matches,
-    then one for the non-target rest. Segment is derived data, so it is not audited."""
+    then one for the non-target rest. Segment is derived data, so it is not audited per
+    customer: the counts are logged here, and the admin records who triggered it. A segment
+    with a broken rule matches nobody (logged), as in segment_for."""
     from .models import Customer
 
     queryset = Customer.objects.all() if queryset is None else queryset
     taken = Q(pk__in=[])
     counts = {}
     for segment in active_segments():
-        condition = segment_q(segment)
-        counts[segment.name] = queryset.filter(condition).exclude(taken).update(segment=segment)
+        try:
+            condition = segment_q(segment)
+            counts[segment.name] = queryset.filter(condition).exclude(taken).update(segment=segment)
+        except RULE_ERRORS:
+            logger.warning("Segment %s has a rule that cannot be applied; it matches nobody", segment.pk, exc_info=True)
+            counts[segment.name] = 0
+            continue
         taken |= condition
     counts["non-target"] = queryset.exclude(taken).update(segment=None)
+    logger.info("Segments reassigned: %s", counts)
     return counts

@@ -28,6 +28,9 @@ def history_changes(history_queryset, *, limit: int = 20, visible: dict | None =
     def shown(field, value):
         if field.is_relation and value is not None:
             return names.get((field.related_model, value), f"#{value}")
+        if field.choices and value not in (None, ""):
+            # The label people read ("Cold call"), not the stored code (cold_call).
+            return dict(field.flatchoices).get(value, value)
         return value
 
     entries = []

@@ -6,50 +6,37 @@ date), with these exact edges:
 
 * offer_expired: an open deal at Commercial offer whose offer_expires < today
   (the offer is still valid on its expiry day; listed from the day after).
-* invoice_expired: an open deal at Payment with money still due (paid < amount) and
-  invoice_expires < today (payable on its expiry day; listed from the day after).
-* event_passed: an open deal at Delivery whose event_date < today, i.e. the delivery
-  or event is over and the deal has not moved on to Closing (not on the event day).
+* invoice_expired: an open deal at Payment or any later stage with money still due
+  (paid < amount) and invoice_expires < today (payable on its expiry day; listed from the
+  day after): moving on to Delivery does not make an unpaid invoice go away.
+* event_passed: an open deal at Delivery or Closing whose event_date < today, i.e. the
+  delivery or event is over and the deal has not been closed (not on the event day).
 * survey_not_sent: a won deal with survey_date < today and no survey_sent date
   (the survey day itself is the day to send it).
 * retry_reached: a deal lost at Presentation whose retry_date <= today (due on the day
   itself), until a newer deal is opened for that customer.
-* contact_interval: an open deal whose customer has had no interaction for more than
-  CONTACT_INTERVAL_DAYS days: its control date is the later of the last interaction's
-  day and the deal's creation day, plus the interval; listed once that date < today.
-  (Interval 30, last call 1 March: 31 March is still fine, 1 April is overdue.)
 
-One query for all kinds (a UNION ALL), limited, whatever the number of deals.
+One query for all kinds (a UNION ALL), limited, whatever the number of deals. "Contact
+interval exceeded" is per ABC class and for every assigned customer, so segmentation
+computes it and adds it through crm_project.hooks.CONTROL_POINTS (segmentation/contact_interval.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
-from django.conf import settings
 from django.db.models import (
     CharField,
-    DateField,
-    DateTimeField,
     Exists,
     F,
-    Func,
-    Max,
     OuterRef,
     QuerySet,
-    Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest, TruncDate
-from django.utils import timezone
-
-from customers.models import Interaction
 
 from .models import Deal, Stage
 
-# How long an open deal's customer may go without an interaction (settings may override).
-CONTACT_INTERVAL_DAYS = getattr(settings, "DEAL_CONTACT_INTERVAL_DAYS", 30)
 LIMIT = 1000  # the page lists at most this many, most overdue first
 
 KINDS = {
@@ -58,7 +45,6 @@ KINDS = {
     "event_passed": "Event passed without closing",
     "survey_not_sent": "Survey not sent",
     "retry_reached": "Retry date reached",
-    "contact_interval": "Contact interval exceeded",
 }
 
 
@@ -88,29 +74,6 @@ class ControlPoint:
         return Stage(self.stage).label
 
 
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-class PlusDays(Func):
-    """A date plus a whole number of days, as a date, on PostgreSQL and SQLite (Django's
-    date + timedelta gives a timestamp on one and a string on the other)."""
-
-    output_field = DateField()
-
-    def __init__(self, expression, days: int):
-        super().__init__(expression)
-        self.days = int(days)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"({sql} + %s)", [*params, self.days]
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"date({sql}, %s)", [*params, f"+{self.days} days"]
-
-
 def _deals(user, manager) -> QuerySet:
     deals = Deal.objects.visible_to(user)
     if manager is not None:
@@ -118,40 +81,25 @@ def _deals(user, manager) -> QuerySet:
     return deals.order_by()
 
 
-def _branches(deals: QuerySet, today: date, interval: int) -> dict[str, QuerySet]:
+def _branches(deals: QuerySet, today: date) -> dict[str, QuerySet]:
     """{kind: its overdue deals, each annotated with `due`, its control date}."""
     open_deals = deals.filter(status=Deal.Status.OPEN)
     newer_deal = Deal.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("closed_at"))
-    # "more than `interval` days": the last contact's day + interval < today, i.e. the
-    # contact happened before the start of (today - interval).
-    threshold = _start_of(today - timedelta(days=interval))
-    recent_contact = Interaction.objects.filter(customer_id=OuterRef("customer_id"), occurred_at__gte=threshold)
-    last_contact = (
-        Interaction.objects.filter(customer_id=OuterRef("customer_id"))
-        .order_by()
-        .values("customer_id")
-        .annotate(last=Max("occurred_at"))
-        .values("last")
-    )
-    zone = timezone.get_current_timezone()
-    opened = TruncDate("created_at", tzinfo=zone)
-    last_day = TruncDate(Subquery(last_contact, output_field=DateTimeField()), tzinfo=zone)
     return {
         "offer_expired": open_deals.filter(stage=Stage.OFFER, offer_expires__lt=today).annotate(due=F("offer_expires")),
-        "invoice_expired": open_deals.filter(stage=Stage.PAYMENT, invoice_expires__lt=today)
+        "invoice_expired": open_deals.filter(stage__gte=Stage.PAYMENT, invoice_expires__lt=today)
         .with_paid()
         .filter(amount__gt=F("paid"))
         .annotate(due=F("invoice_expires")),
-        "event_passed": open_deals.filter(stage=Stage.DELIVERY, event_date__lt=today).annotate(due=F("event_date")),
+        "event_passed": open_deals.filter(stage__in=[Stage.DELIVERY, Stage.CLOSING], event_date__lt=today).annotate(
+            due=F("event_date")
+        ),
         "survey_not_sent": deals.filter(
             status=Deal.Status.WON, survey_date__lt=today, survey_sent__isnull=True
         ).annotate(due=F("survey_date")),
         "retry_reached": deals.filter(status=Deal.Status.LOST, stage=Stage.PRESENTATION, retry_date__lte=today)
         .exclude(Exists(newer_deal))
         .annotate(due=F("retry_date")),
-        "contact_interval": open_deals.filter(created_at__lt=threshold)
-        .exclude(Exists(recent_contact))
-        .annotate(due=PlusDays(Greatest(Coalesce(last_day, opened), opened), interval)),
     }
 
 
@@ -161,15 +109,12 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def control_points(
-    *, user, today: date, manager=None, kinds=None, limit: int = LIMIT, interval: int | None = None
-) -> list[ControlPoint]:
+def control_points(*, user, today: date, manager=None, kinds=None, limit: int = LIMIT) -> list[ControlPoint]:
     """The overdue control points of the deals `user` may see (of one `manager`'s deals
     if given), most overdue first, at most `limit`. One query (a UNION ALL of the kinds)."""
-    interval = CONTACT_INTERVAL_DAYS if interval is None else interval
     branches = [
         queryset.annotate(kind=Value(kind, output_field=CharField())).values(*COLUMNS)
-        for kind, queryset in _branches(_deals(user, manager), today, interval).items()
+        for kind, queryset in _branches(_deals(user, manager), today).items()
         if kinds is None or kind in kinds
     ]
     if not branches:
@@ -216,8 +161,8 @@ def deal_alerts(deal, today: date) -> list[str]:
     if deal.stage == Stage.OFFER and deal.offer_expires and deal.offer_expires < today:
         alerts.append(KINDS["offer_expired"])
     unpaid = deal.paid < deal.amount
-    if deal.stage == Stage.PAYMENT and deal.invoice_expires and deal.invoice_expires < today and unpaid:
+    if deal.stage >= Stage.PAYMENT and deal.invoice_expires and deal.invoice_expires < today and unpaid:
         alerts.append(KINDS["invoice_expired"])
-    if deal.stage == Stage.DELIVERY and deal.event_date and deal.event_date < today:
+    if deal.stage in (Stage.DELIVERY, Stage.CLOSING) and deal.event_date and deal.event_date < today:
         alerts.append(KINDS["event_passed"])
     return alerts

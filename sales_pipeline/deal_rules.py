@@ -51,7 +51,7 @@ from django.utils import timezone
 
 from crm_project.dates import business_today, months_before
 
-from .models import Deal, DealLine, Stage
+from .models import MONEY_PLACES, Deal, DealLine, Stage
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -193,3 +193,11 @@ def days_in_current_stage(deal: Deal, today: date | None = None) -> int:
     """Calendar days since the deal entered its stage."""
     today = today or business_today()
     return max((today - timezone.localdate(deal.stage_entered_at)).days, 0)
+
+
+def line_cost(standard_cost: Decimal | None, quantity: Decimal) -> Decimal | None:
+    """A ledger line's cost: the product's standard cost per unit times the line's quantity
+    (negative on a refund), to the ledger's four places; None when the product has none."""
+    if standard_cost is None:
+        return None
+    return (Decimal(standard_cost) * quantity).quantize(Decimal(1).scaleb(-MONEY_PLACES))

@@ -163,3 +163,14 @@ def product_days(*, up_to: date | None = None) -> QuerySet:
         .annotate(first_date=Min("date"), last_date=Max("date"))
         .order_by()
     )
+
+
+#
+# segmentation (issue 11): the margin basis needs to know how much of the window has no cost
+#
+
+
+def lines_without_cost(*, after: date, up_to: date) -> int:
+    """How many ledger lines dated in (after, up_to] have no cost (their margin counts as
+    their whole amount)."""
+    return SettlementLine.objects.filter(date__gt=after, date__lte=up_to, cost__isnull=True).count()

@@ -3,15 +3,14 @@ the customer card's classes, and class columns and filters on the customer lists
 
 import django_filters
 import django_tables2 as tables
-from django.db.models import CharField, F, FilteredRelation, Q, Value
 
 from crm_project import hooks
 
+from . import selectors
 from .models import CustomerSnapshot
 
 STATUS_CHOICES = CustomerSnapshot.Status.choices
 SEGMENT_CHOICES = CustomerSnapshot.Segment.choices
-CLASS_NAMES = ("lifecycle_status", "abc_class", "xyz_class", "activity_segment")
 
 
 def classes_panel(request, customer) -> hooks.Panel:
@@ -20,26 +19,12 @@ def classes_panel(request, customer) -> hooks.Panel:
     return hooks.Panel(template="segmentation/_card_classes.html", context={"snapshot": snapshot}, column="side")
 
 
-def with_classes(queryset, as_of):
-    """Annotate each customer's lifecycle status, ABC, XYZ and activity segment from the
-    snapshot of `as_of`, in the same query (empty when nothing was classified yet)."""
-    if as_of is None:
-        return queryset.annotate(**{name: Value("", output_field=CharField()) for name in CLASS_NAMES})
-    return queryset.annotate(
-        current=FilteredRelation("snapshots", condition=Q(snapshots__as_of=as_of)),
-        lifecycle_status=F("current__status"),
-        abc_class=F("current__abc"),
-        xyz_class=F("current__xyz"),
-        activity_segment=F("current__rfm_segment"),
-    )
-
-
 def _annotate_current(queryset):
-    return with_classes(queryset, CustomerSnapshot.objects.latest_date())
+    return selectors.with_classes(queryset, CustomerSnapshot.objects.latest_date())
 
 
 class ChoiceLabelColumn(tables.Column):
-    """A code shown as its label ("VIP", "Regular"), exported as the code."""
+    """A code shown (and exported) as its label: the annotation holds "vip", people read "VIP"."""
 
     def __init__(self, *args, choices, **kwargs):
         self.labels = dict(choices)

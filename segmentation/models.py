@@ -3,10 +3,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.access import customer_scope
 
-from .classification import ACTIVITY_SEGMENTS, STATUSES, ClassificationParams
+from .classification import ClassificationParams
 
 
 class ClassificationSettings(models.Model):
@@ -26,6 +27,17 @@ class ClassificationSettings(models.Model):
     )
     xyz_x = models.DecimalField("X up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.100"))
     xyz_y = models.DecimalField("Y up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.250"))
+    # The control point "contact interval exceeded" (domain.md section 5), per ABC class:
+    # an assigned customer of that class not contacted for longer is due. Empty: no check.
+    contact_days_a = models.PositiveSmallIntegerField(
+        _("contact interval, class A (days)"), null=True, blank=True, default=30, help_text=_("Empty: not checked.")
+    )
+    contact_days_b = models.PositiveSmallIntegerField(
+        _("contact interval, class B (days)"), null=True, blank=True, default=60, help_text=_("Empty: not checked.")
+    )
+    contact_days_c = models.PositiveSmallIntegerField(
+        _("contact interval, class C (days)"), null=True, blank=True, default=90, help_text=_("Empty: not checked.")
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "classification settings"
@@ -45,6 +57,12 @@ class ClassificationSettings(models.Model):
     def current(cls) -> "ClassificationSettings":
         return cls.objects.get_or_create(pk=1)[0]
 
+    def contact_intervals(self) -> dict[str, int]:
+        """{ABC class: days} of the classes whose contact interval is checked; customers
+        without a class are never checked."""
+        days = {"A": self.contact_days_a, "B": self.contact_days_b, "C": self.contact_days_c}
+        return {abc: n for abc, n in days.items() if n}
+
     def as_params(self) -> ClassificationParams:
         return ClassificationParams(
             window_months=self.window_months,
@@ -62,10 +80,13 @@ class SnapshotQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(customer_scope(user, prefix="customer__"))
 
-    def latest_date(self):
-        """The as-of date of the newest successful recompute (the customers' current classes)."""
+    def latest_date(self, today=None):
+        """The as-of date of the newest successful recompute on or before the business
+        today (the customers' current classes): a run dated in the future never counts."""
+        from crm_project.dates import business_today
+
         return (
-            RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE)
+            RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=today or business_today())
             .order_by("-as_of")
             .values_list("as_of", flat=True)
             .first()
@@ -75,8 +96,21 @@ class SnapshotQuerySet(models.QuerySet):
 class CustomerSnapshot(models.Model):
     """A customer's classes and figures as of one date; one row per customer per run date."""
 
-    Status = models.TextChoices("Status", [(s, s.capitalize()) for s in STATUSES])
-    Segment = models.TextChoices("Segment", [(s, s.replace("-", " ").capitalize()) for s in ACTIVITY_SEGMENTS])
+    class Status(models.TextChoices):
+        # Spelled out: the functional form took the codes for names and stored the labels.
+        POTENTIAL = "potential", _("Potential")
+        NEW = "new", _("New")
+        REGULAR = "regular", _("Regular")
+        RESTORED = "restored", _("Restored")
+        LOST = "lost", _("Lost")
+
+    class Segment(models.TextChoices):
+        # Spelled out: "VIP" is an acronym, not a capitalised word.
+        NEWCOMER = "newcomer", _("Newcomer")
+        ONE_TIME = "one-time", _("One-time")
+        VIP = "vip", _("VIP")
+        GROWING = "growing", _("Growing")
+        SLEEPING = "sleeping", _("Sleeping")
 
     # Both lean on purpose, the nightly write is 40,000 rows: as_of is served by the unique
     # (as_of, customer) index, and the customer key is not checked by the database, whose
@@ -128,6 +162,12 @@ class RecomputeRun(models.Model):
     customers = models.PositiveIntegerField(default=0)
     lines = models.PositiveBigIntegerField(default=0)
     class_changes = models.PositiveIntegerField(default=0)
+    lines_without_cost = models.PositiveBigIntegerField(
+        _("window lines without a cost"),
+        null=True,
+        blank=True,
+        help_text=_("With ABC on margin: lines in the window whose margin counts as their whole amount."),
+    )
     error = models.TextField(blank=True)
     triggered_by = models.CharField(max_length=100, blank=True)
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time
 
 import pandas as pd
-from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
+from django.db.models import CharField, Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -35,6 +35,23 @@ def ledger_aggregates(*, as_of: date, params: ClassificationParams) -> pd.DataFr
     frame["revenue_window"] = frame[columns].sum(axis=1) if columns else 0
     frame["margin_window"] = frame["revenue_window"] - frame.pop("cost_since")
     return frame
+
+
+CLASS_NAMES = ("lifecycle_status", "abc_class", "xyz_class", "activity_segment")
+
+
+def with_classes(queryset, as_of):
+    """Annotate each customer's lifecycle status, ABC, XYZ and activity segment from the
+    snapshot of `as_of`, in the same query (empty when nothing was classified yet)."""
+    if as_of is None:
+        return queryset.annotate(**{name: Value("", output_field=CharField()) for name in CLASS_NAMES})
+    return queryset.annotate(
+        current=FilteredRelation("snapshots", condition=Q(snapshots__as_of=as_of)),
+        lifecycle_status=F("current__status"),
+        abc_class=F("current__abc"),
+        xyz_class=F("current__xyz"),
+        activity_segment=F("current__rfm_segment"),
+    )
 
 
 def customers_without_lines(*, as_of: date, having_lines: pd.Series) -> list[int]:

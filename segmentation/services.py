@@ -10,10 +10,13 @@ from datetime import date
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm_project.copy import copy_frame
+from crm_project.dates import business_today, months_before
 from crm_project.locks import LockHeld, exclusive
 from crm_project.money import decimal_text
+from sales_pipeline import selectors as ledger
 from sales_pipeline.models import MONEY_PLACES
 
 from . import selectors
@@ -22,11 +25,29 @@ from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
 
 logger = logging.getLogger(__name__)
 # The commands and the task catch LockHeld from here: the recompute raises it.
-__all__ = ["LockHeld", "exclusive", "segments_recompute", "snapshot_replace"]
+__all__ = ["FutureDate", "LockHeld", "exclusive", "future_date_refuse", "segments_recompute", "snapshot_replace"]
 
 LOCK_NAME = "segmentation.recompute"
 # A snapshot row: the date, the customer, then what classify computes.
 SNAPSHOT_COLUMNS = ["as_of", "customer_id", *OUTPUT_COLUMNS]
+
+
+class FutureDate(ValueError):
+    """The as-of date is after the business today: the ledger of that day is not complete,
+    and a snapshot dated in the future would pass for the current classes."""
+
+    def __init__(self, as_of: date, today: date):
+        self.as_of, self.today = as_of, today
+        super().__init__(
+            _("Classes can be computed up to today (%(today)s), not for %(as_of)s.") % {"today": today, "as_of": as_of}
+        )
+
+
+def future_date_refuse(as_of: date) -> None:
+    """Raise FutureDate when `as_of` is after the business today."""
+    today = business_today()
+    if as_of > today:
+        raise FutureDate(as_of, today)
 
 
 def _snapshot_frame(classes: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -75,6 +96,14 @@ def _count_class_changes(as_of: date) -> int:
         return cursor.fetchone()[0]
 
 
+def _lines_without_cost(as_of: date, params) -> int | None:
+    """With ABC on margin, the window's lines without a cost (their margin is their whole
+    amount, so the classes lean on them); None on the revenue basis, where cost is unused."""
+    if params.abc_basis != ClassificationSettings.Basis.MARGIN:
+        return None
+    return ledger.lines_without_cost(after=months_before(as_of, params.window_months), up_to=as_of)
+
+
 def _step(run: RecomputeRun, step: str) -> None:
     # Saved at once, outside the snapshot transaction, so the browser sees progress.
     run.step = step
@@ -90,7 +119,9 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
     Idempotent (a rerun replaces the same date's rows with identical ones), guarded by
     `exclusive` (raises LockHeld when another run holds it) and all-or-nothing (see
     snapshot_replace). Records a RecomputeRun: step, counts, status, error. Called by
-    the nightly task, the recompute_segments command and the 'Recompute' button."""
+    the nightly task, the recompute_segments command and the 'Recompute' button.
+    Raises FutureDate, before anything is written, for a date after the business today."""
+    future_date_refuse(as_of)
     with exclusive(LOCK_NAME):
         # Holding the lock, no other run can be going: one still marked running was
         # stopped by force (a killed worker) and would say 'running' for ever.
@@ -119,6 +150,7 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
             run.customers = snapshot_replace(as_of=as_of, classes=classes)
             run.lines = int(frame["lines_total"].sum()) if len(frame) else 0
             run.class_changes = _count_class_changes(as_of)
+            run.lines_without_cost = _lines_without_cost(as_of, params)
         except Exception as error:
             run.status, run.error, run.finished_at = RecomputeRun.Status.FAILED, repr(error)[:2000], timezone.now()
             run.save()

@@ -18,6 +18,10 @@ def recompute_segments_task(as_of: str | None = None, triggered_by: str = "night
     day = date.fromisoformat(as_of) if as_of else business_today()
     try:
         run = services.segments_recompute(as_of=day, triggered_by=triggered_by)
+    except services.FutureDate as error:
+        # Not retried: the date stays in the future until it is not, and then it is another night.
+        logger.warning("Recompute refused: %s", error)
+        return f"refused: {error}"
     except services.LockHeld:
         logger.info("Recompute as of %s skipped: another run holds the lock", day)
         return f"skipped: lock held ({day})"

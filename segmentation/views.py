@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_project.dates import business_today
@@ -14,8 +15,8 @@ from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.views import ScopedListView
 from customers.models import Customer
 
-from . import selectors
-from .classification import ACTIVITY_SEGMENTS, STATUSES, months_before, second_purchase_nudge
+from . import selectors, services
+from .classification import STATUSES, months_before, second_purchase_nudge
 from .exports import HEADER, segment_rows
 from .filters import ClassChangeFilterSet
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
@@ -36,6 +37,12 @@ def _as_of(request) -> date | None:
     return CustomerSnapshot.objects.latest_date()
 
 
+def _segment_counts(snapshots) -> list[tuple[str, str, int]]:
+    """[(code, label, customers)] of the activity segments present, in their order."""
+    counts = dict(snapshots.values_list("rfm_segment").annotate(n=Count("pk")).order_by())
+    return [(code, label, counts[code]) for code, label in CustomerSnapshot.Segment.choices if counts.get(code)]
+
+
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
 def overview(request):
@@ -54,15 +61,16 @@ def overview(request):
     ]
     counts = selectors.status_counts(snapshots)
     rfm = selectors.rfm_matrix(snapshots)
+    last_run = RecomputeRun.objects.first()
     context = {
         "as_of": as_of,
         "dates": selectors.snapshot_dates()[:60],
         "matrix": matrix,
         "status_counts": [(status, counts.get(status, 0)) for status in STATUSES],
         "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
-        "segment_counts": dict(snapshots.values_list("rfm_segment").annotate(n=Count("pk")).order_by()),
-        "segments": ACTIVITY_SEGMENTS,
-        "last_run": RecomputeRun.objects.first(),
+        "segment_counts": _segment_counts(snapshots),
+        "last_run": last_run,
+        "run": last_run if last_run and last_run.as_of == as_of else RecomputeRun.objects.filter(as_of=as_of).first(),
         "settings": ClassificationSettings.current(),
     }
     return render(request, "segmentation/overview.html", context)
@@ -187,7 +195,12 @@ def run_start(request):
         try:
             days.append(date.fromisoformat(raw))
         except ValueError:
-            messages.error(request, f"“{raw}” is not a date (YYYY-MM-DD).")
+            messages.error(request, _("“%(raw)s” is not a date (YYYY-MM-DD).") % {"raw": raw})
+            return redirect("segmentation:run_list")
+        try:
+            services.future_date_refuse(days[-1])
+        except services.FutureDate as error:
+            messages.error(request, str(error))
             return redirect("segmentation:run_list")
     for day in days:
         recompute_segments_task.delay_on_commit(day.isoformat(), triggered_by=f"user:{request.user.username}")

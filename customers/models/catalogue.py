@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 #
@@ -21,6 +22,14 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="products")
     is_active = models.BooleanField(default=True)
+    standard_cost = models.DecimalField(
+        _("standard cost"),
+        max_digits=18,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("Cost of one unit. Payments write it on their ledger lines, for ABC on margin."),
+    )
 
     class Meta:
         ordering = ["name", "sku"]

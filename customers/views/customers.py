@@ -13,6 +13,7 @@ from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
 from ..models import Customer, CustomerProduct, PlannedContact
+from ..portrait import offer_next_for
 from ..selectors import history_changes
 from ..services import customer_save
 from ..tables import CustomerTable
@@ -93,6 +94,7 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
                 "manager", "product"
             ),
             product_row=selectors.customer_product_row(customer),
+            offer_next=offer_next_for([customer.pk])[customer.pk],
             referred_by_visible=bool(customer.referred_by_id)
             and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
             product_statuses=CustomerProduct.Status.choices,

@@ -86,6 +86,7 @@ def product_status_update(request, pk):
                 "customer": customer,
                 "product_row": selectors.customer_product_row(customer),
                 "product_statuses": CustomerProduct.Status.choices,
+                "offer_next": portrait.offer_next_for([customer.pk])[customer.pk],
             },
         )
     return redirect(customer)

@@ -28,6 +28,7 @@ from ..deal_rules import (
     EDITABLE_FIELDS,
     ZERO,
     deal_money,
+    line_cost,
     line_net,
     lines_total,
     missing_message,
@@ -442,11 +443,13 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
             product_id=line.product_id,
             quantity=quantity,
             amount=share,
+            cost=line_cost(line.product.standard_cost, quantity),
             manager_id=deal.manager_id,
             document=document,
             source_key=f"payment:{payment.pk}:{line.pk}",
         ))
-    ledger.lines_create(ledger_lines)
+    # Paid is bought: the ledger marks the products in use, in this transaction.
+    ledger.lines_create(ledger_lines, user=actor, reason=f"Payment for deal #{deal.pk}")
     return payment
 
 

@@ -222,7 +222,12 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
         # of the day table once, instead of pages all over them (bench/README.md).
         lines = lines.sort_values("source_key", ignore_index=True)
         report(0, total, "writing")
-        created = ledger.lines_insert(lines, progress=lambda done: report(done, total, "writing"))
+        created = ledger.lines_insert(
+            lines,
+            progress=lambda done: report(done, total, "writing"),
+            user=user,
+            reason=f"Settlement import #{run.pk}",
+        )
         report(total, total, "committing")
     return {
         "lines_created": created,

@@ -1,6 +1,7 @@
 """Every write to the settlement ledger goes through here: a payment's or a refund's
 lines, and an import's bulk load. The day table's triggers keep SettlementDay in the same
-statements (see sales_pipeline.ledger_days for the SQLite bulk path).
+statements (see sales_pipeline.ledger_days for the SQLite bulk path), and the products
+bought are marked in use in the same transaction (sales_pipeline.product_usage).
 """
 
 from __future__ import annotations
@@ -17,23 +18,30 @@ from crm_project.money import decimal_text
 
 from ..ledger_days import sqlite_days_added_per_batch
 from ..models import SettlementLine
+from ..product_usage import product_usage_mark
 
 # Lines are written, and progress reported, this many at a time.
 CHUNK_ROWS = 50_000
 
 
-def lines_create(lines: list[SettlementLine]) -> list[SettlementLine]:
+def lines_create(lines: list[SettlementLine], *, user, reason: str) -> list[SettlementLine]:
     """A payment's or a refund's lines (a handful), inside the caller's transaction: a
-    failure half-way is rolled back with the payment."""
-    return SettlementLine.objects.bulk_create(lines)
+    failure half-way is rolled back with the payment. Products bought are in use."""
+    created = SettlementLine.objects.bulk_create(lines)
+    bought = {(line.customer_id, line.product_id) for line in lines if line.amount > 0 and line.product_id}
+    product_usage_mark(pairs=sorted(bought), user=user, reason=reason)
+    return created
 
 
-def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None]) -> int:
+def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None], user, reason: str) -> int:
     """An import's lines (one row per line, in _LEDGER_COLUMNS), in chunks, skipping
     lines whose source key is in the ledger already; returns how many were new. Inside
-    the import's transaction."""
+    the import's transaction, which also marks the products bought as in use."""
     insert = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}.get(connection.vendor, _insert_orm)
-    return insert(lines, progress)
+    created = insert(lines, progress)
+    bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id"]]
+    product_usage_mark(pairs=bought.drop_duplicates().itertuples(index=False, name=None), user=user, reason=reason)
+    return created
 
 
 _LEDGER_COLUMNS = [

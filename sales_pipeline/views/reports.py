@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 
+from crm_project import hooks
 from crm_project.dates import business_today, months_before
 from crm_project.exports import CONTENT_TYPES, export_response
 
@@ -20,6 +21,15 @@ def control_points(request):
     manager = form.cleaned_data["manager"] if form.is_valid() else None
     today = business_today()
     found = points.control_points(user=request.user, today=today, manager=manager)
+    # Control points the apps below contribute (e.g. segmentation's contact interval per ABC class).
+    more = [
+        row
+        for hook in hooks.get_hooks(hooks.CONTROL_POINTS)
+        for row in hook(user=request.user, today=today, manager=manager)
+    ]
+    more_counts: dict[str, int] = {}
+    for row in more:
+        more_counts[row.kind] = more_counts.get(row.kind, 0) + 1
     context = {
         "form": form,
         "today": today,
@@ -27,7 +37,8 @@ def control_points(request):
         "counts": points.counts_by_kind(found),
         "total": len(found),
         "limit": points.LIMIT,
-        "interval": points.CONTACT_INTERVAL_DAYS,
+        "hook_rows": more,
+        "hook_counts": sorted(more_counts.items()),
     }
     return render(request, "sales_pipeline/control_points.html", context)
 

@@ -51,11 +51,42 @@ def test_offer_next_skips_products_in_use_and_recent_refusals(db):
     make_segment(products=[in_use, refused_recently, refused_long_ago, offered, fresh])
     customer = CustomerFactory()
     status(customer, in_use, "in_use")
-    status(customer, refused_recently, "refused", date(2026, 5, 26))  # exactly six months ago: still blocked
+    status(customer, refused_recently, "refused", date(2026, 5, 27))  # six months ago tomorrow: blocked
     status(customer, refused_long_ago, "refused", date(2026, 5, 25))
     status(customer, offered, "offered", date(2026, 11, 1))
     offers = portrait.offer_next_for([customer.pk], today=TODAY)[customer.pk]
     assert set(offers) == {refused_long_ago, offered, fresh}
+
+
+def test_a_refusal_exactly_six_months_ago_no_longer_blocks_the_offer(db):
+    # Issue 11, item 9: the six months are half-open; 26 May is exactly six months before 26 Nov.
+    on_the_day, day_after = ProductFactory.create_batch(2)
+    make_segment(products=[on_the_day, day_after])
+    customer = CustomerFactory()
+    status(customer, on_the_day, "refused", date(2026, 5, 26))
+    status(customer, day_after, "refused", date(2026, 5, 27))
+    assert portrait.offer_next_for([customer.pk], today=TODAY)[customer.pk] == [on_the_day]
+    # month ends clip: 31 Aug - 6 months = 28 Feb, so a refusal on 28 Feb no longer blocks on 31 Aug
+    february = CustomerFactory()
+    status(february, on_the_day, "refused", date(2026, 2, 28))
+    assert portrait.offer_next_for([february.pk], today=date(2026, 8, 31))[february.pk] == [on_the_day, day_after]
+
+
+def test_the_card_and_the_managed_base_list_what_to_offer_next(mgr_a, client_for):
+    # Issue 11, item 9: not only on agenda rows.
+    press, dies, lathe = ProductFactory(name="Press"), ProductFactory(name="Dies"), ProductFactory(name="Lathe")
+    make_segment(products=[press, dies, lathe])
+    customer = CustomerFactory(manager=mgr_a, industry="Manufacturing", name="Maker One")
+    status(customer, press, "in_use", date(2026, 1, 5))
+    status(customer, dies, "refused", portrait.business_today())
+    client = client_for(mgr_a)
+    card = client.get(customer.get_absolute_url())
+    assert card.context["offer_next"] == [lathe]
+    assert 'id="offer-next"' in card.content.decode()
+    table = managed_base(client).context["table"]
+    assert table.offers_for(customer) == [lathe]
+    rows = list(csv.reader(io.StringIO(managed_base(client, _export="csv").content.decode("utf-8-sig"))))
+    assert dict(zip(rows[0], rows[1], strict=True))["Offer next"] == "Lathe"
 
 
 def test_offer_next_runs_three_queries_for_any_number_of_customers(db, django_assert_num_queries):

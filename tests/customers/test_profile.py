@@ -349,3 +349,15 @@ def test_the_history_names_a_referrer_outside_the_scope_only_as_such(cust_a, mgr
     assert "Alpha Works" not in content
     assert "referred by: ∅ → a customer of another manager" in content
     assert "referred by: a customer of another manager → Charlie Cafe" in content
+
+
+def test_the_card_history_shows_choice_labels_not_codes(cust_a, mgr_a, client_for):
+    # Issue 11, item 10: "Cold call", not cold_call.
+    cust_a.acquisition_channel = Customer.Channel.COLD_CALL
+    cust_a.save()
+    cust_a.relationship_type = Customer.Relationship.LONG_TERM
+    cust_a.save()
+    content = client_for(mgr_a).get(cust_a.get_absolute_url()).content.decode()
+    assert "acquisition channel: ∅ → Cold call" in content
+    assert "relationship type: ∅ → Long-term" in content
+    assert "cold_call" not in content and "long_term" not in content

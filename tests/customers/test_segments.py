@@ -4,6 +4,7 @@ import random
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from customers.models import Customer, Segment, SegmentRule
 from customers.segment_rules import parse_value, rule_matches, rule_q, segment_for, segments_assign
@@ -137,3 +138,100 @@ def test_bulk_assignment_equals_one_by_one_on_random_customers(db):
     Customer.objects.update(segment=None)
     segments_assign()
     assert dict(Customer.objects.values_list("pk", "segment_id")) == one_by_one
+
+
+#
+# Issue 11, item 5: rules are validated when saved, a broken one never fails a save, and
+# changing rules or priorities reassigns every customer.
+#
+
+
+def rule_admin_data(name, priority, rules, segment=None):
+    """The admin's segment form with its rule and portrait inlines."""
+    data = {"name": name, "priority": priority, "description": "", "is_active": "on"}
+    initial = segment.rules.count() if segment else 0
+    data.update({"rules-TOTAL_FORMS": len(rules), "rules-INITIAL_FORMS": initial})
+    for index, row in enumerate(rules):
+        data.update({f"rules-{index}-{key}": value for key, value in row.items()})
+    data.update({"portrait_entries-TOTAL_FORMS": 0, "portrait_entries-INITIAL_FORMS": 0})
+    return data
+
+
+@pytest.mark.parametrize(
+    "field,operator,value,message",
+    [
+        ("employees", "gt", "lots", "is not a whole number"),
+        ("has_branches", "gt", "yes", "only take 'equals'"),
+        ("city", "gte", "Leeds", "Text fields take"),
+        ("has_branches", "eq", "maybe", "Use yes or no"),
+    ],
+)
+def test_the_admin_refuses_a_segment_rule_whose_value_does_not_parse(
+    field, operator, value, message, admin_user, client_for
+):
+    response = client_for(admin_user).post(
+        reverse("admin:customers_segment_add"),
+        rule_admin_data("Big makers", 1, [{"field": field, "operator": operator, "value": value}]),
+    )
+    assert response.status_code == 200  # the form again, not a redirect
+    errors = [e for formset in response.context["inline_admin_formsets"] for e in formset.formset.errors]
+    assert any(message in " ".join(error.get("value", [])) for error in errors)
+    assert not Segment.objects.exists()
+
+
+def test_a_broken_rule_already_in_the_table_never_makes_a_customer_save_fail(cust_a, mgr_a, client_for):
+    broken = segment("Broken", 1, ("employees", "gt", "lots"))  # written before rules were validated
+    good = segment("Makers", 2, ("industry", "eq", "manufacturing"))
+    response = client_for(mgr_a).post(
+        reverse("customers:customer_update", args=[cust_a.pk]),
+        {"kind": "company", "name": "Alpha Works", "industry": "Manufacturing", "employees": 5000},
+    )
+    assert response.status_code == 302
+    cust_a.refresh_from_db()
+    assert cust_a.segment == good
+    assert segments_assign() == {broken.name: 0, good.name: 1, "non-target": 0}
+
+
+def test_changing_a_rule_or_a_priority_in_the_admin_reassigns_every_customer(admin_user, client_for):
+    from django.contrib.admin.models import LogEntry
+
+    makers = segment("Makers", 1, ("industry", "eq", "manufacturing"))
+    leeds = segment("Leeds", 2, ("city", "eq", "leeds"))
+    both = CustomerFactory(industry="Manufacturing", city="Leeds")
+    only_leeds = CustomerFactory(industry="Retail", city="Leeds")
+    segments_assign()
+    client = client_for(admin_user)
+    # the priority: Leeds first now
+    rule = leeds.rules.get()
+    data = rule_admin_data("Leeds", 0, [{"id": rule.pk, "segment": leeds.pk, "field": "city", "operator": "eq",
+                                         "value": "leeds"}], segment=leeds)  # fmt: skip
+    assert client.post(reverse("admin:customers_segment_change", args=[leeds.pk]), data).status_code == 302
+    both.refresh_from_db()
+    assert both.segment == leeds
+    logged = [entry.get_change_message() for entry in LogEntry.objects.filter(object_id=str(leeds.pk))]
+    assert "Segments reassigned: Leeds 2, Makers 0, non-target 0" in logged
+    # a rule: Leeds now means York
+    data["rules-0-value"] = "york"
+    assert client.post(reverse("admin:customers_segment_change", args=[leeds.pk]), data).status_code == 302
+    both.refresh_from_db(), only_leeds.refresh_from_db()
+    assert (both.segment, only_leeds.segment) == (makers, None)
+
+
+def test_rule_check_names_the_field_at_fault():
+    from customers.segment_rules import rule_check
+
+    for (field, operator, value), at_fault in [
+        (("shoe_size", "eq", "42"), "field"),
+        (("city", "like", "Leeds"), "operator"),
+        (("year_founded", "in", "1999, soon"), "value"),
+    ]:
+        with pytest.raises(ValidationError) as error:
+            rule_check(field, operator, value)
+        assert list(error.value.message_dict) == [at_fault]
+    rule_check("year_founded", "in", "1999, 2005")  # a good rule passes
+
+
+def test_a_rule_on_an_unknown_field_matches_nobody_instead_of_failing(cust_a):
+    broken = segment("Shoes", 1, ("shoe_size", "eq", "42"))
+    assert segment_for(cust_a) is None
+    assert segments_assign()[broken.name] == 0

@@ -1,14 +1,14 @@
 """Control points at their date edges: the day before, the day of and the day after each
 control date (sales_pipeline.control_points)."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers.models import Interaction
+from sales_pipeline import deal_rules
 from sales_pipeline.control_points import by_manager, control_points
 from sales_pipeline.models import RefusalReason, Stage
 from sales_pipeline.services import deals as deal_services
@@ -89,33 +89,27 @@ def test_a_retry_is_no_longer_listed_once_a_new_deal_is_opened(mgr_a):
     assert kinds_on(mgr_a, retry, "retry_reached") == []
 
 
-def _at(day, hour=10):
-    return timezone.make_aware(datetime.combine(day, time(hour)))
+def test_an_unpaid_invoice_stays_overdue_after_the_deal_moved_on(mgr_a):
+    # Issue 11, item 8: at any stage after Payment while money is due (half paid on the way)
+    deal = advance(open_deal(mgr_a), Stage.DELIVERY, mgr_a)
+    assert deal_rules.deal_money(deal).due > 0
+    later = deal.invoice_expires + timedelta(days=1)
+    assert kinds_on(mgr_a, later, "invoice_expired") == [deal.pk]
+    deal = advance(deal, Stage.CLOSING, mgr_a)
+    assert kinds_on(mgr_a, later, "invoice_expired") == [deal.pk]
+    pay_in_full(deal, mgr_a)
+    assert kinds_on(mgr_a, later, "invoice_expired") == []
 
 
-@pytest.mark.parametrize("offset,overdue", [(29, False), (30, False), (31, True)])
-def test_the_contact_interval_is_exceeded_after_thirty_days_without_an_interaction(offset, overdue, mgr_a):
-    # given a deal opened 40 days before its customer's last call, late in the evening
-    last_call = TODAY() - timedelta(days=5)
-    deal = open_deal(mgr_a, at=_at(last_call - timedelta(days=40)))
-    Interaction.objects.create(customer=deal.customer, manager=mgr_a, summary="Call", occurred_at=_at(last_call, 23))
-    # then it is due 30 days after the call's day and overdue from the day after
-    points = control_points(user=mgr_a, today=last_call + timedelta(days=offset), kinds={"contact_interval"})
-    assert (deal.pk in [p.deal_id for p in points]) is overdue
-    if overdue:
-        assert points[0].due == last_call + timedelta(days=30) and points[0].days_overdue == 1
-
-
-@pytest.mark.parametrize("offset,overdue", [(30, False), (31, True)])
-def test_without_any_interaction_the_interval_counts_from_the_deals_opening(offset, overdue, mgr_a):
-    opened = TODAY() - timedelta(days=3)
-    deal = open_deal(mgr_a, at=_at(opened))
-    assert (deal.pk in kinds_on(mgr_a, opened + timedelta(days=offset), "contact_interval")) is overdue
-
-
-def test_a_closed_deal_has_no_contact_interval(mgr_a):
-    deal = won_deal(mgr_a)
-    assert deal.pk not in kinds_on(mgr_a, TODAY() + timedelta(days=400), "contact_interval")
+def test_an_event_passed_is_overdue_at_closing_until_the_deal_is_closed(mgr_a):
+    # Issue 11, item 8: at Delivery or Closing
+    deal = advance(open_deal(mgr_a), Stage.CLOSING, mgr_a)
+    later = deal.event_date + timedelta(days=1)
+    assert kinds_on(mgr_a, later, "event_passed") == [deal.pk]
+    pay_in_full(deal, mgr_a)
+    fill(deal, Stage.CLOSING, mgr_a)
+    deal_services.deal_close(deal=deal, actor=mgr_a)
+    assert kinds_on(mgr_a, later, "event_passed") == []
 
 
 #
@@ -136,7 +130,7 @@ def test_points_are_grouped_per_manager(mgr_a, admin_user):
     points = control_points(user=admin_user, today=TODAY() + timedelta(days=40))
     groups = by_manager(points)
     assert [name for name, _ in groups] == ["mgr_a"]
-    assert {p.kind for p in groups[0][1]} == {"event_passed", "contact_interval"}
+    assert {p.kind for p in groups[0][1]} == {"event_passed", "invoice_expired"}  # half paid on the way
 
 
 def test_control_points_take_one_query_whatever_the_number_of_deals(mgr_a):
@@ -150,7 +144,7 @@ def test_control_points_take_one_query_whatever_the_number_of_deals(mgr_a):
         mgr = type(mgr_a).objects.get(pk=mgr_a.pk)  # a fresh user, as in a new request
         with CaptureQueriesContext(connection) as queries:
             found = control_points(user=mgr, today=TODAY() + timedelta(days=40))
-        assert len(found) == 2 * made  # event passed and contact interval, per deal
+        assert len(found) == 2 * made  # event passed and the half-paid invoice, per deal
         return len(queries)
 
     # one union of all kinds, and three for the user (role, own and group permissions)

@@ -180,8 +180,8 @@ def test_a_failure_after_the_first_ledger_line_writes_nothing(mgr_a, monkeypatch
     written = []
     real = ledger.lines_create
 
-    def fail_on_second(lines):
-        written.extend(real(lines[:1]))
+    def fail_on_second(lines, **kwargs):
+        written.extend(real(lines[:1], **kwargs))
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(ledger, "lines_create", fail_on_second)

@@ -218,3 +218,19 @@ def test_settings_refuse_thresholds_out_of_order(db):
     settings.abc_a, settings.abc_b = Decimal("0.9"), Decimal("0.8")
     with pytest.raises(ValidationError):
         settings.full_clean()
+
+
+def test_with_abc_on_margin_the_run_counts_the_window_lines_without_cost(db, client_for, admin_user):
+    # Issue 11, item 7: 2 of the 3 window lines have no cost; the one before the window does not count.
+    from django.urls import reverse
+
+    from segmentation.models import ClassificationSettings
+
+    customer = CustomerFactory()
+    ledger(customer, (3, "100", "60"), (40, "50"), (300, "20"), (400, "70"))
+    assert services.segments_recompute(as_of=D).lines_without_cost is None  # revenue basis: cost unused
+    ClassificationSettings.objects.filter(pk=1).update(abc_basis="margin")
+    run = services.segments_recompute(as_of=D)
+    assert run.lines_without_cost == 2
+    page = client_for(admin_user).get(reverse("segmentation:overview")).content.decode()
+    assert "ABC is on margin, but 2 lines of the window have no cost" in page

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from segmentation import services
 from segmentation.classification import months_before
-from segmentation.models import RecomputeRun
+from segmentation.models import CustomerSnapshot, RecomputeRun
 from tests.factories import CustomerFactory, SettlementLineFactory
 
 D = date(2026, 5, 31)
@@ -118,3 +118,20 @@ def test_the_overview_query_count_does_not_grow(count, mgr_a, client_for, django
     client = client_for(mgr_a)
     with django_assert_max_num_queries(16):
         assert client.get(reverse("segmentation:overview")).status_code == 200
+
+
+def test_the_activity_segment_reads_vip_on_the_overview_list_and_card(cust_a, mgr_a, client_for):
+    # Issue 11, item 10: a VIP snapshot (the domain's acronym), shown as "VIP", not "Vip"/"vip".
+    RecomputeRun.objects.create(as_of=D, status=RecomputeRun.Status.DONE)
+    CustomerSnapshot.objects.create(
+        as_of=D, customer=cust_a, status="regular", abc="A", rfm_segment="vip", r=5, f=5, m=5
+    )
+    client = client_for(mgr_a)
+    overview = client.get(reverse("segmentation:overview")).content.decode()
+    assert '?activity_segment=vip">VIP</a>: 1' in overview
+    listed = client.get(reverse("customers:customer_list")).content.decode()
+    assert "<td >VIP</td>" in listed or ">VIP<" in listed
+    assert ">vip<" not in listed and "Vip" not in listed
+    card = client.get(cust_a.get_absolute_url()).content.decode()
+    assert "VIP (5/5/5)" in card
+    assert '<dd class="col-6">Regular</dd>' in card  # the lifecycle label, not the code

@@ -16,6 +16,8 @@ class Command(BaseCommand):
         as_of = as_of or business_today()
         try:
             run = services.segments_recompute(as_of=as_of, triggered_by="command")
+        except services.FutureDate as error:
+            raise CommandError(str(error)) from error
         except services.LockHeld as error:
             raise CommandError("Another recompute is running; try again when it has finished.") from error
         self.stdout.write(

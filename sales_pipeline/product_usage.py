@@ -1,0 +1,106 @@
+"""Settlements feed product status (domain.md section 3): a purchase means "in use".
+
+A positive settlement line for a product marks that product "in use" for its customer,
+dated by the customer's first positive line for the product in the ledger. Called inside
+the transaction that wrote the lines (the settlement import, a payment), with the batch's
+(customer, product) pairs, so the statuses commit or roll back with the lines.
+
+What happens to each status, decided here:
+* "in use": left exactly as it is, date included (never downgraded, never re-dated);
+* not offered, offered, contract signed, refused: become "in use" from the first positive
+  line's date, and a refusal's reason is cleared: whatever was said, the customer buys it;
+* no status yet: one is created, "in use" from that date;
+* negative lines (returns, refunds) change nothing.
+
+Set-based, whatever the number of lines or pairs: the batch's pairs go into a temporary
+table (a few inserts of many rows), the pairs already "in use" leave it (one DELETE on the
+statuses' unique index: a re-import ends here), then one UPDATE ... FROM and one
+INSERT ... SELECT, each dating from one grouped pass over the ledger's lines of those
+pairs, and the history rows are copied by INSERT ... SELECT (crm_project.history).
+(Measured: a VALUES list joined to the ledger per chunk of pairs rescanned the ledger
+once per chunk.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+
+from crm_project.copy import copy_frame
+from crm_project.history import history_rows_copy
+from customers.models import CustomerProduct
+
+from .models import SettlementLine
+
+IN_USE = CustomerProduct.Status.IN_USE
+
+
+BATCH = "product_usage_batch"
+
+
+def _chunk_size() -> int:
+    # Two parameters per pair, and SQLite allows only so many per statement (PostgreSQL COPYs).
+    return 400
+
+
+@transaction.atomic
+def product_usage_mark(*, pairs: Iterable[tuple[int, int]], user=None, reason: str = "") -> int:
+    """Mark each (customer id, product id) of `pairs` that has a positive line in the
+    ledger "in use" (see the module's rules). Returns how many statuses changed or were
+    created. `user` and `reason` go on their history rows."""
+    wanted = sorted({(int(c), int(p)) for c, p in pairs if c is not None and p is not None})
+    if not wanted:
+        return 0
+    quote = connection.ops.quote_name
+    statuses, ledger = quote(CustomerProduct._meta.db_table), quote(SettlementLine._meta.db_table)
+    now = CustomerProduct._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    # The first positive line of each pair left in the batch: one grouped pass over the ledger.
+    first_days = (
+        f"SELECT l.customer_id, l.product_id, MIN(l.date) AS first_day FROM {ledger} AS l "
+        f"JOIN {BATCH} AS b ON b.customer_id = l.customer_id AND b.product_id = l.product_id "
+        "WHERE l.amount > 0 GROUP BY l.customer_id, l.product_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {BATCH}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {BATCH} (customer_id bigint NOT NULL, product_id bigint NOT NULL, "
+            "PRIMARY KEY (customer_id, product_id))"
+        )
+        if connection.vendor == "postgresql":
+            copy_frame(cursor, BATCH, pd.DataFrame(wanted, columns=["customer_id", "product_id"]))
+            cursor.execute(f"ANALYZE {BATCH}")  # a fresh temporary table has no statistics for the planner
+        else:
+            size = _chunk_size()
+            for start in range(0, len(wanted), size):
+                chunk = wanted[start : start + size]
+                cursor.execute(
+                    f"INSERT INTO {BATCH} (customer_id, product_id) VALUES {', '.join(['(%s, %s)'] * len(chunk))}",
+                    [value for pair in chunk for value in pair],
+                )
+        cursor.execute(
+            f"DELETE FROM {BATCH} WHERE EXISTS (SELECT 1 FROM {statuses} AS s WHERE s.customer_id = "
+            f"{BATCH}.customer_id AND s.product_id = {BATCH}.product_id AND s.status = %s)",
+            [IN_USE],
+        )
+        cursor.execute(
+            f"UPDATE {statuses} SET status = %s, refusal_reason = '', updated_at = %s, status_date = f.first_day "
+            f"FROM ({first_days}) AS f "
+            f"WHERE {statuses}.customer_id = f.customer_id AND {statuses}.product_id = f.product_id RETURNING id",
+            [IN_USE, now],
+        )
+        changed = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"INSERT INTO {statuses} (customer_id, product_id, status, status_date, refusal_reason, updated_at) "
+            f"SELECT f.customer_id, f.product_id, %s, f.first_day, '', %s FROM ({first_days}) AS f "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {statuses} AS s "
+            "WHERE s.customer_id = f.customer_id AND s.product_id = f.product_id) RETURNING id",
+            [IN_USE, now],
+        )
+        created = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"DROP TABLE {BATCH}")
+    history_rows_copy(CustomerProduct, changed, history_type="~", user=user, change_reason=reason)
+    history_rows_copy(CustomerProduct, created, history_type="+", user=user, change_reason=reason)
+    return len(changed) + len(created)

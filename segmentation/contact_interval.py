@@ -1,0 +1,167 @@
+"""The control point "contact interval exceeded" (domain.md section 5), per ABC class.
+
+Every assigned customer whose current ABC class has an interval (ClassificationSettings:
+for example A 30, B 60, C 90 days; unclassified customers never) is due a contact once
+`interval` days have passed since the last interaction, or since the customer was created
+when there is none: the control date is that day plus the interval, and the customer is
+listed once the control date is before today (interval 30, last call 1 March: 31 March is
+still fine, 1 April is overdue). Classes are the current ones: the newest snapshot on or
+before today.
+
+sales_pipeline must not import segmentation, so this is contributed to the control points
+page (hooks.CONTROL_POINTS) and to the agenda (hooks.AGENDA_ROWS) through crm_project.hooks.
+Three queries whatever the number of customers: the settings, the current date, the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Case, DateField, DateTimeField, Func, Max, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from crm_project.hooks import AgendaRow
+from customers.models import Customer, Interaction
+
+from .models import ClassificationSettings, CustomerSnapshot
+from .selectors import with_classes
+
+LIMIT = 1000  # the control points page lists at most this many, most overdue first
+AGENDA_LIMIT = 20  # the agenda, as for the pipeline's own control points
+SLUG = "control-point-contact_interval"
+
+
+@dataclass(frozen=True)
+class ContactDue:
+    customer_id: int
+    customer_name: str
+    manager_name: str
+    abc: str
+    interval: int
+    last_contact: date | None
+    due: date  # the control date that has passed
+
+
+class _PlusDays(Func):
+    """A date plus a whole number of days, as a date, on PostgreSQL and SQLite."""
+
+    output_field = DateField()
+
+    def __init__(self, expression, days: int):
+        super().__init__(expression)
+        self.days = int(days)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} + %s)", [*params, self.days]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"date({sql}, %s)", [*params, f"+{self.days} days"]
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LIMIT) -> list[ContactDue]:
+    """The assigned customers `user` may see (of one `manager` if given) whose contact
+    interval has passed, most overdue first, at most `limit`."""
+    current = CustomerSnapshot.objects.latest_date(today)
+    intervals = ClassificationSettings.current().contact_intervals() if current else {}
+    if not intervals:  # no classes yet, or no interval checked
+        return []
+    customers = Customer.objects.visible_to(user).filter(manager__isnull=False)
+    if manager is not None:
+        customers = customers.filter(manager=manager)
+    last = (
+        Interaction.objects.filter(customer_id=OuterRef("pk"))
+        .order_by()
+        .values("customer_id")
+        .annotate(last=Max("occurred_at"))
+        .values("last")
+    )
+    zone = timezone.get_current_timezone()
+    customers = with_classes(customers, current).annotate(
+        last_contact=Subquery(last, output_field=DateTimeField()),
+        since=Coalesce("last_contact", "created_at"),
+    )
+    # "more than n days": the last contact's day + n < today, i.e. it happened before the start of today - n.
+    overdue = Q(pk__in=[])
+    for abc, days in intervals.items():
+        overdue |= Q(abc_class=abc, since__lt=_start_of(today - timedelta(days=days)))
+    since_day = TruncDate("since", tzinfo=zone)
+    due = Case(
+        *(When(abc_class=abc, then=_PlusDays(since_day, days)) for abc, days in intervals.items()),
+        output_field=DateField(),
+    )
+    rows = (
+        customers.filter(overdue)
+        .annotate(due=due)
+        .order_by("due", "name", "pk")
+        .values(
+            "pk", "name", "abc_class", "last_contact", "due",
+            "manager__username", "manager__first_name", "manager__last_name",
+        )[:limit]
+    )  # fmt: skip
+    return [
+        ContactDue(
+            customer_id=row["pk"],
+            customer_name=row["name"],
+            manager_name=_full_name(row),
+            abc=row["abc_class"],
+            interval=intervals[row["abc_class"]],
+            last_contact=timezone.localdate(row["last_contact"]) if row["last_contact"] else None,
+            due=_as_date(row["due"]),
+        )
+        for row in rows
+    ]
+
+
+def _full_name(row: dict) -> str:
+    return f"{row['manager__first_name']} {row['manager__last_name']}".strip() or row["manager__username"]
+
+
+def _as_date(value) -> date:
+    # SQLite's date() comes back as text.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _agenda_row(point: ContactDue, today: date, *, with_manager: bool) -> AgendaRow:
+    if point.last_contact:
+        text = _("Class %(abc)s, every %(days)d days; last %(last)s; %(over)d days over") % {
+            "abc": point.abc, "days": point.interval, "last": date_format(point.last_contact, "j M Y"),
+            "over": (today - point.due).days,
+        }  # fmt: skip
+    else:
+        text = _("Class %(abc)s, every %(days)d days; never contacted; %(over)d days over") % {
+            "abc": point.abc, "days": point.interval, "over": (today - point.due).days,
+        }  # fmt: skip
+    return AgendaRow(
+        kind=_("Contact interval exceeded"),
+        date=point.due,
+        customer_id=point.customer_id,
+        customer_name=point.customer_name,
+        text=text,
+        url=reverse("customers:customer_detail", args=[point.customer_id]),
+        overdue=True,
+        slug=SLUG,
+        detail=point.manager_name if with_manager else "",
+    )
+
+
+def control_point_rows(*, user, today: date, manager=None) -> list[AgendaRow]:
+    """hooks.CONTROL_POINTS: the rows of the control points page, each naming its manager."""
+    return [_agenda_row(p, today, with_manager=True) for p in contact_interval_overdue(user=user, today=today,
+                                                                                     manager=manager)]  # fmt: skip
+
+
+def agenda_rows(*, viewer, owner, today: date) -> list[AgendaRow]:
+    """hooks.AGENDA_ROWS: `owner`'s customers due a contact, as `viewer` may see them."""
+    points = contact_interval_overdue(user=viewer, today=today, manager=owner, limit=AGENDA_LIMIT)
+    return [_agenda_row(p, today, with_manager=False) for p in points]

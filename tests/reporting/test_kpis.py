@@ -68,13 +68,26 @@ CUSTOMERS = pd.DataFrame(
     columns=["customer_id", "manager_id", "created"],
 )
 SNAP_START = pd.DataFrame(  # as of 31 March 2024 (S - 1)
-    [(1, "potential", "", ""), (2, "regular", "A", "Z"), (6, "regular", "A", "X"), (7, "lost", "C", "Z"),
-     (8, "lost", "B", "Z")],
+    [
+        (1, "potential", "", ""),
+        (2, "regular", "A", "Z"),
+        (6, "regular", "A", "X"),
+        (7, "lost", "C", "Z"),
+        (8, "lost", "B", "Z"),
+    ],
     columns=["customer_id", "status", "abc", "xyz"],
 )
 SNAP_END = pd.DataFrame(  # as of 30 June 2024 (E)
-    [(1, "new", "A", ""), (2, "regular", "A", "Z"), (3, "potential", "", ""), (4, "new", "B", ""),
-     (5, "potential", "", ""), (6, "lost", "", ""), (7, "lost", "C", "Z"), (8, "restored", "B", "Y")],
+    [
+        (1, "new", "A", ""),
+        (2, "regular", "A", "Z"),
+        (3, "potential", "", ""),
+        (4, "new", "B", ""),
+        (5, "potential", "", ""),
+        (6, "lost", "", ""),
+        (7, "lost", "C", "Z"),
+        (8, "restored", "B", "Y"),
+    ],
     columns=["customer_id", "status", "abc", "xyz"],
 )
 
@@ -121,21 +134,36 @@ def test_sale_categories_per_line():
     firsts, per_line = first_frames(HISTORY + IN_PERIOD)
     got = kpis.categorise(lines_frame(IN_PERIOD), firsts, per_line)["category"].tolist()
     assert got == [
-        "primary", "primary", "repeat", "repeat", "new_direction", "repeat", "repeat",
-        "repeat", "new_direction", "primary",
+        "primary",
+        "primary",
+        "repeat",
+        "repeat",
+        "new_direction",
+        "repeat",
+        "repeat",
+        "repeat",
+        "new_direction",
+        "primary",
     ]
 
 
 def test_manager_one(table):
     assert row(table, M1) == {
         "potential": 0,
-        "primary_customers": 1, "primary_amount": units("150"),
+        "primary_customers": 1,
+        "primary_amount": units("150"),
         # c1's 30 - 20 + 5; the 10 recorded by M2 is M2's
-        "repeat_customers": 1, "repeat_amount": units("15"),
+        "repeat_customers": 1,
+        "repeat_amount": units("15"),
         # c1's 40 and c2's return of -10
-        "new_direction_customers": 2, "new_direction_amount": units("30"),
-        "created": 0, "converted": 0, "conversion": None,
-        "regular": 1, "new": 1, "restored": 0,
+        "new_direction_customers": 2,
+        "new_direction_amount": units("30"),
+        "created": 0,
+        "converted": 0,
+        "conversion": None,
+        "regular": 1,
+        "new": 1,
+        "restored": 0,
         "lost": 1,  # c6; c7 was lost already at S
         "class_changes": 2,  # c1 (none -> A), c6 (AX -> none)
     }
@@ -144,11 +172,18 @@ def test_manager_one(table):
 def test_manager_two_gets_the_lines_recorded_for_them(table):
     assert row(table, M2) == {
         "potential": 1,  # c3
-        "primary_customers": 1, "primary_amount": units("300"),
-        "repeat_customers": 2, "repeat_amount": units("80"),  # c2's 70 and c1's 10
-        "new_direction_customers": 0, "new_direction_amount": 0,
-        "created": 2, "converted": 1, "conversion": Decimal("0.5000"),  # c3, c4; c4 bought
-        "regular": 0, "new": 1, "restored": 1,  # c4 new, c8 lost at S and restored at E
+        "primary_customers": 1,
+        "primary_amount": units("300"),
+        "repeat_customers": 2,
+        "repeat_amount": units("80"),  # c2's 70 and c1's 10
+        "new_direction_customers": 0,
+        "new_direction_amount": 0,
+        "created": 2,
+        "converted": 1,
+        "conversion": Decimal("0.5000"),  # c3, c4; c4 bought
+        "regular": 0,
+        "new": 1,
+        "restored": 1,  # c4 new, c8 lost at S and restored at E
         "lost": 0,
         "class_changes": 2,  # c4 (none -> B), c8 (BZ -> BY)
     }
@@ -169,7 +204,10 @@ def test_unassigned_row_and_total_counts_distinct_customers(table):
     assert (total["regular"], total["new"], total["restored"], total["lost"], total["class_changes"]) == (1, 2, 1, 1, 4)
     team = row(table, "team:North")
     assert (team["repeat_customers"], team["potential"], team["created"], team["conversion"]) == (
-        2, 1, 2, Decimal("0.5000"),
+        2,
+        1,
+        2,
+        Decimal("0.5000"),
     )
 
 
@@ -178,8 +216,14 @@ def test_no_unassigned_row_when_it_has_nothing():
     all_rows = HISTORY + IN_PERIOD
     firsts, per_line = first_frames(all_rows)
     facts, _ = kpis.compute(
-        lines=lines_frame([r for r in IN_PERIOD]), first_days=firsts, first_line_days=per_line,
-        customers=customers, snap_start=SNAP_START, snap_end=SNAP_END, start=S, end=E,
+        lines=lines_frame([r for r in IN_PERIOD]),
+        first_days=firsts,
+        first_line_days=per_line,
+        customers=customers,
+        snap_start=SNAP_START,
+        snap_end=SNAP_END,
+        start=S,
+        end=E,
     )
     assert list(kpis.manager_table(facts).index) == [M1, M2, "TOTAL"]
 
@@ -188,9 +232,15 @@ def test_by_customer_table():
     _, by_customer = scenario()
     c1 = by_customer.set_index("customer_id").loc[1].to_dict()
     assert c1 == {
-        "manager_id": M1, "status_start": "potential", "status_end": "new", "abc_start": "", "abc_end": "A",
-        "xyz_start": "", "xyz_end": "",
-        "primary_amount": units("150"), "repeat_amount": units("25"),  # whoever recorded them
+        "manager_id": M1,
+        "status_start": "potential",
+        "status_end": "new",
+        "abc_start": "",
+        "abc_end": "A",
+        "xyz_start": "",
+        "xyz_end": "",
+        "primary_amount": units("150"),
+        "repeat_amount": units("25"),  # whoever recorded them
         "new_direction_amount": units("40"),
     }
     c8 = by_customer.set_index("customer_id").loc[8].to_dict()
@@ -200,8 +250,9 @@ def test_by_customer_table():
 
 def test_consecutive_periods_count_each_change_once():
     # x turns lost (and A -> B) at the end of Q1, y turns lost at the end of Q2
-    customers = pd.DataFrame([(1, M1, date(2020, 1, 1)), (2, M1, date(2020, 1, 1))],
-                             columns=["customer_id", "manager_id", "created"])
+    customers = pd.DataFrame(
+        [(1, M1, date(2020, 1, 1)), (2, M1, date(2020, 1, 1))], columns=["customer_id", "manager_id", "created"]
+    )
     history = [(1, date(2021, 1, 1), L10, M1, "5"), (2, date(2021, 1, 1), L10, M1, "5")]
     firsts, per_line = first_frames(history)
     snap = {
@@ -212,10 +263,14 @@ def test_consecutive_periods_count_each_change_once():
 
     def run(start, end, before):
         facts, _ = kpis.compute(
-            lines=lines_frame([]), first_days=firsts, first_line_days=per_line, customers=customers,
+            lines=lines_frame([]),
+            first_days=firsts,
+            first_line_days=per_line,
+            customers=customers,
             snap_start=pd.DataFrame(snap[before], columns=["customer_id", "status", "abc", "xyz"]),
             snap_end=pd.DataFrame(snap[end], columns=["customer_id", "status", "abc", "xyz"]),
-            start=start, end=end,
+            start=start,
+            end=end,
         )
         total = kpis.manager_table(facts).loc["TOTAL"]
         return total["lost"], total["class_changes"]
@@ -234,8 +289,14 @@ def test_empty_data_gives_zeros_not_errors():
     empty_customers = pd.DataFrame(columns=["customer_id", "manager_id", "created"])
     firsts, per_line = first_frames([])
     facts, by_customer = kpis.compute(
-        lines=lines_frame([]), first_days=firsts, first_line_days=per_line, customers=empty_customers,
-        snap_start=None, snap_end=None, start=S, end=E,
+        lines=lines_frame([]),
+        first_days=firsts,
+        first_line_days=per_line,
+        customers=empty_customers,
+        snap_start=None,
+        snap_end=None,
+        start=S,
+        end=E,
     )
     table = kpis.manager_table(facts, teams={})
     assert list(table.index) == ["TOTAL"]

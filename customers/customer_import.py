@@ -29,7 +29,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -68,12 +68,15 @@ CUSTOMER_COLUMNS = (
     "relationship_type",
     "psychotype",
     "notes",
+    # The date of first contact, for customers migrated from another system (empty: now);
+    # the KPIs' "created" and "potential" read it (reporting, issue 12).
+    "created",
 )
 CONTACT_COLUMNS = ("contact_name", "contact_position", "contact_phone", "contact_email", "contact_birthday")
 COLUMNS = CUSTOMER_COLUMNS + CONTACT_COLUMNS
 REQUIRED_COLUMNS = ("name",)
 # Customer fields written from the columns of the same name (manager is resolved apart).
-PROFILE_FIELDS = tuple(name for name in CUSTOMER_COLUMNS if name not in ("external_ref", "manager"))
+PROFILE_FIELDS = tuple(name for name in CUSTOMER_COLUMNS if name not in ("external_ref", "manager", "created"))
 CONTACT_FIELDS = {"contact_position": "position", "contact_phone": "phone", "contact_email": "email",
                   "contact_birthday": "birthday"}  # fmt: skip
 
@@ -309,6 +312,7 @@ PARSERS = {
     "relationship_type": _choice(Customer.Relationship.choices),
     "psychotype": _choice(Customer.Psychotype.choices),
     "notes": _text(None),
+    "created": _past_date,
     "contact_name": _text(200),
     "contact_position": _text(100),
     "contact_phone": _text(40),
@@ -353,6 +357,7 @@ class _Group:
     values: dict
     manager: str | None  # None: no manager column
     contacts: list[tuple[int, dict]] = field(default_factory=list)
+    created: date | None = None  # None: no created cell (now for a new customer, kept otherwise)
 
 
 @dataclass
@@ -409,7 +414,7 @@ def _parse_rows(sheet: Sheet, errors: _Errors) -> tuple[list[_Group], list[str]]
             values = {name: parsed[name] for name in PROFILE_FIELDS if name in parsed}
             # A manager cell that could not be read is reported once, not again as unknown.
             manager = parsed["manager"] if "manager" in parsed else None
-            group = _Group(line=line, ref=ref, values=values, manager=manager)
+            group = _Group(line=line, ref=ref, values=values, manager=manager, created=parsed.get("created"))
             groups.append(group)
             if ref:
                 by_ref[ref] = group
@@ -418,7 +423,7 @@ def _parse_rows(sheet: Sheet, errors: _Errors) -> tuple[list[_Group], list[str]]
             for name in customer_columns:
                 if name == "external_ref" or raw[name] == "" or name not in parsed:
                     continue
-                first = group.manager if name == "manager" else group.values.get(name)
+                first = {"manager": group.manager, "created": group.created}.get(name, group.values.get(name))
                 if parsed[name] != first:
                     errors.add(line, name, f"differs from line {group.line}, the first row of {_quote(ref)}")
         if any(raw[name] for name in contact_columns):
@@ -523,9 +528,15 @@ def _plan(groups: list[_Group], *, user, errors: _Errors) -> _Plan:
             continue
         customer = current if current is not None else Customer(external_ref=group.ref, created_at=now)
         values = dict(group.values)
+        changed = []
+        if group.created is not None and timezone.localdate(customer.created_at) != group.created:
+            # The start of that day in the business time zone.
+            customer.created_at = timezone.make_aware(datetime.combine(group.created, datetime.min.time()))
+            if current is not None:
+                changed.append("created_at")
         if not values.get("kind"):
             values.pop("kind", None)  # empty: a company when new, unchanged when known
-        changed = [name for name, value in values.items() if getattr(customer, name) != value]
+        changed += [name for name, value in values.items() if getattr(customer, name) != value]
         if customer.manager_id != manager_id:
             changed.append("manager")
         for name, value in values.items():
@@ -551,7 +562,7 @@ def _plan(groups: list[_Group], *, user, errors: _Errors) -> _Plan:
             plan.creates.append(customer)
         elif changed:
             plan.updates.append(customer)
-            plan.update_fields.update("manager" if name == "manager" else name for name in changed)
+            plan.update_fields.update(changed)
         else:
             plan.unchanged += 1
         for _line, values in group.contacts:
@@ -702,6 +713,7 @@ def customer_export_rows(customers):
                 customer.relationship_type,
                 customer.psychotype,
                 customer.notes,
+                timezone.localdate(customer.created_at),
             ]
             contacts = list(customer.contacts.all())
             if not contacts:

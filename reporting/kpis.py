@@ -294,3 +294,24 @@ def compute(
     categorised = categorise(lines, first_days, first_line_days)
     states = customer_states(customers, first_days, snap_start, snap_end, period)
     return facts(categorised, states, period), customer_table(categorised, states, period)
+
+
+def month_edges(end, months: int = 12) -> list[pd.Timestamp]:
+    """The edges of `months` month buckets ending on E, oldest first: bucket k is
+    (edge[k], edge[k+1]], month arithmetic clipping to the month's end."""
+    end = pd.Timestamp(end).normalize()
+    return [end - pd.DateOffset(months=months - k) for k in range(months)] + [end]
+
+
+def monthly_series(days: pd.DataFrame, end, months: int = 12) -> dict[int, list[int]]:
+    """Each customer's sums (units) per month bucket to E, oldest first, from day rows
+    (customer_id, date, amount): the by-customer table's sparkline."""
+    if days.empty:
+        return {}
+    edges = month_edges(end, months)
+    dates = _dates(days["date"])
+    inside = (dates > edges[0]) & (dates <= edges[-1])
+    frame = days[inside].assign(bucket=pd.cut(dates[inside], bins=edges, right=True, labels=False))
+    table = frame.pivot_table(index="customer_id", columns="bucket", values="amount", aggfunc="sum", fill_value=0)
+    table = table.reindex(columns=range(months), fill_value=0)
+    return {int(customer): [int(v) for v in values] for customer, values in zip(table.index, table.values, strict=True)}

@@ -1,0 +1,204 @@
+"""Reporting's reads: the frames reporting.kpis computes from (through the ledger's read
+interface and segmentation's snapshots), and the pre-aggregated rows the pages count.
+
+Every function runs a constant number of queries whatever the data size.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from crm_project.dates import months_before
+from customers.models import Customer, Interaction, PlannedContact
+from sales_pipeline import selectors as ledger
+from sales_pipeline.models import SettlementLine
+from segmentation.models import CustomerSnapshot
+
+from . import kpis
+from .access import manager_scope
+from .models import KpiCustomerRow, KpiFact, KpiPeriod, Plan
+
+
+def _frame(rows, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows), columns=columns)
+
+
+def period_lines(start: date, end: date) -> pd.DataFrame:
+    """The ledger's lines of [S, E] summed per customer, day, product line and manager
+    on the line (amount in units): what the sale categories are decided on."""
+    rows = (
+        ledger.lines_between(start, end)
+        .values_list("customer_id", "date", "product__line_id", "manager_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    frame = _frame(rows, ["customer_id", "date", "product_line_id", "manager_id", "amount"])
+    frame["amount"] = [kpis.to_units(value) for value in frame["amount"]]
+    return frame.astype({"amount": "int64"})
+
+
+def first_days(end: date) -> pd.DataFrame:
+    rows = ledger.first_days(up_to=end).values_list("customer_id", "first_date")
+    return _frame(rows, ["customer_id", "first_date"])
+
+
+def first_line_days(end: date) -> pd.DataFrame:
+    rows = ledger.first_line_days(up_to=end).values_list("customer_id", "product_line_id", "first_date")
+    return _frame(rows, ["customer_id", "product_line_id", "first_date"])
+
+
+def customers_frame() -> pd.DataFrame:
+    """Every customer: assigned manager and creation date in the business time zone."""
+    rows = Customer.objects.values_list("pk", "manager_id", "created_at")
+    frame = _frame(rows, ["customer_id", "manager_id", "created"])
+    if not frame.empty:
+        moments = pd.to_datetime(frame["created"], utc=True).dt.tz_convert(settings.TIME_ZONE)
+        frame["created"] = moments.dt.tz_localize(None).dt.normalize()
+    return frame
+
+
+def snapshot_frame(as_of: date) -> pd.DataFrame:
+    rows = CustomerSnapshot.objects.filter(as_of=as_of).values_list("customer_id", "status", "abc", "xyz")
+    return _frame(rows, ["customer_id", "status", "abc", "xyz"])
+
+
+def day_rows(end: date, months: int = 12) -> pd.DataFrame:
+    rows = ledger.day_sums(start=months_before(end, months) + timedelta(days=1), end=end).values_list(
+        "customer_id", "date", "amount"
+    )
+    return _frame(rows, ["customer_id", "date", "amount"])
+
+
+#
+# The pages' reads: counting pre-aggregated rows
+#
+
+
+def period_of(start: date, end: date) -> KpiPeriod | None:
+    return KpiPeriod.objects.filter(start=start, end=end).first()
+
+
+def manager_rows(*, user, period: KpiPeriod) -> dict:
+    """{manager_id or None: {kpi: (customers, amount units)}} for the facts `user` sees."""
+    rows = (
+        KpiFact.objects.visible_to(user)
+        .filter(period=period)
+        .values_list("manager_id", "kpi")
+        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
+        .order_by()
+    )
+    out: dict = {}
+    for manager_id, kpi, customers, amount in rows:
+        out.setdefault(manager_id, {})[kpi] = (customers, int(amount or 0))
+    return out
+
+
+def team_rows(*, user, period: KpiPeriod) -> dict:
+    """{team name: {kpi: (distinct customers, amount)}} over the managers of each team."""
+    rows = (
+        KpiFact.objects.visible_to(user)
+        .filter(period=period, manager__team_membership__isnull=False)
+        .values_list("manager__team_membership__team__name", "kpi")
+        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
+        .order_by()
+    )
+    out: dict = {}
+    for team, kpi, customers, amount in rows:
+        out.setdefault(team, {})[kpi] = (customers, int(amount or 0))
+    return out
+
+
+def total_row(*, user, period: KpiPeriod) -> dict:
+    """{kpi: (distinct customers, amount)} over everything `user` sees: one customer
+    counted once however many managers it counts for."""
+    rows = (
+        KpiFact.objects.visible_to(user)
+        .filter(period=period)
+        .values_list("kpi")
+        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
+        .order_by()
+    )
+    return {kpi: (customers, int(amount or 0)) for kpi, customers, amount in rows}
+
+
+def drill_down(*, user, period: KpiPeriod, kpi: str, manager_id: int | None, everyone: bool = False):
+    """The facts behind one number: `manager_id` None with `everyone` False is the
+    unassigned row; `everyone` is the TOTAL (or a team, narrowed by the caller)."""
+    facts = KpiFact.objects.visible_to(user).filter(period=period, kpi=kpi)
+    if not everyone:
+        facts = facts.filter(manager__isnull=True) if manager_id is None else facts.filter(manager_id=manager_id)
+    return facts.select_related("customer", "manager", "customer__manager")
+
+
+def customer_rows(*, user, period: KpiPeriod):
+    return KpiCustomerRow.objects.visible_to(user).filter(period=period).select_related("customer", "customer__manager")
+
+
+def plans_by_manager(*, user, start: date, end: date) -> dict[int, dict]:
+    """Each visible manager's targets summed over the months that start in [S, E]."""
+    rows = (
+        Plan.objects.filter(manager_scope(user), month__gte=start.replace(day=1), month__lte=end)
+        .values_list("manager_id")
+        .annotate(revenue=Sum("revenue"), primary=Sum("primary"), new_direction=Sum("new_direction"))
+        .order_by()
+    )
+    return {m: {"revenue": r, "primary": p, "new_direction": n} for m, r, p, n in rows}
+
+
+def monthly_revenue(*, user, start: date, end: date) -> list[tuple[date, int]]:
+    """The ledger's net revenue per month in [S, E] on the lines of the managers `user`
+    sees (the lines' manager, as the line-based KPIs)."""
+    rows = (
+        SettlementLine.objects.filter(manager_scope(user), date__gte=start, date__lte=end)
+        .annotate(month=TruncMonth("date"))
+        .values_list("month")
+        .annotate(total=Sum("amount"))
+        .order_by("month")
+    )
+    return [(month, total) for month, total in rows]
+
+
+def activity_per_manager(*, user, start: date, end: date) -> dict[int, dict]:
+    """Interactions logged and contacts planned (due) in [S, E] per manager."""
+    begin = timezone.make_aware(datetime.combine(start, time.min))
+    stop = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    contacts = (
+        Interaction.objects.filter(manager_scope(user), occurred_at__gte=begin, occurred_at__lt=stop)
+        .values_list("manager_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    planned = (
+        PlannedContact.objects.filter(manager_scope(user), due_date__gte=start, due_date__lte=end)
+        .values_list("manager_id")
+        .annotate(n=Count("pk"), done=Count("pk", filter=Q(status=PlannedContact.Status.DONE)))
+        .order_by()
+    )
+    out: dict[int, dict] = {}
+    for manager_id, n in contacts:
+        out.setdefault(manager_id, {"contacts": 0, "tasks": 0, "tasks_done": 0})["contacts"] = n
+    for manager_id, n, done in planned:
+        row = out.setdefault(manager_id, {"contacts": 0, "tasks": 0, "tasks_done": 0})
+        row["tasks"], row["tasks_done"] = n, done
+    return out
+
+
+def facts_frame(period: KpiPeriod) -> pd.DataFrame:
+    """A period's stored facts as reporting.kpis' facts frame (manager 0: unassigned)."""
+    rows = KpiFact.objects.filter(period=period).values_list("customer_id", "manager_id", "kpi", "amount")
+    frame = _frame(rows, kpis.FACT_COLUMNS)
+    frame["manager_id"] = frame["manager_id"].fillna(kpis.UNASSIGNED).astype("int64")
+    return frame.astype({"customer_id": "int64", "amount": "int64"})
+
+
+def team_names() -> dict[int, str]:
+    """Manager id -> the name of their team."""
+    from customers.models import TeamMembership
+
+    return dict(TeamMembership.objects.values_list("user_id", "team__name"))

@@ -19,6 +19,10 @@ DEAL_PERMISSIONS = [
     "sales_pipeline.add_dealdocument",
 ]
 
+# The reports (reporting app): everyone sees their own figures; directors set plans.
+REPORT_PERMISSIONS = ["reporting.view_kpiperiod", "reporting.view_plan"]
+PLAN_PERMISSIONS = ["reporting.add_plan", "reporting.change_plan"]
+
 # app_label.codename, as in user.has_perm()
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: [
@@ -35,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.add_greeting",
         "customers.view_holiday",
         *DEAL_PERMISSIONS,
+        *REPORT_PERMISSIONS,
     ],
     DIRECTOR: [
         "customers.view_customer",
@@ -58,6 +63,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sales_pipeline.add_settlementimport",
         "customers.import_customers",
         *DEAL_PERMISSIONS,
+        *REPORT_PERMISSIONS,
+        *PLAN_PERMISSIONS,
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

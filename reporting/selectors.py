@@ -100,17 +100,17 @@ def manager_rows(*, user, period: KpiPeriod) -> dict:
 
 
 def team_rows(*, user, period: KpiPeriod) -> dict:
-    """{team name: {kpi: (distinct customers, amount)}} over the managers of each team."""
+    """{(team id, team name): {kpi: (distinct customers, amount)}} over each team's managers."""
     rows = (
         KpiFact.objects.visible_to(user)
         .filter(period=period, manager__team_membership__isnull=False)
-        .values_list("manager__team_membership__team__name", "kpi")
+        .values_list("manager__team_membership__team_id", "manager__team_membership__team__name", "kpi")
         .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
         .order_by()
     )
     out: dict = {}
-    for team, kpi, customers, amount in rows:
-        out.setdefault(team, {})[kpi] = (customers, int(amount or 0))
+    for team_id, team, kpi, customers, amount in rows:
+        out.setdefault((team_id, team), {})[kpi] = (customers, int(amount or 0))
     return out
 
 
@@ -127,13 +127,19 @@ def total_row(*, user, period: KpiPeriod) -> dict:
     return {kpi: (customers, int(amount or 0)) for kpi, customers, amount in rows}
 
 
-def drill_down(*, user, period: KpiPeriod, kpi: str, manager_id: int | None, everyone: bool = False):
-    """The facts behind one number: `manager_id` None with `everyone` False is the
-    unassigned row; `everyone` is the TOTAL (or a team, narrowed by the caller)."""
+def drill_down(*, user, period: KpiPeriod, kpi: str, row: str):
+    """The facts behind one number of the table, as `user` sees them. `row`: a manager's
+    id, "none" (unassigned), "team-<id>" or "all" (TOTAL). Customers counted once: the
+    facts of one customer for two managers (TOTAL, a team) are summed into one row."""
     facts = KpiFact.objects.visible_to(user).filter(period=period, kpi=kpi)
-    if not everyone:
-        facts = facts.filter(manager__isnull=True) if manager_id is None else facts.filter(manager_id=manager_id)
-    return facts.select_related("customer", "manager", "customer__manager")
+    if row == "none":
+        facts = facts.filter(manager__isnull=True)
+    elif row.startswith("team-"):
+        facts = facts.filter(manager__team_membership__team_id=int(row[5:]))
+    elif row != "all":
+        facts = facts.filter(manager_id=int(row))
+    columns = ("customer_id", "customer__name", "customer__external_ref", "customer__manager__username")
+    return facts.values(*columns).annotate(amount=Sum("amount")).order_by("customer__name", "customer_id")
 
 
 def customer_rows(*, user, period: KpiPeriod):

@@ -17,9 +17,9 @@ def manager_scope(user, field: str = "manager") -> Q:
         return Q()
     if user_role(user) == DIRECTOR:
         team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
-        return Q(**{f"{field}__in": team_managers}) | Q(**{f"{field}__isnull": True}) | Q(**{field: user})
+        return Q(**{f"{field}__in": team_managers}) | Q(**{f"{field}__isnull": True}) | Q(**{field: user.pk})
     if user_role(user) == MANAGER:
-        return Q(**{field: user})
+        return Q(**{field: user.pk})
     return NOTHING
 
 

@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -12,9 +13,7 @@ from .periods import PRESETS, preset
 class PeriodForm(forms.Form):
     """A preset or a custom [start, end]; the end can be today at the latest."""
 
-    preset = forms.ChoiceField(
-        label=_("Period"), required=False, choices=[("", _("Custom")), *PRESETS.items()]
-    )
+    preset = forms.ChoiceField(label=_("Period"), required=False, choices=[("", _("Custom")), *PRESETS.items()])
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -47,10 +46,17 @@ class PlanForm(forms.ModelForm):
         fields = ["revenue", "primary", "new_direction"]
         widgets = {name: forms.NumberInput(attrs={"step": "0.01", "min": "0"}) for name in fields}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False  # an empty target is no target: 0
+
     def clean(self):
         data = super().clean()
         for name in self.Meta.fields:
-            if data.get(name) is not None and data[name] < 0:
+            if data.get(name) is None:
+                data[name] = Decimal(0)
+            elif data[name] < 0:
                 self.add_error(name, _("A target cannot be negative."))
         return data
 

@@ -62,9 +62,7 @@ def _period_query(period: KpiPeriod) -> str:
 
 
 def _table_context(request, period: KpiPeriod) -> dict:
-    rows = kpi_table.manager_table(
-        user=request.user, period=period, with_teams=user_role(request.user) != MANAGER
-    )
+    rows = kpi_table.manager_table(user=request.user, period=period, with_teams=user_role(request.user) != MANAGER)
     return {
         "period": period,
         "period_query": _period_query(period),
@@ -97,8 +95,10 @@ def dashboard(request):
         comparison=comparison,
         comparison_chart=charts.bar_chart(
             [str(c["label"]) for c in counts],
-            [(_("Previous"), [c["before_value"] or 0 for c in counts]),
-             (_("This period"), [c["now_value"] or 0 for c in counts])],  # fmt: skip
+            [
+                (_("Previous"), [c["before_value"] or 0 for c in counts]),
+                (_("This period"), [c["now_value"] or 0 for c in counts]),
+            ],  # fmt: skip
             label=_("KPIs against the previous period"),
         ),
         **_funnel(request, start, end),
@@ -117,11 +117,13 @@ def _funnel(request, start, end) -> dict:
     return {
         "funnel": report,
         "funnel_chart": charts.bar_chart(
-            [row.label for row in report.stages], [(_("Deals"), [row.reached for row in report.stages])],
+            [row.label for row in report.stages],
+            [(_("Deals"), [row.reached for row in report.stages])],
             label=_("Deals reaching each stage"),
         ),
         "refusals_chart": charts.bar_chart(
-            [row.reason for row in report.refusals], [(_("Lost deals"), [row.count for row in report.refusals])],
+            [row.reason for row in report.refusals],
+            [(_("Lost deals"), [row.count for row in report.refusals])],
             label=_("Refusals by reason"),
         ),
     }
@@ -131,16 +133,22 @@ def _matrix(request, end) -> dict:
     snapshots = CustomerSnapshot.objects.visible_to(request.user).filter(as_of=end)
     cells = segments.abc_xyz_matrix(snapshots)
     rows = [
-        {"abc": abc, "cells": [{"xyz": xyz, **cells.get((abc, xyz), {"customers": 0, "value": None})}
-                               for xyz in ["X", "Y", "Z", ""]]}  # fmt: skip
+        {
+            "abc": abc,
+            "cells": [
+                {"xyz": xyz, **cells.get((abc, xyz), {"customers": 0, "value": None})} for xyz in ["X", "Y", "Z", ""]
+            ],
+        }  # fmt: skip
         for abc in "ABC"
     ]
     return {
         "matrix": rows,
         "matrix_chart": charts.bar_chart(
             ["A", "B", "C"],
-            [(xyz or _("no XYZ"), [cells.get((abc, xyz), {}).get("customers", 0) for abc in "ABC"])
-             for xyz in ["X", "Y", "Z", ""]],  # fmt: skip
+            [
+                (xyz or _("no XYZ"), [cells.get((abc, xyz), {}).get("customers", 0) for abc in "ABC"])
+                for xyz in ["X", "Y", "Z", ""]
+            ],  # fmt: skip
             stacked=True,
             label=_("Customers per ABC and XYZ class"),
         ),
@@ -171,7 +179,8 @@ def _dynamics(request, end) -> dict:
     return {
         "dynamics": months,
         "dynamics_chart": charts.line_chart(
-            [f"{month:%b %y}" for month, _total in months], [(_("Net revenue"), [total for _m, total in months])],
+            [f"{month:%b %y}" for month, _total in months],
+            [(_("Net revenue"), [total for _m, total in months])],
             label=_("Net revenue per month"),
         ),
     }
@@ -196,7 +205,8 @@ def _products(request) -> dict:
     return {
         "products": rows,
         "products_chart": charts.bar_chart(
-            [str(n) for n, _c in rows], [(_("Customers"), [c for _n, c in rows])],
+            [str(n) for n, _c in rows],
+            [(_("Customers"), [c for _n, c in rows])],
             label=_("Customers by the number of products in use"),
         ),
     }
@@ -237,9 +247,11 @@ def kpi_managers(request):
         plans=kpi_table.with_plans(rows, user=request.user, period=period),
         chart=charts.bar_chart(
             [row.label for row in managers],
-            [(_("Primary"), [row.values["primary_amount"] for row in managers]),
-             (_("Repeat"), [row.values["repeat_amount"] for row in managers]),
-             (_("New direction"), [row.values["new_direction_amount"] for row in managers])],  # fmt: skip
+            [
+                (_("Primary"), [row.values["primary_amount"] for row in managers]),
+                (_("Repeat"), [row.values["repeat_amount"] for row in managers]),
+                (_("New direction"), [row.values["new_direction_amount"] for row in managers]),
+            ],  # fmt: skip
             stacked=True,
             label=_("Sales per manager by category"),
         ),
@@ -294,8 +306,16 @@ def kpi_drill(request):
     return render(
         request,
         "reporting/kpi_drill.html",
-        {"period": period, "kpi": kpi, "kpi_label": periods.KPI_LABELS[kpi], "row_label": label, "facts": facts,
-         "amounts": amounts, "export_formats": list(CONTENT_TYPES), "period_query": _period_query(period)},  # fmt: skip
+        {
+            "period": period,
+            "kpi": kpi,
+            "kpi_label": periods.KPI_LABELS[kpi],
+            "row_label": label,
+            "facts": facts,
+            "amounts": amounts,
+            "export_formats": list(CONTENT_TYPES),
+            "period_query": _period_query(period),
+        },  # fmt: skip
     )
 
 
@@ -383,7 +403,8 @@ def process_health(request):
         body = [[c.label, c.good, c.total, c.share, c.grade] for c in checks]
         return export_response(fmt, "process-health", header, body)
     chart = charts.bar_chart(
-        [str(c.label) for c in checks], [(_("Share, %"), [c.percent or 0 for c in checks])],
+        [str(c.label) for c in checks],
+        [(_("Share, %"), [c.percent or 0 for c in checks])],
         label=_("Measured shares"),
     )
     return render(request, "reporting/health.html",

@@ -164,8 +164,8 @@ def test_process_health_grades_shares_with_editable_thresholds_and_hook_rows(led
     try:
         HealthThreshold.objects.create(key="complaints_with_cause", good=Decimal("0.8"), fair=Decimal("0.7"))
         checks = {c.key: c for c in client_for(dir_1).get(reverse("reporting:health")).context["checks"]}
-        assert (checks["complaints_with_cause"].percent, checks["complaints_with_cause"].grade) == (Decimal("75.0"),
-                                                                                                      "+/-")  # fmt: skip
+        complaints = checks["complaints_with_cause"]
+        assert (complaints.percent, complaints.grade) == (Decimal("75.0"), "+/-")
         # dir_1 sees A, B, C, E, F: none of them has a segment in this scenario
         segment = checks["customers_with_segment"]
         assert (segment.good, segment.total, segment.grade) == (0, 5, "-")

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.filters import customer_search, managers_visible
@@ -20,10 +21,16 @@ class KpiCustomerFilterSet(django_filters.FilterSet):
     abc_end = django_filters.ChoiceFilter(choices=CLASS_CHOICES, label=_("ABC at end"), empty_label=_("Any"))
     changed = django_filters.BooleanFilter(method="class_changed", label=_("Class changed"))
     bought = django_filters.BooleanFilter(method="with_sales", label=_("Bought in the period"))
+    # The period travels with the filters (the view reads it; here it is only kept).
+    start = django_filters.DateFilter(method="keep", widget=forms.HiddenInput)
+    end = django_filters.DateFilter(method="keep", widget=forms.HiddenInput)
 
     class Meta:
         model = KpiCustomerRow
-        fields = ["q", "manager", "status_end", "abc_end", "changed", "bought"]
+        fields = ["q", "manager", "status_end", "abc_end", "changed", "bought", "start", "end"]
+
+    def keep(self, queryset, name, value):
+        return queryset
 
     def search(self, queryset, name, value):
         return queryset.filter(customer__in=customer_search(Customer.objects.all(), value))

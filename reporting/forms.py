@@ -22,13 +22,16 @@ class PeriodForm(forms.Form):
         self.default = default
 
     def clean(self):
+        """Both dates given: that period (the preset shown is the one it equals, if any);
+        otherwise the preset chosen, or the page's default."""
         data = super().clean()
         today = business_today()
         key = data.get("preset")
-        if key or not (data.get("start") or data.get("end")):
+        if not (data.get("start") and data.get("end")) and (key or not (data.get("start") or data.get("end"))):
             data["start"], data["end"] = preset(key or self.default, today)
             data["preset"] = key or self.default
             return data
+        data["preset"] = next((k for k in PRESETS if preset(k, today) == (data.get("start"), data.get("end"))), "")
         if not data.get("start") or not data.get("end"):
             raise forms.ValidationError(_("Give both dates of a custom period, or choose a preset."))
         if data["start"] > data["end"]:

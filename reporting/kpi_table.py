@@ -34,6 +34,24 @@ COLUMNS = [
 ]
 
 
+# The table's two header rows: (heading, sub-headings); a group without sub-headings
+# spans both rows.
+HEADER_GROUPS = [
+    (KPI_LABELS["potential"], []),
+    (KPI_LABELS["primary"], [_("customers"), _("sum")]),
+    (KPI_LABELS["repeat"], [_("customers"), _("sum")]),
+    (KPI_LABELS["new_direction"], [_("customers"), _("sum")]),
+    (KPI_LABELS["created"], []),
+    (KPI_LABELS["converted"], []),
+    (_("Conversion"), []),
+    (KPI_LABELS["regular"], []),
+    (KPI_LABELS["new"], []),
+    (KPI_LABELS["restored"], []),
+    (KPI_LABELS["lost"], []),
+    (KPI_LABELS["class_changes"], []),
+]
+
+
 @dataclass
 class Row:
     key: str  # the drill-down's `row`: a manager id, "none", "team-<id>", "all"

@@ -77,6 +77,11 @@ class KpiCustomerTable(tables.Table):
 
     value_repeat_amount = value_new_direction_amount = value_primary_amount
 
+    def render_status_start(self, value):
+        return value.capitalize()
+
+    render_status_end = render_status_start
+
     def render_maturity(self, record):
         if record.maturity is None:
             return "—"

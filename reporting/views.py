@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -68,6 +70,7 @@ def _table_context(request, period: KpiPeriod) -> dict:
         "period_query": _period_query(period),
         "rows": rows,
         "columns": kpi_table.COLUMNS,
+        "header_groups": kpi_table.HEADER_GROUPS,
         "export_formats": list(CONTENT_TYPES),
     }
 
@@ -292,11 +295,17 @@ def kpi_drill(request):
     elif row.startswith("team-") and not row[5:].isdigit():
         raise Http404
     period = _stored(form.cleaned_data["start"], form.cleaned_data["end"])
-    facts = list(selectors.drill_down(user=request.user, period=period, kpi=kpi, row=row))
+    facts = selectors.drill_down(user=request.user, period=period, kpi=kpi, row=row)
     amounts = kpi in kpis.CATEGORIES
+    fmt = request.GET.get("_export")
+    page = None
+    if fmt in CONTENT_TYPES:
+        facts = list(facts[: settings.EXPORT_MAX_ROWS])
+    else:
+        page = Paginator(facts, settings.LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+        facts = list(page.object_list)
     for fact in facts:
         fact["amount"] = kpis.from_units(fact["amount"])
-    fmt = request.GET.get("_export")
     if fmt in CONTENT_TYPES:
         header = [_("Customer"), _("Reference"), _("Manager")] + ([_("Sum")] if amounts else [])
         body = [[f["customer__name"], f["customer__external_ref"], f["customer__manager__username"]]
@@ -312,6 +321,7 @@ def kpi_drill(request):
             "kpi_label": periods.KPI_LABELS[kpi],
             "row_label": label,
             "facts": facts,
+            "page": page,
             "amounts": amounts,
             "export_formats": list(CONTENT_TYPES),
             "period_query": _period_query(period),

@@ -83,7 +83,7 @@ def test_the_by_customer_table_is_scoped_and_exports(ledger, dir_1, client_for):
     export = client.get(reverse("reporting:kpi_customers") + "?" + Q2 + "&_export=csv")
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     anvil = next(row for row in rows if row[0] == "Anvil")
-    assert anvil[:11] == ["Anvil", "A", "mgr_a", "lost", "restored", "", "B", "", "Z", "0.0000", "50.0000"]
+    assert anvil[:11] == ["Anvil", "A", "mgr_a", "Lost", "Restored", "", "B", "", "Z", "0.0000", "50.0000"]
 
 
 def test_exports_are_formula_escaped(ledger, dir_1, mgr_a, client_for):

@@ -34,11 +34,12 @@ class PeriodForm(forms.Form):
         data["preset"] = next((k for k in PRESETS if preset(k, today) == (data.get("start"), data.get("end"))), "")
         if not data.get("start") or not data.get("end"):
             raise forms.ValidationError(_("Give both dates of a custom period, or choose a preset."))
-        if data["start"] > data["end"]:
-            self.add_error("end", _("The period ends before it starts."))
-        if data["end"] > today:
+        start, end = data["start"], data["end"]
+        if end > today:
             self.add_error("end", _("The period can end today at the latest."))
-        if data["start"] < date(1990, 1, 1):
+        elif start > end:
+            self.add_error("end", _("The period ends before it starts."))
+        if start < date(1990, 1, 1):
             self.add_error("start", _("Too far in the past."))
         return data
 

@@ -64,10 +64,11 @@ def build(args) -> None:
 
     from bench import bench_deals
 
-    bench_recompute.log("generating the ledger (bench_recompute.generate)")
-    bench_recompute.generate(args)
+    # Deals first: bench_deals.seed deals to every customer there is, with its manager.
     bench_recompute.log("seeding deals (bench_deals.seed)")
     bench_deals.seed(args.deals, args.deal_customers)
+    bench_recompute.log("generating the ledger (bench_recompute.generate)")
+    bench_recompute.generate(args)
     bench_recompute.log("assigning managers and product lines")
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM auth_user WHERE username LIKE 'bench_manager%%' ORDER BY username")

@@ -168,9 +168,9 @@ def kpi_drill(request):
         raise Http404
     if row not in ("all", "none") and not row.startswith("team-"):
         # Another manager's figures are not there for you: the same 404 as a missing one.
-        if not row.isdigit() or not visible_managers(request.user).filter(pk=int(row)).exists():
-            if not (row.isdigit() and int(row) == request.user.pk):
-                raise Http404
+        people = get_user_model().objects.filter(manager_scope(request.user, "pk"))
+        if not row.isdigit() or not people.filter(pk=int(row)).exists():
+            raise Http404
     elif row.startswith("team-") and not row[5:].isdigit():
         raise Http404
     period = _stored(form.cleaned_data["start"], form.cleaned_data["end"])

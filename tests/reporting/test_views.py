@@ -178,14 +178,17 @@ def test_process_health_grades_shares_with_editable_thresholds_and_hook_rows(led
 
 def test_dashboard_shows_the_blocks_other_apps_register(ledger, dir_1, client_for):
     def widget(request, start, end):
-        return hooks.Widget(title="Loyalty index", template="reporting/_test_widget.html", context={"value": 42})
+        figures = [("Customers buying in two of four periods", f"{start:%Y}: 42.0 %")]
+        return hooks.Widget(title="Loyalty", template="reporting/_widget_figures.html", context={"figures": figures})
 
     hooks.register(hooks.DASHBOARD_WIDGETS, widget)
     try:
         response = client_for(dir_1).get(reverse("reporting:dashboard") + "?" + Q2)
     finally:
         hooks.unregister(hooks.DASHBOARD_WIDGETS, widget)
-    assert b"Loyalty index" in response.content and b"widget-value-42" in response.content
+    html = response.content.decode()
+    assert "<h2 class=\"h5\">Loyalty</h2>" in html
+    assert "Customers buying in two of four periods</th><td class=\"text-end\">2024: 42.0 %" in html
 
 
 def test_the_directors_home_is_the_dashboard(dir_1, mgr_a, client_for):

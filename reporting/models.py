@@ -89,6 +89,11 @@ class KpiCustomerRow(models.Model):
     repeat_amount = models.DecimalField(_("repeat sales"), max_digits=20, decimal_places=4, default=0)
     new_direction_amount = models.DecimalField(_("new-direction sales"), max_digits=20, decimal_places=4, default=0)
     monthly = models.JSONField(_("monthly sales"), default=list, help_text="Twelve monthly sums to E, oldest first.")
+    # As the fill found them (the product statuses have no history to ask "as of E").
+    products_in_use = models.PositiveIntegerField(_("products in use"), default=0)
+    target_in_use = models.PositiveIntegerField(default=0)
+    target_count = models.PositiveIntegerField(default=0)
+    maturity = models.FloatField(_("maturity"), null=True)
 
     objects = KpiCustomerRowQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ Every function runs a constant number of queries whatever the data size.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import pandas as pd
 from django.conf import settings
@@ -15,9 +16,9 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from crm_project.dates import months_before
-from customers.models import Customer, Interaction, PlannedContact
+from customers.access import customer_scope
+from customers.models import Customer, CustomerProduct, Interaction, PlannedContact
 from sales_pipeline import selectors as ledger
-from sales_pipeline.models import SettlementLine
 from segmentation.models import CustomerSnapshot
 
 from . import kpis
@@ -68,6 +69,25 @@ def snapshot_frame(as_of: date) -> pd.DataFrame:
     return _frame(rows, ["customer_id", "status", "abc", "xyz"])
 
 
+def products_by_customer() -> dict[int, dict]:
+    """Each customer's products in use, target products in use, target count and
+    maturity (customers.portrait's rule), one query over all customers."""
+    from customers.portrait import with_maturity
+
+    rows = with_maturity(Customer.objects.all()).values_list("pk", "in_use_count", "target_count", "maturity")
+    in_use = dict(
+        CustomerProduct.objects.filter(status=CustomerProduct.Status.IN_USE)
+        .values_list("customer_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {
+        pk: {"products_in_use": in_use.get(pk, 0), "target_in_use": targets_in_use, "target_count": targets,
+             "maturity": share}  # fmt: skip
+        for pk, targets_in_use, targets, share in rows
+    }
+
+
 def day_rows(end: date, months: int = 12) -> pd.DataFrame:
     rows = ledger.day_sums(start=months_before(end, months) + timedelta(days=1), end=end).values_list(
         "customer_id", "date", "amount"
@@ -86,11 +106,12 @@ def period_of(start: date, end: date) -> KpiPeriod | None:
 
 def manager_rows(*, user, period: KpiPeriod) -> dict:
     """{manager_id or None: {kpi: (customers, amount units)}} for the facts `user` sees."""
+    # (customer, manager, kpi) is unique: a plain count is the distinct customers.
     rows = (
         KpiFact.objects.visible_to(user)
         .filter(period=period)
         .values_list("manager_id", "kpi")
-        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
+        .annotate(customers=Count("pk"), amount=Sum("amount"))
         .order_by()
     )
     out: dict = {}
@@ -101,15 +122,10 @@ def manager_rows(*, user, period: KpiPeriod) -> dict:
 
 def team_rows(*, user, period: KpiPeriod) -> dict:
     """{(team id, team name): {kpi: (distinct customers, amount)}} over each team's managers."""
-    rows = (
-        KpiFact.objects.visible_to(user)
-        .filter(period=period, manager__team_membership__isnull=False)
-        .values_list("manager__team_membership__team_id", "manager__team_membership__team__name", "kpi")
-        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
-        .order_by()
-    )
+    facts = KpiFact.objects.visible_to(user).filter(period=period, manager__team_membership__isnull=False)
+    columns = ("manager__team_membership__team_id", "manager__team_membership__team__name", "kpi")
     out: dict = {}
-    for team_id, team, kpi, customers, amount in rows:
+    for team_id, team, kpi, customers, amount in _counted(facts, columns):
         out.setdefault((team_id, team), {})[kpi] = (customers, int(amount or 0))
     return out
 
@@ -117,14 +133,21 @@ def team_rows(*, user, period: KpiPeriod) -> dict:
 def total_row(*, user, period: KpiPeriod) -> dict:
     """{kpi: (distinct customers, amount)} over everything `user` sees: one customer
     counted once however many managers it counts for."""
-    rows = (
-        KpiFact.objects.visible_to(user)
-        .filter(period=period)
-        .values_list("kpi")
-        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
-        .order_by()
-    )
-    return {kpi: (customers, int(amount or 0)) for kpi, customers, amount in rows}
+    facts = KpiFact.objects.visible_to(user).filter(period=period)
+    return {kpi: (customers, int(amount or 0)) for kpi, customers, amount in _counted(facts, ("kpi",))}
+
+
+def _counted(facts, columns: tuple[str, ...]) -> list[tuple]:
+    """Customers and sums of `facts` per `columns` (ending with kpi), in two queries: a
+    customer counts for one manager in a customer-based figure, so a plain count is exact
+    there; only the line-based ones (a customer's lines recorded by two managers) need
+    the dearer COUNT(DISTINCT), over far fewer rows."""
+    lines = facts.filter(kpi__in=kpis.CATEGORIES).values_list(*columns)
+    others = facts.exclude(kpi__in=kpis.CATEGORIES).values_list(*columns)
+    return [
+        *lines.annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount")).order_by(),
+        *others.annotate(customers=Count("pk"), amount=Sum("amount")).order_by(),
+    ]
 
 
 def drill_down(*, user, period: KpiPeriod, kpi: str, row: str):
@@ -157,17 +180,18 @@ def plans_by_manager(*, user, start: date, end: date) -> dict[int, dict]:
     return {m: {"revenue": r, "primary": p, "new_direction": n} for m, r, p, n in rows}
 
 
-def monthly_revenue(*, user, start: date, end: date) -> list[tuple[date, int]]:
-    """The ledger's net revenue per month in [S, E] on the lines of the managers `user`
-    sees (the lines' manager, as the line-based KPIs)."""
+def monthly_revenue(*, user, start: date, end: date) -> list[tuple[date, Decimal]]:
+    """Net revenue per month in [S, E] of the customers `user` sees, from the ledger's
+    day table (a tenth of the lines; money in units of 1/10,000)."""
     rows = (
-        SettlementLine.objects.filter(manager_scope(user), date__gte=start, date__lte=end)
+        ledger.day_sums(start=start, end=end)
+        .filter(customer_scope(user, prefix="customer__"))
         .annotate(month=TruncMonth("date"))
         .values_list("month")
         .annotate(total=Sum("amount"))
         .order_by("month")
     )
-    return [(month, total) for month, total in rows]
+    return [(month, kpis.from_units(total)) for month, total in rows]
 
 
 def activity_per_manager(*, user, start: date, end: date) -> dict[int, dict]:

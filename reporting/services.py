@@ -64,6 +64,7 @@ def kpi_period_fill(*, start: date, end: date) -> KpiPeriod:
         end=end,
     )
     monthly = kpis.monthly_series(selectors.day_rows(end), end)
+    products = selectors.products_by_customer()
     with transaction.atomic():
         period, _created = KpiPeriod.objects.select_for_update().get_or_create(start=start, end=end)
         KpiFact.objects.filter(period=period).delete()
@@ -96,6 +97,7 @@ def kpi_period_fill(*, start: date, end: date) -> KpiPeriod:
                     repeat_amount=kpis.from_units(row.repeat_amount),
                     new_direction_amount=kpis.from_units(row.new_direction_amount),
                     monthly=monthly.get(int(row.customer_id), [0] * 12),
+                    **products.get(int(row.customer_id), {}),
                 )
                 for row in by_customer.itertuples(index=False)
             ),

@@ -1,41 +1,9 @@
 import django_tables2 as tables
-from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 
 from crm_project import charts
-from customers.models import CustomerProduct, PortraitEntry
 
 from .models import KpiCustomerRow
-
-
-def with_products(queryset):
-    """Annotate products in use, target products of the segment and maturity, in SQL
-    (as customers.portrait.with_maturity, through the row's customer)."""
-    in_use = (
-        CustomerProduct.objects.filter(customer_id=OuterRef("customer_id"), status=CustomerProduct.Status.IN_USE)
-        .order_by()
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    in_use_targets = in_use.filter(product__portrait_entries__segment_id=OuterRef("customer__segment_id"))
-    targets = (
-        PortraitEntry.objects.filter(segment_id=OuterRef("customer__segment_id"))
-        .order_by()
-        .values("segment_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return queryset.annotate(
-        products_in_use=Coalesce(Subquery(in_use, output_field=IntegerField()), Value(0)),
-        target_in_use=Coalesce(Subquery(in_use_targets, output_field=IntegerField()), Value(0)),
-        target_count=Coalesce(Subquery(targets, output_field=IntegerField()), Value(0)),
-    ).annotate(
-        maturity=ExpressionWrapper(
-            Cast(F("target_in_use"), FloatField()) / NullIf(F("target_count"), Value(0)), output_field=FloatField()
-        )
-    )
 
 
 class KpiCustomerTable(tables.Table):

@@ -242,9 +242,7 @@ class KpiCustomerListView(ScopedListView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        from .tables import with_products
-
-        return with_products(selectors.customer_rows(user=self.request.user, period=self.period))
+        return selectors.customer_rows(user=self.request.user, period=self.period)
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "form": self.period_form, "period": self.period,

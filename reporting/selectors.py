@@ -121,11 +121,20 @@ def manager_rows(*, user, period: KpiPeriod) -> dict:
 
 
 def team_rows(*, user, period: KpiPeriod) -> dict:
-    """{(team id, team name): {kpi: (distinct customers, amount)}} over each team's managers."""
+    """{(team id, team name): {kpi: (distinct customers, amount)}} over each team's
+    managers, for the line-based kpis."""
     facts = KpiFact.objects.visible_to(user).filter(period=period, manager__team_membership__isnull=False)
     columns = ("manager__team_membership__team_id", "manager__team_membership__team__name", "kpi")
+    # Only the line-based figures: the customer-based ones of a team are the sum of its
+    # managers' rows (a customer has one manager), added by kpi_table without a query.
+    rows = (
+        facts.filter(kpi__in=kpis.CATEGORIES)
+        .values_list(*columns)
+        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
+        .order_by()
+    )
     out: dict = {}
-    for team_id, team, kpi, customers, amount in _counted(facts, columns):
+    for team_id, team, kpi, customers, amount in rows:
         out.setdefault((team_id, team), {})[kpi] = (customers, int(amount or 0))
     return out
 

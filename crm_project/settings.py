@@ -136,7 +136,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 23 * 60 * 60},
     },
+    # After the nightly classification: the report periods' rows for the day (reporting).
+    "reporting-fill-nightly": {
+        "task": "reporting.tasks.fill_kpi_presets_task",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 23 * 60 * 60},
+    },
+    # The directors' weekly KPI summary, Monday morning.
+    "reporting-weekly-email": {
+        "task": "reporting.tasks.weekly_kpi_email_task",
+        "schedule": crontab(hour=7, minute=0, day_of_week=1),
+        "options": {"expires": 12 * 60 * 60},
+    },
 }
+# Where links in e-mails point (the Monday KPI e-mail).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

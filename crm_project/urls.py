@@ -18,6 +18,7 @@ urlpatterns = [
     path("complaints/", include("complaints.urls")),
     # the customers' login-free survey links: short, as they travel in e-mails
     path("s/", include("complaints.public_urls")),
+    path("reports/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]
 

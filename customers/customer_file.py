@@ -44,12 +44,15 @@ CUSTOMER_COLUMNS = (
     "relationship_type",
     "psychotype",
     "notes",
+    # The date of first contact, for customers migrated from another system (empty: now);
+    # the KPIs' "created" and "potential" read it (reporting, issue 12).
+    "created",
 )
 CONTACT_COLUMNS = ("contact_name", "contact_position", "contact_phone", "contact_email", "contact_birthday")
 COLUMNS = CUSTOMER_COLUMNS + CONTACT_COLUMNS
 REQUIRED_COLUMNS = ("name",)
 # Customer fields written from the columns of the same name (manager is resolved apart).
-PROFILE_FIELDS = tuple(name for name in CUSTOMER_COLUMNS if name not in ("external_ref", "manager"))
+PROFILE_FIELDS = tuple(name for name in CUSTOMER_COLUMNS if name not in ("external_ref", "manager", "created"))
 CONTACT_FIELDS = {"contact_position": "position", "contact_phone": "phone", "contact_email": "email",
                   "contact_birthday": "birthday"}  # fmt: skip
 
@@ -257,6 +260,7 @@ PARSERS = {
     "relationship_type": _choice(Customer.Relationship.choices),
     "psychotype": _choice(Customer.Psychotype.choices),
     "notes": _text(None),
+    "created": _past_date,
     "contact_name": _text(200),
     "contact_position": _text(100),
     "contact_phone": _text(40),
@@ -279,6 +283,7 @@ class CustomerRows:
     values: dict
     manager: str | None  # None: no manager column
     contacts: list[tuple[int, dict]] = field(default_factory=list)
+    created: date | None = None  # None: no created cell (now for a new customer, kept otherwise)
 
 
 def parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[CustomerRows], list[str]]:
@@ -318,7 +323,7 @@ def parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[CustomerRows], lis
             values = {name: parsed[name] for name in PROFILE_FIELDS if name in parsed}
             # A manager cell that could not be read is reported once, not again as unknown.
             manager = parsed["manager"] if "manager" in parsed else None
-            group = CustomerRows(line=line, ref=ref, values=values, manager=manager)
+            group = CustomerRows(line=line, ref=ref, values=values, manager=manager, created=parsed.get("created"))
             groups.append(group)
             if ref:
                 by_ref[ref] = group
@@ -327,7 +332,7 @@ def parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[CustomerRows], lis
             for name in customer_columns:
                 if name == "external_ref" or raw[name] == "" or name not in parsed:
                     continue
-                first = group.manager if name == "manager" else group.values.get(name)
+                first = {"manager": group.manager, "created": group.created}.get(name, group.values.get(name))
                 if parsed[name] != first:
                     errors.add(line, name, f"differs from line {group.line}, the first row of {quote_value(ref)}")
         if any(raw[name] for name in contact_columns):

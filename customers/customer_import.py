@@ -25,6 +25,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -184,9 +185,15 @@ def _plan(groups: list[CustomerRows], *, user, errors: RowErrors) -> _Plan:
             continue
         customer = current if current is not None else Customer(external_ref=group.ref, created_at=now)
         values = dict(group.values)
+        changed = []
+        if group.created is not None and timezone.localdate(customer.created_at) != group.created:
+            # The start of that day in the business time zone.
+            customer.created_at = timezone.make_aware(datetime.combine(group.created, datetime.min.time()))
+            if current is not None:
+                changed.append("created_at")
         if not values.get("kind"):
             values.pop("kind", None)  # empty: a company when new, unchanged when known
-        changed = [name for name, value in values.items() if getattr(customer, name) != value]
+        changed += [name for name, value in values.items() if getattr(customer, name) != value]
         if customer.manager_id != manager_id:
             changed.append("manager")
         for name, value in values.items():
@@ -212,7 +219,7 @@ def _plan(groups: list[CustomerRows], *, user, errors: RowErrors) -> _Plan:
             plan.creates.append(customer)
         elif changed:
             plan.updates.append(customer)
-            plan.update_fields.update("manager" if name == "manager" else name for name in changed)
+            plan.update_fields.update(changed)
             if "manager" in changed:
                 plan.reassigned.append(customer.pk)
         else:
@@ -362,6 +369,7 @@ def customer_export_rows(customers):
                 customer.relationship_type,
                 customer.psychotype,
                 customer.notes,
+                timezone.localdate(customer.created_at),
             ]
             contacts = list(customer.contacts.all())
             if not contacts:

@@ -29,6 +29,9 @@ COMPLAINT_PERMISSIONS = [
     "complaints.view_response",
     "complaints.add_response",
 ]
+# The reports (reporting app): everyone sees their own figures; directors set plans.
+REPORT_PERMISSIONS = ["reporting.view_kpiperiod", "reporting.view_plan"]
+PLAN_PERMISSIONS = ["reporting.add_plan", "reporting.change_plan"]
 
 # app_label.codename, as in user.has_perm()
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -47,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_holiday",
         *DEAL_PERMISSIONS,
         *COMPLAINT_PERMISSIONS,
+        *REPORT_PERMISSIONS,
     ],
     DIRECTOR: [
         "customers.view_customer",
@@ -71,6 +75,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.import_customers",
         *DEAL_PERMISSIONS,
         *COMPLAINT_PERMISSIONS,
+        *REPORT_PERMISSIONS,
+        *PLAN_PERMISSIONS,
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

@@ -2,13 +2,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import NoReverseMatch, path, reverse
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from crm_project import hooks
 from crm_project.views import ScopedListView
 
 from .. import lists, selectors
+from ..access import DIRECTOR, user_role
 from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
@@ -33,7 +34,13 @@ def card_panels(request, customer) -> dict:
 
 @login_required
 def home(request):
-    """The agenda is everyone's home page: what to do today comes first."""
+    """The agenda is the managers' home page: what to do today comes first. A director's
+    is the dashboard (reporting), when that app is installed."""
+    if user_role(request.user) == DIRECTOR:
+        try:
+            return redirect(reverse("reporting:dashboard"))
+        except NoReverseMatch:
+            pass
     return redirect("customers:agenda")
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import pandas as pd
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -170,6 +171,16 @@ def _pairs(queryset, field: str, values: Iterable[str], *columns: str) -> dict:
     return found
 
 
+def _managers_of(customer_ids: pd.Series) -> pd.Series:
+    """Each line's customer's assigned manager (<NA> for the pool): one query per chunk
+    of distinct customers, mapped back by factorising, as ids_of does."""
+    codes, uniques = pd.factorize(customer_ids)
+    assigned = Customer.objects.filter(manager__isnull=False)
+    managers = _pairs(assigned, "pk", [int(pk) for pk in uniques], "pk", "manager_id")
+    ids = pd.array([managers.get(int(pk)) for pk in uniques], dtype="Int64")
+    return pd.Series(ids.take(codes), index=customer_ids.index)
+
+
 def _known(wanted: Wanted, user) -> Known:
     customers = _pairs(Customer.objects, "external_ref", wanted.customers, "external_ref", "id")
     permitted = None
@@ -217,6 +228,11 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
         customers_created, customer_ids = _create_customers(checked.new_customers, run=run, user=user)
         lines["customer_id"] = lines["customer_id"].fillna(ids_of(lines["customer"], customer_ids)).astype("int64")
         lines["product_id"] = lines["product_id"].fillna(ids_of(lines["product"], product_ids)).astype("int64")
+        # A line without a manager counts for the customer's manager at import time (the
+        # KPIs' line-based figures, issue 12); later reassignments do not move it.
+        unmanaged = lines["manager_id"].isna()
+        if unmanaged.any():
+            lines.loc[unmanaged, "manager_id"] = _managers_of(lines.loc[unmanaged, "customer_id"])
         # Keys start with the date, so in key order each chunk is a run of days: it
         # touches one narrow slice of the key and date indexes, and each customer-day
         # of the day table once, instead of pages all over them (bench/README.md).

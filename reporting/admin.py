@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from .models import HealthThreshold, KpiPeriod, Plan
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("manager", "month", "revenue", "primary", "new_direction", "updated_by", "updated_at")
+    list_filter = ("month",)
+    search_fields = ("manager__username",)
+
+
+@admin.register(HealthThreshold)
+class HealthThresholdAdmin(admin.ModelAdmin):
+    list_display = ("key", "good", "fair")
+
+
+@admin.register(KpiPeriod)
+class KpiPeriodAdmin(admin.ModelAdmin):
+    """Computed periods, for looking only: the fill job writes them."""
+
+    list_display = ("start", "end", "computed_at", "customers", "seconds")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,138 @@
+"""Process health: the method's self-diagnosis measured from the data (domain.md section 8).
+
+Each check is a share (good / total) of records in the user's scope, graded '+' from its
+HealthThreshold's `good`, '+/-' from `fair`, '-' below (admin-edited; 90 % and 70 % until
+someone sets them). Other apps add checks through hooks.PROCESS_HEALTH (complaints with a
+cause, ...). Every check links to the records that pull it down. One query per check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from crm_project import hooks
+from crm_project.dates import business_today
+from customers.models import Customer, Interaction, PlannedContact
+from sales_pipeline.models import Deal
+
+from .access import manager_scope
+from .models import HealthThreshold
+
+DEFAULT_GOOD, DEFAULT_FAIR = Decimal("0.900"), Decimal("0.700")
+RECENT_DAYS = 90
+RECORDS_SHOWN = 500
+
+
+def grade(share: Decimal | None, good: Decimal, fair: Decimal) -> str:
+    """'+', '+/-' or '-' for a share (0..1); '' when nothing was measured."""
+    if share is None:
+        return ""
+    if share >= good:
+        return "+"
+    if share >= fair:
+        return "+/-"
+    return "-"
+
+
+@dataclass
+class GradedCheck:
+    key: str
+    label: str
+    good: int
+    total: int
+    url: str
+    grade: str = ""
+
+    @property
+    def share(self) -> Decimal | None:
+        return (Decimal(self.good) / Decimal(self.total)).quantize(Decimal("0.0001")) if self.total else None
+
+    @property
+    def percent(self) -> Decimal | None:
+        return None if self.share is None else (self.share * 100).quantize(Decimal("0.1"))
+
+
+def _records_url(key: str) -> str:
+    return reverse("reporting:health_records") + "?" + urlencode({"key": key})
+
+
+def _since():
+    return business_today() - timedelta(days=RECENT_DAYS)
+
+
+# key -> (label, the records counted, the condition of a good one, what a record shows)
+def _definitions(user) -> dict:
+    deals = Deal.objects.visible_to(user)
+    planned_after = PlannedContact.objects.filter(planned_in=OuterRef("pk"))
+    return {
+        "lost_with_reason": (
+            _("Lost deals with a refusal reason"),
+            deals.filter(status=Deal.Status.LOST),
+            Q(lost_reason__isnull=False),
+        ),
+        "customers_with_segment": (
+            _("Customers with a target segment"),
+            Customer.objects.visible_to(user),
+            Q(segment__isnull=False),
+        ),
+        "contacts_planned": (
+            _("Interactions of the last 90 days followed by a planned contact"),
+            Interaction.objects.filter(manager_scope(user), occurred_at__date__gte=_since()).annotate(
+                planned=Exists(planned_after)
+            ),
+            Q(planned=True),
+        ),
+        "offers_with_expiry": (
+            _("Offers sent with an expiry date"),
+            deals.filter(offer_sent__isnull=False),
+            Q(offer_expires__isnull=False),
+        ),
+        "closed_with_survey": (
+            _("Won deals with the satisfaction survey sent"),
+            deals.filter(status=Deal.Status.WON),
+            Q(survey_sent__isnull=False),
+        ),
+    }
+
+
+def graded_checks(request) -> list[GradedCheck]:
+    user = request.user
+    checks = []
+    for key, (label, records, condition) in _definitions(user).items():
+        counts = records.aggregate(total=Count("pk"), good=Count("pk", filter=condition))
+        checks.append(GradedCheck(key, label, counts["good"], counts["total"], _records_url(key)))
+    for fn in hooks.get_hooks(hooks.PROCESS_HEALTH):
+        for check in fn(user) or []:
+            checks.append(GradedCheck(check.key, check.label, check.good, check.total, check.url))
+    thresholds = {t.key: t for t in HealthThreshold.objects.filter(key__in=[c.key for c in checks])}
+    for check in checks:
+        t = thresholds.get(check.key)
+        check.grade = grade(check.share, t.good if t else DEFAULT_GOOD, t.fair if t else DEFAULT_FAIR)
+    return checks
+
+
+def records(user, key: str) -> dict | None:
+    """The records of one of our own checks that are not as the method wants them."""
+    definitions = _definitions(user)
+    if key not in definitions:
+        return None
+    label, queryset, condition = definitions[key]
+    bad = queryset.exclude(condition)
+    if key == "customers_with_segment":
+        rows = [(c.name, c.get_absolute_url(), c.manager) for c in bad.select_related("manager")[:RECORDS_SHOWN]]
+    elif key == "contacts_planned":
+        rows = [
+            (f"{i.customer.name}: {i.get_kind_display()} {i.occurred_at:%Y-%m-%d}", i.customer.get_absolute_url(),
+             i.manager)
+            for i in bad.select_related("customer", "manager").order_by("-occurred_at")[:RECORDS_SHOWN]
+        ]  # fmt: skip
+    else:
+        rows = [(d.title, d.get_absolute_url(), d.manager) for d in bad.select_related("manager")[:RECORDS_SHOWN]]
+    return {"label": label, "rows": rows, "count": bad.count(), "shown": RECORDS_SHOWN}

@@ -1,0 +1,151 @@
+"""Reporting's tables: the pre-aggregated KPI rows the pages read, plans, health thresholds.
+
+A `KpiPeriod` is one computed period [S, E]; its `KpiFact` rows are the facts of
+reporting.kpis (one per customer, figure and the manager it counts for) and its
+`KpiCustomerRow` rows the by-customer table. They are written only by
+services.kpi_period_fill (the nightly job, the Refresh button, the export command), in one
+transaction that replaces the period's rows: idempotent, and a failed fill leaves the
+previous rows. Pages count these rows with a constant number of queries and never
+recompute while rendering a table they already have.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.access import customer_scope
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class KpiPeriod(models.Model):
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"))
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+    seconds = models.FloatField(_("seconds"), default=0)
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+
+    class Meta:
+        verbose_name = _("KPI period")
+        constraints = [models.UniqueConstraint(fields=["start", "end"], name="one_kpi_period_per_range")]
+
+    def __str__(self) -> str:
+        return f"{self.start} – {self.end}"
+
+
+class KpiFactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A fact counts for a manager: managers see their own, directors their teams'
+        and the pool's, administrators everything (reporting.access)."""
+        from .access import manager_scope
+
+        return self.filter(manager_scope(user))
+
+
+class KpiFact(models.Model):
+    """One customer counted in one figure for one manager (None: unassigned) in one
+    period; `amount` is the sum of its lines there, in 1/10,000 (0 for customer figures)."""
+
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="facts")
+    # Derived rows, rewritten per period: no database check per row (as the snapshots).
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    )
+    kpi = models.CharField(max_length=16)
+    amount = models.BigIntegerField(default=0)
+
+    objects = KpiFactQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["period", "kpi", "manager"], name="kpi_fact_period_kpi_manager")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {self.kpi} {self.customer_id} for {self.manager_id}"
+
+
+class KpiCustomerRowQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(customer_scope(user, prefix="customer__"))
+
+
+class KpiCustomerRow(models.Model):
+    """The by-customer table of one period: status and classes at S (as of S - 1) and
+    at E, sums per sale category, and the monthly sums of the year to E (sparkline)."""
+
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="customer_rows")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    status_start = models.CharField(_("status at start"), max_length=10, blank=True)
+    status_end = models.CharField(_("status at end"), max_length=10, blank=True)
+    abc_start = models.CharField(_("ABC at start"), max_length=1, blank=True)
+    abc_end = models.CharField(_("ABC at end"), max_length=1, blank=True)
+    xyz_start = models.CharField(_("XYZ at start"), max_length=1, blank=True)
+    xyz_end = models.CharField(_("XYZ at end"), max_length=1, blank=True)
+    primary_amount = models.DecimalField(_("primary sales"), max_digits=20, decimal_places=4, default=0)
+    repeat_amount = models.DecimalField(_("repeat sales"), max_digits=20, decimal_places=4, default=0)
+    new_direction_amount = models.DecimalField(_("new-direction sales"), max_digits=20, decimal_places=4, default=0)
+    monthly = models.JSONField(_("monthly sales"), default=list, help_text="Twelve monthly sums to E, oldest first.")
+    # As the fill found them (the product statuses have no history to ask "as of E").
+    products_in_use = models.PositiveIntegerField(_("products in use"), default=0)
+    target_in_use = models.PositiveIntegerField(default=0)
+    target_count = models.PositiveIntegerField(default=0)
+    maturity = models.FloatField(_("maturity"), null=True)
+
+    objects = KpiCustomerRowQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "customer"], name="one_kpi_row_per_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {self.customer_id}"
+
+
+class Plan(models.Model):
+    """A manager's targets for one month, set by directors. Plans are compared with the
+    actual figures; editing one never changes a figure (those come from the ledger)."""
+
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sales_plans")
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    revenue = models.DecimalField(_("revenue"), default=Decimal(0), **MONEY)
+    primary = models.DecimalField(_("primary sales"), default=Decimal(0), **MONEY)
+    new_direction = models.DecimalField(_("new-direction sales"), default=Decimal(0), **MONEY)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sales plan")
+        ordering = ["month", "manager__username"]
+        constraints = [models.UniqueConstraint(fields=["manager", "month"], name="one_plan_per_manager_and_month")]
+
+    def __str__(self) -> str:
+        return f"{self.manager} {self.month:%Y-%m}"
+
+    def clean(self):
+        if self.month and self.month.day != 1:
+            raise ValidationError({"month": _("Give the first day of the month.")})
+
+
+class HealthThreshold(models.Model):
+    """The grade of one process-health share, edited in admin: '+' from `good`, '+/-'
+    from `fair`, '-' below (shares 0..1)."""
+
+    key = models.CharField(max_length=50, unique=True)
+    good = models.DecimalField(_("'+' from share"), max_digits=4, decimal_places=3, default=Decimal("0.900"))
+    fair = models.DecimalField(_("'+/-' from share"), max_digits=4, decimal_places=3, default=Decimal("0.700"))
+
+    class Meta:
+        verbose_name = _("process health threshold")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def clean(self):
+        if not Decimal(0) <= self.fair <= self.good <= Decimal(1):
+            raise ValidationError(_("Thresholds must satisfy 0 ≤ '+/-' ≤ '+' ≤ 1."))

@@ -36,8 +36,10 @@ def discount_of(amount: Decimal, percent: Decimal) -> Decimal:
 def scale_rules(brackets: list[tuple[Decimal, Decimal]], label: str) -> list[Rule]:
     """A progressive scale (from amount -> percent) as rules: each bracket applies from its
     amount on, so the best rule for an amount is the highest bracket it reaches."""
-    return [Rule(f"{label}: {percent}% from {threshold}", Decimal(percent), Decimal(threshold))
-            for threshold, percent in brackets]
+    return [
+        Rule(f"{label}: {percent}% from {threshold}", Decimal(percent), Decimal(threshold))
+        for threshold, percent in brackets
+    ]
 
 
 def best_discount(amount: Decimal, rules: list[Rule]) -> Choice:

@@ -45,7 +45,10 @@ class Program(models.Model):
     )
     # bonus points
     earn_rate = models.DecimalField(
-        _("points per currency unit"), max_digits=8, decimal_places=4, default=0,
+        _("points per currency unit"),
+        max_digits=8,
+        decimal_places=4,
+        default=0,
         help_text=_("Points earned per unit paid (e.g. 0.1 = one point per 10)."),
     )
     point_value = models.DecimalField(
@@ -105,9 +108,7 @@ class ScaleBracket(models.Model):
 
     class Meta:
         ordering = ["program", "min_amount"]
-        constraints = [
-            models.UniqueConstraint(fields=["program", "min_amount"], name="loyalty_bracket_amount_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["program", "min_amount"], name="loyalty_bracket_amount_unique")]
 
     def __str__(self) -> str:
         return f"{self.min_amount}: {self.discount_percent}%"
@@ -121,9 +122,7 @@ class LineEarnRate(models.Model):
     earn_rate = models.DecimalField(_("points per currency unit"), max_digits=8, decimal_places=4)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["program", "product_line"], name="loyalty_line_rate_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["program", "product_line"], name="loyalty_line_rate_unique")]
 
     def __str__(self) -> str:
         return f"{self.product_line}: {self.earn_rate}"
@@ -148,13 +147,24 @@ class Card(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True)
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="cards", verbose_name=_("program"))
     holder = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="loyalty_cards",
-        verbose_name=_("holder"), help_text=_("Empty: a bearer card."),
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loyalty_cards",
+        verbose_name=_("holder"),
+        help_text=_("Empty: a bearer card."),
     )
-    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                             verbose_name=_("tier"))
+    tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("tier")
+    )
     floor_tier = models.ForeignKey(
-        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("manual floor tier"),
+        Tier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("manual floor tier"),
         help_text=_("The card never drops below this tier."),
     )
     below_since = models.DateField(
@@ -201,7 +211,11 @@ class PointsEntry(models.Model):
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     # The settlement line an accrual or a reversal comes from: a line counts once per card.
     line = models.ForeignKey(
-        "sales_pipeline.SettlementLine", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "sales_pipeline.SettlementLine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         db_constraint=False,
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
@@ -227,10 +241,12 @@ class PointsEntry(models.Model):
 
 class TierChange(models.Model):
     card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="tier_changes")
-    old_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                 verbose_name=_("from"))
-    new_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                 verbose_name=_("to"))
+    old_tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("from")
+    )
+    new_tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("to")
+    )
     reason = models.CharField(_("reason"), max_length=200)
     date = models.DateField(_("date"))
     announced_on = models.DateField(_("announced on"), null=True, blank=True)

@@ -47,3 +47,22 @@ def first_line_days(*, up_to: date | None = None) -> QuerySet:
 def lines_between(start: date, end: date) -> QuerySet:
     """Settlement lines dated in [start, end], both inclusive."""
     return SettlementLine.objects.filter(date__gte=start, date__lte=end)
+
+
+#
+# loyalty: what points accrue on and reverse from
+#
+
+
+def lines_for_points(*, start: date | None = None, end: date | None = None, line_ids=None) -> QuerySet:
+    """Settlement lines as rows of {"id", "customer_id", "date", "amount", "product_line_id"}
+    (dated in [start, end] and/or with the given ids): positive lines earn points, negative
+    ones (returns, refunds) take them back. Unordered; loyalty embeds it as a subquery."""
+    lines = SettlementLine.objects.all()
+    if start is not None:
+        lines = lines.filter(date__gte=start)
+    if end is not None:
+        lines = lines.filter(date__lte=end)
+    if line_ids is not None:
+        lines = lines.filter(pk__in=line_ids)
+    return lines.values("id", "customer_id", "date", "amount", product_line_id=F("product__line_id")).order_by()

@@ -131,6 +131,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": 23 * 60 * 60},
     },
+    # After the recompute: tiers read the classes it has just written.
+    "loyalty-nightly": {
+        "task": "loyalty.tasks.loyalty_nightly_task",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 20 * 60 * 60},
+    },
+    "loyalty-campaigns": {
+        "task": "loyalty.tasks.campaign_send_due_task",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 50 * 60},
+    },
 }
 
 if REDIS_URL:
@@ -234,6 +245,8 @@ EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=100_000)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+# Where links in e-mails (campaign tracking, unsubscribe) point: the site as customers reach it.
+CRM_BASE_URL = env.str("CRM_BASE_URL", default="http://localhost:8000")
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("segments/", include("segmentation.urls")),
     # sales_pipeline serves deals/ and settlements/
     path("", include("sales_pipeline.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -19,6 +19,16 @@ DEAL_PERMISSIONS = [
     "sales_pipeline.add_dealdocument",
 ]
 
+# Loyalty cards at work: the card list and card, issuing, the point of sale (a redemption
+# is a points entry), announcing tier changes (loyalty app).
+LOYALTY_PERMISSIONS = [
+    "loyalty.view_card",
+    "loyalty.add_card",
+    "loyalty.add_pointsentry",
+    "loyalty.view_tierchange",
+    "loyalty.change_tierchange",
+]
+
 # app_label.codename, as in user.has_perm()
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: [
@@ -35,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.add_greeting",
         "customers.view_holiday",
         *DEAL_PERMISSIONS,
+        *LOYALTY_PERMISSIONS,
     ],
     DIRECTOR: [
         "customers.view_customer",
@@ -58,6 +69,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sales_pipeline.add_settlementimport",
         "customers.import_customers",
         *DEAL_PERMISSIONS,
+        *LOYALTY_PERMISSIONS,
+        # corrections (adjust points, floor tier, block) and retention campaigns
+        "loyalty.change_card",
+        "loyalty.view_campaign",
+        "loyalty.change_campaign",
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

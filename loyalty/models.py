@@ -210,9 +210,11 @@ class PointsEntry(models.Model):
     date = models.DateField(_("date"))
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     # The settlement line an accrual or a reversal comes from: a line counts once per card.
+    # No database key and DO_NOTHING: deleting a wrong ledger line (admin, an import's
+    # rollback) must not depend on loyalty; the points entry stays as history.
     line = models.ForeignKey(
         "sales_pipeline.SettlementLine",
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",

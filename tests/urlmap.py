@@ -4,7 +4,8 @@ without anyone remembering to add them."""
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages anyone may open without logging in.
-PUBLIC = {"login", "logout"}
+# The loyalty pages a campaign e-mail links to carry a signed token instead of a login.
+PUBLIC = {"login", "logout", "loyalty:campaign_track", "loyalty:unsubscribe"}
 
 
 def all_url_patterns(resolver=None, namespace: str = "", prefix: str = ""):

@@ -19,11 +19,13 @@ DEAL_PERMISSIONS = [
     "sales_pipeline.add_dealdocument",
 ]
 
-# Loyalty cards at work: the card list and card, issuing, the point of sale (a redemption
-# is a points entry), announcing tier changes (loyalty app).
+# Loyalty cards at work: the card list and card, issuing, corrections (points with a reason,
+# floor tier, blocking: each kept with who did it), the point of sale (a redemption is a
+# points entry), announcing tier changes (loyalty app).
 LOYALTY_PERMISSIONS = [
     "loyalty.view_card",
     "loyalty.add_card",
+    "loyalty.change_card",
     "loyalty.add_pointsentry",
     "loyalty.view_tierchange",
     "loyalty.change_tierchange",
@@ -70,8 +72,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.import_customers",
         *DEAL_PERMISSIONS,
         *LOYALTY_PERMISSIONS,
-        # corrections (adjust points, floor tier, block) and retention campaigns
-        "loyalty.change_card",
+        # retention campaigns
         "loyalty.view_campaign",
         "loyalty.change_campaign",
     ],

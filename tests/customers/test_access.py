@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, PlannedContact
+from loyalty.models import Card, Program, TierChange
 from sales_pipeline.models import Deal, DealDocument
 from tests.factories import CustomerFactory
 from tests.urlmap import object_url_names
@@ -31,6 +32,11 @@ OBJECT_URLS = {
     "sales_pipeline:deal_document_upload": lambda objs: {"pk": objs["deal"].pk},
     "sales_pipeline:deal_document": lambda objs: {"pk": objs["document"].pk},
     "sales_pipeline:deal_document_sent": lambda objs: {"pk": objs["document"].pk},
+    "loyalty:card_detail": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:card_adjust": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:card_floor": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:card_status": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:tier_change_announced": lambda objs: {"pk": objs["tier_change"].pk},
 }
 
 
@@ -40,6 +46,11 @@ NOT_OWNED = {
     "sales_pipeline:settlement_import_detail": "an import run belongs to its uploader; others get 404 "
     "(tests/sales_pipeline/test_settlement_views.py)",
     "sales_pipeline:settlement_import_progress": "as settlement_import_detail",
+    "loyalty:campaign_detail": "a campaign is company-wide (directors' permission); its page lists only the "
+    "reader's own customers (tests/loyalty/test_views.py)",
+    "loyalty:campaign_start": "as campaign_detail",
+    "loyalty:campaign_track": "public, reached from an e-mail: the signed token is the key (tests/loyalty)",
+    "loyalty:unsubscribe": "as campaign_track",
 }
 
 
@@ -50,7 +61,17 @@ def objects_of_mgr_a(cust_a):
     )
     deal = Deal.objects.create(customer=cust_a, manager=cust_a.manager, title="Alpha Works deal", sale_type="long_push")
     document = DealDocument.objects.create(deal=deal, kind="other", title="Alpha Works minutes")
-    return {"customer": cust_a, "planned_contact": planned, "deal": deal, "document": document}
+    program = Program.objects.create(name="Alpha Works tiers", kind=Program.Kind.TIERED)
+    card = Card.objects.create(number="700000000013", program=program, holder=cust_a, issued_on=timezone.localdate())
+    tier_change = TierChange.objects.create(card=card, reason="Alpha Works upgrade", date=timezone.localdate())
+    return {
+        "customer": cust_a,
+        "planned_contact": planned,
+        "deal": deal,
+        "document": document,
+        "card": card,
+        "tier_change": tier_change,
+    }
 
 
 def test_every_object_url_is_covered():

@@ -58,7 +58,7 @@ def campaign_start(*, campaign: Campaign, today: date | None = None, actor=None)
     """Freeze the audience as the campaign's members and start the series; returns the
     number of members. Only a draft with at least one step starts."""
     today = today or business_today()
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    given, campaign = campaign, Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError(_("Only a draft campaign can be started."))
     if not campaign.steps.exists():
@@ -70,6 +70,7 @@ def campaign_start(*, campaign: Campaign, today: date | None = None, actor=None)
     CampaignMember.objects.bulk_create(members, ignore_conflicts=True)
     campaign.status, campaign.started_on = Campaign.Status.RUNNING, today
     campaign.save(update_fields=["status", "started_on"])
+    given.status, given.started_on = campaign.status, campaign.started_on
     return len(members)
 
 
@@ -128,7 +129,7 @@ def campaigns_send_due(*, campaign_id: int | None = None, today: date | None = N
                     ],
                     ignore_conflicts=True,
                 )
-        sent += _send_pending(campaign)
+        sent += _send_pending(campaign, today)
         if (
             all(day <= today for day in due.values())
             and not CampaignMessage.objects.filter(
@@ -139,7 +140,7 @@ def campaigns_send_due(*, campaign_id: int | None = None, today: date | None = N
     return sent
 
 
-def _send_pending(campaign: Campaign) -> int:
+def _send_pending(campaign: Campaign, today: date) -> int:
     pending = list(
         CampaignMessage.objects.filter(step__campaign=campaign, status=CampaignMessage.Status.PENDING)
         .select_related("step", "member__customer")
@@ -174,7 +175,9 @@ def _send_pending(campaign: Campaign) -> int:
                 status=CampaignMessage.Status.FAILED, error=str(error)[:300]
             )
             continue
-        CampaignMessage.objects.filter(pk=message.pk).update(status=CampaignMessage.Status.SENT, sent_at=timezone.now())
+        CampaignMessage.objects.filter(pk=message.pk).update(
+            status=CampaignMessage.Status.SENT, sent_at=timezone.now(), sent_on=today
+        )
         sent += 1
     return sent
 
@@ -236,7 +239,7 @@ def campaign_results(campaign: Campaign, *, today: date | None = None) -> list[S
     }
     sent_days = list(
         CampaignMessage.objects.filter(step__campaign=campaign, status=CampaignMessage.Status.SENT).values_list(
-            "step_id", "member__customer_id", "sent_at"
+            "step_id", "member__customer_id", "sent_on"
         )
     )
     purchases = {}
@@ -249,8 +252,7 @@ def campaign_results(campaign: Campaign, *, today: date | None = None) -> list[S
         for customer_id, day, amount in rows:
             purchases.setdefault(customer_id, []).append((day, amount))
     per_step: dict[int, tuple[set, int]] = {}
-    for step_id, customer_id, sent_at in sent_days:
-        sent_on = timezone.localdate(sent_at)
+    for step_id, customer_id, sent_on in sent_days:
         after = [amount for day, amount in purchases.get(customer_id, []) if day >= sent_on]
         buyers, revenue = per_step.get(step_id, (set(), 0))
         if after:

@@ -368,6 +368,9 @@ class CampaignMessage(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    sent_on = models.DateField(
+        null=True, blank=True, help_text="The business day it went out (purchases count from it)."
+    )
     responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -18,7 +18,7 @@ class CardFilterSet(django_filters.FilterSet):
         fields = ["q", "program", "tier", "status", "bearer", "balance_min"]
 
     def search(self, queryset, name, value):
-        value = value.replace(" ", "")
+        value = value.strip()
         return queryset.filter(
-            Q(number=value) | Q(holder__name__icontains=value) | Q(holder__external_ref__iexact=value)
+            Q(number=value.replace(" ", "")) | Q(holder__name__icontains=value) | Q(holder__external_ref__iexact=value)
         )

@@ -143,9 +143,11 @@ def tier_change_announced(request, pk):
 
 
 def _lookup(user, q: str) -> list[Card]:
-    q = q.replace(" ", "")
+    q = q.strip()
     cards = Card.objects.visible_to(user).select_related("program", "tier", "holder")
-    found = cards.filter(Q(number=q) | Q(holder__external_ref__iexact=q) | Q(holder__name__icontains=q))
+    found = cards.filter(
+        Q(number=q.replace(" ", "")) | Q(holder__external_ref__iexact=q) | Q(holder__name__icontains=q)
+    )
     return list(found.prefetch_related("program__brackets").order_by("holder__name", "number")[:LOOKUP_LIMIT])
 
 

@@ -25,7 +25,7 @@ from customers.models import Customer
 from . import campaigns, selectors, services
 from .filters import CardFilterSet
 from .forms import AdjustForm, CardIssueForm, FloorForm, LookupForm, RedeemForm
-from .models import Campaign, Card, TierChange
+from .models import Campaign, Card, Program, TierChange
 from .tables import CampaignTable, CardTable
 
 LEDGER_PAGE = 50
@@ -62,6 +62,8 @@ def card_detail(request, pk):
             "adjust_form": AdjustForm(),
             "floor_form": FloorForm(card=card, initial={"floor_tier": card.floor_tier_id}),
             "statuses": Card.Status.choices,
+            "is_points": card.program.kind == Program.Kind.POINTS,
+            "is_tiered": card.program.kind == Program.Kind.TIERED,
         },
     )
 

@@ -120,13 +120,17 @@ class AccrualResult:
 
 
 @transaction.atomic
-def points_accrue(*, start: date | None = None, end: date | None = None, line_ids=None) -> AccrualResult:
+def points_accrue(
+    *, start: date | None = None, end: date | None = None, line_ids=None, customer_ids=None
+) -> AccrualResult:
     """Accrue points for the settlement lines dated in [start, end] (and/or with `line_ids`)
     in one INSERT ... SELECT over the lines; a (card, line) pair that already has its entry
     is skipped by the unique constraint, so a line accrues once whoever re-runs what.
     Negative lines reverse points (reverse_lines). Called by the nightly job and, after
-    each payment, by the signal in apps.py."""
+    each payment, for its customer and day (the signal in apps.py)."""
     lines = lines_for_points(start=start, end=end, line_ids=line_ids)
+    if customer_ids is not None:
+        lines = lines.filter(customer_id__in=customer_ids)
     if not lines.exists():
         return AccrualResult()
     lines_sql, lines_params = lines.query.sql_with_params()

@@ -14,9 +14,10 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=30, max_retries=3)
-def accrue_lines_task(line_ids: list[int]) -> str:
-    """Points for lines just written by a payment (signal in apps.py)."""
-    result = services.points_accrue(line_ids=line_ids)
+def accrue_customer_day_task(customer_id: int, day: str) -> str:
+    """Points for a payment just committed: the customer's lines of its day (signal in apps.py)."""
+    on = date.fromisoformat(day)
+    result = services.points_accrue(start=on, end=on, customer_ids=[customer_id])
     return f"{result.accrued} accrued, {result.reversed} reversed"
 
 

@@ -9,11 +9,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from loyalty.models import Card, Program
-from sales_pipeline import pipeline
 from sales_pipeline.models import Stage
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, SalesTeamFactory, make_manager
-from tests.sales_pipeline.test_pipeline import advance, open_deal
+from tests.sales_pipeline.test_pipeline import advance, open_deal, pay_in_full
 
 from .test_deal_flow import choose, submit_and_wait, wait_for
 
@@ -44,8 +43,7 @@ def test_issue_accrue_redeem_and_see_it_on_the_customer_card(page):
 
     # the customer pays 1,500 for a deal: 150 points once the payment is committed
     deal = advance(open_deal(manager, customer, lines=[(Decimal("1500.00"), 1, 0)]), Stage.PAYMENT, manager)
-    due = pipeline.deal_money(deal).due
-    pipeline.payment_record(deal=deal, date=deal.invoice_date or deal.created_at.date(), amount=due, actor=manager)
+    pay_in_full(deal, manager)
     card.refresh_from_db()
     assert card.balance == 150
 

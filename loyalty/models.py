@@ -203,7 +203,8 @@ class PointsEntry(models.Model):
         EXPIRY = "expiry", _("Expiry")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="entries")
+    # No index of its own: the unique (card, line) index leads with the card.
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="entries", db_index=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points = models.IntegerField(_("points"), help_text="Positive adds, negative takes.")
     remaining = models.IntegerField(default=0, help_text="Lots (points added): what is left unspent.")
@@ -234,7 +235,6 @@ class PointsEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["card", "expires_on"], condition=Q(remaining__gt=0), name="loyalty_open_lots"),
-            models.Index(fields=["line"], name="loyalty_entry_line"),
         ]
 
     def __str__(self) -> str:

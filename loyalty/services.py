@@ -187,29 +187,29 @@ def points_accrue(
         ) AS earned
         WHERE points > 0
         ON CONFLICT (card_id, line_id) DO NOTHING
+        RETURNING card_id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [*owners_params, timezone.now(), *lines_params])
-        accrued = cursor.rowcount
-        if connection.vendor == "sqlite":  # its driver reports no row count for a statement opening with WITH
-            cursor.execute("SELECT changes()")
-            accrued = cursor.fetchone()[0]
-    reversed_count = _reverse_lines(lines, locked)
-    _balances_from_ledger(locked)
-    return AccrualResult(accrued=max(accrued, 0), reversed=reversed_count)
+        credited = [row[0] for row in cursor.fetchall()]  # the rows inserted, not the skipped ones
+    reversed_cards = _reverse_lines(lines, locked)
+    # Only the cards whose ledger changed: a re-run that finds everything counted writes nothing.
+    _balances_from_ledger({*credited, *reversed_cards})
+    return AccrualResult(accrued=len(credited), reversed=len(reversed_cards))
 
 
 def _rate(amount: Decimal, rate: Decimal) -> int:
     return int((abs(amount) * rate).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _reverse_lines(lines, card_ids: list[int]) -> int:
+def _reverse_lines(lines, card_ids: list[int]) -> list[int]:
     """Negative lines take back the points the same amount earned (the card's rate for the
     line's product line), never more than the card still holds: points already spent stay
-    spent. Soonest-expiring lots give first. One read of lines, one of lots, bulk writes."""
+    spent. Soonest-expiring lots give first. One read of lines, one of lots, bulk writes.
+    Returns the card of each reversal written."""
     owners = {row["holder_id"]: row["card_id"] for row in _accruing_cards().filter(pk__in=card_ids)}
     if not owners:
-        return 0
+        return []
     done = set(
         PointsEntry.objects.filter(card_id__in=card_ids, kind=PointsEntry.Kind.REVERSAL).values_list(
             "line_id", flat=True
@@ -221,7 +221,7 @@ def _reverse_lines(lines, card_ids: list[int]) -> int:
         if row["id"] not in done
     ]
     if not negatives:
-        return 0
+        return []
     # Only the cards with something to reverse, and only their open lots, are read.
     wanted = {owners[row["customer_id"]] for row in negatives}
     cards = {card.pk: card for card in Card.objects.filter(pk__in=wanted).select_related("program")}
@@ -257,7 +257,7 @@ def _reverse_lines(lines, card_ids: list[int]) -> int:
         )
     PointsEntry.objects.bulk_create(new_entries, ignore_conflicts=True)
     PointsEntry.objects.bulk_update(list(changed.values()), ["remaining"], batch_size=500)
-    return len(new_entries)
+    return [entry.card_id for entry in new_entries]
 
 
 def _spend(lots: list[PointsEntry], points: int) -> list[PointsEntry]:

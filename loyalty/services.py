@@ -184,6 +184,9 @@ def points_accrue(
             JOIN {program} p ON p.id = c.program_id
             LEFT JOIN {rate} r ON r.program_id = p.id AND r.product_line_id = l.product_line_id
             WHERE l.amount > 0 AND l.date >= c.issued_on AND (c.expires_on IS NULL OR l.date <= c.expires_on)
+              -- lines already counted are skipped by an anti-join (cheaper than a conflict each);
+              -- ON CONFLICT stays the guarantee against a concurrent run
+              AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.card_id = c.id AND e.line_id = l.id)
         ) AS earned
         WHERE points > 0
         ON CONFLICT (card_id, line_id) DO NOTHING

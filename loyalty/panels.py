@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
-from segmentation.models import CustomerSnapshot
+from segmentation.models import CustomerSnapshot, RecomputeRun
 
 from . import selectors
 from .models import Card, PointsEntry, TierChange
@@ -71,8 +71,9 @@ def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
                 detail=change.reason,
             )
         )
-    as_of = CustomerSnapshot.objects.latest_date()
-    abc = CustomerSnapshot.objects.filter(as_of=as_of, customer_id=OuterRef("holder_id")).values("abc")[:1]
+    # The class from the newest finished recompute, inside the same query (no query of its own).
+    latest = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by("-as_of").values("as_of")[:1]
+    abc = CustomerSnapshot.objects.filter(as_of=Subquery(latest), customer_id=OuterRef("holder_id")).values("abc")[:1]
     cards = (
         _owner_cards(viewer, owner)
         .exclude(program__gift_a="", program__gift_b="", program__gift_c="")

@@ -518,7 +518,8 @@ def test_the_agenda_runs_the_same_queries_whatever_the_size(mgr_a, client_for):
 
     (small, small_rows), (large, large_rows) = queries_with(2), queries_with(12)
     assert (small_rows, large_rows) == (2, 14)
-    assert small == large <= 22
+    # 22 of the agenda's own, 2 of loyalty's rows (tier changes to announce, gifts due)
+    assert small == large <= 24
 
 
 def test_the_agenda_row_shows_the_customers_most_advanced_open_deal(db):

@@ -195,7 +195,7 @@ def points_accrue(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*owners_params, timezone.now(), *lines_params])
         credited = [row[0] for row in cursor.fetchall()]  # the rows inserted, not the skipped ones
-    reversed_cards = _reverse_lines(lines, locked)
+    reversed_cards = _reverse_lines(lines)
     # Only the cards whose ledger changed: a re-run that finds everything counted writes nothing.
     _balances_from_ledger({*credited, *reversed_cards})
     return AccrualResult(accrued=len(credited), reversed=len(reversed_cards))
@@ -205,23 +205,25 @@ def _rate(amount: Decimal, rate: Decimal) -> int:
     return int((abs(amount) * rate).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _reverse_lines(lines, card_ids: list[int]) -> list[int]:
+def _reverse_lines(lines) -> list[int]:
     """Negative lines take back the points the same amount earned (the card's rate for the
     line's product line), never more than the card still holds: points already spent stay
-    spent. Soonest-expiring lots give first. One read of lines, one of lots, bulk writes.
-    Returns the card of each reversal written."""
-    owners = {row["holder_id"]: row["card_id"] for row in _accruing_cards().filter(pk__in=card_ids)}
+    spent. Soonest-expiring lots give first. Reads by subquery (no id lists), writes in
+    bulk; the caller holds the cards' locks. Returns the card of each reversal written."""
+    refunds = lines.filter(amount__lt=0)
+    owners = {
+        row["holder_id"]: row["card_id"]
+        for row in _accruing_cards().filter(holder_id__in=refunds.values("customer_id"))
+    }
     if not owners:
         return []
     done = set(
-        PointsEntry.objects.filter(card_id__in=card_ids, kind=PointsEntry.Kind.REVERSAL).values_list(
+        PointsEntry.objects.filter(kind=PointsEntry.Kind.REVERSAL, line_id__in=refunds.values("id")).values_list(
             "line_id", flat=True
         )
     )
     negatives = [
-        row
-        for row in lines.filter(amount__lt=0, customer_id__in=list(owners)).order_by("date", "id")
-        if row["id"] not in done
+        row for row in refunds.order_by("date", "id") if row["customer_id"] in owners and row["id"] not in done
     ]
     if not negatives:
         return []

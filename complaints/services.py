@@ -280,7 +280,7 @@ def last_survey_day(customer) -> date | None:
 
 
 def public_link(token: str, *, base_url: str | None = None) -> str:
-    base = (base_url or settings.PUBLIC_BASE_URL).rstrip("/")
+    base = (base_url or settings.SITE_URL).rstrip("/")
     return base + reverse("survey:public", args=[token])
 
 

@@ -148,8 +148,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0, day_of_week=1),
         "options": {"expires": 12 * 60 * 60},
     },
+    # After the recompute: tiers read the classes it has just written.
+    "loyalty-nightly": {
+        "task": "loyalty.tasks.loyalty_nightly_task",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 20 * 60 * 60},
+    },
+    "loyalty-campaigns": {
+        "task": "loyalty.tasks.campaign_send_due_task",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 50 * 60},
+    },
 }
-# Where links in e-mails point (the Monday KPI e-mail).
+# The site as people reach it, for links in e-mails (survey links, campaign tracking and
+# unsubscribe, the Monday KPI e-mail): jobs and commands have no request to read it from.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 if REDIS_URL:
@@ -251,8 +263,6 @@ EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=100_000)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
-# Where customers open survey links from e-mails and commands (no request to read the host from).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,7 @@ urlpatterns = [
     # the customers' login-free survey links: short, as they travel in e-mails
     path("s/", include("complaints.public_urls")),
     path("reports/", include("reporting.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -32,6 +32,17 @@ COMPLAINT_PERMISSIONS = [
 # The reports (reporting app): everyone sees their own figures; directors set plans.
 REPORT_PERMISSIONS = ["reporting.view_kpiperiod", "reporting.view_plan"]
 PLAN_PERMISSIONS = ["reporting.add_plan", "reporting.change_plan"]
+# Loyalty cards at work: the card list and card, issuing, corrections (points with a reason,
+# floor tier, blocking: each kept with who did it), the point of sale (a redemption is a
+# points entry), announcing tier changes (loyalty app).
+LOYALTY_PERMISSIONS = [
+    "loyalty.view_card",
+    "loyalty.add_card",
+    "loyalty.change_card",
+    "loyalty.add_pointsentry",
+    "loyalty.view_tierchange",
+    "loyalty.change_tierchange",
+]
 
 # app_label.codename, as in user.has_perm()
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -51,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *DEAL_PERMISSIONS,
         *COMPLAINT_PERMISSIONS,
         *REPORT_PERMISSIONS,
+        *LOYALTY_PERMISSIONS,
     ],
     DIRECTOR: [
         "customers.view_customer",
@@ -77,6 +89,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *COMPLAINT_PERMISSIONS,
         *REPORT_PERMISSIONS,
         *PLAN_PERMISSIONS,
+        *LOYALTY_PERMISSIONS,
+        # retention campaigns
+        "loyalty.view_campaign",
+        "loyalty.change_campaign",
     ],
     # Administrators work in Django admin: everything on our apps' models.
     ADMINISTRATOR: ["*"],

@@ -1,7 +1,43 @@
 from django.apps import AppConfig
+from django.db import transaction
+from django.db.models.signals import post_save
+
+
+def _accrue_after_payment(sender, instance, created, **kwargs):
+    """A payment (or refund) earns (or takes back) points once it is committed with its
+    settlement lines: the customer's lines of that day are accrued, which is idempotent.
+    The payment row is saved one at a time, whereas its lines may be bulk-inserted (no
+    signal); imports are picked up by the nightly job, which skips what was counted."""
+    if not created:
+        return
+    from .models import Card, Program
+    from .tasks import accrue_customer_day_task
+
+    customer_id = instance.deal.customer_id
+    holds_points = Card.objects.filter(
+        holder_id=customer_id, status=Card.Status.ACTIVE, program__kind=Program.Kind.POINTS
+    )
+    if not holds_points.exists():  # most customers: no task at all
+        return
+    day = instance.date.isoformat()
+    transaction.on_commit(lambda: accrue_customer_day_task.delay(customer_id, day))
 
 
 class LoyaltyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "loyalty"
     verbose_name = "Loyalty"
+
+    def ready(self) -> None:
+        from crm_project import hooks
+
+        from . import demo, panels
+
+        post_save.connect(
+            _accrue_after_payment, sender="sales_pipeline.Payment", dispatch_uid="loyalty.accrue_after_payment"
+        )
+        hooks.register(hooks.CARD_PANELS, panels.card_panel, order=40)
+        hooks.register(hooks.AGENDA_ROWS, panels.agenda_rows, order=40)
+        hooks.register(hooks.DASHBOARD_WIDGETS, panels.dashboard_widget, order=40)
+        hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_loyalty, order=70)
+        hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=70)

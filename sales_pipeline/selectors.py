@@ -174,3 +174,22 @@ def lines_without_cost(*, after: date, up_to: date) -> int:
     """How many ledger lines dated in (after, up_to] have no cost (their margin counts as
     their whole amount)."""
     return SettlementLine.objects.filter(date__gt=after, date__lte=up_to, cost__isnull=True).count()
+
+
+#
+# loyalty: what points accrue on and reverse from
+#
+
+
+def lines_for_points(*, start: date | None = None, end: date | None = None, line_ids=None) -> QuerySet:
+    """Settlement lines as rows of {"id", "customer_id", "date", "amount", "product_line_id"}
+    (dated in [start, end] and/or with the given ids): positive lines earn points, negative
+    ones (returns, refunds) take them back. Unordered; loyalty embeds it as a subquery."""
+    lines = SettlementLine.objects.all()
+    if start is not None:
+        lines = lines.filter(date__gte=start)
+    if end is not None:
+        lines = lines.filter(date__lte=end)
+    if line_ids is not None:
+        lines = lines.filter(pk__in=line_ids)
+    return lines.values("id", "customer_id", "date", "amount", product_line_id=F("product__line_id")).order_by()

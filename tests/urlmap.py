@@ -3,9 +3,10 @@ without anyone remembering to add them."""
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-# Pages anyone may open without logging in (survey:public: a customer's single-use survey
-# link, tested in tests/complaints/test_public_survey.py).
-PUBLIC = {"login", "logout", "survey:public"}
+# Pages anyone may open without logging in: a customer's single-use survey link (tested in
+# tests/complaints/test_public_survey.py), and the pages a campaign e-mail links to, which
+# carry a signed token instead of a login (tests/loyalty).
+PUBLIC = {"login", "logout", "survey:public", "loyalty:campaign_track", "loyalty:unsubscribe"}
 
 
 def all_url_patterns(resolver=None, namespace: str = "", prefix: str = ""):

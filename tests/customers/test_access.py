@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, PlannedContact
+from loyalty.models import Card, Program, TierChange
 from sales_pipeline.models import Deal, DealDocument
 from tests.factories import CustomerFactory
 from tests.urlmap import object_url_names
@@ -37,6 +38,11 @@ OBJECT_URLS = {
     "complaints:complaint_attach": lambda objs: {"pk": objs["complaint"].pk},
     "complaints:attachment": lambda objs: {"pk": objs["attachment"].pk},
     "complaints:survey_fill": lambda objs: {"pk": objs["survey"].pk},
+    "loyalty:card_detail": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:card_adjust": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:card_floor": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:card_status": lambda objs: {"pk": objs["card"].pk},
+    "loyalty:tier_change_announced": lambda objs: {"pk": objs["tier_change"].pk},
 }
 
 
@@ -48,6 +54,11 @@ NOT_OWNED = {
     "sales_pipeline:settlement_import_progress": "as settlement_import_detail",
     "survey:public": "a customer's login-free survey link, opened by its secret token, not an id "
     "(tests/complaints/test_public_survey.py)",
+    "loyalty:campaign_detail": "a campaign is company-wide (directors' permission); its page lists only the "
+    "reader's own customers (tests/loyalty/test_views.py)",
+    "loyalty:campaign_start": "as campaign_detail",
+    "loyalty:campaign_track": "public, reached from an e-mail: the signed token is the key (tests/loyalty)",
+    "loyalty:unsubscribe": "as campaign_track",
 }
 
 
@@ -67,8 +78,12 @@ def objects_of_mgr_a(cust_a):
     questionnaire = Questionnaire.objects.create(name="Access", product=product)
     Question.objects.create(questionnaire=questionnaire, text="Quality")
     survey = Survey.objects.create(customer=cust_a, product=product, questionnaire=questionnaire, channel="call")
+    program = Program.objects.create(name="Alpha Works tiers", kind=Program.Kind.TIERED)
+    card = Card.objects.create(number="700000000013", program=program, holder=cust_a, issued_on=timezone.localdate())
+    tier_change = TierChange.objects.create(card=card, reason="Alpha Works upgrade", date=timezone.localdate())
     return {"customer": cust_a, "planned_contact": planned, "deal": deal, "document": document,
-            "complaint": complaint, "attachment": attachment, "survey": survey}
+            "complaint": complaint, "attachment": attachment, "survey": survey,
+            "card": card, "tier_change": tier_change}
 
 
 #

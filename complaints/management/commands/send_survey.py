@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("customer_ref", help="The customer's external reference.")
         parser.add_argument("--product", required=True, help="The product's SKU.")
-        parser.add_argument("--base-url", default=None, help="Where the link points (default: PUBLIC_BASE_URL).")
+        parser.add_argument("--base-url", default=None, help="Where the link points (default: SITE_URL).")
 
     def handle(self, *args, customer_ref: str, product: str, base_url: str | None, **options):
         customer = Customer.objects.filter(external_ref=customer_ref).first()

@@ -1,0 +1,90 @@
+from django.contrib import admin
+
+from .models import (
+    Campaign,
+    CampaignStep,
+    Card,
+    LineEarnRate,
+    OptOut,
+    PointsEntry,
+    Program,
+    ScaleBracket,
+    Tier,
+    TierChange,
+)
+
+
+class TierInline(admin.TabularInline):
+    model = Tier
+    extra = 0
+
+
+class BracketInline(admin.TabularInline):
+    model = ScaleBracket
+    extra = 0
+
+
+class LineRateInline(admin.TabularInline):
+    model = LineEarnRate
+    extra = 0
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "is_active", "discount_percent", "earn_rate", "point_value", "expiry_days")
+    list_filter = ("kind", "is_active")
+    inlines = [TierInline, BracketInline, LineRateInline]
+    fieldsets = [
+        (None, {"fields": ("name", "kind", "is_active", "number_prefix", "discount_percent")}),
+        ("Tiers", {"fields": ("tier_window_months", "tier_grace_days")}),
+        ("Bonus points", {"fields": ("earn_rate", "point_value", "expiry_days")}),
+        (
+            "VIP service",
+            {"fields": ("vip_conditions", "vip_personal_manager", "vip_priority_support", "vip_free_delivery")},
+        ),
+        ("Gifts by class", {"fields": ("gift_a", "gift_b", "gift_c")}),
+    ]
+
+
+class EntryInline(admin.TabularInline):
+    # The ledger is written by services only (under the card's lock): read-only here.
+    model = PointsEntry
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("date", "kind", "points", "remaining", "expires_on", "line", "reason", "created_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Card)
+class CardAdmin(admin.ModelAdmin):
+    list_display = ("number", "program", "holder", "tier", "status", "balance", "issued_on", "expires_on")
+    list_filter = ("program", "status")
+    search_fields = ("number", "holder__name", "holder__external_ref")
+    raw_id_fields = ("holder",)
+    readonly_fields = ("number", "balance", "tier")
+    inlines = [EntryInline]
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(admin.ModelAdmin):
+    list_display = ("card", "old_tier", "new_tier", "reason", "date", "announced_on")
+    readonly_fields = ("card", "old_tier", "new_tier", "reason", "date", "changed_by")
+
+
+class StepInline(admin.StackedInline):
+    model = CampaignStep
+    extra = 0
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "started_on", "finished_on")
+    inlines = [StepInline]
+
+
+@admin.register(OptOut)
+class OptOutAdmin(admin.ModelAdmin):
+    list_display = ("customer", "at")
+    raw_id_fields = ("customer",)

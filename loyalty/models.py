@@ -1,0 +1,380 @@
+"""Loyalty programs, cards and their points ledger; retention campaigns (domain.md section 6).
+
+The points ledger is the balance: Card.balance is a cache that every service changes in the
+same transaction, under the card's row lock, as the entries it writes (check_loyalty checks it).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.access import customer_scope
+
+PERCENT = {"max_digits": 5, "decimal_places": 2}
+MONEY = {"max_digits": 18, "decimal_places": 2}
+CLASS_CHOICES = [("", _("any")), ("A", "A"), ("B", "B"), ("C", "C")]
+
+
+class Program(models.Model):
+    class Kind(models.TextChoices):
+        BEARER = "bearer", _("Bearer card, flat discount")
+        PERSONAL = "personal", _("Personal card, fixed discount")
+        TIERED = "tiered", _("Tiered card")
+        SCALE = "scale", _("Progressive discount scale")
+        POINTS = "points", _("Bonus points")
+        VIP = "vip", _("VIP service")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    number_prefix = models.CharField(
+        _("card number prefix"), max_length=4, default="7", help_text=_("Digits that start its card numbers.")
+    )
+    discount_percent = models.DecimalField(
+        _("discount %"), default=0, help_text=_("Bearer and personal cards: the discount."), **PERCENT
+    )
+    # tiered
+    tier_window_months = models.PositiveSmallIntegerField(
+        _("tier window (months)"), default=12, help_text=_("Net revenue counts over this many months.")
+    )
+    tier_grace_days = models.PositiveSmallIntegerField(
+        _("grace before downgrade (days)"), default=90, help_text=_("A lower qualification must last this long.")
+    )
+    # bonus points
+    earn_rate = models.DecimalField(
+        _("points per currency unit"),
+        max_digits=8,
+        decimal_places=4,
+        default=0,
+        help_text=_("Points earned per unit paid (e.g. 0.1 = one point per 10)."),
+    )
+    point_value = models.DecimalField(
+        _("value of a point"), max_digits=8, decimal_places=4, default=0, help_text=_("Money one point is worth.")
+    )
+    expiry_days = models.PositiveIntegerField(
+        _("points expire after (days)"), null=True, blank=True, help_text=_("Empty: points never expire.")
+    )
+    # VIP service
+    vip_conditions = models.TextField(_("VIP service conditions"), blank=True)
+    vip_personal_manager = models.BooleanField(_("personal manager"), default=False)
+    vip_priority_support = models.BooleanField(_("priority support"), default=False)
+    vip_free_delivery = models.BooleanField(_("free delivery"), default=False)
+    # gifts by class
+    gift_a = models.CharField(_("gift for class A"), max_length=200, blank=True)
+    gift_b = models.CharField(_("gift for class B"), max_length=200, blank=True)
+    gift_c = models.CharField(_("gift for class C"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def gift_for(self, abc: str) -> str:
+        return {"A": self.gift_a, "B": self.gift_b, "C": self.gift_c}.get(abc or "", "")
+
+
+class Tier(models.Model):
+    """A level of a tiered program, reached by class or net revenue over the window."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="tiers", verbose_name=_("program"))
+    name = models.CharField(_("name"), max_length=50)
+    rank = models.PositiveSmallIntegerField(_("rank"), help_text=_("Higher is better; 1 is the entry tier."))
+    min_class = models.CharField(_("from ABC class"), max_length=1, choices=CLASS_CHOICES, blank=True)
+    min_revenue = models.DecimalField(_("from net revenue in the window"), null=True, blank=True, **MONEY)
+    discount_percent = models.DecimalField(_("discount %"), default=0, **PERCENT)
+
+    class Meta:
+        ordering = ["program", "rank"]
+        constraints = [models.UniqueConstraint(fields=["program", "rank"], name="loyalty_tier_rank_unique")]
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScaleBracket(models.Model):
+    """Progressive scale: purchases from `min_amount` on get `discount_percent`."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="brackets")
+    min_amount = models.DecimalField(_("from amount"), **MONEY)
+    discount_percent = models.DecimalField(_("discount %"), **PERCENT)
+
+    class Meta:
+        ordering = ["program", "min_amount"]
+        constraints = [models.UniqueConstraint(fields=["program", "min_amount"], name="loyalty_bracket_amount_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.min_amount}: {self.discount_percent}%"
+
+
+class LineEarnRate(models.Model):
+    """Bonus points: a product line that earns at its own rate."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="line_rates")
+    product_line = models.ForeignKey("customers.ProductLine", on_delete=models.CASCADE)
+    earn_rate = models.DecimalField(_("points per currency unit"), max_digits=8, decimal_places=4)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["program", "product_line"], name="loyalty_line_rate_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_line}: {self.earn_rate}"
+
+
+class CardQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A bearer card (no holder) belongs to no manager: only those who see everything see it."""
+        from customers.access import sees_everything
+
+        if user.is_authenticated and user.is_active and sees_everything(user):
+            return self
+        return self.filter(Q(holder__isnull=False) & customer_scope(user, prefix="holder__"))
+
+
+class Card(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        BLOCKED = "blocked", _("Blocked")
+        EXPIRED = "expired", _("Expired")
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="cards", verbose_name=_("program"))
+    holder = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loyalty_cards",
+        verbose_name=_("holder"),
+        help_text=_("Empty: a bearer card."),
+    )
+    tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("tier")
+    )
+    floor_tier = models.ForeignKey(
+        Tier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("manual floor tier"),
+        help_text=_("The card never drops below this tier."),
+    )
+    below_since = models.DateField(
+        null=True, blank=True, editable=False, help_text="The day a lower qualification was first seen."
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    issued_on = models.DateField(_("issued on"))
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    balance = models.IntegerField(_("points"), default=0, editable=False, help_text="Cache of the sum of the entries.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [models.Index(fields=["holder", "status"])]
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_card_balance_not_negative")]
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("loyalty:card_detail", args=[self.pk])
+
+
+class PointsEntry(models.Model):
+    """One line of a card's points ledger. Accruals are lots: each has its own expiry date
+    and `remaining`, what spending and expiry have left of it (soonest expiry spent first)."""
+
+    class Kind(models.TextChoices):
+        ACCRUAL = "accrual", _("Accrual")
+        REVERSAL = "reversal", _("Reversal")
+        REDEMPTION = "redemption", _("Redemption")
+        EXPIRY = "expiry", _("Expiry")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    # No index of its own: the unique (card, line) index leads with the card.
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    points = models.IntegerField(_("points"), help_text="Positive adds, negative takes.")
+    remaining = models.IntegerField(default=0, help_text="Lots (points added): what is left unspent.")
+    date = models.DateField(_("date"))
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    # The settlement line an accrual or a reversal comes from: a line counts once per card.
+    # No database key and DO_NOTHING: deleting a wrong ledger line (admin, an import's
+    # rollback) must not depend on loyalty; the points entry stays as history.
+    line = models.ForeignKey(
+        "sales_pipeline.SettlementLine",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
+        constraints = [
+            models.UniqueConstraint(fields=["card", "line"], name="loyalty_entry_line_once_per_card"),
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="loyalty_entry_remaining_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["card", "expires_on"], condition=Q(remaining__gt=0), name="loyalty_open_lots"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} {self.kind} {self.points}"
+
+
+class TierChange(models.Model):
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="tier_changes")
+    old_tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("from")
+    )
+    new_tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("to")
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    date = models.DateField(_("date"))
+    announced_on = models.DateField(_("announced on"), null=True, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
+
+    def __str__(self) -> str:
+        return f"{self.card_id}: {self.old_tier_id} -> {self.new_tier_id}"
+
+
+#
+# Retention campaigns
+#
+
+
+class OptOut(models.Model):
+    """The customer asked for no more campaign messages: respected by every campaign."""
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="loyalty_opt_out")
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return str(self.customer_id)
+
+
+class CampaignQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        # Campaigns are company-wide: directors and administrators plan them (permission).
+        return self
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+
+    name = models.CharField(_("name"), max_length=100)
+    # the saved customer filter
+    statuses = models.JSONField(_("lifecycle statuses"), default=list, blank=True)
+    classes = models.JSONField(_("ABC classes"), default=list, blank=True)
+    no_purchase_months = models.PositiveSmallIntegerField(_("no purchase for (months)"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    started_on = models.DateField(_("started on"), null=True, blank=True)
+    finished_on = models.DateField(_("finished on"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("retention campaign")
+        verbose_name_plural = _("retention campaigns")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("loyalty:campaign_detail", args=[self.pk])
+
+
+class CampaignStep(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(_("step"))
+    delay_days = models.PositiveSmallIntegerField(
+        _("days after the previous step"), default=0, help_text=_("The first step: days after the start.")
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(
+        _("message"), help_text=_("Django template: {{ customer }}, {{ link }}; the unsubscribe link is added.")
+    )
+
+    class Meta:
+        ordering = ["campaign", "position"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "position"], name="loyalty_step_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.subject}"
+
+
+class CampaignMember(models.Model):
+    """A customer picked by the campaign's filter when it started; drops out on buying or opting out."""
+
+    class Dropped(models.TextChoices):
+        BOUGHT = "bought", _("Bought")
+        OPTED_OUT = "opted_out", _("Opted out")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    joined_on = models.DateField()
+    dropped = models.CharField(max_length=10, choices=Dropped.choices, blank=True)
+    dropped_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="loyalty_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.customer_id}"
+
+
+class CampaignMessage(models.Model):
+    """One step's message to one member: written before sending, so a retried task never sends twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    step = models.ForeignKey(CampaignStep, on_delete=models.CASCADE, related_name="messages")
+    member = models.ForeignKey(CampaignMember, on_delete=models.CASCADE, related_name="messages")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_on = models.DateField(
+        null=True, blank=True, help_text="The business day it went out (purchases count from it)."
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["step", "member"], name="loyalty_message_once")]
+
+    def __str__(self) -> str:
+        return f"{self.step_id}: {self.member_id} {self.status}"

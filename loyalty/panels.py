@@ -1,0 +1,127 @@
+"""What loyalty shows on other apps' pages, through crm_project.hooks: the customer card's
+panel, agenda rows, the director's dashboard widget. A constant number of queries each."""
+
+from datetime import date, timedelta
+
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from crm_project import hooks
+from segmentation.models import CustomerSnapshot, RecomputeRun
+
+from . import selectors
+from .models import Card, PointsEntry, TierChange
+
+LEDGER_EXCERPT = 10
+ANNOUNCE_DAYS = 30  # tier changes older than this are no longer news
+GIFT_DAYS = 7  # gifts are listed this many days before the card's anniversary
+
+
+def card_panel(request, customer) -> hooks.Panel | None:
+    """The customer's cards: program, tier, balance, the latest ledger entries and tier history."""
+    if not request.user.has_perm("loyalty.view_card"):
+        return None
+    cards = list(Card.objects.filter(holder=customer).select_related("program", "tier").order_by("-issued_on", "-pk"))
+    entries = list(PointsEntry.objects.filter(card__holder=customer).select_related("card")[:LEDGER_EXCERPT])
+    changes = list(
+        TierChange.objects.filter(card__holder=customer).select_related("card", "old_tier", "new_tier")[:LEDGER_EXCERPT]
+    )
+    for card in cards:
+        card.points_value = selectors.points_value(card)
+    return hooks.Panel(
+        template="loyalty/_card_panel.html",
+        context={"loyalty_cards": cards, "loyalty_entries": entries, "loyalty_tier_changes": changes},
+        column="side",
+        order=40,
+    )
+
+
+def _owner_cards(viewer, owner):
+    return selectors.visible_cards(viewer).filter(holder__manager=owner, status=Card.Status.ACTIVE)
+
+
+def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
+    """Tier changes of the last 30 days not yet announced to the customer, and gifts due
+    (by the holder's class) for cards whose anniversary comes within a week."""
+    if not viewer.has_perm("loyalty.view_card"):
+        return []
+    rows = []
+    changes = (
+        TierChange.objects.filter(
+            card__in=_owner_cards(viewer, owner).values("pk"),
+            announced_on__isnull=True,
+            date__gte=today - timedelta(days=ANNOUNCE_DAYS),
+            new_tier__isnull=False,
+        )
+        .select_related("card__holder", "old_tier", "new_tier")
+        .order_by("date", "pk")
+    )
+    for change in changes:
+        rows.append(
+            hooks.AgendaRow(
+                kind=_("Tier change to announce"),
+                date=change.date,
+                customer_id=change.card.holder_id,
+                customer_name=change.card.holder.name,
+                text=_("Card %(number)s: %(old)s → %(new)s")
+                % {"number": change.card.number, "old": change.old_tier or "—", "new": change.new_tier},
+                url=change.card.get_absolute_url(),
+                slug="loyalty-tier-change",
+                detail=change.reason,
+            )
+        )
+    # The class from the newest finished recompute, inside the same query (no query of its own).
+    latest = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by("-as_of").values("as_of")[:1]
+    abc = CustomerSnapshot.objects.filter(as_of=Subquery(latest), customer_id=OuterRef("holder_id")).values("abc")[:1]
+    cards = (
+        _owner_cards(viewer, owner)
+        .exclude(program__gift_a="", program__gift_b="", program__gift_c="")
+        .select_related("program", "holder")
+        .annotate(holder_abc=Subquery(abc))
+    )
+    for card in cards:
+        anniversary = _next_anniversary(card.issued_on, today)
+        gift = card.program.gift_for(card.holder_abc or "")
+        if gift and anniversary <= today + timedelta(days=GIFT_DAYS) and anniversary.year > card.issued_on.year:
+            rows.append(
+                hooks.AgendaRow(
+                    kind=_("Gift due"),
+                    date=anniversary,
+                    customer_id=card.holder_id,
+                    customer_name=card.holder.name,
+                    text=_("%(gift)s (class %(abc)s, card anniversary)") % {"gift": gift, "abc": card.holder_abc},
+                    url=card.get_absolute_url(),
+                    slug="loyalty-gift",
+                )
+            )
+    return rows
+
+
+def _next_anniversary(issued: date, today: date) -> date:
+    for year in (today.year, today.year + 1):
+        try:
+            day = issued.replace(year=year)
+        except ValueError:  # 29 February
+            day = date(year, 3, 1)
+        if day >= today:
+            return day
+    return today
+
+
+def dashboard_widget(request, start: date, end: date) -> hooks.Widget | None:
+    """Loyalty at a glance for the director: loyalty index, points liability and what expires soon."""
+    if not request.user.has_perm("loyalty.view_card"):
+        return None
+    measures = selectors.measures(user=request.user, as_of=end)
+    liability = selectors.liability(user=request.user, today=end)
+    return hooks.Widget(
+        title=_("Loyalty"),
+        template="loyalty/_dashboard_widget.html",
+        context={
+            "loyalty_measures": measures,
+            "loyalty_liability": liability,
+            "measures_url": reverse("loyalty:measures"),
+        },
+        order=40,
+    )

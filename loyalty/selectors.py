@@ -1,0 +1,179 @@
+"""Read side of loyalty: the measures of domain.md section 6, points liability and expiry,
+what the customer card and the point of sale show. A constant number of queries each."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, IntegerField, Max, Q, Sum, When
+from django.db.models.functions import Coalesce
+
+from crm_project.dates import months_before
+from customers.models import Customer
+from sales_pipeline.selectors import MONEY_UNIT, day_sums, first_days
+from segmentation.models import ClassificationSettings, CustomerSnapshot
+
+from . import discounts
+from .models import Card, PointsEntry, Program
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Measures:
+    as_of: date
+    loyalty_index: Decimal | None  # share 0..1, None without buyers
+    buyers: int
+    loyal_buyers: int
+    revenue: Decimal
+    existing_revenue: Decimal
+    referral_revenue: Decimal
+    regular_customers: int
+
+    @property
+    def existing_share(self) -> Decimal | None:
+        return self.existing_revenue / self.revenue if self.revenue else None
+
+
+def _visible(user):
+    return Customer.objects.visible_to(user).values("pk")
+
+
+def measures(*, user, as_of: date) -> Measures:
+    """Loyalty index over the last four lifecycle periods, the share of the window's revenue
+    from customers who bought before the window, referral revenue and regular customers,
+    for the customers `user` sees."""
+    params = ClassificationSettings.current()
+    period, window = params.period_months, params.window_months
+    ends = [months_before(as_of, j * period) for j in range(5)]  # ends[j] = D - jP
+    visible = _visible(user)
+    days = day_sums(start=ends[4] + timedelta(days=1), end=as_of).filter(customer_id__in=visible, positive_lines__gt=0)
+    flags = {
+        f"p{j}": Max(
+            Case(When(date__gt=ends[j + 1], date__lte=ends[j], then=1), default=0, output_field=IntegerField())
+        )
+        for j in range(4)
+    }
+    per_customer = days.values("customer_id").annotate(**flags).order_by()
+    buyers = loyal = 0
+    for row in per_customer:
+        buyers += 1
+        loyal += sum(row[f"p{j}"] for j in range(4)) >= 2
+    window_start = months_before(as_of, window)
+    in_window = day_sums(start=window_start + timedelta(days=1), end=as_of).filter(customer_id__in=visible)
+    revenue_rows = dict(
+        in_window.values("customer_id").annotate(v=Sum("amount")).order_by().values_list("customer_id", "v")
+    )
+    first = first_days(up_to=as_of).filter(customer_id__in=visible, date__lte=window_start)
+    before_window = set(first.values_list("customer_id", flat=True))
+    revenue = sum(revenue_rows.values(), 0)
+    existing = sum((v for c, v in revenue_rows.items() if c in before_window), 0)
+    referral = in_window.filter(customer__referred_by__isnull=False).aggregate(v=Sum("amount"))["v"] or 0
+    snapshot_date = (
+        CustomerSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").values_list("as_of", flat=True).first()
+    )
+    regular = (
+        CustomerSnapshot.objects.filter(as_of=snapshot_date, status="regular", customer_id__in=visible).count()
+        if snapshot_date
+        else 0
+    )
+    return Measures(
+        as_of=as_of,
+        loyalty_index=Decimal(loyal) / Decimal(buyers) if buyers else None,
+        buyers=buyers,
+        loyal_buyers=loyal,
+        revenue=Decimal(revenue) / MONEY_UNIT,
+        existing_revenue=Decimal(existing) / MONEY_UNIT,
+        referral_revenue=Decimal(referral) / MONEY_UNIT,
+        regular_customers=regular,
+    )
+
+
+def measures_by_period(*, user, as_of: date, periods: int = 4) -> list[Measures]:
+    """The measures at the last `periods` period ends, oldest first (for the table and chart)."""
+    period = ClassificationSettings.current().period_months
+    return [measures(user=user, as_of=months_before(as_of, j * period)) for j in reversed(range(periods))]
+
+
+def visible_cards(user):
+    return Card.objects.visible_to(user)
+
+
+def tier_distribution(*, user) -> list[dict]:
+    """Active cards of tiered programs per program and tier: {program, tier, rank, cards}."""
+    rows = (
+        visible_cards(user)
+        .filter(status=Card.Status.ACTIVE, program__kind=Program.Kind.TIERED)
+        .values(program_name=F("program__name"), tier_name=F("tier__name"), rank=F("tier__rank"))
+        .annotate(cards=Count("pk"))
+        .order_by("program_name", "rank")
+    )
+    return list(rows)
+
+
+@dataclass
+class Liability:
+    points: int
+    value: Decimal
+    expiring: list[tuple[int, int, Decimal]]  # (days, points, value)
+
+
+def liability(*, user, today: date) -> Liability:
+    """Outstanding points x the point's value, and what of it expires within 30/60/90 days
+    (lots not yet expired, remaining points)."""
+    value = ExpressionWrapper(
+        F("balance") * F("program__point_value"), output_field=DecimalField(max_digits=20, decimal_places=4)
+    )
+    totals = (
+        visible_cards(user)
+        .filter(program__kind=Program.Kind.POINTS)
+        .aggregate(points=Coalesce(Sum("balance"), 0), value=Coalesce(Sum(value), ZERO, output_field=DecimalField()))
+    )
+    lots = PointsEntry.objects.filter(card__in=visible_cards(user).values("pk"), remaining__gt=0, expires_on__gt=today)
+    lot_value = ExpressionWrapper(
+        F("remaining") * F("card__program__point_value"), output_field=DecimalField(max_digits=20, decimal_places=4)
+    )
+    windows = {}
+    for days in (30, 60, 90):
+        within = Q(expires_on__lte=today + timedelta(days=days))
+        windows[f"p{days}"] = Coalesce(Sum("remaining", filter=within), 0)
+        windows[f"v{days}"] = Coalesce(Sum(lot_value, filter=within), ZERO, output_field=DecimalField())
+    expiring = lots.aggregate(**windows)
+    return Liability(
+        points=totals["points"],
+        value=Decimal(totals["value"]).quantize(Decimal("0.01")),
+        expiring=[(d, expiring[f"p{d}"], Decimal(expiring[f"v{d}"]).quantize(Decimal("0.01"))) for d in (30, 60, 90)],
+    )
+
+
+#
+# One card: the rules it offers, its ledger
+#
+
+
+def card_rules(card: Card) -> list[discounts.Rule]:
+    """Every discount the card's program offers (two queries at most: brackets)."""
+    program = card.program
+    kind = Program.Kind
+    if program.kind in (kind.BEARER, kind.PERSONAL, kind.VIP) and program.discount_percent > 0:
+        return [discounts.Rule(f"{program.name}: {program.discount_percent}%", program.discount_percent)]
+    if program.kind == kind.TIERED and card.tier_id:
+        return [
+            discounts.Rule(
+                f"{program.name}, {card.tier.name}: {card.tier.discount_percent}%", card.tier.discount_percent
+            )
+        ]
+    if program.kind == kind.SCALE:
+        brackets = [(b.min_amount, b.discount_percent) for b in program.brackets.all()]
+        return discounts.scale_rules(brackets, program.name)
+    return []
+
+
+def best_for(*, cards: list[Card], amount: Decimal) -> discounts.Choice:
+    """The best discount any of the holder's active cards gives on `amount`."""
+    rules = [rule for card in cards if card.status == Card.Status.ACTIVE for rule in card_rules(card)]
+    return discounts.best_discount(amount, rules)
+
+
+def points_value(card: Card) -> Decimal:
+    return (card.balance * card.program.point_value).quantize(Decimal("0.01"))

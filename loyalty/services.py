@@ -1,0 +1,527 @@
+"""Write side of loyalty: cards, the points ledger, tiers. Keyword-only and atomic.
+
+Every change to a card's points takes the card's row lock (SELECT ... FOR UPDATE) first and
+writes its entries and the cached balance in one transaction, so two redemptions at the
+same moment are serialised: the second sees the first's balance. The database's CHECK
+(balance >= 0, remaining >= 0) is the backstop.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F, Min, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm_project.dates import business_today, months_before
+from sales_pipeline.selectors import MONEY_UNIT, day_sums, lines_for_points
+from segmentation.models import CustomerSnapshot
+
+from . import allocation, luhn, tiering
+from .models import Card, LineEarnRate, PointsEntry, Program, Tier, TierChange
+
+RATE_UNIT = 10_000  # earn rates have four decimals
+
+
+class Refused(ValidationError):
+    """A points operation the rules do not allow (the message says why)."""
+
+
+#
+# Cards
+#
+
+
+@transaction.atomic
+def card_issue(
+    *, program: Program, holder=None, actor=None, issued_on: date | None = None, expires_on: date | None = None
+) -> Card:
+    """A new active card with the next number of its program (prefix, the card's id, Luhn
+    check digit). Only bearer cards have no holder. A tiered card starts at the tier its
+    holder qualifies for today (entry tier at least), recorded as its first tier change."""
+    if holder is None and program.kind != Program.Kind.BEARER:
+        raise ValidationError({"holder": _("Only a bearer card can be issued without a holder.")})
+    if not program.is_active:
+        raise ValidationError({"program": _("This program is not active.")})
+    today = issued_on or business_today()
+    # The number comes from the card's own id: unique without a sequence or a retry.
+    card = Card.objects.create(
+        number=f"new-{uuid.uuid4().hex[:16]}", program=program, holder=holder, issued_on=today, expires_on=expires_on
+    )
+    card.number = luhn.card_number(program.number_prefix, card.pk)
+    card.save(update_fields=["number"])
+    if program.kind == Program.Kind.TIERED:
+        tiers_evaluate(today=today, card_ids=[card.pk], actor=actor)
+        card.refresh_from_db()
+    return card
+
+
+@transaction.atomic
+def card_status_set(*, card: Card, status: str, actor=None) -> Card:
+    card = _lock([card.pk])[0]
+    card.status = status
+    card.full_clean()
+    card.save(update_fields=["status"])
+    return card
+
+
+def _lock(card_ids) -> list[Card]:
+    """Row locks on the cards, always in id order (two batches never deadlock)."""
+    return list(Card.objects.select_for_update().filter(pk__in=card_ids).order_by("pk"))
+
+
+def _lock_ids(card_ids) -> list[int]:
+    """As _lock, for a batch: the ids only (20,000 model instances cost seconds)."""
+    return list(Card.objects.select_for_update().filter(pk__in=card_ids).order_by("pk").values_list("pk", flat=True))
+
+
+def _chunks(ids: list[int]):
+    size = 900 if connection.vendor == "sqlite" else 10_000  # SQLite takes fewer parameters
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _balances_from_ledger(card_ids) -> None:
+    """Set each card's cached balance to the sum of its entries (cards locked by the caller):
+    one grouped UPDATE ... FROM per chunk of cards (PostgreSQL and SQLite alike)."""
+    card, entry = Card._meta.db_table, PointsEntry._meta.db_table
+    with connection.cursor() as cursor:
+        for chunk in _chunks(sorted(card_ids)):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"""UPDATE {card} SET balance = sums.total
+                    FROM (SELECT card_id, SUM(points) AS total FROM {entry}
+                          WHERE card_id IN ({marks}) GROUP BY card_id) AS sums
+                    WHERE {card}.id = sums.card_id AND {card}.balance <> sums.total""",
+                chunk,
+            )
+
+
+#
+# Accrual and reversal from the settlement ledger
+#
+
+
+def _points_sql(amount: str, rate: str) -> str:
+    # Exact integers on both databases: 1/10,000 money units x 1/10,000 points, truncated.
+    money = f"CAST(ROUND({amount} * {MONEY_UNIT}) AS BIGINT)"
+    per_unit = f"CAST(ROUND({rate} * {RATE_UNIT}) AS BIGINT)"
+    return f"({money} * {per_unit}) / {MONEY_UNIT * RATE_UNIT}"
+
+
+def _accruing_cards():
+    """The card each customer's points go to: their oldest active card of an active bonus program."""
+    return (
+        Card.objects.filter(
+            status=Card.Status.ACTIVE,
+            holder__isnull=False,
+            program__kind=Program.Kind.POINTS,
+            program__is_active=True,
+        )
+        .values("holder_id")
+        .annotate(card_id=Min("pk"))
+        .order_by()
+    )
+
+
+@dataclass
+class AccrualResult:
+    accrued: int = 0
+    reversed: int = 0
+
+
+@transaction.atomic
+def points_accrue(
+    *, start: date | None = None, end: date | None = None, line_ids=None, customer_ids=None
+) -> AccrualResult:
+    """Accrue points for the settlement lines dated in [start, end] (and/or with `line_ids`)
+    in one INSERT ... SELECT over the lines; a (card, line) pair that already has its entry
+    is skipped by the unique constraint, so a line accrues once whoever re-runs what.
+    Negative lines reverse points (reverse_lines). Called by the nightly job and, after
+    each payment, for its customer and day (the signal in apps.py)."""
+    lines = lines_for_points(start=start, end=end, line_ids=line_ids)
+    if customer_ids is not None:
+        lines = lines.filter(customer_id__in=customer_ids)
+    if not lines.exists():
+        return AccrualResult()
+    lines_sql, lines_params = lines.query.sql_with_params()
+    owners_sql, owners_params = _accruing_cards().query.sql_with_params()
+    # Lock the cards the lines may credit, before the insert: the balance written below
+    # is then the sum of entries no one else is changing.
+    customers = lines.values("customer_id")
+    locked = _lock_ids(_accruing_cards().filter(holder_id__in=customers).values("card_id"))
+    if not locked:
+        return AccrualResult()
+    entry, card, program, rate = (
+        PointsEntry._meta.db_table,
+        Card._meta.db_table,
+        Program._meta.db_table,
+        LineEarnRate._meta.db_table,
+    )
+    if connection.vendor == "postgresql":
+        expiry = "l.date + p.expiry_days"
+    else:
+        expiry = "date(l.date, '+' || p.expiry_days || ' days')"
+    points = _points_sql("l.amount", "COALESCE(r.earn_rate, p.earn_rate)")
+    # The owners as a materialised table: planned as a hash join whatever the statistics
+    # (as a plain subquery, fresh tables once made PostgreSQL re-aggregate it per line).
+    sql = f"""
+        WITH owners AS MATERIALIZED ({owners_sql})
+        INSERT INTO {entry} (card_id, kind, points, remaining, date, expires_on, line_id, reason, created_at)
+        SELECT card_id, 'accrual', points, points, date, expires_on, line_id, '', %s FROM (
+            SELECT c.id AS card_id, {points} AS points, l.date AS date, {expiry} AS expires_on, l.id AS line_id
+            FROM ({lines_sql}) l
+            JOIN owners o ON o.holder_id = l.customer_id
+            JOIN {card} c ON c.id = o.card_id
+            JOIN {program} p ON p.id = c.program_id
+            LEFT JOIN {rate} r ON r.program_id = p.id AND r.product_line_id = l.product_line_id
+            WHERE l.amount > 0 AND l.date >= c.issued_on AND (c.expires_on IS NULL OR l.date <= c.expires_on)
+              -- lines already counted are skipped by an anti-join (cheaper than a conflict each);
+              -- ON CONFLICT stays the guarantee against a concurrent run
+              AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.card_id = c.id AND e.line_id = l.id)
+        ) AS earned
+        WHERE points > 0
+        ON CONFLICT (card_id, line_id) DO NOTHING
+        RETURNING card_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*owners_params, timezone.now(), *lines_params])
+        credited = [row[0] for row in cursor.fetchall()]  # the rows inserted, not the skipped ones
+    reversed_cards = _reverse_lines(lines)
+    # Only the cards whose ledger changed: a re-run that finds everything counted writes nothing.
+    _balances_from_ledger({*credited, *reversed_cards})
+    return AccrualResult(accrued=len(credited), reversed=len(reversed_cards))
+
+
+def _rate(amount: Decimal, rate: Decimal) -> int:
+    return int((abs(amount) * rate).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _reverse_lines(lines) -> list[int]:
+    """Negative lines take back the points the same amount earned (the card's rate for the
+    line's product line), never more than the card still holds: points already spent stay
+    spent. Soonest-expiring lots give first. Reads by subquery (no id lists), writes in
+    bulk; the caller holds the cards' locks. Returns the card of each reversal written."""
+    refunds = lines.filter(amount__lt=0)
+    owners = {
+        row["holder_id"]: row["card_id"]
+        for row in _accruing_cards().filter(holder_id__in=refunds.values("customer_id"))
+    }
+    if not owners:
+        return []
+    done = set(
+        PointsEntry.objects.filter(kind=PointsEntry.Kind.REVERSAL, line_id__in=refunds.values("id")).values_list(
+            "line_id", flat=True
+        )
+    )
+    negatives = [
+        row for row in refunds.order_by("date", "id") if row["customer_id"] in owners and row["id"] not in done
+    ]
+    if not negatives:
+        return []
+    # Only the cards with something to reverse, and only their open lots, are read.
+    wanted = {owners[row["customer_id"]] for row in negatives}
+    cards = {card.pk: card for card in Card.objects.filter(pk__in=wanted).select_related("program")}
+    line_rates = {
+        (r.program_id, r.product_line_id): r.earn_rate
+        for r in LineEarnRate.objects.filter(program_id__in={c.program_id for c in cards.values()})
+    }
+    lots = defaultdict(list)
+    for lot in PointsEntry.objects.filter(card_id__in=cards, remaining__gt=0):
+        lots[lot.card_id].append(lot)
+    new_entries, changed, now = [], {}, timezone.now()
+    for row in negatives:
+        card = cards[owners[row["customer_id"]]]
+        if row["date"] < card.issued_on:
+            continue
+        rate = line_rates.get((card.program_id, row["product_line_id"]), card.program.earn_rate)
+        available = sum(lot.remaining for lot in lots[card.pk])
+        points = min(_rate(row["amount"], rate), available)
+        if points <= 0:
+            continue
+        for lot in _spend(lots[card.pk], points):
+            changed[lot.pk] = lot
+        new_entries.append(
+            PointsEntry(
+                card=card,
+                kind=PointsEntry.Kind.REVERSAL,
+                points=-points,
+                date=row["date"],
+                line_id=row["id"],
+                reason=_("Return or refund"),
+                created_at=now,
+            )
+        )
+    PointsEntry.objects.bulk_create(new_entries, ignore_conflicts=True)
+    PointsEntry.objects.bulk_update(list(changed.values()), ["remaining"], batch_size=500)
+    return [entry.card_id for entry in new_entries]
+
+
+def _spend(lots: list[PointsEntry], points: int) -> list[PointsEntry]:
+    """Take `points` from the lots in memory, soonest expiry first; returns the lots it
+    changed (the caller saves them)."""
+    by_id = {lot.pk: lot for lot in lots}
+    taken = allocation.allocate(points, [allocation.Lot(lot.pk, lot.remaining, lot.expires_on) for lot in lots])
+    for lot_id, count in taken.items():
+        by_id[lot_id].remaining -= count
+    return [by_id[lot_id] for lot_id in taken]
+
+
+#
+# Redemption, expiry, adjustment
+#
+
+
+@transaction.atomic
+def points_redeem(*, card: Card, points: int, reason: str = "", actor=None, today: date | None = None) -> PointsEntry:
+    """Spend `points` of the card, soonest-expiring first. Under the card's row lock: a
+    second redemption at the same moment waits, then sees what this one left. Refused
+    (nothing written) when the card is not active or holds fewer points."""
+    today = today or business_today()
+    if points is None or int(points) <= 0:
+        raise Refused(_("Give a positive number of points."))
+    points = int(points)
+    card = _lock([card.pk])[0]
+    if card.status != Card.Status.ACTIVE:
+        raise Refused(
+            _("Card %(number)s is %(status)s.") % {"number": card.number, "status": card.get_status_display()}
+        )
+    _expire_locked([card.pk], today)
+    card.refresh_from_db(fields=["balance"])
+    if points > card.balance:
+        raise Refused(
+            _("Card %(number)s has %(balance)s points; %(points)s asked.")
+            % {"number": card.number, "balance": card.balance, "points": points}
+        )
+    entry = _take(card, points, kind=PointsEntry.Kind.REDEMPTION, reason=reason, actor=actor, today=today)
+    return entry
+
+
+def _take(card: Card, points: int, *, kind: str, reason: str, actor, today: date) -> PointsEntry:
+    lots = list(PointsEntry.objects.filter(card=card, remaining__gt=0))
+    PointsEntry.objects.bulk_update(_spend(lots, points), ["remaining"], batch_size=500)
+    entry = PointsEntry.objects.create(
+        card=card, kind=kind, points=-points, date=today, reason=(reason or "")[:200], created_by=actor
+    )
+    Card.objects.filter(pk=card.pk).update(balance=F("balance") - points)
+    return entry
+
+
+@transaction.atomic
+def points_adjust(*, card: Card, points: int, reason: str, actor=None, today: date | None = None) -> PointsEntry:
+    """A manual correction with its reason: positive points are a lot that never expires,
+    negative ones are taken soonest-expiring first and never below zero."""
+    today = today or business_today()
+    if not (reason or "").strip():
+        raise Refused(_("Give the reason for the adjustment."))
+    points = int(points)
+    if points == 0:
+        raise Refused(_("An adjustment of zero points changes nothing."))
+    card = _lock([card.pk])[0]
+    if points < 0:
+        _expire_locked([card.pk], today)
+        card.refresh_from_db(fields=["balance"])
+        if -points > card.balance:
+            raise Refused(
+                _("Card %(number)s has only %(balance)s points.") % {"number": card.number, "balance": card.balance}
+            )
+        return _take(card, -points, kind=PointsEntry.Kind.ADJUSTMENT, reason=reason, actor=actor, today=today)
+    entry = PointsEntry.objects.create(
+        card=card,
+        kind=PointsEntry.Kind.ADJUSTMENT,
+        points=points,
+        remaining=points,
+        date=today,
+        reason=reason.strip()[:200],
+        created_by=actor,
+    )
+    Card.objects.filter(pk=card.pk).update(balance=F("balance") + points)
+    return entry
+
+
+@transaction.atomic
+def points_expire(*, today: date | None = None) -> int:
+    """Expire every lot whose date has come (expires_on <= today) with what is left of it:
+    one expiry entry per lot. Returns the number of lots expired. Nightly."""
+    today = today or business_today()
+    due = PointsEntry.objects.filter(remaining__gt=0, expires_on__lte=today)
+    card_ids = [card.pk for card in _lock(due.values("card_id"))]
+    return _expire_locked(card_ids, today)
+
+
+def _expire_locked(card_ids: list[int], today: date) -> int:
+    lots = list(PointsEntry.objects.filter(card_id__in=card_ids, remaining__gt=0, expires_on__lte=today))
+    if not lots:
+        return 0
+    now = timezone.now()
+    PointsEntry.objects.bulk_create(
+        [
+            PointsEntry(
+                card_id=lot.card_id,
+                kind=PointsEntry.Kind.EXPIRY,
+                points=-lot.remaining,
+                date=lot.expires_on,
+                reason=_("Points earned on %(date)s expired") % {"date": lot.date.isoformat()},
+                created_at=now,
+            )
+            for lot in lots
+        ]
+    )
+    PointsEntry.objects.filter(pk__in=[lot.pk for lot in lots]).update(remaining=0)
+    _balances_from_ledger({lot.card_id for lot in lots})
+    return len(lots)
+
+
+#
+# Tiers
+#
+
+
+@transaction.atomic
+def tiers_evaluate(*, today: date | None = None, card_ids=None, actor=None) -> int:
+    """Re-evaluate the tier of every active card of a tiered program (or of `card_ids`):
+    qualification from the holder's ABC class in the latest snapshot and net revenue over
+    the program's window, the manual floor, the grace period before a downgrade
+    (tiering.decide). Each change is stored as a TierChange. Returns the number of changes.
+    Nightly, after the segmentation recompute."""
+    today = today or business_today()
+    cards = Card.objects.filter(program__kind=Program.Kind.TIERED, status=Card.Status.ACTIVE)
+    if card_ids is not None:
+        cards = cards.filter(pk__in=card_ids)
+    cards = _lock(cards.values("pk"))
+    if not cards:
+        return 0
+    programs = {p.pk: p for p in Program.objects.filter(pk__in={c.program_id for c in cards})}
+    tiers = defaultdict(list)
+    for tier in Tier.objects.filter(program_id__in=programs):
+        tiers[tier.program_id].append(tier)
+    holders = {c.holder_id for c in cards if c.holder_id}
+    as_of = CustomerSnapshot.objects.latest_date()
+    classes = (
+        dict(CustomerSnapshot.objects.filter(as_of=as_of, customer_id__in=holders).values_list("customer_id", "abc"))
+        if as_of
+        else {}
+    )
+    revenue: dict[tuple[int, int], Decimal] = {}
+    for months in {p.tier_window_months for p in programs.values()}:  # one query per distinct window
+        start = months_before(today, months) + timedelta(days=1)
+        sums = (
+            day_sums(start=start, end=today)
+            .filter(customer_id__in=holders)
+            .values("customer_id")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+        for row in sums:
+            revenue[(months, row["customer_id"])] = Decimal(row["total"]) / MONEY_UNIT
+    changed_cards, changes = [], []
+    for card in cards:
+        program = programs[card.program_id]
+        by_rank = {tier.rank: tier for tier in tiers[program.pk]}
+        by_id = {tier.pk: tier for tier in tiers[program.pk]}
+        rules = [tiering.TierRule(t.rank, t.min_class, t.min_revenue) for t in by_rank.values()]
+        qualified = tiering.qualified_rank(
+            rules,
+            abc=classes.get(card.holder_id, ""),
+            revenue=revenue.get((program.tier_window_months, card.holder_id), Decimal(0)),
+        )
+        current = by_id[card.tier_id].rank if card.tier_id in by_id else None
+        floor = by_id[card.floor_tier_id].rank if card.floor_tier_id in by_id else None
+        decision = tiering.decide(
+            current=current,
+            qualified=qualified,
+            floor=floor,
+            below_since=card.below_since,
+            today=today,
+            grace_days=program.tier_grace_days,
+        )
+        new_tier = by_rank.get(decision.rank) if decision.rank is not None else None
+        if decision.below_since != card.below_since or (new_tier and new_tier.pk) != card.tier_id:
+            if (new_tier and new_tier.pk) != card.tier_id:
+                changes.append(
+                    TierChange(
+                        card=card,
+                        old_tier_id=card.tier_id,
+                        new_tier=new_tier,
+                        date=today,
+                        reason=_tier_reason(decision.reason),
+                        changed_by=actor,
+                    )
+                )
+            card.tier = new_tier
+            card.below_since = decision.below_since
+            changed_cards.append(card)
+    Card.objects.bulk_update(changed_cards, ["tier", "below_since"])
+    TierChange.objects.bulk_create(changes)
+    return len(changes)
+
+
+def _tier_reason(code: str) -> str:
+    return {
+        "qualified": _("Qualified by class or revenue"),
+        "manual floor": _("Manual floor tier"),
+        "grace period over": _("Qualified lower for the whole grace period"),
+        "first evaluation": _("Card issued"),
+    }.get(code, code)
+
+
+@transaction.atomic
+def card_floor_set(*, card: Card, floor_tier: Tier | None, actor=None, today: date | None = None) -> Card:
+    """Set (or clear) the manual floor tier; a card below its new floor is raised at once."""
+    card = _lock([card.pk])[0]
+    if floor_tier is not None and floor_tier.program_id != card.program_id:
+        raise ValidationError({"floor_tier": _("The tier belongs to another program.")})
+    card.floor_tier = floor_tier
+    card.save(update_fields=["floor_tier"])
+    tiers_evaluate(today=today, card_ids=[card.pk], actor=actor)
+    card.refresh_from_db()
+    return card
+
+
+#
+# The nightly job
+#
+
+
+@dataclass
+class NightlyResult:
+    accrued: int
+    reversed: int
+    expired: int
+    tier_changes: int
+
+
+def loyalty_nightly(*, today: date | None = None, days_back: int = 7) -> NightlyResult:
+    """Accrue and reverse the last `days_back` days of settlement lines (imports arrive a
+    few days late; lines already counted are skipped), expire due points, re-evaluate
+    tiers against the recompute that ran before. Each part is its own transaction."""
+    today = today or business_today()
+    accrual = points_accrue(start=today - timedelta(days=days_back), end=today)
+    expired = points_expire(today=today)
+    changes = tiers_evaluate(today=today)
+    return NightlyResult(accrual.accrued, accrual.reversed, expired, changes)
+
+
+#
+# The invariant
+#
+
+
+def balance_drift() -> list[tuple[str, int, int]]:
+    """(card number, cached balance, ledger sum) of every card whose cached balance differs
+    from the sum of its entries or is negative; one query."""
+    rows = (
+        Card.objects.annotate(ledger=Coalesce(Sum("entries__points"), 0))
+        .filter(~Q(balance=F("ledger")) | Q(balance__lt=0))
+        .values_list("number", "balance", "ledger")
+        .order_by("number")
+    )
+    return list(rows)

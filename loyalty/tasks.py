@@ -1,0 +1,40 @@
+"""Celery tasks: each takes ids or dates and calls one service."""
+
+import logging
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+
+from crm_project.dates import business_today
+
+from . import campaigns, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=30, max_retries=3)
+def accrue_customer_day_task(customer_id: int, day: str) -> str:
+    """Points for a payment just committed: the customer's lines of its day (signal in apps.py)."""
+    on = date.fromisoformat(day)
+    result = services.points_accrue(start=on, end=on, customer_ids=[customer_id])
+    return f"{result.accrued} accrued, {result.reversed} reversed"
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=60, retry_jitter=True, max_retries=3)
+def loyalty_nightly_task(today: str | None = None) -> str:
+    """Beat, after the 02:00 recompute: accrual of late lines, expiry, tiers."""
+    day = date.fromisoformat(today) if today else business_today()
+    result = services.loyalty_nightly(today=day)
+    return (
+        f"{result.accrued} accrued, {result.reversed} reversed, {result.expired} lots expired, "
+        f"{result.tier_changes} tier changes as of {day}"
+    )
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=60, max_retries=5)
+def campaign_send_due_task(campaign_id: int | None = None) -> str:
+    """Send every due campaign step (beat, hourly); one campaign when `campaign_id` is given.
+    A retry sends nothing twice: each message is a row claimed before it is sent."""
+    sent = campaigns.campaigns_send_due(campaign_id=campaign_id)
+    return f"{sent} messages sent"

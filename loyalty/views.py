@@ -1,0 +1,327 @@
+"""Loyalty pages: card list, card, issuing, the point of sale, measures, campaigns; and the
+two public pages a campaign e-mail links to (tracked link, unsubscribe), signed.
+
+Every card comes through Card.objects.visible_to(user): another manager's card is a 404.
+Views are thin: each action calls one service.
+"""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm_project.charts import bar_chart, line_chart
+from crm_project.dates import business_today
+from crm_project.views import ScopedListView
+from customers.models import Customer
+
+from . import campaigns, selectors, services
+from .filters import CardFilterSet
+from .forms import AdjustForm, CardIssueForm, FloorForm, LookupForm, RedeemForm
+from .models import Campaign, Card, Program, TierChange
+from .tables import CampaignTable, CardTable
+
+LEDGER_PAGE = 50
+LOOKUP_LIMIT = 20
+
+
+class CardListView(ScopedListView):
+    model = Card
+    permission_required = "loyalty.view_card"
+    queryset = Card.objects.select_related("program", "tier", "holder")
+    filterset_class = CardFilterSet
+    table_class = CardTable
+    template_name = "loyalty/card_list.html"
+    export_name = "loyalty-cards"
+
+
+def _card(request, pk) -> Card:
+    return get_object_or_404(Card.objects.visible_to(request.user).select_related("program", "tier", "holder"), pk=pk)
+
+
+@login_required
+@permission_required("loyalty.view_card", raise_exception=True)
+def card_detail(request, pk):
+    card = _card(request, pk)
+    entries = Paginator(card.entries.select_related("created_by").order_by("-date", "-pk"), LEDGER_PAGE)
+    return render(
+        request,
+        "loyalty/card_detail.html",
+        {
+            "card": card,
+            "entries": entries.get_page(request.GET.get("page")),
+            "tier_changes": card.tier_changes.select_related("old_tier", "new_tier", "changed_by"),
+            "points_value": selectors.points_value(card),
+            "adjust_form": AdjustForm(),
+            "floor_form": FloorForm(card=card, initial={"floor_tier": card.floor_tier_id}),
+            "statuses": Card.Status.choices,
+            "is_points": card.program.kind == Program.Kind.POINTS,
+            "is_tiered": card.program.kind == Program.Kind.TIERED,
+        },
+    )
+
+
+@login_required
+@permission_required("loyalty.add_card", raise_exception=True)
+def card_issue(request):
+    initial = {"holder": request.GET.get("customer")}
+    form = CardIssueForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            card = services.card_issue(
+                program=form.cleaned_data["program"],
+                holder=form.cleaned_data["holder"],
+                expires_on=form.cleaned_data["expires_on"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Card %(number)s issued.") % {"number": card.number})
+            return redirect(card)
+    return render(request, "loyalty/card_issue.html", {"form": form})
+
+
+@login_required
+@require_POST
+@permission_required("loyalty.change_card", raise_exception=True)
+def card_adjust(request, pk):
+    card = _card(request, pk)
+    form = AdjustForm(request.POST)
+    if form.is_valid():
+        try:
+            services.points_adjust(card=card, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Points adjusted."))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    else:
+        messages.error(request, _("Give the points and the reason."))
+    return redirect(card)
+
+
+@login_required
+@require_POST
+@permission_required("loyalty.change_card", raise_exception=True)
+def card_floor(request, pk):
+    card = _card(request, pk)
+    form = FloorForm(request.POST, card=card)
+    if form.is_valid():
+        services.card_floor_set(card=card, floor_tier=form.cleaned_data["floor_tier"], actor=request.user)
+        messages.success(request, _("Manual floor tier saved."))
+    return redirect(card)
+
+
+@login_required
+@require_POST
+@permission_required("loyalty.change_card", raise_exception=True)
+def card_status(request, pk):
+    card = _card(request, pk)
+    status = request.POST.get("status")
+    if status in Card.Status.values:
+        services.card_status_set(card=card, status=status, actor=request.user)
+        messages.success(request, _("Card status saved."))
+    return redirect(card)
+
+
+@login_required
+@require_POST
+@permission_required("loyalty.change_tierchange", raise_exception=True)
+def tier_change_announced(request, pk):
+    change = get_object_or_404(TierChange.objects.filter(card__in=Card.objects.visible_to(request.user)), pk=pk)
+    TierChange.objects.filter(pk=change.pk).update(announced_on=business_today())
+    return redirect(request.POST.get("next") or change.card.get_absolute_url())
+
+
+#
+# The point of sale
+#
+
+
+def _lookup(user, q: str) -> list[Card]:
+    q = q.strip()
+    cards = Card.objects.visible_to(user).select_related("program", "tier", "holder")
+    found = cards.filter(
+        Q(number=q.replace(" ", "")) | Q(holder__external_ref__iexact=q) | Q(holder__name__icontains=q)
+    )
+    return list(found.prefetch_related("program__brackets").order_by("holder__name", "number")[:LOOKUP_LIMIT])
+
+
+@login_required
+@permission_required("loyalty.view_card", raise_exception=True)
+def point_of_sale(request):
+    """GET ?q=<number or customer>&amount=<purchase>: the cards found, the best discount on
+    the amount (per holder, over their active cards), the points to redeem. POST redeems,
+    after a confirmation step."""
+    lookup = LookupForm(request.GET or None)
+    cards, choice, amount = [], None, None
+    if lookup.is_valid():
+        cards = _lookup(request.user, lookup.cleaned_data["q"])
+        amount = lookup.cleaned_data.get("amount")
+        if amount is not None and cards:
+            holder_cards = [c for c in cards if c.holder_id == cards[0].holder_id] if cards[0].holder_id else cards[:1]
+            choice = selectors.best_for(cards=holder_cards, amount=amount)
+    for card in cards:
+        card.points_value = selectors.points_value(card)
+    redeem = None
+    if request.method == "POST":
+        redeem = RedeemForm(request.POST, user=request.user)
+        if redeem.is_valid():
+            card = redeem.cleaned_data["card"]
+            points = redeem.cleaned_data["points"]
+            if not redeem.cleaned_data["confirm"]:
+                value = (points * card.program.point_value).quantize(Decimal("0.01"))
+                return render(
+                    request,
+                    "loyalty/redeem_confirm.html",
+                    {"form": redeem, "card": card, "points": points, "value": value},
+                )
+            try:
+                services.points_redeem(
+                    card=card, points=points, reason=redeem.cleaned_data["reason"], actor=request.user
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(
+                    request,
+                    _("%(points)s points redeemed from card %(number)s.") % {"points": points, "number": card.number},
+                )
+            return redirect(f"{reverse('loyalty:pos')}?q={card.number}")
+    return render(
+        request,
+        "loyalty/pos.html",
+        {"lookup": lookup, "cards": cards, "choice": choice, "amount": amount, "redeem_error": redeem},
+    )
+
+
+#
+# Measures
+#
+
+
+@login_required
+@permission_required("loyalty.view_card", raise_exception=True)
+def measures(request):
+    today = business_today()
+    periods = selectors.measures_by_period(user=request.user, as_of=today)
+    liability = selectors.liability(user=request.user, today=today)
+    tiers = selectors.tier_distribution(user=request.user)
+    labels = [m.as_of.strftime("%d %b %Y") for m in periods]
+    index_chart = line_chart(
+        labels,
+        [
+            (_("Loyalty index, %"), [float(m.loyalty_index or 0) * 100 for m in periods]),
+            (_("Existing customers' share, %"), [float(m.existing_share or 0) * 100 for m in periods]),
+        ],
+        label=_("Loyalty index and existing customers' share by period"),
+    )
+    tier_chart = bar_chart(
+        [f"{row['program_name']}: {row['tier_name'] or _('no tier')}" for row in tiers],
+        [(_("Cards"), [row["cards"] for row in tiers])],
+        label=_("Cards per tier"),
+    )
+    expiry_chart = bar_chart(
+        [_("%(days)s days") % {"days": days} for days, _p, _v in liability.expiring],
+        [(_("Points"), [points for _d, points, _v in liability.expiring])],
+        label=_("Points expiring"),
+        height=180,
+    )
+    return render(
+        request,
+        "loyalty/measures.html",
+        {
+            "periods": periods,
+            "current": periods[-1],
+            "liability": liability,
+            "tiers": tiers,
+            "index_chart": index_chart,
+            "tier_chart": tier_chart,
+            "expiry_chart": expiry_chart,
+        },
+    )
+
+
+#
+# Campaigns
+#
+
+
+class CampaignListView(ScopedListView):
+    model = Campaign
+    permission_required = "loyalty.view_campaign"
+    table_class = CampaignTable
+    filterset_fields = ["status"]
+    template_name = "loyalty/campaign_list.html"
+    export_name = "campaigns"
+
+
+@login_required
+@permission_required("loyalty.view_campaign", raise_exception=True)
+def campaign_detail(request, pk):
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=pk)
+    results = campaigns.campaign_results(campaign)
+    chart = bar_chart(
+        [f"{r.step.position}. {r.step.subject}" for r in results],
+        [
+            (_("Sent"), [r.sent for r in results]),
+            (_("Responded"), [r.responded for r in results]),
+            (_("Bought after"), [r.buyers for r in results]),
+        ],
+        label=_("Campaign results per step"),
+    )
+    members = campaign.members.filter(customer__in=Customer.objects.visible_to(request.user))
+    return render(
+        request,
+        "loyalty/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "results": results,
+            "chart": chart,
+            "member_count": campaign.members.count(),
+            "dropped": campaign.members.exclude(dropped="").values("dropped").annotate(n=Count("pk")),
+            "members": members.select_related("customer").order_by("customer__name")[:100],
+        },
+    )
+
+
+@login_required
+@require_POST
+@permission_required("loyalty.change_campaign", raise_exception=True)
+def campaign_start(request, pk):
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=pk)
+    try:
+        count = campaigns.campaign_start(campaign=campaign, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        from .tasks import campaign_send_due_task
+
+        campaign_send_due_task.delay(campaign.pk)
+        messages.success(request, _("Campaign started with %(count)s customers.") % {"count": count})
+    return redirect(campaign)
+
+
+# Public: reached from an e-mail, without logging in; the signed token is the only key.
+
+
+def campaign_track(request, token):
+    message_id = campaigns.read_token(token, salt=campaigns.TRACK_SALT)
+    if message_id is not None:
+        campaigns.record_response(message_id=message_id)
+    return render(request, "loyalty/public_thanks.html", {"valid": message_id is not None})
+
+
+def unsubscribe(request, token):
+    customer_id = campaigns.read_token(token, salt=campaigns.UNSUBSCRIBE_SALT)
+    done = False
+    if customer_id is not None and request.method == "POST":
+        campaigns.opt_out(customer_id=customer_id)
+        done = True
+    return render(request, "loyalty/public_unsubscribe.html", {"valid": customer_id is not None, "done": done})

@@ -6,6 +6,7 @@ the system packages `chromium` and `chromium-driver`.
 
 import shutil
 import tempfile
+import threading
 
 import pytest
 
@@ -27,7 +28,7 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and chromedriver):
         require("CRM_REQUIRE_BROWSER", "Debian chromium and chromium-driver are not installed")
@@ -44,7 +45,14 @@ def browser():
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     driver.implicitly_wait(0)
     yield driver
+    # Requesting live_server above makes the browser quit before the server stops. Quitting
+    # closes the browser's keep-alive sockets; the server threads serving them then end and
+    # close the shared SQLite connection, which they may do only while the server still
+    # shares it: so wait for them here, before live_server's teardown stops the sharing.
     driver.quit()
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=10)
     shutil.rmtree(profile, ignore_errors=True)
 
 

@@ -1,4 +1,5 @@
-"""Who may see which records. Every queryset of customer-owned data is narrowed here.
+"""Who may see which records, and whose managers a user may assign or cover for. Every
+queryset of customer-owned data is narrowed here.
 
 Managers see their own customers, the unassigned pool and the customers of the planned
 contacts their customer's manager explicitly handed over to them (while that contact is
@@ -51,7 +52,7 @@ def customer_scope(user, prefix: str = "") -> Q:
     if user_role(user) == MANAGER:
         # A colleague's agenda handed over while they are away brings its customers along,
         # but only contacts the customer's current manager handed over: a reassignment or
-        # the hand-back ends the access (customers.agenda, customers.services).
+        # the hand-back ends the access (customers.services.agenda, customers.services.profiles).
         from .models import PlannedContact
 
         covering = PlannedContact.objects.filter(
@@ -82,3 +83,68 @@ def managed_scope(user, *manager_fields: str) -> Q:
             team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
             condition |= Q(**{f"{field}__in": team_managers})
     return condition
+
+
+#
+# Whose managers a user may see, assign, and cover for: the one place for every form,
+# filter, import and the agenda's hand-over
+#
+
+
+def assignable_managers(user):
+    """Managers `user` may hand a customer or a deal to: a director's team members, or
+    everyone in a team for those who see everything. Managers cannot reassign."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    if sees_everything(user):
+        return users.filter(team_membership__isnull=False)
+    if user_role(user) == DIRECTOR:
+        return users.filter(team_membership__team__directors=user)
+    return users.none()
+
+
+def managers_visible(request):
+    """The managers of the customers `request.user` sees: a list filter's choices."""
+    from .models import Customer
+
+    if request is None:
+        return get_user_model().objects.none()
+    visible = Customer.objects.visible_to(request.user).values("manager")
+    return get_user_model().objects.filter(pk__in=visible).order_by("username")
+
+
+def manager_choices(user):
+    """Managers whose deals `user` may filter by: everyone for admins, a director's
+    teams, a manager themselves."""
+    if sees_everything(user):
+        return get_user_model().objects.filter(groups__name=MANAGER, is_active=True).order_by("username")
+    if user_role(user) == DIRECTOR:
+        return assignable_managers(user)
+    return get_user_model().objects.filter(pk=user.pk)
+
+
+def directs_agenda_of(actor, user) -> bool:
+    """Whether `actor` may act on `user`'s agenda as a superior: administrators (and
+    anyone who sees everything) for anyone, a director for the managers of their teams."""
+    from .models import SalesTeam
+
+    if sees_everything(actor):
+        return True
+    if user_role(actor) != DIRECTOR:
+        return False
+    return SalesTeam.objects.filter(memberships__user=user, directors=actor).exists()
+
+
+def hand_over_targets(*, from_user, actor):
+    """Who may take over `from_user`'s agenda: the other active managers of their team,
+    whoever hands it over (a director and an administrator too: the colleague covering
+    must be one the team's director directs). A manager without a team has no one.
+    `actor` is kept for the callers; the rule does not depend on it."""
+    from .models import TeamMembership
+
+    team = TeamMembership.objects.filter(user=from_user).values("team_id")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=MANAGER, team_membership__team_id__in=team)
+        .exclude(pk=from_user.pk)
+        .order_by("first_name", "last_name", "username")
+    )

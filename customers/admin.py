@@ -19,7 +19,7 @@ from .models import (
     TeamMembership,
 )
 from .segment_rules import rule_check, segments_assign
-from .services import customers_reassigned
+from .services.profiles import customers_reassigned
 
 
 class TeamMembershipInline(admin.TabularInline):

@@ -41,7 +41,7 @@ from crm_project.spreadsheets import (
     file_error,
 )
 
-from .access import DIRECTOR, sees_everything, user_role
+from .access import DIRECTOR, assignable_managers, sees_everything, user_role
 from .customer_file import (
     COLUMNS,
     CONTACT_COLUMNS,
@@ -52,9 +52,9 @@ from .customer_file import (
     quote_value,
     read_customer_file,
 )
-from .forms import assignable_managers, profile_errors
+from .forms import profile_errors
 from .models import Contact, Customer, normalize_name
-from .services import customers_reassigned, customers_update_with_history, update_rows
+from .services.profiles import customers_reassigned, customers_update_with_history, update_rows
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from crm_project.dates import business_today
 
 from .demo import FIRST_NAMES, LAST_NAMES
 from .models import Competitor, Contact, Customer, CustomerCompetitor, normalize_name
-from .services import customers_update_with_history
+from .services.profiles import customers_update_with_history
 
 BATCH = 1_000
 

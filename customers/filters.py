@@ -1,7 +1,7 @@
 import django_filters
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from .access import managers_visible
 from .models import Customer
 
 
@@ -14,13 +14,6 @@ def customer_search(queryset, value: str):
         | Q(phone__icontains=value)
         | Q(city__icontains=value)
     )
-
-
-def managers_visible(request):
-    if request is None:
-        return get_user_model().objects.none()
-    visible = Customer.objects.visible_to(request.user).values("manager")
-    return get_user_model().objects.filter(pk__in=visible).order_by("username")
 
 
 class CustomerFilterSet(django_filters.FilterSet):

@@ -1,26 +1,14 @@
 from django import forms
-from django.contrib.auth import get_user_model
 
 from crm_project.dates import business_today
 
-from .access import DIRECTOR, sees_everything, user_role
+from .access import assignable_managers
 from .models import Contact, Customer, CustomerCompetitor
 
 # Fields only one kind of customer has; the form hides the other kind's (static/customers/profile.js).
 COMPANY_ONLY = ("employees", "has_branches", "year_founded")
 PERSON_ONLY = ("birthday",)
 EARLIEST_YEAR_FOUNDED = 1800
-
-
-def assignable_managers(user):
-    """Managers `user` may hand a customer to: a director's team members, or everyone
-    for those who see everything. Managers cannot reassign."""
-    users = get_user_model().objects.filter(is_active=True).order_by("username")
-    if sees_everything(user):
-        return users.filter(team_membership__isnull=False)
-    if user_role(user) == DIRECTOR:
-        return users.filter(team_membership__team__directors=user)
-    return users.none()
 
 
 def profile_errors(*, kind, employees, has_branches, year_founded, birthday, today) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Forms of the agenda: the quick entry of an interaction (with the next contact),
 moving a planned contact, handing over an agenda, and the 'greeted' button.
 
-Forms check the shape of the input; rules across rows live in customers.agenda."""
+Forms check the shape of the input; rules across rows live in customers.services.agenda."""
 
 from datetime import timedelta
 
@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from crm_project.dates import business_today
 
-from .access import DIRECTOR, sees_everything, user_role
-from .agenda import HAND_OVER_OUTSIDE_TEAM, hand_over_targets
+from .access import DIRECTOR, hand_over_targets, sees_everything, user_role
 from .models import Interaction, PlannedContact, Product
+from .services.agenda import HAND_OVER_OUTSIDE_TEAM
 
 
 class StyledForm(forms.Form):

@@ -10,7 +10,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from . import lists
-from .filters import customer_search, managers_visible
+from .access import managers_visible
+from .filters import customer_search
 from .models import Customer, CustomerProduct, Product, ProductLine, Segment
 from .portrait import offer_next_for
 

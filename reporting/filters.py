@@ -2,7 +2,8 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.filters import customer_search, managers_visible
+from customers.access import managers_visible
+from customers.filters import customer_search
 from customers.models import Customer
 from segmentation.classification import STATUSES
 

@@ -4,9 +4,9 @@ views.deals.DealListView)."""
 import django_filters
 from django.db.models import Q
 
+from customers.access import manager_choices
 from customers.models import ProductLine, SalesTeam
 
-from .deal_forms import manager_choices
 from .models import Deal, Stage
 
 

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from crm_project.dates import business_today
-from customers.access import DIRECTOR, MANAGER, sees_everything, user_role
-from customers.forms import CustomerPicker, assignable_managers
+from customers.access import assignable_managers, manager_choices
+from customers.forms import CustomerPicker
 from customers.models import Customer, Product, ProductLine, SalesTeam
 
 from .deal_rules import STAGE_FIELDS, retry_date_proposal
@@ -23,12 +23,6 @@ NEXT_CONTACT_AFTER_DAYS = 60  # and the next contact two months on
 
 def _date_widget():
     return forms.DateInput(attrs=DATE, format="%Y-%m-%d")
-
-
-def deal_managers(user):
-    """Whom `user` may name as a deal's manager: a director's team, anyone for admins;
-    a manager only themselves (so the field is left out)."""
-    return assignable_managers(user)
 
 
 #
@@ -46,7 +40,7 @@ class DealCreateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["customer"].queryset = Customer.objects.visible_to(user)
         self.fields["customer"].help_text = "Type to search your customers."
-        managers = deal_managers(user)
+        managers = assignable_managers(user)
         if managers.exists():
             self.fields["manager"].queryset = managers
             self.fields["manager"].required = False
@@ -99,7 +93,7 @@ class DealForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        managers = deal_managers(user)
+        managers = assignable_managers(user)
         if managers.exists():
             self.fields["manager"].queryset = managers
         else:
@@ -281,16 +275,6 @@ class SentForm(forms.Form):
 #
 # Board and funnel filters
 #
-
-
-def manager_choices(user):
-    """Managers whose deals `user` may filter by: everyone for admins, a director's
-    teams, a manager themselves."""
-    if sees_everything(user):
-        return get_user_model().objects.filter(groups__name=MANAGER, is_active=True).order_by("username")
-    if user_role(user) == DIRECTOR:
-        return assignable_managers(user)
-    return get_user_model().objects.filter(pk=user.pk)
 
 
 class BoardFilterForm(forms.Form):

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from customers.filters import managers_visible
+from customers.access import managers_visible
 
 from .models import SettlementLine
 

@@ -1,6 +1,7 @@
 import django_filters
 
-from customers.filters import customer_search, managers_visible
+from customers.access import managers_visible
+from customers.filters import customer_search
 from customers.models import Customer
 
 from .models import CustomerSnapshot

@@ -2,9 +2,10 @@
 interactions, planned contacts, hand-overs and greetings.
 
 Every object comes through the user's scope, so anything else is a 404. Each action
-calls one service of customers.agenda; htmx requests get a fragment back, others a
-redirect with a message. Actions on an object also answer GET with a small form page,
-so they work without JavaScript (and from a bookmark).
+calls one service of customers.services.agenda (the pages read customers.selectors.agenda);
+htmx requests get a fragment back, others a redirect with a message. Actions on an object
+also answer GET with a small form page, so they work without JavaScript (and from a
+bookmark).
 """
 
 import calendar
@@ -26,11 +27,11 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from crm_project import hooks
 from crm_project.dates import business_today
 
-from .. import agenda as services
-from ..access import DIRECTOR, customer_scope, sees_everything, user_role
-from ..forms import assignable_managers
+from ..access import DIRECTOR, assignable_managers, customer_scope, sees_everything, user_role
 from ..interaction_forms import GreetingForm, HandOverForm, InteractionForm, MoveForm
 from ..models import Contact, Customer, PlannedContact
+from ..selectors import agenda as selectors
+from ..services import agenda as services
 
 GREETING_DAYS = 14  # how far ahead the agenda lists birthdays and holidays
 # The page stays fast however much piles up: it lists the first rows and says how many there are.
@@ -92,7 +93,7 @@ def _planned_contact(request, pk):
 def _row_response(request, contact_pk: int, **extra):
     """The agenda row of one planned contact, redrawn after an action."""
     today = business_today()
-    row = services.planned_contact_row(contact_pk, today=today, viewer=request.user)
+    row = selectors.planned_contact_row(contact_pk, today=today, viewer=request.user)
     context = {"row": row, "today": today, "next": _next_url(request, reverse("customers:agenda")), **extra}
     return render(request, "customers/_agenda_row.html", context)
 
@@ -134,11 +135,11 @@ def agenda(request):
     viewer = request.user
     today = business_today()
     day = _parse_day(request.GET.get("day")) or today
-    day_rows = services.agenda_day(owner, day, viewer=viewer)[:DAY_LIMIT]
-    overdue = services.agenda_overdue(owner, today, viewer=viewer).exclude(due_date=day)[:OVERDUE_LIMIT]
-    rows = services.agenda_dossier([*day_rows, *overdue], today=today, viewer=viewer)
-    holidays = services.upcoming_holidays(today, GREETING_DAYS)
-    birthdays = services.upcoming_birthdays(owner, today, GREETING_DAYS, viewer=viewer)
+    day_rows = selectors.agenda_day(owner, day, viewer=viewer)[:DAY_LIMIT]
+    overdue = selectors.agenda_overdue(owner, today, viewer=viewer).exclude(due_date=day)[:OVERDUE_LIMIT]
+    rows = selectors.agenda_dossier([*day_rows, *overdue], today=today, viewer=viewer)
+    holidays = selectors.upcoming_holidays(today, GREETING_DAYS)
+    birthdays = selectors.upcoming_birthdays(owner, today, GREETING_DAYS, viewer=viewer)
     is_own = owner.pk == request.user.pk
     context = {
         "owner": owner,
@@ -150,13 +151,13 @@ def agenda(request):
         "next_day": day + timedelta(days=1),
         "rows": [row for row in rows if row.due_date == day],
         "overdue": [row for row in rows if row.due_date != day],
-        "counts": services.agenda_counts(owner, day, today, viewer=viewer),
+        "counts": selectors.agenda_counts(owner, day, today, viewer=viewer),
         "birthdays": birthdays[:GREETING_LIMIT],
         "more_birthdays": max(len(birthdays) - GREETING_LIMIT, 0),
-        "holidays": services.holiday_greetings(owner, holidays, viewer=viewer, limit=GREETING_LIMIT),
+        "holidays": selectors.holiday_greetings(owner, holidays, viewer=viewer, limit=GREETING_LIMIT),
         "managers": assignable_managers(request.user),
         "hand_over_form": HandOverForm(from_user=owner, actor=request.user),
-        "hand_overs": services.hand_over_status(owner),
+        "hand_overs": selectors.hand_over_status(owner),
         "next": request.get_full_path(),
         "hook_rows": agenda_hook_rows(viewer=viewer, owner=owner, today=today),
     }
@@ -171,7 +172,7 @@ def agenda_month(request):
     owner = _agenda_owner(request, request.GET.get("manager"))
     today = business_today()
     first = _parse_day(f"{request.GET.get('month', '')}-01") or today.replace(day=1)
-    counts = services.agenda_month(owner, first.year, first.month, viewer=request.user)
+    counts = selectors.agenda_month(owner, first.year, first.month, viewer=request.user)
     weeks = [
         [
             {

@@ -8,15 +8,16 @@ from django.views.generic import CreateView, DetailView, UpdateView
 from crm_project import hooks
 from crm_project.views import ScopedListView
 
-from .. import lists, selectors
+from .. import lists
 from ..access import DIRECTOR, user_role
 from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
 from ..models import Customer, CustomerProduct, PlannedContact
 from ..portrait import offer_next_for
-from ..selectors import history_changes
-from ..services import customer_save
+from ..selectors import profiles as selectors
+from ..selectors.profiles import history_changes
+from ..services.profiles import customer_save
 from ..tables import CustomerTable
 
 SEARCH_LIMIT = 10

@@ -6,10 +6,11 @@ from django.views.decorators.http import require_POST
 
 from crm_project.views import ScopedListView
 
-from .. import lists, portrait, selectors
+from .. import lists, portrait
 from ..managed_base import ManagedBaseFilterSet, ManagedBaseTable, target_products
 from ..models import Customer, CustomerProduct, Product, ProductLine, Segment
 from ..segment_rules import segments_assign
+from ..selectors import profiles as selectors
 
 
 @login_required

@@ -21,7 +21,7 @@ from simple_history.utils import bulk_update_with_history
 from crm_project.dates import business_today
 from customers.models import Customer, CustomerProduct, PlannedContact
 from customers.portrait import product_status_set
-from customers.services import customers_reassign
+from customers.services.profiles import customers_reassign
 
 from ..deal_rules import (
     CENT,

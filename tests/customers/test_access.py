@@ -93,8 +93,8 @@ def objects_of_mgr_a(cust_a):
 
 def _scenario_client(scenario, objects, users, client_for):
     """The user who must get 404 on every object URL of `objects` in `scenario`."""
-    from customers.agenda import agenda_hand_back, agenda_hand_over
-    from customers.services import customers_reassign
+    from customers.services.agenda import agenda_hand_back, agenda_hand_over
+    from customers.services.profiles import customers_reassign
 
     mgr_a, mgr_b, mgr_c, admin = users
     if scenario == "reassigned":
@@ -124,7 +124,7 @@ def test_access_ends_with_the_assignment_on_every_object_url(
 def test_the_new_manager_of_a_reassigned_customer_reaches_every_object_url(
     url_name, objects_of_mgr_a, mgr_c, admin_user, client_for
 ):
-    from customers.services import customers_reassign
+    from customers.services.profiles import customers_reassign
 
     customers_reassign(customers=[objects_of_mgr_a["customer"]], manager=mgr_c, actor=admin_user)
     url = reverse(url_name, kwargs=OBJECT_URLS[url_name](objects_of_mgr_a))

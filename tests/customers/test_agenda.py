@@ -10,19 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.agenda import (
-    BIRTHDAY,
-    agenda_day,
-    agenda_hand_over,
-    agenda_month,
-    agenda_overdue,
-    greeting_log,
-    holiday_greetings,
-    planned_contact_cancel,
-    planned_contact_move,
-    upcoming_birthdays,
-    upcoming_holidays,
-)
 from customers.models import (
     Contact,
     Customer,
@@ -33,6 +20,16 @@ from customers.models import (
     PortraitEntry,
     Segment,
 )
+from customers.selectors.agenda import (
+    BIRTHDAY,
+    agenda_day,
+    agenda_month,
+    agenda_overdue,
+    holiday_greetings,
+    upcoming_birthdays,
+    upcoming_holidays,
+)
+from customers.services.agenda import agenda_hand_over, greeting_log, planned_contact_cancel, planned_contact_move
 from tests.factories import CustomerFactory, ProductFactory, make_director
 
 DAY = date(2026, 3, 11)  # a Wednesday

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.agenda import agenda_hand_back, agenda_hand_over, interaction_log
 from customers.models import Customer, PlannedContact
-from customers.services import customers_reassign
+from customers.services.agenda import agenda_hand_back, agenda_hand_over, interaction_log
+from customers.services.profiles import customers_reassign
 from sales_pipeline.models import Deal
 from tests.customers.test_customer_import import csv_bytes, row, run
 from tests.customers.test_profile import post_customer

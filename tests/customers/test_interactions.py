@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.agenda import interaction_log
 from customers.models import Contact, Interaction, PlannedContact
+from customers.services.agenda import interaction_log
 from tests.factories import CustomerFactory, ProductFactory
 
 

@@ -4,8 +4,8 @@
 def test_the_agenda_row_shows_the_customers_most_advanced_open_deal(db):
     from decimal import Decimal
 
-    from customers.agenda import agenda_contacts, agenda_dossier
     from customers.models import PlannedContact
+    from customers.selectors.agenda import agenda_contacts, agenda_dossier
     from sales_pipeline.models import Deal
     from tests.factories import CustomerFactory, SalesTeamFactory, make_manager
 

@@ -48,7 +48,7 @@ def history_changes(history_queryset, *, limit: int = 20, visible: dict | None =
 def customer_product_row(customer) -> list[dict]:
     """The customer's status for each target product of its segment (not offered when
     nothing is recorded yet), plus any other product with a recorded status."""
-    from .models import CustomerProduct
+    from ..models import CustomerProduct
 
     targets = list(customer.segment.target_products.select_related("line")) if customer.segment_id else []
     recorded = {cp.product_id: cp for cp in customer.product_statuses.select_related("product", "product__line")}

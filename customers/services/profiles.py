@@ -9,9 +9,9 @@ from simple_history.utils import bulk_update_with_history
 
 from crm_project import hooks
 
-from .access import MANAGER, user_role
-from .models import Customer, PlannedContact
-from .segment_rules import segment_for
+from ..access import MANAGER, user_role
+from ..models import Customer, PlannedContact
+from ..segment_rules import segment_for
 
 
 @transaction.atomic

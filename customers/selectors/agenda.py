@@ -1,0 +1,260 @@
+"""The manager's agenda, its reads: the day's and the overdue contacts with their dossier,
+the month, the hand-overs in force, birthdays and holidays to greet. Each page asks for a
+fixed number of queries whatever the number of rows. Its writes are
+customers.services.agenda.
+"""
+
+import calendar
+import operator
+from datetime import date, timedelta
+from functools import reduce
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+
+from crm_project import hooks
+
+from ..models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact
+from ..portrait import offer_next_for
+
+BIRTHDAY = "birthday"  # Greeting.occasion for birthdays; holidays use their name
+PLANNED = PlannedContact.Status.PLANNED
+
+
+#
+# Selectors: the agenda's rows and their dossier
+#
+
+
+def with_last_interaction(contacts: QuerySet) -> QuerySet:
+    """Annotate each planned contact with its customer's last interaction (last_at,
+    last_kind, last_summary), in the same query."""
+    last = Interaction.objects.filter(customer_id=OuterRef("customer_id")).order_by("-occurred_at", "-id")
+    return contacts.annotate(
+        last_at=Subquery(last.values("occurred_at")[:1]),
+        last_kind=Subquery(last.values("kind")[:1]),
+        last_summary=Subquery(last.values("summary")[:1]),
+    )
+
+
+def _open_contacts(user, viewer=None) -> QuerySet:
+    contacts = PlannedContact.objects.filter(manager=user, status=PLANNED)
+    if viewer is not None and viewer.pk != user.pk:
+        contacts = contacts.filter(customer__in=Customer.objects.visible_to(viewer).values("pk"))
+    return contacts
+
+
+def agenda_contacts(user, *, viewer=None) -> QuerySet:
+    """`user`'s open planned contacts with what a row shows. A `viewer` other than the
+    owner (a director looking at a manager's agenda) gets only customers they see."""
+    contacts = _open_contacts(user, viewer).select_related("customer", "product", "handed_over_from")
+    return with_last_interaction(contacts).order_by("due_date", "customer__name", "pk")
+
+
+def agenda_counts(user, day: date, today: date, *, viewer=None) -> dict[str, int]:
+    """How many open contacts `user` has on `day` and overdue before `today` (not counting
+    `day` twice when it is in the past), in one query: the page lists only the first ones."""
+    overdue = Q(due_date__lt=today) & ~Q(due_date=day)
+    return _open_contacts(user, viewer).aggregate(
+        day=Count("pk", filter=Q(due_date=day)), overdue=Count("pk", filter=overdue)
+    )
+
+
+def agenda_day(user, day: date, *, viewer=None) -> QuerySet:
+    """The open contacts `user` planned for `day`."""
+    return agenda_contacts(user, viewer=viewer).filter(due_date=day)
+
+
+def agenda_overdue(user, today: date, *, viewer=None) -> QuerySet:
+    """The open contacts `user` should have made before `today`, oldest first."""
+    return agenda_contacts(user, viewer=viewer).filter(due_date__lt=today)
+
+
+def agenda_month(user, year: int, month: int, *, viewer=None) -> dict[date, int]:
+    """Open planned contacts per day of the month: {day: count}, days without any left out."""
+    first = date(year, month, 1)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    rows = (
+        agenda_contacts(user, viewer=viewer)
+        .filter(due_date__range=(first, last))
+        .order_by()
+        .values("due_date")
+        .annotate(n=Count("pk"))
+        .values_list("due_date", "n")
+    )
+    return dict(rows)
+
+
+def agenda_dossier(contacts, *, today: date | None = None, viewer=None) -> list[PlannedContact]:
+    """Evaluate planned contacts (from agenda_contacts or with_last_interaction) and give
+    each its dossier: `offer_next` (products, from the portrait), `last_kind_label` and
+    `dossier_items` (what other apps add through hooks.AGENDA_DOSSIER, such as the open
+    deal, of what `viewer` may see). A fixed number of queries for any number of rows."""
+    rows = list(contacts)
+    customer_ids = {row.customer_id for row in rows}
+    offers = offer_next_for(customer_ids, today=today) if rows else {}
+    contributed = [hook(customer_ids, viewer=viewer) for hook in hooks.get_hooks(hooks.AGENDA_DOSSIER)] if rows else []
+    kinds = dict(Interaction.Kind.choices)
+    for row in rows:
+        row.offer_next = offers.get(row.customer_id, [])
+        row.last_kind_label = kinds.get(getattr(row, "last_kind", None) or "", "")
+        row.dossier_items = [item for items in contributed for item in items.get(row.customer_id, [])]
+    return rows
+
+
+def hand_over_status(owner) -> dict[str, list[dict]]:
+    """The hand-overs in force around `owner`'s agenda: `given` (their open contacts on
+    colleagues' agendas) and `held` (colleagues' open contacts on theirs), each a list of
+    {user_id, name, n} for the colleague. One query."""
+    rows = (
+        PlannedContact.objects.filter(
+            Q(handed_over_from=owner) | Q(manager=owner, handed_over_from__isnull=False), status=PLANNED
+        )
+        .values(
+            "manager",
+            "manager__first_name",
+            "manager__last_name",
+            "manager__username",
+            "handed_over_from",
+            "handed_over_from__first_name",
+            "handed_over_from__last_name",
+            "handed_over_from__username",
+        )
+        .annotate(n=Count("pk"))
+        .order_by("manager__username", "handed_over_from__username")
+    )
+
+    def entry(row, prefix):
+        name = f"{row[prefix + '__first_name']} {row[prefix + '__last_name']}".strip()
+        return {"user_id": row[prefix], "name": name or row[prefix + "__username"], "n": row["n"]}
+
+    status = {"given": [], "held": []}
+    for row in rows:
+        if row["handed_over_from"] == owner.pk:
+            status["given"].append(entry(row, "manager"))
+        else:
+            status["held"].append(entry(row, "handed_over_from"))
+    return status
+
+
+def planned_contact_row(pk: int, *, today: date | None = None, viewer=None) -> PlannedContact:
+    """One planned contact with its dossier, to redraw an agenda row after an action."""
+    contacts = PlannedContact.objects.filter(pk=pk).select_related("customer", "product", "handed_over_from")
+    return agenda_dossier(with_last_interaction(contacts), today=today, viewer=viewer)[0]
+
+
+#
+# Selectors: birthdays and holidays
+#
+
+
+def falls_on(day: date, year: int) -> date:
+    """The anniversary of `day` in `year`; 29 February falls on the 28th in other years."""
+    if (day.month, day.day) == (2, 29) and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return day.replace(year=year)
+
+
+def holiday_falls_on(holiday: Holiday, year: int) -> date | None:
+    if holiday.yearly:
+        return falls_on(holiday.date, year)
+    return holiday.date if holiday.date.year == year else None
+
+
+def _window(today: date, days: int) -> dict[tuple[int, int], date]:
+    """(month, day) -> the date it falls on in [today, today + days], across the year end;
+    29 February maps to 28 February in a non-leap year. `days` is under a year."""
+    window = {}
+    for offset in range(days + 1):
+        day = today + timedelta(days=offset)
+        window[(day.month, day.day)] = day
+        if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+            window[(2, 29)] = day
+    return window
+
+
+def _on_any(field: str, window) -> Q:
+    return reduce(operator.or_, (Q(**{f"{field}__month": m, f"{field}__day": d}) for m, d in window))
+
+
+def upcoming_birthdays(user, today: date, days: int = 14, *, viewer=None) -> list[dict]:
+    """Birthdays in [today, today + days] of the contact persons of the customers `user`
+    sees, and of person customers: dicts with date, customer, contact (None for a
+    person customer), name, age and greeted, by date. Three queries."""
+    window = _window(today, days)
+    customers = Customer.objects.visible_to(user)
+    if viewer is not None and viewer.pk != user.pk:
+        customers = customers.visible_to(viewer)
+    contacts = Contact.objects.filter(
+        _on_any("birthday", window), customer__in=customers.values("pk"), birthday__isnull=False
+    ).select_related("customer")
+    persons = customers.filter(_on_any("birthday", window), kind=Customer.Kind.PERSON, birthday__isnull=False)
+    entries = [
+        {"customer": contact.customer, "contact": contact, "name": contact.name, "birthday": contact.birthday}
+        for contact in contacts
+    ]
+    entries += [
+        {"customer": person, "contact": None, "name": person.name, "birthday": person.birthday} for person in persons
+    ]
+    if not entries:
+        return []
+    greeted = set(
+        Greeting.objects.filter(
+            occasion=BIRTHDAY,
+            occasion_date__range=(today, today + timedelta(days=days)),
+            customer_id__in={entry["customer"].pk for entry in entries},
+        ).values_list("customer_id", "contact_id", "occasion_date")
+    )
+    for entry in entries:
+        birthday = entry["birthday"]
+        entry["date"] = window[(birthday.month, birthday.day)]
+        entry["age"] = entry["date"].year - birthday.year
+        contact_id = entry["contact"].pk if entry["contact"] else None
+        entry["greeted"] = (entry["customer"].pk, contact_id, entry["date"]) in greeted
+    return sorted(entries, key=lambda entry: (entry["date"], entry["name"], entry["customer"].pk))
+
+
+def upcoming_holidays(today: date, days: int = 14) -> list[dict]:
+    """Holidays in [today, today + days]: dicts with date and holiday, by date. One query."""
+    window = _window(today, days)
+    holidays = Holiday.objects.filter(
+        Q(yearly=True) & _on_any("date", window) | Q(yearly=False, date__range=(today, today + timedelta(days=days)))
+    )
+    entries = [{"date": window[(h.date.month, h.date.day)] if h.yearly else h.date, "holiday": h} for h in holidays]
+    return sorted(entries, key=lambda entry: (entry["date"], entry["holiday"].name))
+
+
+def holiday_greetings(user, holidays: list[dict], *, viewer=None, limit: int = 30) -> list[dict]:
+    """For each upcoming holiday (from upcoming_holidays), `user`'s own customers still to
+    greet: adds `total` (own customers), `left` (not greeted yet) and `customers` (the
+    first `limit` of those left, by name). Two queries whatever the number of customers."""
+    if not holidays:
+        return []
+    customers = Customer.objects.filter(manager=user)
+    if viewer is not None and viewer.pk != user.pk:
+        customers = customers.visible_to(viewer)
+    flags = {
+        f"greeted_{number}": Exists(
+            Greeting.objects.filter(
+                customer_id=OuterRef("pk"),
+                contact__isnull=True,
+                occasion=entry["holiday"].name,
+                occasion_date=entry["date"],
+            )
+        )
+        for number, entry in enumerate(holidays)
+    }
+    customers = customers.annotate(**flags)
+    counts = customers.aggregate(
+        total=Count("pk"), **{f"left_{name[8:]}": Count("pk", filter=Q(**{name: False})) for name in flags}
+    )
+    anyone_left = reduce(operator.or_, (Q(**{name: False}) for name in flags))
+    to_greet = list(customers.filter(anyone_left).only("pk", "name").order_by("name", "pk")[:limit])
+    return [
+        {
+            **entry,
+            "total": counts["total"],
+            "left": counts[f"left_{number}"],
+            "customers": [customer for customer in to_greet if not getattr(customer, f"greeted_{number}")],
+        }
+        for number, entry in enumerate(holidays)
+    ]

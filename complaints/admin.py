@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
+
 from .models import (
     CauseCategory,
     Complaint,
@@ -54,34 +56,20 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     inlines = [QuestionInline]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Written by the services only (audit and answers): administrators look, not edit."""
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(ReadOnlyInline):
     model = ComplaintTransition
-    extra = 0
-    can_delete = False
-    readonly_fields = ["from_step", "to_step", "by", "at", "text", "deadline", "late", "is_reopen"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["from_step", "to_step", "by", "at", "text", "deadline", "late", "is_reopen"]
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(ReadOnlyInline):
     model = ComplaintAttachment
-    extra = 0
-    can_delete = False
-    readonly_fields = ["file", "title", "uploaded_by", "created_at"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["file", "title", "uploaded_by", "created_at"]
 
 
 @admin.register(Complaint)

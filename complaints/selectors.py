@@ -8,6 +8,7 @@ import pandas as pd
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
+from crm_project.dates import business_today
 from customers.models import Product
 from sales_pipeline.models import Deal, DealLine
 from sales_pipeline.selectors import product_days
@@ -110,7 +111,7 @@ def complaint_frame(complaints) -> pd.DataFrame:
     """One row per complaint of `complaints` with the labels statistics groups by. One query."""
     from .models import Severity
 
-    today = timezone.localdate()
+    today = business_today()
     late = Count("transitions", filter=Q(transitions__late=True))
     rows = complaints.annotate(late_steps=late).values(
         "pk", "product__name", "cause_category__name", "severity", "channel", "owner__username", "step", "kind",

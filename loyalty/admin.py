@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from crm_project.admin import ReadOnlyInline
+
 from .models import (
     Campaign,
     CampaignStep,
@@ -46,15 +48,10 @@ class ProgramAdmin(admin.ModelAdmin):
     ]
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyInline):
     # The ledger is written by services only (under the card's lock): read-only here.
     model = PointsEntry
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("date", "kind", "points", "remaining", "expires_on", "line", "reason", "created_by")
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ("date", "kind", "points", "remaining", "expires_on", "line", "reason", "created_by")
 
 
 @admin.register(Card)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from crm_project.admin import ReadOnlyAdminMixin
+
 from .models import HealthThreshold, KpiPeriod, Plan
 
 
@@ -16,13 +18,8 @@ class HealthThresholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(KpiPeriod)
-class KpiPeriodAdmin(admin.ModelAdmin):
+class KpiPeriodAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Computed periods, for looking only: the fill job writes them."""
 
     list_display = ("start", "end", "computed_at", "customers", "seconds")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True

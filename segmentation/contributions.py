@@ -3,6 +3,7 @@ the customer card's classes, and class columns and filters on the customer lists
 
 import django_filters
 import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
 
 from crm_project import hooks
 
@@ -35,27 +36,29 @@ class ChoiceLabelColumn(tables.Column):
 
 
 def customer_list_columns(list_name: str) -> hooks.ListColumns | None:
+    status_label = _("Status") if list_name == "customers" else _("Lifecycle")
     columns = [
-        ("lifecycle_status", ChoiceLabelColumn("Status" if list_name == "customers" else "Lifecycle",
-                                               choices=STATUS_CHOICES)),
+        ("lifecycle_status", ChoiceLabelColumn(status_label, choices=STATUS_CHOICES)),
         ("abc_class", tables.Column("ABC", default="")),
         ("xyz_class", tables.Column("XYZ", default="")),
     ]
     filters = {
         "lifecycle_status": django_filters.ChoiceFilter(
-            label="Status" if list_name == "customers" else "Lifecycle",
+            label=status_label,
             choices=STATUS_CHOICES,
-            empty_label="Any status" if list_name == "customers" else "Any lifecycle",
+            empty_label=_("Any status") if list_name == "customers" else _("Any lifecycle"),
         ),
-        "abc_class": django_filters.ChoiceFilter(label="ABC", choices=[(c, c) for c in "ABC"], empty_label="Any ABC"),
+        "abc_class": django_filters.ChoiceFilter(
+            label="ABC", choices=[(c, c) for c in "ABC"], empty_label=_("Any ABC")
+        ),
     }
     if list_name == "customers":
-        columns.append(("activity_segment", ChoiceLabelColumn("Activity", choices=SEGMENT_CHOICES)))
+        columns.append(("activity_segment", ChoiceLabelColumn(_("Activity"), choices=SEGMENT_CHOICES)))
         filters["xyz_class"] = django_filters.ChoiceFilter(
-            label="XYZ", choices=[(c, c) for c in "XYZ"], empty_label="Any XYZ"
+            label="XYZ", choices=[(c, c) for c in "XYZ"], empty_label=_("Any XYZ")
         )
         filters["activity_segment"] = django_filters.ChoiceFilter(
-            label="Activity", choices=SEGMENT_CHOICES, empty_label="Any activity"
+            label=_("Activity"), choices=SEGMENT_CHOICES, empty_label=_("Any activity")
         )
         return hooks.ListColumns(annotate=_annotate_current, columns=columns, filters=filters, after="manager")
     if list_name == "managed_base":

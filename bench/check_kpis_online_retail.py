@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import check_online_retail  # noqa: E402
 from bench.independent_classification import classify_lines  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "online-retail"
@@ -211,25 +212,7 @@ def expected_tables(data, customers, tie_order, start: date, end: date):
 
 
 def setup(args, workdir: Path) -> str:
-    if args.sqlite:
-        url = f"sqlite:///{workdir / 'kpis.sqlite3'}"
-    else:
-        import psycopg2
-
-        conn = psycopg2.connect(host=args.host, port=args.port, user=args.user, dbname="postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{args.database}"')
-        conn.close()
-        url = f"postgres://{args.user}@{args.host}:{args.port}/{args.database}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_project.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    return url
+    return check_online_retail.setup(args, workdir, sqlite_name="kpis.sqlite3")
 
 
 def load(data, customers, workdir: Path) -> None:

@@ -92,9 +92,11 @@ def summary(title: str, tally: dict) -> str:
     return f"{title}: " + ", ".join(f"{key} {value:,}" for key, value in tally.items())
 
 
-def setup(args, workdir: Path) -> str:
+def setup(args, workdir: Path, sqlite_name: str = "online_retail.sqlite3") -> str:
+    """A fresh database (PostgreSQL `args.database`, or a SQLite file in `workdir`) and
+    Django set up on it; returns its URL."""
     if args.sqlite:
-        url = f"sqlite:///{workdir / 'online_retail.sqlite3'}"
+        url = f"sqlite:///{workdir / sqlite_name}"
     else:
         import psycopg2
 

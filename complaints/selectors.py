@@ -23,10 +23,6 @@ def complaints_for(user):
     )
 
 
-def overdue_complaints(*, today: date):
-    return Complaint.objects.exclude(step=Step.CLOSED).filter(step_deadline__lt=today)
-
-
 #
 # Survey scheduling
 #

@@ -451,7 +451,7 @@ def survey_respond(
 def deal_grade_complaint(*, deal, today: date | None = None) -> Complaint | None:
     """The deal's closing grade follows the survey rule: <= 2 explicit, 3 hidden
     dissatisfaction, owned by the customer's manager; one complaint per deal, however
-    often it is called (the post_save signal and the nightly job both call it)."""
+    often it is called (the Deal post_save signal in complaints.signals calls it)."""
     kind = satisfaction.complaint_kind([deal.closing_grade] if deal.closing_grade is not None else [])
     if kind is None or Complaint.objects.filter(deal=deal, channel=Complaint.Channel.DEAL_GRADE).exists():
         return None

@@ -9,6 +9,7 @@ from django.db.models import BooleanField, Case, Q, Value, When
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from crm_project import charts
@@ -196,16 +197,17 @@ def attachment_download(request, pk):
 # Statistics
 #
 
+# Lazy: read when a page renders, in that request's language.
 STAT_TABLES = {
-    "product": _("Product"),
-    "cause_category": _("Cause category"),
-    "severity": _("Severity"),
-    "channel": _("Channel"),
-    "manager": _("Manager"),
-    "step": _("Step reached"),
-    "kind": _("Kind"),
+    "product": _lazy("Product"),
+    "cause_category": _lazy("Cause category"),
+    "severity": _lazy("Severity"),
+    "channel": _lazy("Channel"),
+    "manager": _lazy("Manager"),
+    "step": _lazy("Step reached"),
+    "kind": _lazy("Kind"),
 }
-SATISFACTION_TABLES = {"product": _("Product"), "question": _("Question"), "manager": _("Manager")}
+SATISFACTION_TABLES = {"product": _lazy("Product"), "question": _lazy("Question"), "manager": _lazy("Manager")}
 
 
 def _period(request):

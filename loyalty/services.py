@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_project.dates import business_today, months_before
+from crm_project.imports import in_chunks
 from sales_pipeline.selectors import MONEY_UNIT, day_sums, lines_for_points
 from segmentation.models import CustomerSnapshot
 
@@ -83,18 +84,12 @@ def _lock_ids(card_ids) -> list[int]:
     return list(Card.objects.select_for_update().filter(pk__in=card_ids).order_by("pk").values_list("pk", flat=True))
 
 
-def _chunks(ids: list[int]):
-    size = 900 if connection.vendor == "sqlite" else 10_000  # SQLite takes fewer parameters
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def _balances_from_ledger(card_ids) -> None:
     """Set each card's cached balance to the sum of its entries (cards locked by the caller):
     one grouped UPDATE ... FROM per chunk of cards (PostgreSQL and SQLite alike)."""
     card, entry = Card._meta.db_table, PointsEntry._meta.db_table
     with connection.cursor() as cursor:
-        for chunk in _chunks(sorted(card_ids)):
+        for chunk in in_chunks(sorted(card_ids)):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"""UPDATE {card} SET balance = sums.total

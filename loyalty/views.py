@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -171,6 +171,8 @@ def point_of_sale(request):
         card.points_value = selectors.points_value(card)
     redeem = None
     if request.method == "POST":
+        if not request.user.has_perm("loyalty.add_pointsentry"):
+            raise PermissionDenied  # looking cards up is not redeeming
         redeem = RedeemForm(request.POST, user=request.user)
         if redeem.is_valid():
             card = redeem.cleaned_data["card"]

@@ -2,6 +2,7 @@ import csv
 
 from django.core.management.base import BaseCommand
 
+from crm_project.exports import escape_cell
 from loyalty.models import Card
 
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
             writer = csv.writer(out)
             writer.writerow(["card", "customer", "program", "tier", "status", "balance"])
             for number, ref, program, tier, status, balance in rows:
-                writer.writerow([number, ref or "", program, tier or "", status, balance])
+                # Names and references a spreadsheet would run as formulas are escaped.
+                cells = (number, ref or "", program, tier or "", status, balance)
+                writer.writerow([escape_cell(cell) for cell in cells])
                 count += 1
         self.stdout.write(f"{count} cards written to {file}")

@@ -148,3 +148,26 @@ def hand_over_targets(*, from_user, actor):
         .exclude(pk=from_user.pk)
         .order_by("first_name", "last_name", "username")
     )
+
+
+def figures_scope(user, field: str = "manager") -> Q:
+    """Whose figures `user` sees in reports, as a filter on a manager `field` (a figure
+    counts for the line's or the customer's manager): a manager their own, a director the
+    managers of the teams they direct plus the unassigned pool's and their own, those who
+    see everything everything (domain.md section 1)."""
+    if not user.is_authenticated or not user.is_active:
+        return NOTHING
+    if sees_everything(user):
+        return Q()
+    if user_role(user) == DIRECTOR:
+        team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
+        return Q(**{f"{field}__in": team_managers}) | Q(**{f"{field}__isnull": True}) | Q(**{field: user.pk})
+    if user_role(user) == MANAGER:
+        return Q(**{field: user.pk})
+    return NOTHING
+
+
+def figures_managers(user):
+    """The sales managers whose report rows `user` sees (the unassigned row aside)."""
+    users = get_user_model().objects.filter(figures_scope(user, "pk"))
+    return users.filter(is_active=True, groups__name=MANAGER).distinct()

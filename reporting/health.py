@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_project import hooks
 from crm_project.dates import business_today
+from customers.access import figures_scope
 from customers.models import Customer, Interaction, PlannedContact
 from sales_pipeline.models import Deal
 
-from .access import manager_scope
 from .models import HealthThreshold
 
 DEFAULT_GOOD, DEFAULT_FAIR = Decimal("0.900"), Decimal("0.700")
@@ -84,7 +84,7 @@ def _definitions(user) -> dict:
         ),
         "contacts_planned": (
             _("Interactions of the last 90 days followed by a planned contact"),
-            Interaction.objects.filter(manager_scope(user), occurred_at__date__gte=_since()).annotate(
+            Interaction.objects.filter(figures_scope(user), occurred_at__date__gte=_since()).annotate(
                 planned=Exists(planned_after)
             ),
             Q(planned=True),

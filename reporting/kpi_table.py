@@ -9,8 +9,9 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from customers.access import figures_managers
+
 from . import kpis, selectors
-from .access import visible_managers
 from .models import KpiPeriod
 from .periods import KPI_LABELS
 
@@ -91,7 +92,7 @@ def _values(per_kpi: dict) -> dict:
 
 def manager_table(*, user, period: KpiPeriod, with_teams: bool = True) -> list[Row]:
     per_manager = selectors.manager_rows(user=user, period=period)
-    managers = {m.pk: m for m in visible_managers(user).select_related("team_membership__team")}
+    managers = {m.pk: m for m in figures_managers(user).select_related("team_membership__team")}
     rows = []
     for manager in sorted(managers.values(), key=lambda m: (_team_name(m), m.get_username())):
         label = manager.get_full_name() or manager.get_username()

@@ -40,10 +40,10 @@ class KpiPeriod(models.Model):
 class KpiFactQuerySet(models.QuerySet):
     def visible_to(self, user):
         """A fact counts for a manager: managers see their own, directors their teams'
-        and the pool's, administrators everything (reporting.access)."""
-        from .access import manager_scope
+        and the pool's, administrators everything (customers.access.figures_scope)."""
+        from customers.access import figures_scope
 
-        return self.filter(manager_scope(user))
+        return self.filter(figures_scope(user))
 
 
 class KpiFact(models.Model):

@@ -16,13 +16,12 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from crm_project.dates import months_before
-from customers.access import customer_scope
+from customers.access import customer_scope, figures_scope
 from customers.models import Customer, CustomerProduct, Interaction, PlannedContact
 from sales_pipeline import selectors as ledger
 from segmentation.models import CustomerSnapshot
 
 from . import kpis
-from .access import manager_scope
 from .models import KpiCustomerRow, KpiFact, KpiPeriod, Plan
 
 
@@ -181,7 +180,7 @@ def customer_rows(*, user, period: KpiPeriod):
 def plans_by_manager(*, user, start: date, end: date) -> dict[int, dict]:
     """Each visible manager's targets summed over the months that start in [S, E]."""
     rows = (
-        Plan.objects.filter(manager_scope(user), month__gte=start.replace(day=1), month__lte=end)
+        Plan.objects.filter(figures_scope(user), month__gte=start.replace(day=1), month__lte=end)
         .values_list("manager_id")
         .annotate(revenue=Sum("revenue"), primary=Sum("primary"), new_direction=Sum("new_direction"))
         .order_by()
@@ -208,13 +207,13 @@ def activity_per_manager(*, user, start: date, end: date) -> dict[int, dict]:
     begin = timezone.make_aware(datetime.combine(start, time.min))
     stop = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
     contacts = (
-        Interaction.objects.filter(manager_scope(user), occurred_at__gte=begin, occurred_at__lt=stop)
+        Interaction.objects.filter(figures_scope(user), occurred_at__gte=begin, occurred_at__lt=stop)
         .values_list("manager_id")
         .annotate(n=Count("pk"))
         .order_by()
     )
     planned = (
-        PlannedContact.objects.filter(manager_scope(user), due_date__gte=start, due_date__lte=end)
+        PlannedContact.objects.filter(figures_scope(user), due_date__gte=start, due_date__lte=end)
         .values_list("manager_id")
         .annotate(n=Count("pk"), done=Count("pk", filter=Q(status=PlannedContact.Status.DONE)))
         .order_by()

@@ -4,7 +4,7 @@ the drill-down behind every number, plans and process health (domain.md section 
 The tables count pre-aggregated rows (reporting.models); a period nobody has opened
 before is filled once on its first view (kpi_period_fill) and read from then on; the
 nightly job fills the presets ahead. Every figure is scoped: managers see their own,
-directors their teams', administrators everything (reporting.access).
+directors their teams', administrators everything (customers.access.figures_scope).
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from crm_project import charts, hooks
 from crm_project.dates import business_today
 from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.views import ScopedListView
-from customers.access import MANAGER, user_role
+from customers.access import MANAGER, figures_managers, figures_scope, user_role
 from customers.models import Customer
 
 from . import dashboard_blocks as blocks
 from . import health, kpi_table, kpis, periods, selectors, services
-from .access import manager_scope, visible_managers
 from .filters import KpiCustomerFilterSet
 from .forms import MonthForm, PeriodForm, PlanForm
 from .models import KpiPeriod, Plan
@@ -168,7 +167,7 @@ def kpi_drill(request):
         raise Http404
     if row not in ("all", "none") and not row.startswith("team-"):
         # Another manager's figures are not there for you: the same 404 as a missing one.
-        people = get_user_model().objects.filter(manager_scope(request.user, "pk"))
+        people = get_user_model().objects.filter(figures_scope(request.user, "pk"))
         if not row.isdigit() or not people.filter(pk=int(row)).exists():
             raise Http404
     elif row.startswith("team-") and not row[5:].isdigit():
@@ -257,8 +256,8 @@ def plans(request):
     month = month_form.cleaned_data["month"] if month_form.is_valid() else business_today()
     month = month.replace(day=1)
     can_edit = request.user.has_perm("reporting.change_plan") and request.user.has_perm("reporting.add_plan")
-    managers = list(visible_managers(request.user).order_by("username"))
-    existing = {p.manager_id: p for p in Plan.objects.filter(manager_scope(request.user), month=month)}
+    managers = list(figures_managers(request.user).order_by("username"))
+    existing = {p.manager_id: p for p in Plan.objects.filter(figures_scope(request.user), month=month)}
     forms = []
     for manager in managers:
         plan = existing.get(manager.pk) or Plan(manager=manager, month=month)

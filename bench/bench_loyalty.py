@@ -95,6 +95,12 @@ def main() -> None:
     parser.add_argument("--database", default="crm_bench_loyalty")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument(
+        "--explain",
+        type=float,
+        metavar="SECONDS",
+        help="print the plan (auto_explain, with row counts) of every statement slower than this",
+    )
     args = parser.parse_args()
 
     create_database(args.database)
@@ -131,12 +137,27 @@ def main() -> None:
     client = Client()
     client.force_login(admin)
     timings: dict[str, list[float]] = {"accrual": [], "accrual again": [], "liability": [], "measures page": []}
-    for _ in range(args.repeats):
+    for number in range(1, args.repeats + 1):
+        if args.explain is not None:
+            # auto_explain in this session only (the test client's request closes the
+            # connection: set again each pass); its LOG lines come back as notices.
+            with connection.cursor() as cursor:
+                cursor.execute("LOAD 'auto_explain'")
+                cursor.execute(f"SET auto_explain.log_min_duration = {int(args.explain * 1000)}")
+                cursor.execute("SET auto_explain.log_analyze = on")
+                cursor.execute("SET auto_explain.log_timing = off")
+                cursor.execute("SET auto_explain.log_nested_statements = on")
+                cursor.execute("SET client_min_messages = log")
         PointsEntry.objects.all().delete()
         Card.objects.update(balance=0)
         t = time.perf_counter()
         result = services.points_accrue(start=today - timedelta(days=7), end=today)
         timings["accrual"].append(time.perf_counter() - t)
+        print(f"pass {number}: accrual {timings['accrual'][-1]:.2f} s", flush=True)
+        if args.explain is not None:
+            for notice in connection.connection.notices:
+                print(notice)
+            connection.connection.notices.clear()
         t = time.perf_counter()
         again = services.points_accrue(start=today - timedelta(days=7), end=today)
         timings["accrual again"].append(time.perf_counter() - t)

@@ -34,8 +34,10 @@ REPORT_PERMISSIONS = ["reporting.view_kpiperiod", "reporting.view_plan"]
 PLAN_PERMISSIONS = ["reporting.add_plan", "reporting.change_plan"]
 # Loyalty cards at work: the card list and card, issuing, corrections (points with a reason,
 # floor tier, blocking: each kept with who did it), the point of sale (a redemption is a
-# points entry), announcing tier changes (loyalty app).
+# points entry), announcing tier changes, seeing the retention campaigns with their own
+# customers in them (loyalty app).
 LOYALTY_PERMISSIONS = [
+    "loyalty.view_campaign",
     "loyalty.view_card",
     "loyalty.add_card",
     "loyalty.change_card",
@@ -90,8 +92,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *REPORT_PERMISSIONS,
         *PLAN_PERMISSIONS,
         *LOYALTY_PERMISSIONS,
-        # retention campaigns
-        "loyalty.view_campaign",
+        # retention campaigns: planned, started and stopped by directors
+        "loyalty.add_campaign",
         "loyalty.change_campaign",
     ],
     # Administrators work in Django admin: everything on our apps' models.

@@ -1,8 +1,9 @@
 import django_filters
 from django.db.models import Q
+from django.forms import DateInput
 from django.utils.translation import gettext_lazy as _
 
-from .models import Card, Program, Tier
+from .models import Campaign, Card, Program, Tier
 
 
 class CardFilterSet(django_filters.FilterSet):
@@ -22,3 +23,18 @@ class CardFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Q(number=value.replace(" ", "")) | Q(holder__name__icontains=value) | Q(holder__external_ref__iexact=value)
         )
+
+
+class CampaignFilterSet(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", label=_("Name contains"))
+    status = django_filters.ChoiceFilter(choices=Campaign.Status.choices, empty_label=_("Any status"))
+    started_from = django_filters.DateFilter(
+        field_name="started_on", lookup_expr="gte", label=_("Started from"), widget=DateInput(attrs={"type": "date"})
+    )
+    started_to = django_filters.DateFilter(
+        field_name="started_on", lookup_expr="lte", label=_("Started up to"), widget=DateInput(attrs={"type": "date"})
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "status", "started_from", "started_to"]

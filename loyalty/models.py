@@ -289,6 +289,7 @@ class Campaign(models.Model):
         DRAFT = "draft", _("Draft")
         RUNNING = "running", _("Running")
         FINISHED = "finished", _("Finished")
+        STOPPED = "stopped", _("Stopped")
 
     name = models.CharField(_("name"), max_length=100)
     # the saved customer filter
@@ -313,6 +314,14 @@ class Campaign(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("loyalty:campaign_detail", args=[self.pk])
+
+    @property
+    def status_labels(self) -> list[str]:
+        """The saved filter's lifecycle statuses, as people read them."""
+        from segmentation.models import CustomerSnapshot
+
+        labels = dict(CustomerSnapshot.Status.choices)
+        return [str(labels.get(code, code)) for code in self.statuses]
 
 
 class CampaignStep(models.Model):

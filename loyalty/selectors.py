@@ -5,16 +5,30 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, IntegerField, Max, Q, Sum, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from crm_project.dates import months_before
+from customers.access import sees_everything
 from customers.models import Customer
 from sales_pipeline.selectors import MONEY_UNIT, day_sums, first_days
 from segmentation.models import ClassificationSettings, CustomerSnapshot
 
 from . import discounts
-from .models import Card, PointsEntry, Program
+from .models import CampaignMember, CampaignStep, Card, PointsEntry, Program
 
 ZERO = Decimal(0)
 
@@ -39,11 +53,12 @@ def _visible(user):
     return Customer.objects.visible_to(user).values("pk")
 
 
-def measures(*, user, as_of: date) -> Measures:
+def measures(*, user, as_of: date, params: ClassificationSettings | None = None) -> Measures:
     """Loyalty index over the last four lifecycle periods, the share of the window's revenue
     from customers who bought before the window, referral revenue and regular customers,
-    for the customers `user` sees."""
-    params = ClassificationSettings.current()
+    for the customers `user` sees. `params`: the classification settings, when the caller
+    has already read them."""
+    params = params or ClassificationSettings.current()
     period, window = params.period_months, params.window_months
     ends = [months_before(as_of, j * period) for j in range(5)]  # ends[j] = D - jP
     visible = _visible(user)
@@ -91,8 +106,25 @@ def measures(*, user, as_of: date) -> Measures:
 
 def measures_by_period(*, user, as_of: date, periods: int = 4) -> list[Measures]:
     """The measures at the last `periods` period ends, oldest first (for the table and chart)."""
-    period = ClassificationSettings.current().period_months
-    return [measures(user=user, as_of=months_before(as_of, j * period)) for j in reversed(range(periods))]
+    params = ClassificationSettings.current()  # read once for every period
+    return [
+        measures(user=user, as_of=months_before(as_of, j * params.period_months), params=params)
+        for j in reversed(range(periods))
+    ]
+
+
+def campaigns_with_counts(campaigns, *, user):
+    """The campaign list's rows with their number of steps and of members, members counted
+    among the customers `user` may see; subqueries, so one query for the page."""
+    steps = CampaignStep.objects.filter(campaign=OuterRef("pk")).values("campaign").annotate(n=Count("pk")).values("n")
+    members = CampaignMember.objects.filter(campaign=OuterRef("pk"))
+    if not sees_everything(user):
+        members = members.filter(customer_id__in=_visible(user))
+    members = members.values("campaign").annotate(n=Count("pk")).values("n")
+    return campaigns.annotate(
+        step_count=Coalesce(Subquery(steps, output_field=IntegerField()), 0),
+        member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0),
+    )
 
 
 def visible_cards(user):

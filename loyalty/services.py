@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_project.dates import business_today, months_before
-from crm_project.imports import in_chunks
-from sales_pipeline.selectors import MONEY_UNIT, day_sums, lines_for_points
+from crm_project.imports import in_chunks, parameter_chunk_size
+from sales_pipeline.selectors import MONEY_UNIT, day_sums, lines_for_points, lines_of_the_same_sales
 from segmentation.models import CustomerSnapshot
 
 from . import allocation, luhn, tiering
@@ -100,6 +100,23 @@ def _balances_from_ledger(card_ids) -> None:
             )
 
 
+def _balances_add(deltas: dict[int, int]) -> None:
+    """Add each card's points just written to its cached balance (cards locked by the
+    caller, so the balance stays the sum of the entries): one UPDATE ... FROM a VALUES list
+    per chunk, instead of summing every entry of every card again."""
+    card = Card._meta.db_table
+    rows = sorted((card_id, delta) for card_id, delta in deltas.items() if delta)
+    with connection.cursor() as cursor:
+        for chunk in in_chunks(rows, max(1, parameter_chunk_size() // 2)):
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            cursor.execute(
+                f"""WITH delta (card_id, points) AS (VALUES {values})
+                    UPDATE {card} SET balance = {card}.balance + delta.points
+                    FROM delta WHERE {card}.id = delta.card_id""",
+                [value for row in chunk for value in row],
+            )
+
+
 #
 # Accrual and reversal from the settlement ledger
 #
@@ -168,6 +185,11 @@ def points_accrue(
     points = _points_sql("l.amount", "COALESCE(r.earn_rate, p.earn_rate)")
     # The owners as a materialised table: planned as a hash join whatever the statistics
     # (as a plain subquery, fresh tables once made PostgreSQL re-aggregate it per line).
+    # The statement never reads the entries table it writes: lines already counted are
+    # skipped by ON CONFLICT, whose check is one probe of the unique (card, line) index per
+    # line. A NOT EXISTS over the entries here was planned, when their statistics said
+    # "empty" (a first night, a fresh ANALYZE), as a nested loop re-reading the table this
+    # very statement was filling: quadratic, 66 s to 344 s instead of 5 (bench/README.md).
     sql = f"""
         WITH owners AS MATERIALIZED ({owners_sql})
         INSERT INTO {entry} (card_id, kind, points, remaining, date, expires_on, line_id, reason, created_at)
@@ -179,32 +201,44 @@ def points_accrue(
             JOIN {program} p ON p.id = c.program_id
             LEFT JOIN {rate} r ON r.program_id = p.id AND r.product_line_id = l.product_line_id
             WHERE l.amount > 0 AND l.date >= c.issued_on AND (c.expires_on IS NULL OR l.date <= c.expires_on)
-              -- lines already counted are skipped by an anti-join (cheaper than a conflict each);
-              -- ON CONFLICT stays the guarantee against a concurrent run
-              AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.card_id = c.id AND e.line_id = l.id)
         ) AS earned
         WHERE points > 0
         ON CONFLICT (card_id, line_id) DO NOTHING
-        RETURNING card_id
+        RETURNING card_id, points
     """
+    deltas: dict[int, int] = defaultdict(int)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*owners_params, timezone.now(), *lines_params])
-        credited = [row[0] for row in cursor.fetchall()]  # the rows inserted, not the skipped ones
-    reversed_cards = _reverse_lines(lines)
+        credited = cursor.fetchall()  # the rows inserted, not the skipped ones
+    for card_id, earned in credited:
+        deltas[card_id] += earned
+    reversals = _reverse_lines(lines)
+    for entry in reversals:
+        deltas[entry.card_id] += entry.points
     # Only the cards whose ledger changed: a re-run that finds everything counted writes nothing.
-    _balances_from_ledger({*credited, *reversed_cards})
-    return AccrualResult(accrued=len(credited), reversed=len(reversed_cards))
+    _balances_add(deltas)
+    return AccrualResult(accrued=len(credited), reversed=len(reversals))
 
 
 def _rate(amount: Decimal, rate: Decimal) -> int:
     return int((abs(amount) * rate).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _reverse_lines(lines) -> list[int]:
-    """Negative lines take back the points the same amount earned (the card's rate for the
-    line's product line), never more than the card still holds: points already spent stay
-    spent. Soonest-expiring lots give first. Reads by subquery (no id lists), writes in
-    bulk; the caller holds the cards' locks. Returns the card of each reversal written."""
+def _reverse_lines(lines) -> list[PointsEntry]:
+    """Negative lines (returns, refunds) take back what their sale earned, never more than
+    the card still holds: points already spent stay spent. Soonest-expiring lots give first.
+
+    A refund's sale is the positive lines of the same customer, document and product
+    (sales_pipeline.selectors.lines_of_the_same_sales; a payment's refund carries its deal's
+    document and products). It takes back the points those lines earned on this card in
+    proportion to the amount refunded, and all the refunds of a sale together never more
+    than it earned: a sale made before the card was issued earned nothing and loses
+    nothing. A refund whose sale cannot be found (no document, or a return filed under a
+    document of its own, as some imports do) takes back what the same amount earns today:
+    the card's rate for the line's product line.
+
+    Constant number of queries, by subquery (no id lists); writes in bulk; the caller holds
+    the cards' locks. Returns the reversal entries written."""
     refunds = lines.filter(amount__lt=0)
     owners = {
         row["holder_id"]: row["card_id"]
@@ -232,16 +266,23 @@ def _reverse_lines(lines) -> list[int]:
     lots = defaultdict(list)
     for lot in PointsEntry.objects.filter(card_id__in=cards, remaining__gt=0):
         lots[lot.card_id].append(lot)
+    sales = _sales_of(refunds)
     new_entries, changed, now = [], {}, timezone.now()
     for row in negatives:
         card = cards[owners[row["customer_id"]]]
         if row["date"] < card.issued_on:
             continue
-        rate = line_rates.get((card.program_id, row["product_line_id"]), card.program.earn_rate)
-        available = sum(lot.remaining for lot in lots[card.pk])
-        points = min(_rate(row["amount"], rate), available)
+        sale = sales.sale_of(row["id"], card.pk)
+        if sale is not None:
+            points = min(sale.to_reverse(row["amount"]), sale.earned - sale.reversed)
+        else:
+            rate = line_rates.get((card.program_id, row["product_line_id"]), card.program.earn_rate)
+            points = _rate(row["amount"], rate)
+        points = min(points, sum(lot.remaining for lot in lots[card.pk]))
         if points <= 0:
             continue
+        if sale is not None:
+            sale.reversed += points
         for lot in _spend(lots[card.pk], points):
             changed[lot.pk] = lot
         new_entries.append(
@@ -255,9 +296,66 @@ def _reverse_lines(lines) -> list[int]:
                 created_at=now,
             )
         )
-    PointsEntry.objects.bulk_create(new_entries, ignore_conflicts=True)
+    PointsEntry.objects.bulk_create(new_entries)
     PointsEntry.objects.bulk_update(list(changed.values()), ["remaining"], batch_size=500)
-    return [entry.card_id for entry in new_entries]
+    return new_entries
+
+
+@dataclass
+class _Sale:
+    """One sale (customer, document, product) as one card saw it."""
+
+    amount: Decimal = Decimal(0)  # what its positive lines add up to
+    earned: int = 0  # the points they accrued on the card
+    reversed: int = 0  # what its refunds took back so far
+
+    def to_reverse(self, refund: Decimal) -> int:
+        if self.amount <= 0:
+            return 0
+        return int((abs(refund) * self.earned / self.amount).to_integral_value(rounding=ROUND_FLOOR))
+
+
+@dataclass
+class _Sales:
+    key_of_line: dict  # line id -> sale key (customer, document, product)
+    amounts: dict  # sale key -> what its positive lines add up to
+    by_card: dict  # (card id, sale key) -> _Sale
+
+    def sale_of(self, line_id: int, card_id: int) -> _Sale | None:
+        """The sale of a refund line as the card saw it; None when it has no sale (no
+        document, or no positive line under its document and product)."""
+        key = self.key_of_line.get(line_id)
+        if key is None or self.amounts.get(key, 0) <= 0:
+            return None
+        return self.by_card.setdefault((card_id, key), _Sale(amount=self.amounts[key]))
+
+
+def _sales_of(refunds) -> _Sales:
+    """The sales the refunds belong to, with what each earned and has had reversed per
+    card: two queries (the sales' lines, then their points entries, by subquery)."""
+    same_sales = lines_of_the_same_sales(refunds)
+    rows = list(same_sales)
+    key_of = {row["id"]: (row["customer_id"], row["document"], row["product_id"]) for row in rows}
+    amounts: dict = defaultdict(Decimal)
+    for row in rows:
+        if row["amount"] > 0:
+            amounts[key_of[row["id"]]] += row["amount"]
+    sales = _Sales(key_of_line=key_of, amounts=amounts, by_card={})
+    if not amounts:
+        return sales
+    entries = PointsEntry.objects.filter(
+        line_id__in=same_sales.values("id"), kind__in=[PointsEntry.Kind.ACCRUAL, PointsEntry.Kind.REVERSAL]
+    ).values_list("card_id", "line_id", "kind", "points")
+    for card_id, line_id, kind, points in entries:
+        key = key_of.get(line_id)
+        if key is None or amounts.get(key, 0) <= 0:
+            continue
+        sale = sales.by_card.setdefault((card_id, key), _Sale(amount=amounts[key]))
+        if kind == PointsEntry.Kind.ACCRUAL:
+            sale.earned += points
+        else:
+            sale.reversed += -points
+    return sales
 
 
 def _spend(lots: list[PointsEntry], points: int) -> list[PointsEntry]:

@@ -28,8 +28,14 @@ class CardTable(tables.Table):
 
 class CampaignTable(tables.Table):
     name = tables.Column(linkify=True, verbose_name=_("Name"))
+    status = tables.Column(verbose_name=_("Status"))
+    step_count = tables.Column(verbose_name=_("Steps"), attrs={"td": {"class": "text-end"}})
+    member_count = tables.Column(verbose_name=_("Customers"), attrs={"td": {"class": "text-end"}}, orderable=True)
+    started_on = tables.DateColumn(verbose_name=_("Started on"), default="—")
+    finished_on = tables.DateColumn(verbose_name=_("Ended on"), default="—")
+    created_at = tables.DateColumn(verbose_name=_("Created"))
 
     class Meta:
         model = Campaign
-        fields = ("name", "status", "started_on", "finished_on", "created_at")
+        fields = ("name", "status", "step_count", "member_count", "started_on", "finished_on", "created_at")
         order_by = ("-created_at",)

@@ -14,8 +14,11 @@ urlpatterns = [
     path("pos/", views.point_of_sale, name="pos"),
     path("measures/", views.measures, name="measures"),
     path("campaigns/", views.CampaignListView.as_view(), name="campaign_list"),
+    path("campaigns/new/", views.campaign_create, name="campaign_create"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
     path("campaigns/<int:pk>/start/", views.campaign_start, name="campaign_start"),
+    path("campaigns/<int:pk>/stop/", views.campaign_stop, name="campaign_stop"),
     path("r/<str:token>/", views.campaign_track, name="campaign_track"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,9 +24,18 @@ from crm_project.views import ScopedListView
 from customers.models import Customer
 
 from . import campaigns, selectors, services
-from .filters import CardFilterSet
-from .forms import AdjustForm, CardIssueForm, FloorForm, LookupForm, RedeemForm
-from .models import Campaign, Card, Program, TierChange
+from .filters import CampaignFilterSet, CardFilterSet
+from .forms import (
+    AdjustForm,
+    CampaignForm,
+    CampaignStepFormSet,
+    CardIssueForm,
+    FloorForm,
+    LookupForm,
+    RedeemForm,
+    step_rows,
+)
+from .models import Campaign, CampaignMember, Card, Program, TierChange
 from .tables import CampaignTable, CardTable
 
 LEDGER_PAGE = 50
@@ -258,16 +268,25 @@ def measures(request):
 class CampaignListView(ScopedListView):
     model = Campaign
     permission_required = "loyalty.view_campaign"
+    filterset_class = CampaignFilterSet
     table_class = CampaignTable
-    filterset_fields = ["status"]
     template_name = "loyalty/campaign_list.html"
     export_name = "campaigns"
+
+    def get_queryset(self):
+        # Steps and members counted in the page's one query; members only among the
+        # customers the viewer may see (as on the campaign's page).
+        return selectors.campaigns_with_counts(super().get_queryset(), user=self.request.user)
+
+
+def _campaign(request, pk) -> Campaign:
+    return get_object_or_404(Campaign.objects.visible_to(request.user), pk=pk)
 
 
 @login_required
 @permission_required("loyalty.view_campaign", raise_exception=True)
 def campaign_detail(request, pk):
-    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=pk)
+    campaign = _campaign(request, pk)
     results = campaigns.campaign_results(campaign)
     chart = bar_chart(
         [f"{r.step.position}. {r.step.subject}" for r in results],
@@ -278,7 +297,16 @@ def campaign_detail(request, pk):
         ],
         label=_("Campaign results per step"),
     )
+    # Only the members the viewer may see: their number, drop-outs and names.
     members = campaign.members.filter(customer__in=Customer.objects.visible_to(request.user))
+    counts = members.aggregate(
+        total=Count("pk"),
+        bought=Count("pk", filter=Q(dropped=CampaignMember.Dropped.BOUGHT)),
+        opted_out=Count("pk", filter=Q(dropped=CampaignMember.Dropped.OPTED_OUT)),
+    )
+    audience_count = None
+    if campaign.status == Campaign.Status.DRAFT:
+        audience_count = campaigns.audience_count(campaign, user=request.user, today=business_today())
     return render(
         request,
         "loyalty/campaign_detail.html",
@@ -286,10 +314,55 @@ def campaign_detail(request, pk):
             "campaign": campaign,
             "results": results,
             "chart": chart,
-            "member_count": campaign.members.count(),
-            "dropped": campaign.members.exclude(dropped="").values("dropped").annotate(n=Count("pk")),
+            "counts": counts,
+            "audience_count": audience_count,
             "members": members.select_related("customer").order_by("customer__name")[:100],
         },
+    )
+
+
+@login_required
+@permission_required("loyalty.add_campaign", raise_exception=True)
+def campaign_create(request):
+    return _campaign_form(request, Campaign())
+
+
+@login_required
+@permission_required("loyalty.change_campaign", raise_exception=True)
+def campaign_edit(request, pk):
+    campaign = _campaign(request, pk)
+    if campaign.status != Campaign.Status.DRAFT:
+        messages.error(request, _("Only a draft campaign can be edited."))
+        return redirect(campaign)
+    return _campaign_form(request, campaign)
+
+
+def _campaign_form(request, campaign: Campaign):
+    """The campaign with its steps (a formset). "Preview" counts the audience of the filter
+    as entered, saving nothing; "Save" writes both through campaigns.campaign_save."""
+    data = request.POST if request.method == "POST" else None
+    form = CampaignForm(data, instance=campaign)
+    steps = CampaignStepFormSet(data, instance=campaign, prefix="steps")
+    audience_count = None
+    if campaign.pk and data is None:
+        audience_count = campaigns.audience_count(campaign, user=request.user, today=business_today())
+    if data is not None:
+        form_ok, steps_ok = form.is_valid(), steps.is_valid()
+        if "preview" in data:
+            if form_ok:
+                audience_count = campaigns.audience_count(form.instance, user=request.user, today=business_today())
+        elif form_ok and steps_ok:
+            try:
+                saved = campaigns.campaign_save(campaign=form.instance, steps=step_rows(steps), actor=request.user)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Campaign %(name)s saved.") % {"name": saved.name})
+                return redirect(saved)
+    return render(
+        request,
+        "loyalty/campaign_form.html",
+        {"form": form, "steps": steps, "campaign": campaign, "audience_count": audience_count},
     )
 
 
@@ -297,7 +370,7 @@ def campaign_detail(request, pk):
 @require_POST
 @permission_required("loyalty.change_campaign", raise_exception=True)
 def campaign_start(request, pk):
-    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=pk)
+    campaign = _campaign(request, pk)
     try:
         count = campaigns.campaign_start(campaign=campaign, actor=request.user)
     except ValidationError as error:
@@ -305,8 +378,22 @@ def campaign_start(request, pk):
     else:
         from .tasks import campaign_send_due_task
 
-        campaign_send_due_task.delay(campaign.pk)
+        transaction.on_commit(lambda: campaign_send_due_task.delay(campaign.pk))
         messages.success(request, _("Campaign started with %(count)s customers.") % {"count": count})
+    return redirect(campaign)
+
+
+@login_required
+@require_POST
+@permission_required("loyalty.change_campaign", raise_exception=True)
+def campaign_stop(request, pk):
+    campaign = _campaign(request, pk)
+    try:
+        campaigns.campaign_stop(campaign=campaign, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Campaign stopped: nothing more will be sent."))
     return redirect(campaign)
 
 

@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import F, Max, Min, QuerySet
+from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet
 
 from .models import MONEY_PLACES, SettlementDay, SettlementLine
 
@@ -193,3 +193,20 @@ def lines_for_points(*, start: date | None = None, end: date | None = None, line
     if line_ids is not None:
         lines = lines.filter(pk__in=line_ids)
     return lines.values("id", "customer_id", "date", "amount", product_line_id=F("product__line_id")).order_by()
+
+
+def lines_of_the_same_sales(lines: QuerySet) -> QuerySet:
+    """Every ledger line, whatever its date, of the sales the given lines belong to: same
+    customer, same document (invoice) and same product, positive (the sale) or negative
+    (its returns and refunds; a payment's refund carries its deal's document and products).
+    Lines without a document belong to no known sale. Rows of {"id", "customer_id",
+    "document", "product_id", "amount", "date"}; loyalty traces a refund to what its sale earned."""
+    same = lines.model.objects.filter(
+        customer_id=OuterRef("customer_id"), document=OuterRef("document"), product_id=OuterRef("product_id")
+    ).filter(pk__in=lines.values("id"))
+    return (
+        SettlementLine.objects.exclude(document="")
+        .filter(Exists(same))
+        .values("id", "customer_id", "document", "product_id", "amount", "date")
+        .order_by()
+    )

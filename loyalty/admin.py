@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm_project.admin import ReadOnlyInline
+from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
 from .models import (
     Campaign,
@@ -65,9 +65,11 @@ class CardAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(admin.ModelAdmin):
+class TierChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Tiers change only by rule (services.tiers_evaluate, the floor on the card's page):
+    # the history is read here, never added or edited.
     list_display = ("card", "old_tier", "new_tier", "reason", "date", "announced_on")
-    readonly_fields = ("card", "old_tier", "new_tier", "reason", "date", "changed_by")
+    list_filter = ("date",)
 
 
 class StepInline(admin.StackedInline):

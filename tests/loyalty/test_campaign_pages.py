@@ -214,7 +214,10 @@ def test_the_list_and_the_campaign_page_cost_the_same_queries_at_two_sizes(dir_1
     client = client_for(dir_1)
     small = draft(name="Small", steps=1)
     CampaignMember.objects.create(campaign=small, customer=CustomerFactory(manager=mgr_a), joined_on=date(2026, 5, 1))
-    list_small, page_small = _queries(client, reverse("loyalty:campaign_list")), _queries(client, small.get_absolute_url())
+    list_small, page_small = (
+        _queries(client, reverse("loyalty:campaign_list")),
+        _queries(client, small.get_absolute_url()),
+    )
     big = draft(name="Big", steps=4)
     for i in range(12):
         draft(name=f"More {i}", steps=2)

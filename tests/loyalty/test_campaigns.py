@@ -119,3 +119,22 @@ def test_a_customer_without_an_email_is_a_failed_message(campaign):
     campaigns.campaign_start(campaign=campaign, today=START)
     assert campaigns.campaigns_send_due(today=START) == 0
     assert CampaignMessage.objects.get().status == CampaignMessage.Status.FAILED
+
+
+def test_members_who_opted_out_after_the_messages_were_written_are_never_mailed_in_one_statement(campaign):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    kept = customer()
+    leavers = [customer() for _ in range(5)]
+    campaigns.campaign_start(campaign=campaign, today=START)
+    step = campaign.steps.get(position=1)
+    CampaignMessage.objects.bulk_create([CampaignMessage(step=step, member=m) for m in campaign.members.all()])
+    OptOut.objects.bulk_create([OptOut(customer=c) for c in leavers])  # after the rows were written
+    with CaptureQueriesContext(connection) as queries:
+        assert campaigns._send_pending(campaign, START) == 1
+    assert [m.to for m in mail.outbox] == [[kept.email]]
+    dropped = CampaignMessage.objects.filter(member__customer__in=leavers)
+    assert set(dropped.values_list("status", flat=True)) == {CampaignMessage.Status.FAILED}
+    # One UPDATE for all the leavers, none per message: mailing one costs the same with 5 or 50 leavers.
+    assert sum("loyalty_optout" in q["sql"] for q in queries.captured_queries) == 1

@@ -191,3 +191,92 @@ def _payment_service():
     except ImportError:
         from sales_pipeline.pipeline import payment_record
     return payment_record
+
+
+def sale_line(customer, day, amount, document="INV-1", product=None, **fields):
+    return SettlementLineFactory(
+        customer=customer, date=day, amount=Decimal(amount), document=document, product=product, **fields
+    )
+
+
+def test_a_refund_reverses_what_its_sale_earned_not_todays_rate(card, cust_a):
+    product = ProductFactory()
+    sale_line(cust_a, date(2026, 2, 1), "1000", product=product)  # 0.1 per unit: +100
+    services.points_accrue()
+    card.program.earn_rate = Decimal("0.5")  # the rate changes after the sale
+    card.program.save()
+    sale_line(cust_a, date(2026, 2, 5), "-400", product=product)  # 40 % of the sale: -40, not -200
+    services.points_accrue()
+    card.refresh_from_db()
+    assert card.entries.get(kind=PointsEntry.Kind.REVERSAL).points == -40
+    assert card.balance == 60 == ledger_sum(card)
+
+
+def test_refunds_of_a_sale_never_take_back_more_than_it_earned(card, cust_a):
+    product = ProductFactory()
+    sale_line(cust_a, date(2026, 2, 1), "1000", product=product)  # +100
+    sale_line(cust_a, date(2026, 2, 1), "5000", document="INV-2", product=product)  # +500, another sale
+    services.points_accrue()
+    sale_line(cust_a, date(2026, 2, 3), "-700", product=product)  # -70
+    services.points_accrue(start=date(2026, 2, 3), end=date(2026, 2, 3))
+    sale_line(cust_a, date(2026, 2, 4), "-700", product=product)  # only 30 of INV-1's points are left to take
+    services.points_accrue(start=date(2026, 2, 4), end=date(2026, 2, 4))
+    card.refresh_from_db()
+    reversals = list(
+        card.entries.filter(kind=PointsEntry.Kind.REVERSAL).order_by("date").values_list("points", flat=True)
+    )
+    assert reversals == [-70, -30]
+    assert card.balance == 500 == ledger_sum(card)
+
+
+def test_a_refund_of_a_sale_made_before_the_card_takes_back_nothing(cust_a):
+    product = ProductFactory()
+    sale_line(cust_a, date(2026, 1, 5), "1000", product=product)  # before the card: earned nothing
+    card = services.card_issue(program=points_program(), holder=cust_a, issued_on=D0)
+    sale_line(cust_a, date(2026, 2, 1), "2000", document="INV-9", product=product)  # +200
+    sale_line(cust_a, date(2026, 2, 3), "-1000", product=product)  # refund of INV-1
+    result = services.points_accrue()
+    card.refresh_from_db()
+    assert result.reversed == 0
+    assert card.balance == 200 == ledger_sum(card)
+
+
+def test_a_refund_with_no_sale_to_trace_takes_back_the_cards_rate(card, cust_a):
+    product = ProductFactory()
+    sale_line(cust_a, date(2026, 2, 1), "1000", product=product)  # +100
+    services.points_accrue()
+    sale_line(cust_a, date(2026, 2, 3), "-300", document="RET-7", product=product)  # a return filed on its own
+    services.points_accrue()
+    card.refresh_from_db()
+    assert card.entries.get(kind=PointsEntry.Kind.REVERSAL).points == -30
+    assert card.balance == 70 == ledger_sum(card)
+
+
+def test_after_any_mix_of_operations_the_balance_is_the_sum_of_its_entries(card, cust_a):
+    import random
+
+    from loyalty.models import Card
+
+    rng = random.Random(13)
+    product = ProductFactory()
+    for day in range(1, 60):
+        on = date(2026, 2, 1) + (date(2026, 1, 2) - date(2026, 1, 1)) * day
+        kind = rng.choice(["sale", "sale", "refund", "redeem", "adjust", "expire"])
+        if kind == "sale":
+            sale_line(cust_a, on, str(rng.randint(10, 3000)), document=f"INV-{day}", product=product)
+        elif kind == "refund":
+            sale_line(cust_a, on, str(-rng.randint(10, 2000)), document=f"INV-{rng.randint(1, day)}", product=product)
+        services.points_accrue(start=on, end=on)
+        card.refresh_from_db()
+        if kind == "redeem" and card.balance:
+            services.points_redeem(card=card, points=rng.randint(1, card.balance), today=on)
+        elif kind == "adjust":
+            services.points_adjust(card=card, points=rng.randint(-card.balance, 50) or 1, reason="Test", today=on)
+        elif kind == "expire":
+            services.points_expire(today=on)
+        card.refresh_from_db()
+        assert card.balance == ledger_sum(card) >= 0
+        lots = card.entries.aggregate(s=Sum("remaining"))["s"] or 0
+        assert lots == card.balance  # what the lots hold is the balance
+    assert services.balance_drift() == []
+    assert Card.objects.filter(balance__lt=0).count() == 0

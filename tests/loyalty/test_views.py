@@ -299,3 +299,63 @@ def test_the_commands_exit_codes_from_a_shell(cust_a, tmp_path):
     with pytest.raises(SystemExit) as refused:
         execute_from_command_line(["manage.py", "loyalty_redeem", card.number, "5", "--reason", "x"])
     assert refused.value.code == 1
+
+
+def test_the_measures_page_reads_the_classification_settings_once(mgr_a, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from segmentation.models import ClassificationSettings
+
+    ClassificationSettings.current()  # saved settings, as on any running site
+    client = client_for(mgr_a)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("loyalty:measures")).status_code == 200
+    reads = [q for q in queries.captured_queries if "segmentation_classificationsettings" in q["sql"]]
+    assert len(reads) == 1
+
+
+def test_tier_changes_are_read_only_in_admin(cust_a, admin_user, client_for):
+    services.card_issue(program=tiered_program(), holder=cust_a)
+    change = TierChange.objects.get()
+    client = client_for(admin_user)
+    assert client.get(reverse("admin:loyalty_tierchange_changelist")).status_code == 200
+    assert client.get(reverse("admin:loyalty_tierchange_add")).status_code == 403
+    page = client.get(reverse("admin:loyalty_tierchange_change", args=[change.pk]))
+    assert page.status_code == 200 and 'name="reason"' not in page.content.decode()  # shown, not editable
+    client.post(reverse("admin:loyalty_tierchange_change", args=[change.pk]), {"reason": "Edited by hand"})
+    assert client.post(reverse("admin:loyalty_tierchange_delete", args=[change.pk]), {"post": "yes"}).status_code == 403
+    change.refresh_from_db()
+    assert change.reason != "Edited by hand" and TierChange.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "amount", "discount", "stated"),
+    [
+        (Program.Kind.BEARER, {"discount_percent": 3}, "200.00", "6.00", "Walk-in: 3"),
+        (Program.Kind.PERSONAL, {"discount_percent": 5}, "200.00", "10.00", "Walk-in: 5"),
+        (Program.Kind.VIP, {"discount_percent": 12, "vip_personal_manager": True}, "200.00", "24.00", "Walk-in: 12"),
+        (Program.Kind.SCALE, {}, "1500.00", "75.00", "Walk-in"),
+        (Program.Kind.TIERED, {}, "200.00", "6.00", "Silver: 3"),
+        (Program.Kind.POINTS, {"earn_rate": 1}, "200.00", "0.00", None),  # points, no discount
+    ],
+)
+def test_each_program_kind_gives_its_discount_at_the_point_of_sale(
+    kind, fields, amount, discount, stated, cust_a, mgr_a, client_for
+):
+    from loyalty.models import Tier
+
+    program = Program.objects.create(name="Walk-in", kind=kind, **fields)
+    if kind == Program.Kind.SCALE:
+        ScaleBracket.objects.create(program=program, min_amount=Decimal("0"), discount_percent=Decimal("2"))
+        ScaleBracket.objects.create(program=program, min_amount=Decimal("1000"), discount_percent=Decimal("5"))
+    if kind == Program.Kind.TIERED:
+        Tier.objects.create(program=program, name="Silver", rank=1, discount_percent=Decimal("3"))
+    card = services.card_issue(program=program, holder=cust_a)
+    response = client_for(mgr_a).get(reverse("loyalty:pos"), {"q": card.number, "amount": amount})
+    choice = response.context["choice"]
+    assert choice.discount == Decimal(discount)
+    if stated is None:
+        assert choice.rule is None
+    else:
+        assert stated in choice.rule.label and choice.rule.label in response.content.decode()

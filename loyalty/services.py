@@ -264,8 +264,9 @@ def _reverse_lines(lines) -> list[PointsEntry]:
         for r in LineEarnRate.objects.filter(program_id__in={c.program_id for c in cards.values()})
     }
     lots = defaultdict(list)
-    for lot in PointsEntry.objects.filter(card_id__in=cards, remaining__gt=0):
-        lots[lot.card_id].append(lot)
+    open_lots = PointsEntry.objects.filter(card_id__in=cards, remaining__gt=0)
+    for pk, card_id, remaining, expires_on in open_lots.values_list("pk", "card_id", "remaining", "expires_on"):
+        lots[card_id].append(_Lot(pk, remaining, expires_on))  # plain rows: thousands of them
     sales = _sales_of(refunds)
     new_entries, changed, now = [], {}, timezone.now()
     for row in negatives:
@@ -297,8 +298,32 @@ def _reverse_lines(lines) -> list[PointsEntry]:
             )
         )
     PointsEntry.objects.bulk_create(new_entries)
-    PointsEntry.objects.bulk_update(list(changed.values()), ["remaining"], batch_size=500)
+    _remaining_set({lot.pk: lot.remaining for lot in changed.values()})
     return new_entries
+
+
+@dataclass
+class _Lot:
+    """What spending needs of an open lot (_spend takes these or PointsEntry rows)."""
+
+    pk: int
+    remaining: int
+    expires_on: date | None
+
+
+def _remaining_set(remaining: dict[int, int]) -> None:
+    """Write what is left of each lot: one UPDATE ... FROM a VALUES list per chunk (Django's
+    bulk_update builds a CASE per row, seconds for thousands of lots)."""
+    entry = PointsEntry._meta.db_table
+    with connection.cursor() as cursor:
+        for chunk in in_chunks(sorted(remaining.items()), max(1, parameter_chunk_size() // 2)):
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            cursor.execute(
+                f"""WITH lot (id, remaining) AS (VALUES {values})
+                    UPDATE {entry} SET remaining = lot.remaining
+                    FROM lot WHERE {entry}.id = lot.id""",
+                [value for row in chunk for value in row],
+            )
 
 
 @dataclass
@@ -358,7 +383,7 @@ def _sales_of(refunds) -> _Sales:
     return sales
 
 
-def _spend(lots: list[PointsEntry], points: int) -> list[PointsEntry]:
+def _spend(lots: list, points: int) -> list:
     """Take `points` from the lots in memory, soonest expiry first; returns the lots it
     changed (the caller saves them)."""
     by_id = {lot.pk: lot for lot in lots}

@@ -228,7 +228,11 @@ class PointsEntry(models.Model):
         db_constraint=False,
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    # Set on redemptions and adjustments only; never looked up by: no index to keep up on
+    # the 100,000 accruals of a night.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -321,13 +325,20 @@ class Campaign(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("loyalty:campaign_detail", args=[self.pk])
 
-    @property
-    def status_labels(self) -> list[str]:
-        """The saved filter's lifecycle statuses, as people read them."""
+    def filter_parts(self) -> list[str]:
+        """The saved filter as people read it: one phrase per condition (none: everyone)."""
         from segmentation.models import CustomerSnapshot
 
         labels = dict(CustomerSnapshot.Status.choices)
-        return [str(labels.get(code, code)) for code in self.statuses]
+        parts = []
+        if self.statuses:
+            statuses = ", ".join(str(labels.get(code, code)) for code in self.statuses)
+            parts.append(_("status %(statuses)s") % {"statuses": statuses})
+        if self.classes:
+            parts.append(_("class %(classes)s") % {"classes": ", ".join(self.classes)})
+        if self.no_purchase_months:
+            parts.append(_("no purchase for %(n)s months") % {"n": self.no_purchase_months})
+        return parts or [_("everyone who has not opted out")]
 
 
 class CampaignStep(models.Model):

@@ -26,6 +26,9 @@ class CardTable(tables.Table):
         return value
 
 
+NUMBER = {"th": {"class": "text-end"}, "td": {"class": "text-end"}}
+
+
 class CampaignTable(tables.Table):
     name = tables.Column(linkify=True, verbose_name=_("Name"))
     status = tables.Column(verbose_name=_("Status"))

@@ -102,17 +102,30 @@ def _balances_from_ledger(card_ids) -> None:
 
 def _balances_add(deltas: dict[int, int]) -> None:
     """Add each card's points just written to its cached balance (cards locked by the
-    caller, so the balance stays the sum of the entries): one UPDATE ... FROM a VALUES list
-    per chunk, instead of summing every entry of every card again."""
-    card = Card._meta.db_table
-    rows = sorted((card_id, delta) for card_id, delta in deltas.items() if delta)
+    caller, so the balance stays the sum of the entries), instead of summing every entry of
+    every card again."""
+    _update_from_pairs(Card._meta.db_table, "balance", f"{Card._meta.db_table}.balance + pair.value", deltas)
+
+
+def _update_from_pairs(table: str, column: str, expression: str, pairs: dict[int, int]) -> None:
+    """UPDATE table SET column = expression (of `pair.value`) for each (id, value) pair, in
+    one statement on PostgreSQL (two arrays) and per chunk of a VALUES list on SQLite."""
+    rows = sorted(pairs.items())
+    if not rows:
+        return
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""UPDATE {table} SET {column} = {expression}
+                    FROM unnest(%s::bigint[], %s::bigint[]) AS pair (id, value) WHERE {table}.id = pair.id""",
+                [[key for key, _v in rows], [value for _k, value in rows]],
+            )
+            return
         for chunk in in_chunks(rows, max(1, parameter_chunk_size() // 2)):
             values = ", ".join(["(%s, %s)"] * len(chunk))
             cursor.execute(
-                f"""WITH delta (card_id, points) AS (VALUES {values})
-                    UPDATE {card} SET balance = {card}.balance + delta.points
-                    FROM delta WHERE {card}.id = delta.card_id""",
+                f"""WITH pair (id, value) AS (VALUES {values})
+                    UPDATE {table} SET {column} = {expression} FROM pair WHERE {table}.id = pair.id""",
                 [value for row in chunk for value in row],
             )
 
@@ -190,8 +203,7 @@ def points_accrue(
     # line. A NOT EXISTS over the entries here was planned, when their statistics said
     # "empty" (a first night, a fresh ANALYZE), as a nested loop re-reading the table this
     # very statement was filling: quadratic, 66 s to 344 s instead of 5 (bench/README.md).
-    sql = f"""
-        WITH owners AS MATERIALIZED ({owners_sql})
+    insert = f"""
         INSERT INTO {entry} (card_id, kind, points, remaining, date, expires_on, line_id, reason, created_at)
         SELECT card_id, 'accrual', points, points, date, expires_on, line_id, '', %s FROM (
             SELECT c.id AS card_id, {points} AS points, l.date AS date, {expiry} AS expires_on, l.id AS line_id
@@ -206,18 +218,34 @@ def points_accrue(
         ON CONFLICT (card_id, line_id) DO NOTHING
         RETURNING card_id, points
     """
+    params = [*owners_params, timezone.now(), *lines_params]
     deltas: dict[int, int] = defaultdict(int)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*owners_params, timezone.now(), *lines_params])
-        credited = cursor.fetchall()  # the rows inserted, not the skipped ones
-    for card_id, earned in credited:
-        deltas[card_id] += earned
+        if connection.vendor == "postgresql":
+            # The same statement adds what it inserted to the balances: nothing comes back
+            # to Python but the count.
+            cursor.execute(
+                f"""WITH owners AS MATERIALIZED ({owners_sql}),
+                    inserted AS ({insert}),
+                    sums AS (SELECT card_id, SUM(points) AS points, COUNT(*) AS n FROM inserted GROUP BY card_id),
+                    credited AS (UPDATE {card} SET balance = {card}.balance + sums.points
+                                 FROM sums WHERE {card}.id = sums.card_id)
+                    SELECT COALESCE(SUM(n), 0) FROM sums""",
+                params,
+            )
+            accrued = int(cursor.fetchone()[0])
+        else:
+            cursor.execute(f"WITH owners AS MATERIALIZED ({owners_sql}) {insert}", params)
+            credited = cursor.fetchall()  # the rows inserted, not the skipped ones
+            for card_id, earned in credited:
+                deltas[card_id] += earned
+            accrued = len(credited)
     reversals = _reverse_lines(lines)
     for entry in reversals:
         deltas[entry.card_id] += entry.points
     # Only the cards whose ledger changed: a re-run that finds everything counted writes nothing.
     _balances_add(deltas)
-    return AccrualResult(accrued=len(credited), reversed=len(reversals))
+    return AccrualResult(accrued=accrued, reversed=len(reversals))
 
 
 def _rate(amount: Decimal, rate: Decimal) -> int:
@@ -268,7 +296,7 @@ def _reverse_lines(lines) -> list[PointsEntry]:
     for pk, card_id, remaining, expires_on in open_lots.values_list("pk", "card_id", "remaining", "expires_on"):
         lots[card_id].append(_Lot(pk, remaining, expires_on))  # plain rows: thousands of them
     sales = _sales_of(refunds)
-    new_entries, changed, now = [], {}, timezone.now()
+    new_entries, changed, now, reason = [], {}, timezone.now(), _("Return or refund")
     for row in negatives:
         card = cards[owners[row["customer_id"]]]
         if row["date"] < card.issued_on:
@@ -293,7 +321,7 @@ def _reverse_lines(lines) -> list[PointsEntry]:
                 points=-points,
                 date=row["date"],
                 line_id=row["id"],
-                reason=_("Return or refund"),
+                reason=reason,
                 created_at=now,
             )
         )
@@ -312,18 +340,9 @@ class _Lot:
 
 
 def _remaining_set(remaining: dict[int, int]) -> None:
-    """Write what is left of each lot: one UPDATE ... FROM a VALUES list per chunk (Django's
-    bulk_update builds a CASE per row, seconds for thousands of lots)."""
-    entry = PointsEntry._meta.db_table
-    with connection.cursor() as cursor:
-        for chunk in in_chunks(sorted(remaining.items()), max(1, parameter_chunk_size() // 2)):
-            values = ", ".join(["(%s, %s)"] * len(chunk))
-            cursor.execute(
-                f"""WITH lot (id, remaining) AS (VALUES {values})
-                    UPDATE {entry} SET remaining = lot.remaining
-                    FROM lot WHERE {entry}.id = lot.id""",
-                [value for row in chunk for value in row],
-            )
+    """Write what is left of each lot in one UPDATE (Django's bulk_update builds a CASE per
+    row: seconds for thousands of lots)."""
+    _update_from_pairs(PointsEntry._meta.db_table, "remaining", "pair.value", remaining)
 
 
 @dataclass

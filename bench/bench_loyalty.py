@@ -38,6 +38,19 @@ def create_database(name: str) -> None:
             cur.execute(f'CREATE DATABASE "{name}"')
 
 
+def backend_pid(connection) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the PostgreSQL backend has used, from /proc (same machine):
+    on a machine shared with other work, wall time also counts the waits for a core."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def seed(lines: int, customers: int, today) -> None:
     from customers.models import Customer, Product, ProductLine
     from loyalty import luhn
@@ -137,6 +150,7 @@ def main() -> None:
     client = Client()
     client.force_login(admin)
     timings: dict[str, list[float]] = {"accrual": [], "accrual again": [], "liability": [], "measures page": []}
+    cpu: list[float] = []
     for number in range(1, args.repeats + 1):
         if args.explain is not None:
             # auto_explain in this session only (the test client's request closes the
@@ -157,15 +171,20 @@ def main() -> None:
         Card.objects.update(balance=0)
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {Card._meta.db_table}, {PointsEntry._meta.db_table}")
-        t = time.perf_counter()
+        backend = backend_pid(connection)
+        t, cpu_before = time.perf_counter(), time.process_time() + backend_cpu(backend)
         with CaptureQueriesContext(connection) as statements:
             result = services.points_accrue(start=today - timedelta(days=7), end=today)
         timings["accrual"].append(time.perf_counter() - t)
+        cpu.append(time.process_time() + backend_cpu(backend) - cpu_before)
         # Where the time went: the slowest statements (Django's own timing of each).
         slowest = sorted(statements.captured_queries, key=lambda q: -float(q["time"]))[:4]
         split = ", ".join(f"{float(q['time']):.2f} s {q['sql'].split()[0]}…{q['sql'][-40:].strip()!r}" for q in slowest)
         took = timings["accrual"][-1]
-        print(f"pass {number}: accrual {took:.2f} s ({len(statements)} statements: {split})", flush=True)
+        print(
+            f"pass {number}: accrual {took:.2f} s, CPU {cpu[-1]:.2f} s ({len(statements)} statements: {split})",
+            flush=True,
+        )
         if args.explain is not None:
             for notice in connection.connection.notices:
                 print(notice)
@@ -191,6 +210,12 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: |")
     for label, values in timings.items():
         print(f"| {label} | {statistics.median(values):.2f} s | {min(values):.2f} s | {max(values):.2f} s |")
+    print(
+        f"| accrual, CPU (Python + its PostgreSQL backend) | {statistics.median(cpu):.2f} s | {min(cpu):.2f} s "
+        f"| {max(cpu):.2f} s |"
+    )
+    print(f"\nEvery pass's accrual: {', '.join(f'{v:.2f}' for v in timings['accrual'])} s")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -268,16 +268,15 @@ def _reverse_lines(lines) -> list[PointsEntry]:
     Constant number of queries, by subquery (no id lists); writes in bulk; the caller holds
     the cards' locks. Returns the reversal entries written."""
     refunds = lines.filter(amount__lt=0)
-    owners = {
-        row["holder_id"]: row["card_id"]
-        for row in _accruing_cards().filter(holder_id__in=refunds.values("customer_id"))
-    }
+    refund_cards = _accruing_cards().filter(holder_id__in=refunds.values("customer_id"))
+    owners = {row["holder_id"]: row["card_id"] for row in refund_cards}
     if not owners:
         return []
+    # Entries are found by card and line together: the unique (card, line) index.
     done = set(
-        PointsEntry.objects.filter(kind=PointsEntry.Kind.REVERSAL, line_id__in=refunds.values("id")).values_list(
-            "line_id", flat=True
-        )
+        PointsEntry.objects.filter(
+            card_id__in=refund_cards.values("card_id"), kind=PointsEntry.Kind.REVERSAL, line_id__in=refunds.values("id")
+        ).values_list("line_id", flat=True)
     )
     negatives = [
         row for row in refunds.order_by("date", "id") if row["customer_id"] in owners and row["id"] not in done
@@ -295,7 +294,7 @@ def _reverse_lines(lines) -> list[PointsEntry]:
     open_lots = PointsEntry.objects.filter(card_id__in=cards, remaining__gt=0)
     for pk, card_id, remaining, expires_on in open_lots.values_list("pk", "card_id", "remaining", "expires_on"):
         lots[card_id].append(_Lot(pk, remaining, expires_on))  # plain rows: thousands of them
-    sales = _sales_of(refunds)
+    sales = _sales_of(refunds, cards=refund_cards.values("card_id"))
     new_entries, changed, now, reason = [], {}, timezone.now(), _("Return or refund")
     for row in negatives:
         card = cards[owners[row["customer_id"]]]
@@ -374,7 +373,7 @@ class _Sales:
         return self.by_card.setdefault((card_id, key), _Sale(amount=self.amounts[key]))
 
 
-def _sales_of(refunds) -> _Sales:
+def _sales_of(refunds, *, cards) -> _Sales:
     """The sales the refunds belong to, with what each earned and has had reversed per
     card: two queries (the sales' lines, then their points entries, by subquery)."""
     same_sales = lines_of_the_same_sales(refunds)
@@ -388,7 +387,9 @@ def _sales_of(refunds) -> _Sales:
     if not amounts:
         return sales
     entries = PointsEntry.objects.filter(
-        line_id__in=same_sales.values("id"), kind__in=[PointsEntry.Kind.ACCRUAL, PointsEntry.Kind.REVERSAL]
+        card_id__in=cards,
+        line_id__in=same_sales.values("id"),
+        kind__in=[PointsEntry.Kind.ACCRUAL, PointsEntry.Kind.REVERSAL],
     ).values_list("card_id", "line_id", "kind", "points")
     for card_id, line_id, kind, points in entries:
         key = key_of.get(line_id)

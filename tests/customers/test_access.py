@@ -57,6 +57,9 @@ NOT_OWNED = {
     "loyalty:campaign_detail": "a campaign is company-wide (directors' permission); its page lists only the "
     "reader's own customers (tests/loyalty/test_views.py)",
     "loyalty:campaign_start": "as campaign_detail",
+    "loyalty:campaign_edit": "as campaign_detail; only directors and administrators may edit "
+    "(tests/loyalty/test_campaign_pages.py)",
+    "loyalty:campaign_stop": "as campaign_edit",
     "loyalty:campaign_track": "public, reached from an e-mail: the signed token is the key (tests/loyalty)",
     "loyalty:unsubscribe": "as campaign_track",
 }

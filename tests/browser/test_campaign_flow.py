@@ -38,6 +38,16 @@ def test_build_preview_start_and_stop_a_campaign(page, settings):
 
     page.open("/loyalty/campaigns/")
     submit_and_wait(driver, driver.find_element(By.LINK_TEXT, "New campaign"))
+    # Saved empty: the errors are shown by the fields, nothing is saved
+    driver.find_element(By.ID, "id_steps-0-subject").send_keys("We miss you")
+    driver.find_element(By.ID, "id_steps-0-body").send_keys("Hello {% if %}")
+    submit_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "button[name=save]"))
+    errors = driver.find_element(By.ID, "campaign-form").text
+    assert "This field is required." in errors and "not a valid template" in errors
+    assert not Campaign.objects.exists()
+    driver.save_screenshot("/tmp/issue-13-campaign-errors.png")
+    driver.find_element(By.ID, "id_steps-0-subject").clear()
+    driver.find_element(By.ID, "id_steps-0-body").clear()
     driver.find_element(By.ID, "id_name").send_keys("Come back")
     click(driver, driver.find_element(By.CSS_SELECTOR, "input[name=statuses][value=lost]"))
     driver.find_element(By.ID, "id_steps-0-subject").send_keys("We miss you")
@@ -69,6 +79,8 @@ def test_build_preview_start_and_stop_a_campaign(page, settings):
 
     submit_and_wait(driver, driver.find_element(By.ID, "campaign-stop"))
     assert driver.find_element(By.ID, "campaign-status").text == "Stopped"
+    assert "not sent: stopped" in driver.find_element(By.ID, "campaign-results").text  # the second step
+    driver.save_screenshot("/tmp/issue-13-campaign-stopped.png")
     assert not CampaignMessage.objects.filter(status=CampaignMessage.Status.PENDING).exists()
     page.open("/loyalty/campaigns/")
     assert "Come back" in driver.find_element(By.TAG_NAME, "table").text

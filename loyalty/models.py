@@ -203,14 +203,11 @@ class PointsEntry(models.Model):
         EXPIRY = "expiry", _("Expiry")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
-    # No index of its own: the unique (card, line) index leads with the card. No database
-    # key either: entries are written only by the services, under the card's row lock (the
-    # card exists), and the key's check per row, deferred to COMMIT, cost the nightly
-    # accrual of 100,000 lines 1.5-3 s of share-locking card rows it already held
-    # (bench/README.md). Deleting a card still deletes its entries (Django's CASCADE).
-    card = models.ForeignKey(
-        Card, on_delete=models.CASCADE, related_name="entries", db_index=False, db_constraint=False
-    )
+    # No index of its own: the unique (card, line) index leads with the card. The database
+    # key stays: the points ledger is money, and its integrity must not rest on every
+    # writer going through the services (its check costs the nightly accrual about a
+    # second at COMMIT; bench/README.md).
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="entries", db_index=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points = models.IntegerField(_("points"), help_text="Positive adds, negative takes.")
     remaining = models.IntegerField(default=0, help_text="Lots (points added): what is left unspent.")

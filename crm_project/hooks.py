@@ -33,6 +33,11 @@ PROCESS_HEALTH = "process_health_checks"
 # to customer.manager (the pipeline's open deals), with history. Called by
 # customers.services.customers_reassigned only; a set-based update, not a loop per customer.
 CUSTOMERS_REASSIGNED = "customers_reassigned"
+# fn(*, since: date) -> None: settlement lines dated `since` or later were just added or
+# deleted, inside the caller's transaction. One call per write (a payment, an import, an
+# admin deletion) however many lines: the receiver marks what it keeps of later dates
+# stale, set-based. Sent by sales_pipeline.services.ledger only.
+LEDGER_CHANGED = "ledger_changed"
 # fn(demo: DemoContext) -> None: demo data, called in `order` (layer order) by seed_demo
 DEMO_SEEDERS = "demo_seeders"
 # fn() -> None: delete an app's demo data, called in reverse order by seed_demo --reset

@@ -1,6 +1,24 @@
 from django.apps import AppConfig
 
 
+def _seed_demo(demo) -> None:
+    from . import demo as module  # pandas and the fill load on use, not at start-up
+
+    module.seed_demo_reporting(demo)
+
+
+def _reset_demo() -> None:
+    from . import demo as module
+
+    module.reset_demo()
+
+
+def _ledger_changed(*, since) -> None:
+    from . import services
+
+    services.ledger_changed(since=since)
+
+
 class ReportingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reporting"
@@ -9,7 +27,6 @@ class ReportingConfig(AppConfig):
     def ready(self) -> None:
         from crm_project import hooks
 
-        from . import demo
-
-        hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_reporting, order=90)
-        hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=90)
+        hooks.register(hooks.DEMO_SEEDERS, _seed_demo, order=90)
+        hooks.register(hooks.DEMO_RESETS, _reset_demo, order=90)
+        hooks.register(hooks.LEDGER_CHANGED, _ledger_changed)

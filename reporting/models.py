@@ -28,6 +28,10 @@ class KpiPeriod(models.Model):
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
     seconds = models.FloatField(_("seconds"), default=0)
     customers = models.PositiveIntegerField(_("customers"), default=0)
+    # When a ledger write first touched this period's dates since its last fill (None:
+    # the rows are current). Set by ledger writes (services.kpi_periods_mark_stale), cleared
+    # by a fill that started after it; a fill that dies leaves it set, so the next run redoes it.
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("KPI period")
@@ -58,14 +62,52 @@ class KpiFact(models.Model):
     )
     kpi = models.CharField(max_length=16)
     amount = models.BigIntegerField(default=0)
+    # The customer counts in this line-based figure for more than one manager (lines
+    # recorded by two people): the only facts a distinct count over managers must read.
+    shared = models.BooleanField(default=False)
 
     objects = KpiFactQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["period", "kpi", "manager"], name="kpi_fact_period_kpi_manager")]
+        indexes = [
+            models.Index(fields=["period", "kpi", "manager"], name="kpi_fact_period_kpi_manager"),
+            models.Index(
+                fields=["period", "kpi"], condition=models.Q(shared=True), name="kpi_fact_shared"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_id}: {self.kpi} {self.customer_id} for {self.manager_id}"
+
+
+class KpiCellQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from customers.access import figures_scope
+
+        return self.filter(figures_scope(user))
+
+
+class KpiCell(models.Model):
+    """One number of the table by manager, counted at fill time: the customers counted
+    in `kpi` for `manager` (None: unassigned) in the period and the sum of their amounts.
+    A page sums a handful of these instead of counting facts; a team's or the total's
+    distinct count subtracts what the `shared` facts counted twice."""
+
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="cells")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    )
+    kpi = models.CharField(max_length=16)
+    customers = models.PositiveIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+
+    objects = KpiCellQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["period", "manager"], name="kpi_cell_period_manager")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {self.kpi} for {self.manager_id}"
 
 
 class KpiCustomerRowQuerySet(models.QuerySet):

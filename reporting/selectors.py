@@ -22,7 +22,7 @@ from sales_pipeline import selectors as ledger
 from segmentation.models import CustomerSnapshot
 
 from . import kpis
-from .models import KpiCustomerRow, KpiFact, KpiPeriod, Plan
+from .models import KpiCell, KpiCustomerRow, KpiFact, KpiPeriod, Plan
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -104,58 +104,99 @@ def period_of(start: date, end: date) -> KpiPeriod | None:
 
 
 def manager_rows(*, user, period: KpiPeriod) -> dict:
-    """{manager_id or None: {kpi: (customers, amount units)}} for the facts `user` sees."""
-    # (customer, manager, kpi) is unique: a plain count is the distinct customers.
-    rows = (
-        KpiFact.objects.visible_to(user)
-        .filter(period=period)
-        .values_list("manager_id", "kpi")
-        .annotate(customers=Count("pk"), amount=Sum("amount"))
-        .order_by()
-    )
+    """{manager_id or None: {kpi: (customers, amount units)}} of the cells `user` sees."""
+    rows = KpiCell.objects.visible_to(user).filter(period=period).values_list("manager_id", "kpi", "customers", "amount")
     out: dict = {}
     for manager_id, kpi, customers, amount in rows:
-        out.setdefault(manager_id, {})[kpi] = (customers, int(amount or 0))
+        out.setdefault(manager_id, {})[kpi] = (customers, int(amount))
     return out
 
 
 def team_rows(*, user, period: KpiPeriod) -> dict:
     """{(team id, team name): {kpi: (distinct customers, amount)}} over each team's
-    managers, for the line-based kpis."""
-    facts = KpiFact.objects.visible_to(user).filter(period=period, manager__team_membership__isnull=False)
+    managers (today's teams): the cells summed, less the customers the shared facts count
+    for two of the team's managers."""
     columns = ("manager__team_membership__team_id", "manager__team_membership__team__name", "kpi")
-    # Only the line-based figures: the customer-based ones of a team are the sum of its
-    # managers' rows (a customer has one manager), added by kpi_table without a query.
-    rows = (
-        facts.filter(kpi__in=kpis.CATEGORIES)
+    summed = (
+        KpiCell.objects.visible_to(user)
+        .filter(period=period, manager__team_membership__isnull=False)
         .values_list(*columns)
-        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
+        .annotate(customers=Sum("customers"), amount=Sum("amount"))
         .order_by()
     )
+    twice = _counted_twice(
+        KpiFact.objects.visible_to(user).filter(period=period, manager__team_membership__isnull=False), columns
+    )
     out: dict = {}
-    for team_id, team, kpi, customers, amount in rows:
-        out.setdefault((team_id, team), {})[kpi] = (customers, int(amount or 0))
+    for team_id, team, kpi, customers, amount in summed:
+        out.setdefault((team_id, team), {})[kpi] = (customers - twice.get((team_id, team, kpi), 0), int(amount))
     return out
 
 
 def total_row(*, user, period: KpiPeriod) -> dict:
     """{kpi: (distinct customers, amount)} over everything `user` sees: one customer
     counted once however many managers it counts for."""
-    facts = KpiFact.objects.visible_to(user).filter(period=period)
-    return {kpi: (customers, int(amount or 0)) for kpi, customers, amount in _counted(facts, ("kpi",))}
+    summed = (
+        KpiCell.objects.visible_to(user)
+        .filter(period=period)
+        .values_list("kpi")
+        .annotate(customers=Sum("customers"), amount=Sum("amount"))
+        .order_by()
+    )
+    twice = _counted_twice(KpiFact.objects.visible_to(user).filter(period=period), ("kpi",))
+    return {kpi: (customers - twice.get((kpi,), 0), int(amount)) for kpi, customers, amount in summed}
 
 
-def _counted(facts, columns: tuple[str, ...]) -> list[tuple]:
-    """Customers and sums of `facts` per `columns` (ending with kpi), in two queries: a
-    customer counts for one manager in a customer-based figure, so a plain count is exact
-    there; only the line-based ones (a customer's lines recorded by two managers) need
-    the dearer COUNT(DISTINCT), over far fewer rows."""
-    lines = facts.filter(kpi__in=kpis.CATEGORIES).values_list(*columns)
-    others = facts.exclude(kpi__in=kpis.CATEGORIES).values_list(*columns)
-    return [
-        *lines.annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount")).order_by(),
-        *others.annotate(customers=Count("pk"), amount=Sum("amount")).order_by(),
-    ]
+def _counted_twice(facts, columns: tuple[str, ...]) -> dict[tuple, int]:
+    """Per `columns` (ending with kpi): how many more times the summed cells count a
+    customer than once, from the few shared facts (a customer's lines recorded by several
+    managers): rows minus distinct customers."""
+    rows = (
+        facts.filter(shared=True)
+        .values_list(*columns)
+        .annotate(rows=Count("pk"), customers=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    return {tuple(key): n - distinct for *key, n, distinct in rows if n != distinct}
+
+
+def totals_by_director(*, period: KpiPeriod, directors) -> dict[int, dict]:
+    """total_row for each of `directors` in three queries whatever their number (the
+    Monday e-mail): the period's cells, its shared facts, and who directs whom; a
+    director sees their teams' managers, the pool and themselves (figures_scope)."""
+    from django.contrib.auth import get_user_model
+
+    from customers.models import TeamMembership
+
+    cells = list(KpiCell.objects.filter(period=period).values_list("manager_id", "kpi", "customers", "amount"))
+    shared = list(KpiFact.objects.filter(period=period, shared=True).values_list("manager_id", "kpi", "customer_id"))
+    directed: dict[int, set] = {director.pk: {None, director.pk} for director in directors}
+    pairs = TeamMembership.objects.filter(team__directors__in=list(directed)).values_list("team__directors", "user_id")
+    for director_id, manager_id in pairs:
+        directed[director_id].add(manager_id)
+    # Those who see everything (customers.access.sees_everything), in one query for all.
+    see_all = (
+        Q(is_superuser=True)
+        | Q(user_permissions__codename="view_all_customers", user_permissions__content_type__app_label="customers")
+        | Q(groups__permissions__codename="view_all_customers", groups__permissions__content_type__app_label="customers")
+    )
+    everything = set(get_user_model().objects.filter(see_all, pk__in=list(directed)).values_list("pk", flat=True))
+    out = {}
+    for director_id, managers in directed.items():
+        total: dict = {}
+        for manager_id, kpi, customers, amount in cells:
+            if director_id in everything or manager_id in managers:
+                before = total.get(kpi, (0, 0))
+                total[kpi] = (before[0] + customers, before[1] + int(amount))
+        seen: dict = {}
+        for manager_id, kpi, customer_id in shared:
+            if director_id in everything or manager_id in managers:
+                seen[(kpi, customer_id)] = seen.get((kpi, customer_id), 0) + 1
+        for (kpi, _customer), times in seen.items():
+            customers, amount = total[kpi]
+            total[kpi] = (customers - (times - 1), amount)
+        out[director_id] = total
+    return out
 
 
 def drill_down(*, user, period: KpiPeriod, kpi: str, row: str):

@@ -82,7 +82,7 @@ def dashboard(request):
     previous = _stored(*periods.previous(start, end))
     context = _table_context(request, period)
     total = context["rows"][-1]
-    before = kpi_table.manager_table(user=request.user, period=previous, with_teams=False)[-1]
+    before = kpi_table.total_row(user=request.user, period=previous)
     comparison = kpi_table.deltas(total, before)
     counts = [c for c in comparison if c["what"] == "count"]
     context.update(

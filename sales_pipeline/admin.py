@@ -3,6 +3,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
+from .services import ledger
+
 from .models import (
     Deal,
     DealLine,
@@ -28,6 +30,13 @@ class SettlementLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "date"
     show_full_result_count = False
     deletable = True
+
+    # Through the ledger's service, so that the figures kept of those dates go stale.
+    def delete_model(self, request, obj):
+        ledger.lines_delete(SettlementLine.objects.filter(pk=obj.pk), user=request.user, reason="admin")
+
+    def delete_queryset(self, request, queryset):
+        ledger.lines_delete(queryset, user=request.user, reason="admin")
 
 
 @admin.register(SettlementImport)

@@ -105,7 +105,8 @@ def period_of(start: date, end: date) -> KpiPeriod | None:
 
 def manager_rows(*, user, period: KpiPeriod) -> dict:
     """{manager_id or None: {kpi: (customers, amount units)}} of the cells `user` sees."""
-    rows = KpiCell.objects.visible_to(user).filter(period=period).values_list("manager_id", "kpi", "customers", "amount")
+    cells = KpiCell.objects.visible_to(user).filter(period=period)
+    rows = cells.values_list("manager_id", "kpi", "customers", "amount")
     out: dict = {}
     for manager_id, kpi, customers, amount in rows:
         out.setdefault(manager_id, {})[kpi] = (customers, int(amount))
@@ -175,10 +176,11 @@ def totals_by_director(*, period: KpiPeriod, directors) -> dict[int, dict]:
     for director_id, manager_id in pairs:
         directed[director_id].add(manager_id)
     # Those who see everything (customers.access.sees_everything), in one query for all.
+    perm = {"codename": "view_all_customers", "content_type__app_label": "customers"}
     see_all = (
         Q(is_superuser=True)
-        | Q(user_permissions__codename="view_all_customers", user_permissions__content_type__app_label="customers")
-        | Q(groups__permissions__codename="view_all_customers", groups__permissions__content_type__app_label="customers")
+        | Q(**{f"user_permissions__{key}": value for key, value in perm.items()})
+        | Q(**{f"groups__permissions__{key}": value for key, value in perm.items()})
     )
     everything = set(get_user_model().objects.filter(see_all, pk__in=list(directed)).values_list("pk", flat=True))
     out = {}

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail

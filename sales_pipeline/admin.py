@@ -3,8 +3,6 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
-from .services import ledger
-
 from .models import (
     Deal,
     DealLine,
@@ -15,6 +13,7 @@ from .models import (
     SettlementLine,
     StageChange,
 )
+from .services import ledger
 
 
 @admin.register(SettlementLine)

@@ -110,6 +110,31 @@ class KpiCell(models.Model):
         return f"{self.period_id}: {self.kpi} for {self.manager_id}"
 
 
+class DashboardCell(models.Model):
+    """One number of a dashboard block for one manager (None: the pool) in one period,
+    counted at fill time (reporting.dashboard_facts): the dashboard sums the rows of
+    the managers a user sees. `block` and `key` say what it is (a funnel stage, an ABC x
+    XYZ cell, a month...); `amount` is money in 1/10,000, `days` days or a second count."""
+
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="dashboard_cells")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    )
+    block = models.CharField(max_length=16)
+    key = models.CharField(max_length=200, blank=True)
+    n = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    days = models.FloatField(default=0)
+
+    objects = KpiCellQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["period", "manager"], name="dashboard_cell_period_manager")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {self.block} {self.key} for {self.manager_id}"
+
+
 class KpiCustomerRowQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(customer_scope(user, prefix="customer__"))

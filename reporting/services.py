@@ -28,8 +28,8 @@ from customers.access import DIRECTOR
 from segmentation.models import RecomputeRun
 from segmentation.services import segments_recompute
 
-from . import kpis, periods, selectors
-from .models import KpiCell, KpiCustomerRow, KpiFact, KpiPeriod
+from . import dashboard_facts, kpis, periods, selectors
+from .models import DashboardCell, KpiCell, KpiCustomerRow, KpiFact, KpiPeriod
 
 logger = logging.getLogger(__name__)
 WRITE_BATCH = 5_000
@@ -103,12 +103,15 @@ def kpi_period_fill(*, start: date, end: date, inputs: FillInputs | None = None)
     )
     facts = kpis.mark_shared(facts)
     cells = kpis.cells(facts)
-    monthly = kpis.monthly_series(selectors.day_rows(end), end)
+    days = selectors.day_rows(end)
+    monthly = kpis.monthly_series(days, end)
     products = inputs.products
+    blocks = dashboard_facts.compute(start=start, end=end, days=days, customers=inputs.customers, products=products)
     with transaction.atomic():
         period, _created = KpiPeriod.objects.select_for_update().get_or_create(start=start, end=end)
         KpiFact.objects.filter(period=period).delete()
         KpiCell.objects.filter(period=period).delete()
+        DashboardCell.objects.filter(period=period).delete()
         KpiCustomerRow.objects.filter(period=period).delete()
         KpiFact.objects.bulk_create(
             (
@@ -128,6 +131,10 @@ def kpi_period_fill(*, start: date, end: date, inputs: FillInputs | None = None)
             KpiCell(period=period, manager_id=int(row.manager_id) or None, kpi=row.kpi,
                     customers=int(row.customers), amount=int(row.amount))  # fmt: skip
             for row in cells.itertuples(index=False)
+        )
+        DashboardCell.objects.bulk_create(
+            DashboardCell(period=period, manager_id=manager_id, block=block, key=key, n=n, amount=amount, days=extra)
+            for manager_id, block, key, n, amount, extra in blocks
         )
         KpiCustomerRow.objects.bulk_create(
             (

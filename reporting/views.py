@@ -97,12 +97,7 @@ def dashboard(request):
             ],  # fmt: skip
             label=_("KPIs against the previous period"),
         ),
-        **blocks.funnel(request, start, end),
-        **blocks.matrix(request, end),
-        **blocks.lifecycle(request, end),
-        **blocks.dynamics(request, end),
-        **blocks.products(request),
-        **blocks.activity(request, start, end),
+        **blocks.stored(request, period),
         widgets=[w for w in (fn(request, start, end) for fn in hooks.get_hooks(hooks.DASHBOARD_WIDGETS)) if w],
     )
     return render(request, "reporting/dashboard.html", context)

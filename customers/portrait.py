@@ -51,11 +51,13 @@ def offer_next_for(customer_ids, *, today: date | None = None) -> dict[int, list
     }
 
 
-def with_maturity(queryset):
+def with_maturity(queryset, prefix: str = ""):
     """Annotate target_count, in_use_count and maturity (0..1, None without targets) in SQL,
-    so lists sort by it."""
+    so lists sort by it. `prefix`: the path to the customer ("customer__" on rows that
+    hang off one)."""
+    customer_pk = f"{prefix}pk" if prefix else "pk"
     targets = (
-        PortraitEntry.objects.filter(segment_id=OuterRef("segment_id"))
+        PortraitEntry.objects.filter(segment_id=OuterRef(f"{prefix}segment_id"))
         .order_by()
         .values("segment_id")
         .annotate(n=Count("pk"))
@@ -63,9 +65,9 @@ def with_maturity(queryset):
     )
     in_use = (
         CustomerProduct.objects.filter(
-            customer_id=OuterRef("pk"),
+            customer_id=OuterRef(customer_pk),
             status=CustomerProduct.Status.IN_USE,
-            product__portrait_entries__segment_id=OuterRef("segment_id"),
+            product__portrait_entries__segment_id=OuterRef(f"{prefix}segment_id"),
         )
         .order_by()
         .values("customer_id")

@@ -19,6 +19,12 @@ def _ledger_changed(*, since) -> None:
     services.ledger_changed(since=since)
 
 
+def _customers_reassigned(*, customer_ids, actor, reason) -> None:
+    from . import services
+
+    services.customer_rows_follow(customer_ids=list(customer_ids), actor=actor, reason=reason)
+
+
 class ReportingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reporting"
@@ -30,3 +36,4 @@ class ReportingConfig(AppConfig):
         hooks.register(hooks.DEMO_SEEDERS, _seed_demo, order=90)
         hooks.register(hooks.DEMO_RESETS, _reset_demo, order=90)
         hooks.register(hooks.LEDGER_CHANGED, _ledger_changed)
+        hooks.register(hooks.CUSTOMERS_REASSIGNED, _customers_reassigned, order=90)

@@ -119,7 +119,7 @@ def product_rows(products: dict, customers: pd.DataFrame) -> list[tuple]:
     if customers.empty:
         return []
     frame = customers[["customer_id", "manager_id"]].copy()
-    frame["in_use"] = [products.get(int(pk), {}).get("products_in_use", 0) for pk in frame["customer_id"]]
+    frame["in_use"] = frame["customer_id"].map(products).fillna(0).astype("int64")
     frame["manager_id"] = frame["manager_id"].fillna(kpis.UNASSIGNED).astype("int64")
     grouped = frame.groupby(["manager_id", "in_use"], as_index=False).size()
     return [(_manager(m), PRODUCTS, str(n), int(size), 0, 0.0) for m, n, size in grouped.itertuples(index=False)]

@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.access import customer_scope
+from customers.access import owned_scope
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -137,7 +137,9 @@ class DashboardCell(models.Model):
 
 class KpiCustomerRowQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(customer_scope(user, prefix="customer__"))
+        # On the row's copy of the customer's manager (kept by reassignments): the page
+        # counts and sorts without joining the customers.
+        return self.filter(owned_scope(user, manager="manager", customer="customer_id"))
 
 
 class KpiCustomerRow(models.Model):
@@ -146,6 +148,13 @@ class KpiCustomerRow(models.Model):
 
     period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="customer_rows")
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    # Copies of the customer's, for the page's scope and sort on this table alone: the
+    # manager is kept current by reassignments (services.customer_rows_follow), the
+    # name (the sort key; the page shows the customer's own) is as of the fill.
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    )
+    name = models.CharField(_("customer"), max_length=200, blank=True)
     status_start = models.CharField(_("status at start"), max_length=10, blank=True)
     status_end = models.CharField(_("status at end"), max_length=10, blank=True)
     abc_start = models.CharField(_("ABC at start"), max_length=1, blank=True)
@@ -156,16 +165,17 @@ class KpiCustomerRow(models.Model):
     repeat_amount = models.DecimalField(_("repeat sales"), max_digits=20, decimal_places=4, default=0)
     new_direction_amount = models.DecimalField(_("new-direction sales"), max_digits=20, decimal_places=4, default=0)
     monthly = models.JSONField(_("monthly sales"), default=list, help_text="Twelve monthly sums to E, oldest first.")
-    # As the fill found them (the product statuses have no history to ask "as of E").
-    products_in_use = models.PositiveIntegerField(_("products in use"), default=0)
-    target_in_use = models.PositiveIntegerField(default=0)
-    target_count = models.PositiveIntegerField(default=0)
-    maturity = models.FloatField(_("maturity"), null=True)
+    # Products in use and maturity are not stored: the page reads them live for its rows
+    # (selectors.customer_rows), since product statuses have no history to ask "as of E".
 
     objects = KpiCustomerRowQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period", "customer"], name="one_kpi_row_per_customer")]
+        indexes = [
+            models.Index(fields=["period", "name", "id"], name="kpi_row_period_name"),
+            models.Index(fields=["period", "manager", "name"], name="kpi_row_period_manager_name"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_id}: {self.customer_id}"

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pandas as pd
 from django.conf import settings
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from crm_project.dates import months_before
@@ -54,9 +54,9 @@ def first_line_days(end: date) -> pd.DataFrame:
 
 
 def customers_frame() -> pd.DataFrame:
-    """Every customer: assigned manager and creation date in the business time zone."""
-    rows = Customer.objects.values_list("pk", "manager_id", "created_at")
-    frame = _frame(rows, ["customer_id", "manager_id", "created"])
+    """Every customer: assigned manager, creation date in the business time zone, name."""
+    rows = Customer.objects.values_list("pk", "manager_id", "created_at", "name")
+    frame = _frame(rows, ["customer_id", "manager_id", "created", "name"])
     if not frame.empty:
         moments = pd.to_datetime(frame["created"], utc=True).dt.tz_convert(settings.TIME_ZONE)
         frame["created"] = moments.dt.tz_localize(None).dt.normalize()
@@ -68,23 +68,14 @@ def snapshot_frame(as_of: date) -> pd.DataFrame:
     return _frame(rows, ["customer_id", "status", "abc", "xyz"])
 
 
-def products_by_customer() -> dict[int, dict]:
-    """Each customer's products in use, target products in use, target count and
-    maturity (customers.portrait's rule), one query over all customers."""
-    from customers.portrait import with_maturity
-
-    rows = with_maturity(Customer.objects.all()).values_list("pk", "in_use_count", "target_count", "maturity")
-    in_use = dict(
+def products_in_use() -> dict[int, int]:
+    """Each customer's number of products in use now (customers without any are absent)."""
+    return dict(
         CustomerProduct.objects.filter(status=CustomerProduct.Status.IN_USE)
         .values_list("customer_id")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return {
-        pk: {"products_in_use": in_use.get(pk, 0), "target_in_use": targets_in_use, "target_count": targets,
-             "maturity": share}  # fmt: skip
-        for pk, targets_in_use, targets, share in rows
-    }
 
 
 def day_rows(end: date, months: int = 12) -> pd.DataFrame:
@@ -217,7 +208,21 @@ def drill_down(*, user, period: KpiPeriod, kpi: str, row: str):
 
 
 def customer_rows(*, user, period: KpiPeriod):
-    return KpiCustomerRow.objects.visible_to(user).filter(period=period).select_related("customer", "customer__manager")
+    """The by-customer rows `user` sees, with the customer's products in use and maturity
+    as they are now (subqueries the database runs for the rows of the page only, unless
+    the page sorts by them)."""
+    from customers.portrait import with_maturity
+
+    in_use = (
+        CustomerProduct.objects.filter(customer_id=OuterRef("customer_id"), status=CustomerProduct.Status.IN_USE)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = KpiCustomerRow.objects.visible_to(user).filter(period=period).select_related("customer", "manager")
+    rows = rows.annotate(products_in_use=Coalesce(Subquery(in_use, output_field=IntegerField()), Value(0)))
+    return with_maturity(rows, prefix="customer__")
 
 
 def plans_by_manager(*, user, start: date, end: date) -> dict[int, dict]:

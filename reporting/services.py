@@ -18,7 +18,8 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,7 +54,7 @@ class FillInputs:
     (the nightly presets) rather than once per period."""
 
     customers: pd.DataFrame
-    products: dict
+    products: dict  # customer id -> products in use now (the dashboard's block)
     first_days: pd.DataFrame
     first_line_days: pd.DataFrame
     up_to: date
@@ -64,7 +65,7 @@ class FillInputs:
         return cls(
             read_at=timezone.now(),
             customers=selectors.customers_frame(),
-            products=selectors.products_by_customer(),
+            products=selectors.products_in_use(),
             first_days=selectors.first_days(up_to),
             first_line_days=selectors.first_line_days(up_to),
             up_to=up_to,
@@ -107,6 +108,7 @@ def kpi_period_fill(*, start: date, end: date, inputs: FillInputs | None = None)
     monthly = kpis.monthly_series(days, end)
     products = inputs.products
     blocks = dashboard_facts.compute(start=start, end=end, days=days, customers=inputs.customers, products=products)
+    names = dict(zip(inputs.customers["customer_id"], inputs.customers["name"], strict=True))
     with transaction.atomic():
         period, _created = KpiPeriod.objects.select_for_update().get_or_create(start=start, end=end)
         KpiFact.objects.filter(period=period).delete()
@@ -141,6 +143,8 @@ def kpi_period_fill(*, start: date, end: date, inputs: FillInputs | None = None)
                 KpiCustomerRow(
                     period=period,
                     customer_id=int(row.customer_id),
+                    manager_id=int(row.manager_id) or None,
+                    name=names.get(row.customer_id, "")[:200],
                     status_start=row.status_start,
                     status_end=row.status_end,
                     abc_start=row.abc_start,
@@ -151,7 +155,6 @@ def kpi_period_fill(*, start: date, end: date, inputs: FillInputs | None = None)
                     repeat_amount=kpis.from_units(row.repeat_amount),
                     new_direction_amount=kpis.from_units(row.new_direction_amount),
                     monthly=monthly.get(int(row.customer_id), [0] * 12),
-                    **products.get(int(row.customer_id), {}),
                 )
                 for row in by_customer.itertuples(index=False)
             ),
@@ -164,6 +167,11 @@ def kpi_period_fill(*, start: date, end: date, inputs: FillInputs | None = None)
         if period.stale_since is not None and period.stale_since <= began:
             period.stale_since = None
         period.save()
+    if connection.vendor == "postgresql":
+        # A fill replaces tens of thousands of rows at once: fresh statistics, or the pages'
+        # planner guesses from the empty table it saw before (a sort of every row).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE reporting_kpicustomerrow, reporting_kpifact, reporting_kpicell")
     logger.info("KPIs of %s..%s: %d facts, %d customers in %.1f s", start, end, len(facts), len(by_customer),
                 period.seconds)  # fmt: skip
     return period
@@ -217,6 +225,20 @@ def ledger_changed(*, since: date) -> None:
         from .tasks import fill_stale_kpis_task
 
         transaction.on_commit(fill_stale_kpis_task.delay)
+
+
+def customer_rows_follow(*, customer_ids: list[int], actor=None, reason: str = "") -> int:
+    """hooks.CUSTOMERS_REASSIGNED: the by-customer rows of every period take the customers'
+    new manager, so that the page's scope (on the row) follows the assignment at once.
+    One UPDATE per batch of customers."""
+    from customers.models import Customer
+
+    manager = Customer.objects.filter(pk=OuterRef("customer_id")).values("manager_id")[:1]
+    updated = 0
+    for start in range(0, len(customer_ids), WRITE_BATCH):
+        batch = customer_ids[start : start + WRITE_BATCH]
+        updated += KpiCustomerRow.objects.filter(customer_id__in=batch).update(manager_id=Subquery(manager))
+    return updated
 
 
 def weekly_summary_send(*, today: date | None = None) -> int:

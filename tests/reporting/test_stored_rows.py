@@ -180,3 +180,19 @@ def test_the_dashboard_link_and_page_render_the_stored_blocks(dir_1, client_for)
     response = client_for(dir_1).get(reverse("reporting:dashboard") + "?start=2026-03-01&end=2026-03-31")
     assert response.status_code == 200
     assert "Price too high" in response.content.decode()
+
+
+def test_the_by_customer_rows_follow_a_reassignment_at_once(ledger_rows, mgr_b, mgr_c, client_for):
+    from customers.services.profiles import customers_reassign
+
+    services.kpi_period_fill(start=START, end=END)
+    url = reverse("reporting:kpi_customers") + f"?start={START}&end={END}"
+
+    def names(user):
+        return sorted(row.customer.name for row in client_for(user).get(url).context["table"].data)
+
+    assert "Cog" in names(mgr_b) and "Cog" not in names(mgr_c)
+    customers_reassign(customers=[ledger_rows["C"]], manager=mgr_c, actor=mgr_b)
+    assert "Cog" not in names(mgr_b)  # no refill needed: the row's manager moved with the customer
+    assert "Cog" in names(mgr_c)
+    assert "Eyelet" in names(mgr_b)  # the pool's, as on the customer list

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from crm_project import charts
+from crm_project import charts, hooks
 from sales_pipeline.funnel import Funnel, RefusalRow, StageRow
 from sales_pipeline.models import Stage
 from segmentation.classification import STATUSES
@@ -30,6 +30,7 @@ def stored(request, period: KpiPeriod) -> dict:
         summed.setdefault(block, {})[key] = (int(n), int(amount), float(days))
     activity_rows = cells.filter(block=facts.ACTIVITY).values_list("manager_id", "manager__username", "key", "n")
     return {
+        "widgets": widgets(request, period, summed),
         **funnel(summed, period.start, period.end),
         **matrix(summed.get(facts.MATRIX, {})),
         **lifecycle(summed.get(facts.LIFECYCLE, {}), period.end),
@@ -37,6 +38,22 @@ def stored(request, period: KpiPeriod) -> dict:
         **products(summed.get(facts.PRODUCTS, {})),
         **activity(list(activity_rows)),
     }
+
+
+def widgets(request, period: KpiPeriod, summed: dict) -> list:
+    """The blocks other apps register (hooks.DASHBOARD_WIDGETS), each given the sums of its
+    app's stored rows (hooks.DASHBOARD_FACTS) when it has any."""
+    with_facts = {facts.hook_block(fn) for fn in hooks.get_hooks(hooks.DASHBOARD_FACTS)}
+    out = []
+    for fn in hooks.get_hooks(hooks.DASHBOARD_WIDGETS):
+        block = facts.hook_block(fn)
+        stored = None
+        if block in with_facts:
+            stored = {key: (n, amount) for key, (n, amount, _days) in summed.get(block, {}).items()}
+        widget = fn(request, period.start, period.end, stored=stored)
+        if widget:
+            out.append(widget)
+    return out
 
 
 def _money(units: int):

@@ -134,6 +134,22 @@ def activity_rows(start: date, end: date) -> list[tuple]:
     return rows
 
 
+def hook_block(fn) -> str:
+    """The block of an app's hooks.DASHBOARD_FACTS rows: "app:<its app's package>", the
+    same for its DASHBOARD_WIDGETS function, which gets their sums."""
+    return "app:" + fn.__module__.split(".")[0]
+
+
+def hook_rows(start: date, end: date) -> list[tuple]:
+    from crm_project import hooks
+
+    rows = []
+    for fn in hooks.get_hooks(hooks.DASHBOARD_FACTS):
+        block = hook_block(fn)
+        rows += [(_manager(m), block, key, int(n), int(amount), 0.0) for m, key, n, amount in fn(start=start, end=end)]
+    return rows
+
+
 def compute(*, start: date, end: date, days: pd.DataFrame, customers: pd.DataFrame, products: dict) -> list[tuple]:
     return [
         *funnel_rows(start, end),
@@ -141,4 +157,5 @@ def compute(*, start: date, end: date, days: pd.DataFrame, customers: pd.DataFra
         *revenue_rows(days, customers, end),
         *product_rows(products, customers),
         *activity_rows(start, end),
+        *hook_rows(start, end),
     ]

@@ -23,7 +23,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm_project import charts, hooks
+from crm_project import charts
 from crm_project.dates import business_today
 from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.views import ScopedListView
@@ -98,7 +98,6 @@ def dashboard(request):
             label=_("KPIs against the previous period"),
         ),
         **blocks.stored(request, period),
-        widgets=[w for w in (fn(request, start, end) for fn in hooks.get_hooks(hooks.DASHBOARD_WIDGETS)) if w],
     )
     return render(request, "reporting/dashboard.html", context)
 

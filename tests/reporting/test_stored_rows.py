@@ -196,3 +196,25 @@ def test_the_by_customer_rows_follow_a_reassignment_at_once(ledger_rows, mgr_b, 
     assert "Cog" not in names(mgr_b)  # no refill needed: the row's manager moved with the customer
     assert "Cog" in names(mgr_c)
     assert "Eyelet" in names(mgr_b)  # the pool's, as on the customer list
+
+
+def test_an_apps_widget_gets_the_sums_of_its_stored_rows(ledger_rows, dir_1, mgr_a, admin_user):
+    from loyalty import selectors as loyalty
+
+    period = services.kpi_period_fill(start=START, end=END)
+    for user in (admin_user, dir_1, mgr_a):
+        request = RequestFactory().get("/")
+        request.user = user
+        (widget,) = [w for w in dashboard_blocks.stored(request, period)["widgets"] if w.title == "Loyalty"]
+        live = loyalty.measures(user=user, as_of=END)
+        stored = widget.context["loyalty_measures"]
+        assert (stored.buyers, stored.loyal_buyers, stored.loyalty_index) == (
+            live.buyers, live.loyal_buyers, live.loyalty_index
+        ), user  # fmt: skip
+        assert stored.regular_customers == live.regular_customers
+    # By hand: the four periods to 30 June 2024 run from 1 July 2023; buyers there: Anvil (May 24;
+    # its Feb 23 line is before), Bolt (Dec 23), Cog (Jan 24), Dowel (May 24): none in two periods.
+    request = RequestFactory().get("/")
+    request.user = admin_user
+    (widget,) = [w for w in dashboard_blocks.stored(request, period)["widgets"] if w.title == "Loyalty"]
+    assert (widget.context["loyalty_measures"].buyers, widget.context["loyalty_measures"].loyal_buyers) == (4, 0)

@@ -92,7 +92,7 @@ def _values(per_kpi: dict) -> dict:
 
 
 def manager_table(*, user, period: KpiPeriod, with_teams: bool = True) -> list[Row]:
-    per_manager = selectors.manager_rows(user=user, period=period)
+    per_manager, teams, total = selectors.table_figures(user=user, period=period)
     managers = {m.pk: m for m in figures_managers(user).select_related("team_membership__team")}
     rows = []
     for manager in sorted(managers.values(), key=lambda m: (_team_name(m), m.get_username())):
@@ -103,10 +103,9 @@ def manager_table(*, user, period: KpiPeriod, with_teams: bool = True) -> list[R
         rows.append(Row(str(manager_id), f"#{manager_id}", "manager", _values(per_manager[manager_id])))
     if per_manager.get(None):
         rows.append(Row("none", str(_("Unassigned")), "unassigned", _values(per_manager[None])))
-    teams = selectors.team_rows(user=user, period=period) if with_teams else {}
-    for (team_id, team), per_kpi in sorted(teams.items(), key=lambda item: item[0][1]):
+    for (team_id, team), per_kpi in sorted(teams.items() if with_teams else [], key=lambda item: item[0][1]):
         rows.append(Row(f"team-{team_id}", str(_("Team %(name)s") % {"name": team}), "team", _values(per_kpi)))
-    rows.append(Row("all", str(_("Total")), "total", _values(selectors.total_row(user=user, period=period))))
+    rows.append(Row("all", str(_("Total")), "total", _values(total)))
     return rows
 
 

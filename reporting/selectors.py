@@ -94,6 +94,41 @@ def period_of(start: date, end: date) -> KpiPeriod | None:
     return KpiPeriod.objects.filter(start=start, end=end).first()
 
 
+def table_figures(*, user, period: KpiPeriod) -> tuple[dict, dict, dict]:
+    """(per manager, per team, total) of what `user` sees, in two queries: the visible
+    cells with their manager's team, and the visible shared facts (a customer counted for
+    several managers), which say how many customers the summed cells count twice in a
+    team (today's teams) and in the total. Shapes as manager_rows, team_rows, total_row."""
+    cells = KpiCell.objects.visible_to(user).filter(period=period)
+    rows = cells.values_list("manager_id", "manager__team_membership__team_id",
+                             "manager__team_membership__team__name", "kpi", "customers", "amount")  # fmt: skip
+    per_manager: dict = {}
+    teams: dict = {}
+    total: dict = {}
+    team_of: dict = {}
+    for manager_id, team_id, team, kpi, customers, amount in rows:
+        per_manager.setdefault(manager_id, {})[kpi] = (customers, int(amount))
+        groups = [total] if team_id is None else [total, teams.setdefault((team_id, team), {})]
+        if team_id is not None:
+            team_of[manager_id] = (team_id, team)
+        for group in groups:
+            before = group.get(kpi, (0, 0))
+            group[kpi] = (before[0] + customers, before[1] + int(amount))
+    shared = KpiFact.objects.visible_to(user).filter(period=period, shared=True)
+    seen: dict = {}
+    for manager_id, kpi, customer_id in shared.values_list("manager_id", "kpi", "customer_id"):
+        seen.setdefault((None, kpi, customer_id), 0)
+        seen[(None, kpi, customer_id)] += 1
+        if manager_id in team_of:
+            key = (team_of[manager_id], kpi, customer_id)
+            seen[key] = seen.get(key, 0) + 1
+    for (team, kpi, _customer), times in seen.items():
+        group = total if team is None else teams[team]
+        customers, amount = group[kpi]
+        group[kpi] = (customers - (times - 1), amount)
+    return per_manager, teams, total
+
+
 def manager_rows(*, user, period: KpiPeriod) -> dict:
     """{manager_id or None: {kpi: (customers, amount units)}} of the cells `user` sees."""
     cells = KpiCell.objects.visible_to(user).filter(period=period)

@@ -218,3 +218,15 @@ def test_an_apps_widget_gets_the_sums_of_its_stored_rows(ledger_rows, dir_1, mgr
     request.user = admin_user
     (widget,) = [w for w in dashboard_blocks.stored(request, period)["widgets"] if w.title == "Loyalty"]
     assert (widget.context["loyalty_measures"].buyers, widget.context["loyalty_measures"].loyal_buyers) == (4, 0)
+
+
+def test_the_tables_two_query_figures_equal_the_separate_reads(ledger_rows, mgr_b, dir_1, admin_user, mgr_a):
+    SettlementLine.objects.create(customer=ledger_rows["A"], date=date(2024, 5, 3), manager=mgr_b,
+                                  product=Product.objects.get(sku="P1"), amount=Decimal("20"),
+                                  source_key="two-managers")  # fmt: skip
+    period = services.kpi_period_fill(start=START, end=END)
+    for user in (dir_1, admin_user, mgr_a, mgr_b):
+        per_manager, teams, total = selectors.table_figures(user=user, period=period)
+        assert per_manager == selectors.manager_rows(user=user, period=period)
+        assert teams == selectors.team_rows(user=user, period=period)
+        assert total == selectors.total_row(user=user, period=period)

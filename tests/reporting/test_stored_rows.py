@@ -230,3 +230,13 @@ def test_the_tables_two_query_figures_equal_the_separate_reads(ledger_rows, mgr_
         assert per_manager == selectors.manager_rows(user=user, period=period)
         assert teams == selectors.team_rows(user=user, period=period)
         assert total == selectors.total_row(user=user, period=period)
+
+
+def test_the_pages_say_when_the_figures_are_being_recounted(ledger_rows, dir_1, client_for):
+    services.kpi_period_fill(start=START, end=END)
+    url = reverse("reporting:kpi_managers") + f"?start={START}&end={END}"
+    assert 'id="kpi-stale"' not in client_for(dir_1).get(url).content.decode()
+    services.kpi_periods_mark_stale(since=START)
+    for name in ("reporting:kpi_managers", "reporting:kpi_customers", "reporting:dashboard"):
+        html = client_for(dir_1).get(reverse(name) + f"?start={START}&end={END}").content.decode()
+        assert 'id="kpi-stale"' in html, name

@@ -59,4 +59,7 @@ class KpiCustomerTable(tables.Table):
         return None if record.maturity is None else round(record.maturity, 4)
 
     def render_monthly(self, value):
-        return charts.sparkline([v / 10_000 for v in value], label=_("Monthly sales, the year to the period's end"))
+        # The label translated once per table, not once per row (a lazy string formats each time).
+        if not hasattr(self, "_sparkline_label"):
+            self._sparkline_label = str(_("Monthly sales, the year to the period's end"))
+        return charts.sparkline([v / 10_000 for v in value], label=self._sparkline_label)

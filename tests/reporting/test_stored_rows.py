@@ -240,3 +240,22 @@ def test_the_pages_say_when_the_figures_are_being_recounted(ledger_rows, dir_1, 
     for name in ("reporting:kpi_managers", "reporting:kpi_customers", "reporting:dashboard"):
         html = client_for(dir_1).get(reverse(name) + f"?start={START}&end={END}").content.decode()
         assert 'id="kpi-stale"' in html, name
+
+
+def test_the_monday_email_runs_the_same_queries_for_one_director_or_three(ledger_rows, dir_1, team_1, team_2):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_director
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            services.weekly_summary_send(today=date(2024, 7, 8))
+        return len(captured)
+
+    services.weekly_summary_send(today=date(2024, 7, 8))  # fills last week once
+    one = queries()
+    make_director("dir_2", team_2)
+    make_director("dir_3", team_1, team_2)
+    assert queries() == one
+    assert services.weekly_summary_send(today=date(2024, 7, 8)) == 3  # three e-mails, the same queries

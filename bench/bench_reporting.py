@@ -14,7 +14,9 @@ each line recorded for its customer's manager, and the products put in five line
 Then it fills the KPI rows of Q1 2026 and of Q4 2025 (the previous period, for the
 dashboard's deltas) as the nightly job does, timed, and requests each page through
 Django's test client (in-process: server time without network) as the director and as
-a manager: a warm-up, then --repeats timed requests; prints a Markdown table.
+a manager: a warm-up, then --repeats timed requests; prints a Markdown table of the median
+wall time, the query count, and (the machine is shared: wall time waits for the CPU) the
+median CPU time of this Python process and the median time its SQL took.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def parse_args(argv=None):
     parser.add_argument("--deals", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--reuse", action="store_true", help="keep an already built database")
+    parser.add_argument("--no-fill", action="store_true", help="with --reuse: measure the rows already filled")
     parser.add_argument("--host", default=os.environ.get("PGHOST", "127.0.0.1"))
     parser.add_argument("--port", default=os.environ.get("PGPORT", "5432"))
     parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
@@ -114,16 +117,20 @@ def measure(username: str, repeats: int) -> dict[str, tuple[float, int]]:
     results = {}
     for label, url in PAGES:
         client.get(url)  # warm-up
-        times = []
+        times, cpu, sql = [], [], []
         for _ in range(repeats):
             with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 response = client.get(url)
                 times.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started_cpu)
+            sql.append(sum(float(q["time"]) for q in queries.captured_queries))
             if response.status_code != 200:
                 raise SystemExit(f"{url} answered {response.status_code}")
-        results[label] = (statistics.median(times) * 1000, len(queries))
-        print(f"{username:15} {label:30} {results[label][0]:8.1f} ms {results[label][1]:4d} queries", flush=True)
+        results[label] = (statistics.median(times) * 1000, len(queries), statistics.median(cpu) * 1000,
+                          statistics.median(sql) * 1000)  # fmt: skip
+        print(f"{username:15} {label:30} {results[label][0]:8.1f} ms {results[label][1]:4d} queries "
+              f"(Python CPU {results[label][2]:.1f} ms, SQL {results[label][3]:.1f} ms)", flush=True)  # fmt: skip
     return results
 
 
@@ -149,15 +156,16 @@ def main(argv=None) -> int:
     from sales_pipeline.models import Deal
 
     print(f"{Customer.objects.count():,} customers, {Deal.objects.count():,} deals, {lines:,} settlement lines")
-    fills = fill()
+    fills = {} if args.no_fill else fill()
     director = measure("bench_director", args.repeats)
     manager = measure("bench_manager0", args.repeats)
     print()
-    print("| page | director | manager | queries |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| page | director | manager | queries | director: Python CPU, SQL |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for label, _url in PAGES:
-        print(f"| {label} | {director[label][0]:.0f} ms | {manager[label][0]:.0f} ms | "
-              f"{director[label][1]} / {manager[label][1]} |")  # fmt: skip
+        wall, queries, cpu, sql = director[label]
+        print(f"| {label} | {wall:.0f} ms | {manager[label][0]:.0f} ms | {queries} / {manager[label][1]} | "
+              f"{cpu:.0f} ms, {sql:.0f} ms |")  # fmt: skip
     for name, seconds in fills.items():
         print(f"| fill {name} (nightly) | {seconds:.1f} s | | |")
     return 0

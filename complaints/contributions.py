@@ -121,7 +121,7 @@ def dashboard_figures(user, start: date, end: date, today: date | None = None) -
     return figures
 
 
-def dashboard_widget(request, start: date, end: date):
+def dashboard_widget(request, start: date, end: date, stored: dict | None = None):
     if not request.user.has_perm("complaints.view_complaint"):
         return None
     figures = dashboard_figures(request.user, start, end)

@@ -24,8 +24,16 @@ AGENDA_DOSSIER = "agenda_dossier"
 # fn(list_name: str) -> ListColumns | None: annotations, columns and filters of a customer list
 # ("customers": the customer list and its export; "managed_base": the managed base)
 CUSTOMER_COLUMNS = "customer_list_columns"
-# fn(request, start: date, end: date) -> Widget | None: a block on the director's dashboard
+# fn(request, start: date, end: date, stored: dict | None) -> Widget | None: a block on the
+# director's dashboard. `stored`: the sums, over the managers the viewer sees, of the rows the
+# same app's DASHBOARD_FACTS function gave when the period was filled ({key: (n, amount)};
+# None when the app registers none)
 DASHBOARD_WIDGETS = "dashboard_widgets"
+# fn(*, start: date, end: date) -> list[(manager_id | None, key: str, n: int, amount: int)]: a
+# widget's numbers per manager, counted when reporting fills a period (nightly, and after
+# ledger writes) and stored, so that the widget sums a few rows instead of scanning while the
+# dashboard renders. Set-based: a constant number of queries for all managers.
+DASHBOARD_FACTS = "dashboard_facts"
 # fn(user) -> list[HealthCheck]: measured shares for the process health page
 PROCESS_HEALTH = "process_health_checks"
 # fn(*, customer_ids: list[int], actor, reason: str) -> None: these customers' manager has just
@@ -33,6 +41,11 @@ PROCESS_HEALTH = "process_health_checks"
 # to customer.manager (the pipeline's open deals), with history. Called by
 # customers.services.customers_reassigned only; a set-based update, not a loop per customer.
 CUSTOMERS_REASSIGNED = "customers_reassigned"
+# fn(*, since: date) -> None: settlement lines dated `since` or later were just added or
+# deleted, inside the caller's transaction. One call per write (a payment, an import, an
+# admin deletion) however many lines: the receiver marks what it keeps of later dates
+# stale, set-based. Sent by sales_pipeline.services.ledger only.
+LEDGER_CHANGED = "ledger_changed"
 # fn(demo: DemoContext) -> None: demo data, called in `order` (layer order) by seed_demo
 DEMO_SEEDERS = "demo_seeders"
 # fn() -> None: delete an app's demo data, called in reverse order by seed_demo --reset

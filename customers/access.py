@@ -38,17 +38,21 @@ def user_role(user) -> str | None:
 def customer_scope(user, prefix: str = "") -> Q:
     """A filter on customers (or, with `prefix="customer__"`, on anything hanging off a
     customer) that keeps only what `user` may see."""
+    return owned_scope(user, manager=f"{prefix}manager", customer=f"{prefix}pk")
+
+
+def owned_scope(user, *, manager: str, customer: str) -> Q:
+    """customer_scope on rows that keep a copy of their customer's manager: `manager` the
+    manager field, `customer` the customer's id field (reporting's by-customer rows)."""
     if not user.is_authenticated or not user.is_active:
         return NOTHING
     if sees_everything(user):
         return Q()
-    manager = f"{prefix}manager"
     pool = Q(**{f"{manager}__isnull": True})
     if user_role(user) == DIRECTOR:
         # A subquery, not a join: a customer never appears twice however many
         # directors its team has.
-        team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
-        return Q(**{f"{manager}__in": team_managers}) | pool | Q(**{manager: user})
+        return Q(**{f"{manager}__in": directed_managers(user)}) | pool | Q(**{manager: user})
     if user_role(user) == MANAGER:
         # A colleague's agenda handed over while they are away brings its customers along,
         # but only contacts the customer's current manager handed over: a reassignment or
@@ -58,9 +62,14 @@ def customer_scope(user, prefix: str = "") -> Q:
         covering = PlannedContact.objects.filter(
             manager=user, status=PlannedContact.Status.PLANNED, handed_over_from=F("customer__manager")
         )
-        covered = Q(**{f"{prefix}pk__in": covering.values("customer_id")})
+        covered = Q(**{f"{customer}__in": covering.values("customer_id")})
         return Q(**{manager: user}) | pool | covered
     return NOTHING
+
+
+def directed_managers(user):
+    """The managers of the teams `user` directs (a queryset, used as a subquery)."""
+    return get_user_model().objects.filter(team_membership__team__directors=user)
 
 
 def managed_scope(user, *manager_fields: str) -> Q:
@@ -80,8 +89,7 @@ def managed_scope(user, *manager_fields: str) -> Q:
     for field in manager_fields:
         condition |= Q(**{field: user})
         if role == DIRECTOR:
-            team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
-            condition |= Q(**{f"{field}__in": team_managers})
+            condition |= Q(**{f"{field}__in": directed_managers(user)})
     return condition
 
 
@@ -98,7 +106,7 @@ def assignable_managers(user):
     if sees_everything(user):
         return users.filter(team_membership__isnull=False)
     if user_role(user) == DIRECTOR:
-        return users.filter(team_membership__team__directors=user)
+        return users.filter(pk__in=directed_managers(user))
     return users.none()
 
 
@@ -160,8 +168,7 @@ def figures_scope(user, field: str = "manager") -> Q:
     if sees_everything(user):
         return Q()
     if user_role(user) == DIRECTOR:
-        team_managers = get_user_model().objects.filter(team_membership__team__directors=user)
-        return Q(**{f"{field}__in": team_managers}) | Q(**{f"{field}__isnull": True}) | Q(**{field: user.pk})
+        return Q(**{f"{field}__in": directed_managers(user)}) | Q(**{f"{field}__isnull": True}) | Q(**{field: user.pk})
     if user_role(user) == MANAGER:
         return Q(**{field: user.pk})
     return NOTHING

@@ -51,11 +51,18 @@ def offer_next_for(customer_ids, *, today: date | None = None) -> dict[int, list
     }
 
 
-def with_maturity(queryset):
+def with_maturity(queryset, prefix: str = ""):
     """Annotate target_count, in_use_count and maturity (0..1, None without targets) in SQL,
-    so lists sort by it."""
+    so lists sort by it. `prefix` "customer__": on rows that hang off a customer, reading
+    the customer's segment in the subqueries (no join: a count of the rows stays on their
+    own table)."""
+    if prefix:
+        customer_pk = OuterRef(prefix.removesuffix("__") + "_id")  # the row's own column
+        segment = Subquery(Customer.objects.filter(pk=OuterRef(customer_pk)).values("segment_id")[:1])
+    else:
+        customer_pk, segment = OuterRef("pk"), OuterRef("segment_id")
     targets = (
-        PortraitEntry.objects.filter(segment_id=OuterRef("segment_id"))
+        PortraitEntry.objects.filter(segment_id=segment)
         .order_by()
         .values("segment_id")
         .annotate(n=Count("pk"))
@@ -63,9 +70,9 @@ def with_maturity(queryset):
     )
     in_use = (
         CustomerProduct.objects.filter(
-            customer_id=OuterRef("pk"),
+            customer_id=customer_pk,
             status=CustomerProduct.Status.IN_USE,
-            product__portrait_entries__segment_id=OuterRef("segment_id"),
+            product__portrait_entries__segment_id=segment,
         )
         .order_by()
         .values("customer_id")

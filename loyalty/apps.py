@@ -39,5 +39,6 @@ class LoyaltyConfig(AppConfig):
         hooks.register(hooks.CARD_PANELS, panels.card_panel, order=40)
         hooks.register(hooks.AGENDA_ROWS, panels.agenda_rows, order=40)
         hooks.register(hooks.DASHBOARD_WIDGETS, panels.dashboard_widget, order=40)
+        hooks.register(hooks.DASHBOARD_FACTS, panels.dashboard_facts)
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_loyalty, order=70)
         hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=70)

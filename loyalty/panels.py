@@ -109,11 +109,22 @@ def _next_anniversary(issued: date, today: date) -> date:
     return today
 
 
-def dashboard_widget(request, start: date, end: date) -> hooks.Widget | None:
-    """Loyalty at a glance for the director: loyalty index, points liability and what expires soon."""
+def dashboard_facts(*, start: date, end: date) -> list[tuple]:
+    """hooks.DASHBOARD_FACTS: the widget's loyalty index and regular customers per manager,
+    counted when reporting fills the period."""
+    return selectors.index_by_manager(as_of=end)
+
+
+def dashboard_widget(request, start: date, end: date, stored: dict | None = None) -> hooks.Widget | None:
+    """Loyalty at a glance for the director: loyalty index, points liability and what expires
+    soon. `stored`: dashboard_facts' rows summed over the managers the user sees (the
+    dashboard's pre-aggregated rows); without them the index is computed now."""
     if not request.user.has_perm("loyalty.view_card"):
         return None
-    measures = selectors.measures(user=request.user, as_of=end)
+    if stored is not None:
+        measures = selectors.IndexFigures.of(stored)
+    else:
+        measures = selectors.measures(user=request.user, as_of=end)
     liability = selectors.liability(user=request.user, today=end)
     return hooks.Widget(
         title=_("Loyalty"),

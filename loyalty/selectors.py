@@ -104,6 +104,56 @@ def measures(*, user, as_of: date, params: ClassificationSettings | None = None)
     )
 
 
+@dataclass
+class IndexFigures:
+    """The dashboard widget's part of the measures: the loyalty index and regular customers."""
+
+    loyalty_index: Decimal | None
+    buyers: int
+    loyal_buyers: int
+    regular_customers: int
+
+    @classmethod
+    def of(cls, sums: dict) -> "IndexFigures":
+        """From index_by_manager's rows summed over managers: {key: (n, amount)}."""
+        buyers, loyal, regular = (sums.get(key, (0, 0))[0] for key in ("buyers", "loyal_buyers", "regular"))
+        return cls(Decimal(loyal) / Decimal(buyers) if buyers else None, buyers, loyal, regular)
+
+
+def index_by_manager(*, as_of: date) -> list[tuple]:
+    """measures()' buyers, loyal buyers and regular customers per customer's manager, for
+    every customer: (manager_id or None, key, n, 0) rows that reporting stores when it
+    fills a period (hooks.DASHBOARD_FACTS), so the dashboard widget sums a few of them.
+    Three queries."""
+    params = ClassificationSettings.current()
+    ends = [months_before(as_of, j * params.period_months) for j in range(5)]
+    days = day_sums(start=ends[4] + timedelta(days=1), end=as_of).filter(positive_lines__gt=0)
+    flags = {
+        f"p{j}": Max(
+            Case(When(date__gt=ends[j + 1], date__lte=ends[j], then=1), default=0, output_field=IntegerField())
+        )
+        for j in range(4)
+    }
+    counts: dict = {}
+    for row in days.values("customer_id", "customer__manager_id").annotate(**flags).order_by():
+        manager = counts.setdefault(row["customer__manager_id"], {"buyers": 0, "loyal_buyers": 0, "regular": 0})
+        manager["buyers"] += 1
+        manager["loyal_buyers"] += sum(row[f"p{j}"] for j in range(4)) >= 2
+    snapshot_date = (
+        CustomerSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").values_list("as_of", flat=True).first()
+    )
+    if snapshot_date:
+        regular = (
+            CustomerSnapshot.objects.filter(as_of=snapshot_date, status="regular")
+            .values_list("customer__manager_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for manager_id, n in regular:
+            counts.setdefault(manager_id, {"buyers": 0, "loyal_buyers": 0, "regular": 0})["regular"] = n
+    return [(manager_id, key, n, 0) for manager_id, keys in counts.items() for key, n in keys.items()]
+
+
 def measures_by_period(*, user, as_of: date, periods: int = 4) -> list[Measures]:
     """The measures at the last `periods` period ends, oldest first (for the table and chart)."""
     params = ClassificationSettings.current()  # read once for every period

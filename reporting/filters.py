@@ -16,7 +16,7 @@ CLASS_CHOICES = [("A", "A"), ("B", "B"), ("C", "C")]
 class KpiCustomerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Customer"))
     manager = django_filters.ModelChoiceFilter(
-        field_name="customer__manager", queryset=managers_visible, empty_label=_("Any manager")
+        field_name="manager", queryset=managers_visible, empty_label=_("Any manager")
     )
     status_end = django_filters.ChoiceFilter(choices=STATUS_CHOICES, label=_("Status at end"), empty_label=_("Any"))
     abc_end = django_filters.ChoiceFilter(choices=CLASS_CHOICES, label=_("ABC at end"), empty_label=_("Any"))

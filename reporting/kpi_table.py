@@ -1,6 +1,7 @@
 """The KPI table by manager as pages show it: rows of the pre-aggregated facts a user may
 see (managers, the unassigned pool when it has anything, team subtotals, TOTAL), each cell
-with the kpi it drills into, and plans against actuals. Five queries whatever the data."""
+with the kpi it drills into, and plans against actuals. The numbers are the period's
+cells summed (reporting.selectors): a constant number of queries whatever the data."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def _values(per_kpi: dict) -> dict:
 
 
 def manager_table(*, user, period: KpiPeriod, with_teams: bool = True) -> list[Row]:
-    per_manager = selectors.manager_rows(user=user, period=period)
+    per_manager, teams, total = selectors.table_figures(user=user, period=period)
     managers = {m.pk: m for m in figures_managers(user).select_related("team_membership__team")}
     rows = []
     for manager in sorted(managers.values(), key=lambda m: (_team_name(m), m.get_username())):
@@ -102,20 +103,15 @@ def manager_table(*, user, period: KpiPeriod, with_teams: bool = True) -> list[R
         rows.append(Row(str(manager_id), f"#{manager_id}", "manager", _values(per_manager[manager_id])))
     if per_manager.get(None):
         rows.append(Row("none", str(_("Unassigned")), "unassigned", _values(per_manager[None])))
-    teams = selectors.team_rows(user=user, period=period) if with_teams else {}
-    for manager in managers.values():
-        membership = getattr(manager, "team_membership", None)
-        if not with_teams or membership is None:
-            continue
-        per_kpi = teams.setdefault((membership.team_id, membership.team.name), {})
-        for kpi, (customers, amount) in per_manager.get(manager.pk, {}).items():
-            if kpi not in kpis.CATEGORIES:  # one manager per customer: the team's is the sum
-                before = per_kpi.get(kpi, (0, 0))
-                per_kpi[kpi] = (before[0] + customers, before[1] + amount)
-    for (team_id, team), per_kpi in sorted(teams.items(), key=lambda item: item[0][1]):
+    for (team_id, team), per_kpi in sorted(teams.items() if with_teams else [], key=lambda item: item[0][1]):
         rows.append(Row(f"team-{team_id}", str(_("Team %(name)s") % {"name": team}), "team", _values(per_kpi)))
-    rows.append(Row("all", str(_("Total")), "total", _values(selectors.total_row(user=user, period=period))))
+    rows.append(Row("all", str(_("Total")), "total", _values(total)))
     return rows
+
+
+def total_row(*, user, period: KpiPeriod) -> Row:
+    """The TOTAL row alone (the previous period on the dashboard)."""
+    return Row("all", str(_("Total")), "total", _values(selectors.total_row(user=user, period=period)))
 
 
 def _team_name(manager) -> str:

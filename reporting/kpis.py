@@ -209,6 +209,34 @@ def facts(lines: pd.DataFrame, states: pd.DataFrame, period: Period) -> pd.DataF
     return out
 
 
+def mark_shared(fact_rows: pd.DataFrame) -> pd.DataFrame:
+    """`fact_rows` with a `shared` column: the customer counts in this line-based figure
+    for more than one manager. Those are all a distinct count over managers must see: the
+    other facts are one per customer and figure."""
+    out = fact_rows.copy()
+    out["shared"] = False
+    if out.empty:
+        return out
+    lines = out["kpi"].isin(CATEGORIES)
+    managers = out[lines].groupby(["kpi", "customer_id"])["manager_id"].transform("size")
+    out.loc[managers.index, "shared"] = (managers > 1).to_numpy()
+    return out
+
+
+CELL_COLUMNS = ["manager_id", "kpi", "customers", "amount"]
+
+
+def cells(fact_rows: pd.DataFrame) -> pd.DataFrame:
+    """Customers and summed amounts per manager and figure: (customer, manager, kpi) is
+    unique among the facts, so the size of each group is its distinct customers."""
+    if fact_rows.empty:
+        return pd.DataFrame({name: pd.Series(dtype="object" if name == "kpi" else "int64") for name in CELL_COLUMNS})
+    grouped = fact_rows.groupby(["manager_id", "kpi"], as_index=False).agg(
+        customers=("customer_id", "size"), amount=("amount", "sum")
+    )
+    return grouped[CELL_COLUMNS]
+
+
 def conversion(converted: int, created: int) -> Decimal | None:
     """converted / created; None (shown empty) when nobody was created."""
     return (Decimal(converted) / Decimal(created)).quantize(Decimal("0.0001")) if created else None

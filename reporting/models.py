@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.access import customer_scope
+from customers.access import owned_scope
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -28,6 +28,10 @@ class KpiPeriod(models.Model):
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
     seconds = models.FloatField(_("seconds"), default=0)
     customers = models.PositiveIntegerField(_("customers"), default=0)
+    # When a ledger write first touched this period's dates since its last fill (None:
+    # the rows are current). Set by ledger writes (services.kpi_periods_mark_stale), cleared
+    # by a fill that started after it; a fill that dies leaves it set, so the next run redoes it.
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("KPI period")
@@ -58,19 +62,84 @@ class KpiFact(models.Model):
     )
     kpi = models.CharField(max_length=16)
     amount = models.BigIntegerField(default=0)
+    # The customer counts in this line-based figure for more than one manager (lines
+    # recorded by two people): the only facts a distinct count over managers must read.
+    shared = models.BooleanField(default=False)
 
     objects = KpiFactQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["period", "kpi", "manager"], name="kpi_fact_period_kpi_manager")]
+        indexes = [
+            models.Index(fields=["period", "kpi", "manager"], name="kpi_fact_period_kpi_manager"),
+            models.Index(
+                fields=["period", "kpi"], condition=models.Q(shared=True), name="kpi_fact_shared"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_id}: {self.kpi} {self.customer_id} for {self.manager_id}"
 
 
+class KpiCellQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from customers.access import figures_scope
+
+        return self.filter(figures_scope(user))
+
+
+class KpiCell(models.Model):
+    """One number of the table by manager, counted at fill time: the customers counted
+    in `kpi` for `manager` (None: unassigned) in the period and the sum of their amounts.
+    A page sums a handful of these instead of counting facts; a team's or the total's
+    distinct count subtracts what the `shared` facts counted twice."""
+
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="cells")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    )
+    kpi = models.CharField(max_length=16)
+    customers = models.PositiveIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+
+    objects = KpiCellQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["period", "manager"], name="kpi_cell_period_manager")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {self.kpi} for {self.manager_id}"
+
+
+class DashboardCell(models.Model):
+    """One number of a dashboard block for one manager (None: the pool) in one period,
+    counted at fill time (reporting.dashboard_facts): the dashboard sums the rows of
+    the managers a user sees. `block` and `key` say what it is (a funnel stage, an ABC x
+    XYZ cell, a month...); `amount` is money in 1/10,000, `days` days or a second count."""
+
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="dashboard_cells")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    )
+    block = models.CharField(max_length=16)
+    key = models.CharField(max_length=200, blank=True)
+    n = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    days = models.FloatField(default=0)
+
+    objects = KpiCellQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["period", "manager"], name="dashboard_cell_period_manager")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {self.block} {self.key} for {self.manager_id}"
+
+
 class KpiCustomerRowQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(customer_scope(user, prefix="customer__"))
+        # On the row's copy of the customer's manager (kept by reassignments): the page
+        # counts and sorts without joining the customers.
+        return self.filter(owned_scope(user, manager="manager", customer="customer_id"))
 
 
 class KpiCustomerRow(models.Model):
@@ -79,6 +148,13 @@ class KpiCustomerRow(models.Model):
 
     period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="customer_rows")
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    # Copies of the customer's, for the page's scope and sort on this table alone: the
+    # manager is kept current by reassignments (services.customer_rows_follow), the
+    # name (the sort key; the page shows the customer's own) is as of the fill.
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    )
+    name = models.CharField(_("customer"), max_length=200, blank=True)
     status_start = models.CharField(_("status at start"), max_length=10, blank=True)
     status_end = models.CharField(_("status at end"), max_length=10, blank=True)
     abc_start = models.CharField(_("ABC at start"), max_length=1, blank=True)
@@ -89,16 +165,17 @@ class KpiCustomerRow(models.Model):
     repeat_amount = models.DecimalField(_("repeat sales"), max_digits=20, decimal_places=4, default=0)
     new_direction_amount = models.DecimalField(_("new-direction sales"), max_digits=20, decimal_places=4, default=0)
     monthly = models.JSONField(_("monthly sales"), default=list, help_text="Twelve monthly sums to E, oldest first.")
-    # As the fill found them (the product statuses have no history to ask "as of E").
-    products_in_use = models.PositiveIntegerField(_("products in use"), default=0)
-    target_in_use = models.PositiveIntegerField(default=0)
-    target_count = models.PositiveIntegerField(default=0)
-    maturity = models.FloatField(_("maturity"), null=True)
+    # Products in use and maturity are not stored: the page reads them live for its rows
+    # (selectors.customer_rows), since product statuses have no history to ask "as of E".
 
     objects = KpiCustomerRowQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period", "customer"], name="one_kpi_row_per_customer")]
+        indexes = [
+            models.Index(fields=["period", "name", "id"], name="kpi_row_period_name"),
+            models.Index(fields=["period", "manager", "name"], name="kpi_row_period_manager_name"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_id}: {self.customer_id}"

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pandas as pd
 from django.conf import settings
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from crm_project.dates import months_before
@@ -22,7 +22,7 @@ from sales_pipeline import selectors as ledger
 from segmentation.models import CustomerSnapshot
 
 from . import kpis
-from .models import KpiCustomerRow, KpiFact, KpiPeriod, Plan
+from .models import KpiCell, KpiCustomerRow, KpiFact, KpiPeriod, Plan
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -54,9 +54,9 @@ def first_line_days(end: date) -> pd.DataFrame:
 
 
 def customers_frame() -> pd.DataFrame:
-    """Every customer: assigned manager and creation date in the business time zone."""
-    rows = Customer.objects.values_list("pk", "manager_id", "created_at")
-    frame = _frame(rows, ["customer_id", "manager_id", "created"])
+    """Every customer: assigned manager, creation date in the business time zone, name."""
+    rows = Customer.objects.values_list("pk", "manager_id", "created_at", "name")
+    frame = _frame(rows, ["customer_id", "manager_id", "created", "name"])
     if not frame.empty:
         moments = pd.to_datetime(frame["created"], utc=True).dt.tz_convert(settings.TIME_ZONE)
         frame["created"] = moments.dt.tz_localize(None).dt.normalize()
@@ -68,23 +68,14 @@ def snapshot_frame(as_of: date) -> pd.DataFrame:
     return _frame(rows, ["customer_id", "status", "abc", "xyz"])
 
 
-def products_by_customer() -> dict[int, dict]:
-    """Each customer's products in use, target products in use, target count and
-    maturity (customers.portrait's rule), one query over all customers."""
-    from customers.portrait import with_maturity
-
-    rows = with_maturity(Customer.objects.all()).values_list("pk", "in_use_count", "target_count", "maturity")
-    in_use = dict(
+def products_in_use() -> dict[int, int]:
+    """Each customer's number of products in use now (customers without any are absent)."""
+    return dict(
         CustomerProduct.objects.filter(status=CustomerProduct.Status.IN_USE)
         .values_list("customer_id")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return {
-        pk: {"products_in_use": in_use.get(pk, 0), "target_in_use": targets_in_use, "target_count": targets,
-             "maturity": share}  # fmt: skip
-        for pk, targets_in_use, targets, share in rows
-    }
 
 
 def day_rows(end: date, months: int = 12) -> pd.DataFrame:
@@ -103,59 +94,137 @@ def period_of(start: date, end: date) -> KpiPeriod | None:
     return KpiPeriod.objects.filter(start=start, end=end).first()
 
 
+def table_figures(*, user, period: KpiPeriod) -> tuple[dict, dict, dict]:
+    """(per manager, per team, total) of what `user` sees, in two queries: the visible
+    cells with their manager's team, and the visible shared facts (a customer counted for
+    several managers), which say how many customers the summed cells count twice in a
+    team (today's teams) and in the total. Shapes as manager_rows, team_rows, total_row."""
+    cells = KpiCell.objects.visible_to(user).filter(period=period)
+    rows = cells.values_list("manager_id", "manager__team_membership__team_id",
+                             "manager__team_membership__team__name", "kpi", "customers", "amount")  # fmt: skip
+    per_manager: dict = {}
+    teams: dict = {}
+    total: dict = {}
+    team_of: dict = {}
+    for manager_id, team_id, team, kpi, customers, amount in rows:
+        per_manager.setdefault(manager_id, {})[kpi] = (customers, int(amount))
+        groups = [total] if team_id is None else [total, teams.setdefault((team_id, team), {})]
+        if team_id is not None:
+            team_of[manager_id] = (team_id, team)
+        for group in groups:
+            before = group.get(kpi, (0, 0))
+            group[kpi] = (before[0] + customers, before[1] + int(amount))
+    shared = KpiFact.objects.visible_to(user).filter(period=period, shared=True)
+    seen: dict = {}
+    for manager_id, kpi, customer_id in shared.values_list("manager_id", "kpi", "customer_id"):
+        seen.setdefault((None, kpi, customer_id), 0)
+        seen[(None, kpi, customer_id)] += 1
+        if manager_id in team_of:
+            key = (team_of[manager_id], kpi, customer_id)
+            seen[key] = seen.get(key, 0) + 1
+    for (team, kpi, _customer), times in seen.items():
+        group = total if team is None else teams[team]
+        customers, amount = group[kpi]
+        group[kpi] = (customers - (times - 1), amount)
+    return per_manager, teams, total
+
+
 def manager_rows(*, user, period: KpiPeriod) -> dict:
-    """{manager_id or None: {kpi: (customers, amount units)}} for the facts `user` sees."""
-    # (customer, manager, kpi) is unique: a plain count is the distinct customers.
-    rows = (
-        KpiFact.objects.visible_to(user)
-        .filter(period=period)
-        .values_list("manager_id", "kpi")
-        .annotate(customers=Count("pk"), amount=Sum("amount"))
-        .order_by()
-    )
+    """{manager_id or None: {kpi: (customers, amount units)}} of the cells `user` sees."""
+    cells = KpiCell.objects.visible_to(user).filter(period=period)
+    rows = cells.values_list("manager_id", "kpi", "customers", "amount")
     out: dict = {}
     for manager_id, kpi, customers, amount in rows:
-        out.setdefault(manager_id, {})[kpi] = (customers, int(amount or 0))
+        out.setdefault(manager_id, {})[kpi] = (customers, int(amount))
     return out
 
 
 def team_rows(*, user, period: KpiPeriod) -> dict:
     """{(team id, team name): {kpi: (distinct customers, amount)}} over each team's
-    managers, for the line-based kpis."""
-    facts = KpiFact.objects.visible_to(user).filter(period=period, manager__team_membership__isnull=False)
+    managers (today's teams): the cells summed, less the customers the shared facts count
+    for two of the team's managers."""
     columns = ("manager__team_membership__team_id", "manager__team_membership__team__name", "kpi")
-    # Only the line-based figures: the customer-based ones of a team are the sum of its
-    # managers' rows (a customer has one manager), added by kpi_table without a query.
-    rows = (
-        facts.filter(kpi__in=kpis.CATEGORIES)
+    summed = (
+        KpiCell.objects.visible_to(user)
+        .filter(period=period, manager__team_membership__isnull=False)
         .values_list(*columns)
-        .annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount"))
+        .annotate(customers=Sum("customers"), amount=Sum("amount"))
         .order_by()
     )
+    twice = _counted_twice(
+        KpiFact.objects.visible_to(user).filter(period=period, manager__team_membership__isnull=False), columns
+    )
     out: dict = {}
-    for team_id, team, kpi, customers, amount in rows:
-        out.setdefault((team_id, team), {})[kpi] = (customers, int(amount or 0))
+    for team_id, team, kpi, customers, amount in summed:
+        out.setdefault((team_id, team), {})[kpi] = (customers - twice.get((team_id, team, kpi), 0), int(amount))
     return out
 
 
 def total_row(*, user, period: KpiPeriod) -> dict:
     """{kpi: (distinct customers, amount)} over everything `user` sees: one customer
     counted once however many managers it counts for."""
-    facts = KpiFact.objects.visible_to(user).filter(period=period)
-    return {kpi: (customers, int(amount or 0)) for kpi, customers, amount in _counted(facts, ("kpi",))}
+    summed = (
+        KpiCell.objects.visible_to(user)
+        .filter(period=period)
+        .values_list("kpi")
+        .annotate(customers=Sum("customers"), amount=Sum("amount"))
+        .order_by()
+    )
+    twice = _counted_twice(KpiFact.objects.visible_to(user).filter(period=period), ("kpi",))
+    return {kpi: (customers - twice.get((kpi,), 0), int(amount)) for kpi, customers, amount in summed}
 
 
-def _counted(facts, columns: tuple[str, ...]) -> list[tuple]:
-    """Customers and sums of `facts` per `columns` (ending with kpi), in two queries: a
-    customer counts for one manager in a customer-based figure, so a plain count is exact
-    there; only the line-based ones (a customer's lines recorded by two managers) need
-    the dearer COUNT(DISTINCT), over far fewer rows."""
-    lines = facts.filter(kpi__in=kpis.CATEGORIES).values_list(*columns)
-    others = facts.exclude(kpi__in=kpis.CATEGORIES).values_list(*columns)
-    return [
-        *lines.annotate(customers=Count("customer_id", distinct=True), amount=Sum("amount")).order_by(),
-        *others.annotate(customers=Count("pk"), amount=Sum("amount")).order_by(),
-    ]
+def _counted_twice(facts, columns: tuple[str, ...]) -> dict[tuple, int]:
+    """Per `columns` (ending with kpi): how many more times the summed cells count a
+    customer than once, from the few shared facts (a customer's lines recorded by several
+    managers): rows minus distinct customers."""
+    rows = (
+        facts.filter(shared=True)
+        .values_list(*columns)
+        .annotate(rows=Count("pk"), customers=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    return {tuple(key): n - distinct for *key, n, distinct in rows if n != distinct}
+
+
+def totals_by_director(*, period: KpiPeriod, directors) -> dict[int, dict]:
+    """total_row for each of `directors` in three queries whatever their number (the
+    Monday e-mail): the period's cells, its shared facts, and who directs whom; a
+    director sees their teams' managers, the pool and themselves (figures_scope)."""
+    from django.contrib.auth import get_user_model
+
+    from customers.models import TeamMembership
+
+    cells = list(KpiCell.objects.filter(period=period).values_list("manager_id", "kpi", "customers", "amount"))
+    shared = list(KpiFact.objects.filter(period=period, shared=True).values_list("manager_id", "kpi", "customer_id"))
+    directed: dict[int, set] = {director.pk: {None, director.pk} for director in directors}
+    pairs = TeamMembership.objects.filter(team__directors__in=list(directed)).values_list("team__directors", "user_id")
+    for director_id, manager_id in pairs:
+        directed[director_id].add(manager_id)
+    # Those who see everything (customers.access.sees_everything), in one query for all.
+    perm = {"codename": "view_all_customers", "content_type__app_label": "customers"}
+    see_all = (
+        Q(is_superuser=True)
+        | Q(**{f"user_permissions__{key}": value for key, value in perm.items()})
+        | Q(**{f"groups__permissions__{key}": value for key, value in perm.items()})
+    )
+    everything = set(get_user_model().objects.filter(see_all, pk__in=list(directed)).values_list("pk", flat=True))
+    out = {}
+    for director_id, managers in directed.items():
+        total: dict = {}
+        for manager_id, kpi, customers, amount in cells:
+            if director_id in everything or manager_id in managers:
+                before = total.get(kpi, (0, 0))
+                total[kpi] = (before[0] + customers, before[1] + int(amount))
+        seen: dict = {}
+        for manager_id, kpi, customer_id in shared:
+            if director_id in everything or manager_id in managers:
+                seen[(kpi, customer_id)] = seen.get((kpi, customer_id), 0) + 1
+        for (kpi, _customer), times in seen.items():
+            customers, amount = total[kpi]
+            total[kpi] = (customers - (times - 1), amount)
+        out[director_id] = total
+    return out
 
 
 def drill_down(*, user, period: KpiPeriod, kpi: str, row: str):
@@ -174,7 +243,21 @@ def drill_down(*, user, period: KpiPeriod, kpi: str, row: str):
 
 
 def customer_rows(*, user, period: KpiPeriod):
-    return KpiCustomerRow.objects.visible_to(user).filter(period=period).select_related("customer", "customer__manager")
+    """The by-customer rows `user` sees, with the customer's products in use and maturity
+    as they are now (subqueries the database runs for the rows of the page only, unless
+    the page sorts by them)."""
+    from customers.portrait import with_maturity
+
+    in_use = (
+        CustomerProduct.objects.filter(customer_id=OuterRef("customer_id"), status=CustomerProduct.Status.IN_USE)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = KpiCustomerRow.objects.visible_to(user).filter(period=period).select_related("customer", "manager")
+    rows = rows.annotate(products_in_use=Coalesce(Subquery(in_use, output_field=IntegerField()), Value(0)))
+    return with_maturity(rows, prefix="customer__")
 
 
 def plans_by_manager(*, user, start: date, end: date) -> dict[int, dict]:

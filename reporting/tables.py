@@ -8,10 +8,10 @@ from .models import KpiCustomerRow
 
 class KpiCustomerTable(tables.Table):
     customer = tables.Column(_("Customer"), linkify=lambda record: record.customer.get_absolute_url(),
-                             order_by=("customer__name",))  # fmt: skip
+                             order_by=("name", "id"))  # fmt: skip
     reference = tables.Column(_("Reference"), accessor="customer__external_ref", default="")
-    manager = tables.Column(_("Manager"), accessor="customer__manager", default=_("— pool —"),
-                            order_by=("customer__manager__username",))  # fmt: skip
+    manager = tables.Column(_("Manager"), accessor="manager", default=_("— pool —"),
+                            order_by=("manager__username", "name"))  # fmt: skip
     status_start = tables.Column(_("Status at start"), default="—")
     status_end = tables.Column(_("Status at end"), default="—")
     abc_start = tables.Column(_("ABC at start"), default="—")
@@ -53,10 +53,13 @@ class KpiCustomerTable(tables.Table):
     def render_maturity(self, record):
         if record.maturity is None:
             return "—"
-        return f"{record.target_in_use}/{record.target_count} ({record.maturity:.0%})"
+        return f"{record.in_use_count}/{record.target_count} ({record.maturity:.0%})"
 
     def value_maturity(self, record):
         return None if record.maturity is None else round(record.maturity, 4)
 
     def render_monthly(self, value):
-        return charts.sparkline([v / 10_000 for v in value], label=_("Monthly sales, the year to the period's end"))
+        # The label translated once per table, not once per row (a lazy string formats each time).
+        if not hasattr(self, "_sparkline_label"):
+            self._sparkline_label = str(_("Monthly sales, the year to the period's end"))
+        return charts.sparkline([v / 10_000 for v in value], label=self._sparkline_label)

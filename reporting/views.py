@@ -23,7 +23,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm_project import charts, hooks
+from crm_project import charts
 from crm_project.dates import business_today
 from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.views import ScopedListView
@@ -82,7 +82,7 @@ def dashboard(request):
     previous = _stored(*periods.previous(start, end))
     context = _table_context(request, period)
     total = context["rows"][-1]
-    before = kpi_table.manager_table(user=request.user, period=previous, with_teams=False)[-1]
+    before = kpi_table.total_row(user=request.user, period=previous)
     comparison = kpi_table.deltas(total, before)
     counts = [c for c in comparison if c["what"] == "count"]
     context.update(
@@ -97,13 +97,7 @@ def dashboard(request):
             ],  # fmt: skip
             label=_("KPIs against the previous period"),
         ),
-        **blocks.funnel(request, start, end),
-        **blocks.matrix(request, end),
-        **blocks.lifecycle(request, end),
-        **blocks.dynamics(request, end),
-        **blocks.products(request),
-        **blocks.activity(request, start, end),
-        widgets=[w for w in (fn(request, start, end) for fn in hooks.get_hooks(hooks.DASHBOARD_WIDGETS)) if w],
+        **blocks.stored(request, period),
     )
     return render(request, "reporting/dashboard.html", context)
 

@@ -13,6 +13,7 @@ from .models import (
     SettlementLine,
     StageChange,
 )
+from .services import ledger
 
 
 @admin.register(SettlementLine)
@@ -28,6 +29,13 @@ class SettlementLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "date"
     show_full_result_count = False
     deletable = True
+
+    # Through the ledger's service, so that the figures kept of those dates go stale.
+    def delete_model(self, request, obj):
+        ledger.lines_delete(SettlementLine.objects.filter(pk=obj.pk), user=request.user, reason="admin")
+
+    def delete_queryset(self, request, queryset):
+        ledger.lines_delete(queryset, user=request.user, reason="admin")
 
 
 @admin.register(SettlementImport)

@@ -110,3 +110,25 @@ def lifecycle_counts(*, user, dates: list[date]) -> dict[tuple[date, str], int]:
         .order_by()
     )
     return {(as_of, status): n for as_of, status, n in rows}
+
+
+def abc_xyz_by_manager(*, as_of: date) -> list[tuple]:
+    """(customer's manager id, abc, xyz, customers, ABC value) at `as_of`, for every
+    customer: reporting's fill keeps them per manager so the dashboard sums a few rows."""
+    return list(
+        CustomerSnapshot.objects.filter(as_of=as_of)
+        .exclude(abc="")
+        .values_list("customer__manager_id", "abc", "xyz")
+        .annotate(customers=Count("pk"), value=Sum("value"))
+        .order_by()
+    )
+
+
+def lifecycle_by_manager(*, dates: list[date]) -> list[tuple]:
+    """(customer's manager id, snapshot date, status, customers) for the given dates."""
+    return list(
+        CustomerSnapshot.objects.filter(as_of__in=dates)
+        .values_list("customer__manager_id", "as_of", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )

@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import pandas as pd
 from django.db import connection
+from django.db.models import Min
 from django.utils import timezone
 
+from crm_project import hooks
 from crm_project.copy import copy_frame
 from crm_project.money import decimal_text
 
@@ -30,7 +32,26 @@ def lines_create(lines: list[SettlementLine], *, user, reason: str) -> list[Sett
     created = SettlementLine.objects.bulk_create(lines)
     bought = {(line.customer_id, line.product_id) for line in lines if line.amount > 0 and line.product_id}
     product_usage_mark(pairs=sorted(bought), user=user, reason=reason)
+    if lines:
+        _ledger_changed(since=min(line.date for line in lines))
     return created
+
+
+def lines_delete(lines, *, user, reason: str) -> int:
+    """Delete the lines of a queryset (admin's "delete"): the figures kept of their dates
+    and later are marked stale in the same transaction. Returns how many were deleted."""
+    since = lines.aggregate(since=Min("date"))["since"]
+    deleted, _per_model = lines.delete()
+    if deleted and since is not None:
+        _ledger_changed(since=since)
+    return deleted
+
+
+def _ledger_changed(*, since) -> None:
+    # Products in use stay as they were after a deletion: usage is ended by people (or a
+    # refusal), not by a ledger correction.
+    for receiver in hooks.get_hooks(hooks.LEDGER_CHANGED):
+        receiver(since=since)
 
 
 def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None], user, reason: str) -> int:
@@ -41,6 +62,9 @@ def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None], user, 
     created = insert(lines, progress)
     bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id"]]
     product_usage_mark(pairs=bought.drop_duplicates().itertuples(index=False, name=None), user=user, reason=reason)
+    if created and len(lines):
+        # One mark for the whole import: from its earliest date on (set-based, not per line).
+        _ledger_changed(since=pd.Timestamp(lines["date"].astype("object").min()).date())
     return created
 
 

@@ -1,6 +1,7 @@
 """The director opens the dashboard for last quarter, clicks a manager's "lost" number and
 lands on exactly those customers (issue 12)."""
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -30,6 +31,14 @@ def lost_in(manager, start, end) -> set[str]:
     return set(at_end.exclude(customer__in=lost_before.values("customer")).values_list("customer__name", flat=True))
 
 
+def snap(driver, name: str) -> None:
+    """With CRM_SCREENSHOTS=<dir>, keep a screenshot of the page as <dir>/<name>.png."""
+    if folder := os.environ.get("CRM_SCREENSHOTS"):
+        driver.set_window_size(1280, 2400)
+        driver.save_screenshot(os.path.join(folder, f"{name}.png"))
+        driver.set_window_size(1280, 900)
+
+
 def test_the_director_drills_from_the_dashboard_into_a_managers_lost_customers(settings, page):
     settings.DEBUG = True
     call_command("seed_demo", customers=60, seed=1, verbosity=0)
@@ -42,6 +51,10 @@ def test_the_director_drills_from_the_dashboard_into_a_managers_lost_customers(s
     start, end = preset("last_quarter", business_today())
     heading = driver.find_element(By.TAG_NAME, "h1").text
     assert f"{start:%-d %b %Y}" in heading and f"{end:%-d %b %Y}" in heading
+    # The blocks read from the rows the fill stored: the funnel and the loyalty widget are there.
+    assert driver.find_elements(By.CSS_SELECTOR, "#funnel-table tbody tr")
+    assert driver.find_elements(By.CSS_SELECTOR, ".loyalty-widget")
+    snap(driver, "dashboard")
     links = driver.find_elements(By.CSS_SELECTOR, "#kpi-managers tr.kpi-row-manager td.kpi-lost a")
     assert links, "no manager lost anybody last quarter in the demo data"
     row = links[0].find_element(By.XPATH, "./ancestor::tr")
@@ -55,4 +68,10 @@ def test_the_director_drills_from_the_dashboard_into_a_managers_lost_customers(s
     expected = lost_in(manager, start, end)
     assert names == expected
     assert len(names) == shown
+    snap(driver, "drill-down")
+    assert not page.console_errors()
+    page.open(f"/reports/kpis/customers/?start={start}&end={end}")
+    wait_for(driver, EC.presence_of_element_located((By.ID, "kpi-customers")))
+    assert driver.find_elements(By.CSS_SELECTOR, "#kpi-customers tbody tr")
+    snap(driver, "by-customer")
     assert not page.console_errors()

@@ -177,7 +177,7 @@ def test_process_health_grades_shares_with_editable_thresholds_and_hook_rows(led
 
 
 def test_dashboard_shows_the_blocks_other_apps_register(ledger, dir_1, client_for):
-    def widget(request, start, end):
+    def widget(request, start, end, stored=None):
         figures = [("Customers buying in two of four periods", f"{start:%Y}: 42.0 %")]
         return hooks.Widget(title="Loyalty", template="reporting/_widget_figures.html", context={"figures": figures})
 

@@ -11,7 +11,8 @@ from django.db.models.functions import Coalesce
 from crm_project.dates import months_before
 from customers.models import Customer
 from sales_pipeline.selectors import MONEY_UNIT, day_sums, first_days
-from segmentation.models import ClassificationSettings, CustomerSnapshot
+from segmentation import selectors as segments
+from segmentation.models import ClassificationSettings
 
 from . import discounts
 from .models import Card, PointsEntry, Program
@@ -69,11 +70,9 @@ def measures(*, user, as_of: date) -> Measures:
     revenue = sum(revenue_rows.values(), 0)
     existing = sum((v for c, v in revenue_rows.items() if c in before_window), 0)
     referral = in_window.filter(customer__referred_by__isnull=False).aggregate(v=Sum("amount"))["v"] or 0
-    snapshot_date = (
-        CustomerSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").values_list("as_of", flat=True).first()
-    )
+    snapshot_date = segments.computed_date_on_or_before(as_of)
     regular = (
-        CustomerSnapshot.objects.filter(as_of=snapshot_date, status="regular", customer_id__in=visible).count()
+        segments.classes_as_of(snapshot_date).filter(status="regular", customer_id__in=visible).count()
         if snapshot_date
         else 0
     )

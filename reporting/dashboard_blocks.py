@@ -15,7 +15,7 @@ from customers.models import Customer, CustomerProduct
 from sales_pipeline.funnel import funnel_report
 from segmentation import selectors as segments
 from segmentation.classification import STATUSES
-from segmentation.models import ClassificationSettings, CustomerSnapshot
+from segmentation.models import ClassificationSettings
 
 from . import selectors
 
@@ -40,7 +40,7 @@ def funnel(request, start, end) -> dict:
 
 
 def matrix(request, end) -> dict:
-    snapshots = CustomerSnapshot.objects.visible_to(request.user).filter(as_of=end)
+    snapshots = segments.classes_as_of(end).visible_to(request.user)
     cells = segments.abc_xyz_matrix(snapshots)
     rows = [
         {

@@ -208,6 +208,13 @@ def test_pages_and_export_of_a_pruned_date_show_its_classes(ledger_over_months, 
     later = snapshot_classes(date(2026, 3, 20))
     moved = {pk for pk in later if later[pk][0] != full.get(pk, ("",))[0]}
     assert {row.record.customer_id for row in changes.context["table"].rows} == moved
+    # and the other way round: the pruned date as "after" lists its classes from the intervals
+    back = client.get(
+        reverse("segmentation:class_changes"),
+        {"before": date(2026, 3, 20).isoformat(), "after": pruned.isoformat(), "field": "status"},
+    )
+    assert back.status_code == 200
+    assert {row.record.customer_id for row in back.context["table"].rows} == moved
 
 
 @pytest.mark.parametrize("count", [3, 30])

@@ -16,10 +16,11 @@ from django.db import connection
 from django.utils import timezone
 
 from crm_project.copy import copy_frame
+from crm_project.imports import in_chunks
 from crm_project.money import decimal_text
 
 from ..ledger_days import sqlite_days_added_per_batch
-from ..models import SettlementLine
+from ..models import SettlementDay, SettlementLine
 from ..product_usage import product_usage_mark
 
 # Lines are written, and progress reported, this many at a time.
@@ -54,12 +55,28 @@ def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None], user, 
     the import's transaction, which also marks the products bought as in use."""
     insert = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}.get(connection.vendor, _insert_orm)
     stage_seconds.clear()
+    with _timed("product usage"):
+        # Customers without a line before this import: all their lines are in `lines`,
+        # so their products' first positive days are computed here, not in the ledger.
+        earlier = _customers_with_lines(lines["customer_id"].unique().tolist())
     created = insert(lines, progress)
     with _timed("product usage"):
-        bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id"]]
-        pairs = bought.drop_duplicates().itertuples(index=False, name=None)
-        product_usage_mark(pairs=pairs, user=user, reason=reason)
+        bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id", "date"]]
+        bought = bought.astype({"date": str}).groupby(["customer_id", "product_id"], as_index=False)["date"].min()
+        first_days = bought[~bought["customer_id"].isin(earlier)].rename(columns={"date": "first_day"})
+        pairs = bought[["customer_id", "product_id"]].itertuples(index=False, name=None)
+        product_usage_mark(pairs=pairs, user=user, reason=reason, first_days=first_days)
     return created
+
+
+def _customers_with_lines(customer_ids: list[int]) -> set[int]:
+    """Those of `customer_ids` with a line in the ledger (its day table: a row per
+    customer and day, read through its primary key)."""
+    found: set[int] = set()
+    for chunk in in_chunks([int(pk) for pk in customer_ids]):
+        days = SettlementDay.objects.filter(customer_id__in=chunk).order_by()
+        found.update(days.values_list("customer_id", flat=True).distinct())
+    return found
 
 
 _LEDGER_COLUMNS = [
@@ -73,9 +90,10 @@ def _insert_postgresql(lines, progress: Callable[[int], None]) -> int:
 
     A line's key is a hash of its values, date included (settlement_import.source_keys),
     so a chunk's key can be in the ledger already only if a line of the chunk's days is
-    (lines come in key order, which starts with the date: a chunk is a run of days): a chunk whose days hold no line yet is a plain INSERT, and only the
-    others pay ON CONFLICT DO NOTHING's speculative insertion (one more index probe and WAL
-    record per line; 0.23 s per 100,000 lines, bench/README.md). A line with the same key
+    (lines come in key order, which starts with the date: a chunk is a run of days). A
+    chunk whose days hold no line yet is a plain INSERT; only the others pay ON CONFLICT
+    DO NOTHING's speculative insertion (one more index probe and WAL record per line;
+    0.23 s per 100,000 lines, bench/README.md). A line with the same key
     written meanwhile by someone else fails the unique key, and with it the whole import,
     which says so (imports hold their own lock; payments' keys differ)."""
     quote = connection.ops.quote_name

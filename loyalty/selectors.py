@@ -25,7 +25,8 @@ from crm_project.dates import months_before
 from customers.access import sees_everything
 from customers.models import Customer
 from sales_pipeline.selectors import MONEY_UNIT, day_sums, first_days
-from segmentation.models import ClassificationSettings, CustomerSnapshot
+from segmentation import selectors as segments
+from segmentation.models import ClassificationSettings
 
 from . import discounts
 from .models import CampaignMember, CampaignStep, Card, PointsEntry, Program
@@ -84,11 +85,9 @@ def measures(*, user, as_of: date, params: ClassificationSettings | None = None)
     revenue = sum(revenue_rows.values(), 0)
     existing = sum((v for c, v in revenue_rows.items() if c in before_window), 0)
     referral = in_window.filter(customer__referred_by__isnull=False).aggregate(v=Sum("amount"))["v"] or 0
-    snapshot_date = (
-        CustomerSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").values_list("as_of", flat=True).first()
-    )
+    snapshot_date = segments.computed_date_on_or_before(as_of)
     regular = (
-        CustomerSnapshot.objects.filter(as_of=snapshot_date, status="regular", customer_id__in=visible).count()
+        segments.classes_as_of(snapshot_date).filter(status="regular", customer_id__in=visible).count()
         if snapshot_date
         else 0
     )
@@ -139,12 +138,11 @@ def index_by_manager(*, as_of: date) -> list[tuple]:
         manager = counts.setdefault(row["customer__manager_id"], {"buyers": 0, "loyal_buyers": 0, "regular": 0})
         manager["buyers"] += 1
         manager["loyal_buyers"] += sum(row[f"p{j}"] for j in range(4)) >= 2
-    snapshot_date = (
-        CustomerSnapshot.objects.filter(as_of__lte=as_of).order_by("-as_of").values_list("as_of", flat=True).first()
-    )
+    snapshot_date = segments.computed_date_on_or_before(as_of)
     if snapshot_date:
         regular = (
-            CustomerSnapshot.objects.filter(as_of=snapshot_date, status="regular")
+            segments.classes_as_of(snapshot_date)
+            .filter(status="regular")
             .values_list("customer__manager_id")
             .annotate(n=Count("pk"))
             .order_by()

@@ -19,7 +19,7 @@ from crm_project.dates import months_before
 from customers.access import customer_scope, figures_scope
 from customers.models import Customer, CustomerProduct, Interaction, PlannedContact
 from sales_pipeline import selectors as ledger
-from segmentation.models import CustomerSnapshot
+from segmentation.selectors import classes_as_of
 
 from . import kpis
 from .models import KpiCell, KpiCustomerRow, KpiFact, KpiPeriod, Plan
@@ -64,7 +64,7 @@ def customers_frame() -> pd.DataFrame:
 
 
 def snapshot_frame(as_of: date) -> pd.DataFrame:
-    rows = CustomerSnapshot.objects.filter(as_of=as_of).values_list("customer_id", "status", "abc", "xyz")
+    rows = classes_as_of(as_of).values_list("customer_id", "status", "abc", "xyz")
     return _frame(rows, ["customer_id", "status", "abc", "xyz"])
 
 

@@ -3,6 +3,8 @@
 from collections.abc import Iterator
 from decimal import Decimal
 
+from .models import CustomerSnapshot
+
 HEADER = [
     "customer",
     "status",
@@ -29,7 +31,16 @@ def money_text(value: Decimal | None) -> str:
 
 
 def segment_rows(snapshots) -> Iterator[list]:
-    """Rows for HEADER from a CustomerSnapshot queryset; empty cells where a class does not apply."""
+    """Rows for HEADER from a CustomerSnapshot queryset; empty cells where a class does not
+    apply. From class intervals (a date whose full snapshot was pruned) the figures'
+    cells are empty."""
+    if snapshots.model is not CustomerSnapshot:
+        rows = snapshots.order_by("customer__external_ref", "customer_id").values_list(
+            "customer__external_ref", "customer_id", "status", "abc", "xyz", "rfm_segment"
+        )
+        for ref, pk, status, abc, xyz, segment in rows.iterator(2000):
+            yield [ref or f"#{pk}", status, abc, xyz, *[""] * 8, segment]
+        return
     fields = [
         "customer__external_ref",
         "customer_id",

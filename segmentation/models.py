@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -180,3 +181,53 @@ class RecomputeRun(models.Model):
     @property
     def seconds(self) -> float | None:
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+# The end of an interval that is still open: a date, not NULL, so that "valid on D" is
+# one range condition (valid_from <= D < valid_to) an index can serve.
+OPEN_END = date(9999, 12, 31)
+
+
+class ClassIntervalQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(customer_scope(user, prefix="customer__"))
+
+
+class ClassInterval(models.Model):
+    """A customer's lifecycle status, ABC, XYZ and activity segment while they stayed the
+    same: what every recompute dated valid_from <= D < valid_to computed for the customer.
+    Kept for ever, one row per change, so history grows with class changes, not with
+    customers x days; the full CustomerSnapshot rows (figures included) are kept for a
+    window and for month ends only (segmentation/retention.py). Written by the recompute,
+    in the snapshot's transaction (segmentation/class_history.py); read through
+    selectors.classes_as_of. A date no recompute finished for has no classes, even inside
+    an interval: readers check the date against RecomputeRun."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="class_intervals"
+    )
+    valid_from = models.DateField()
+    valid_to = models.DateField(default=OPEN_END)  # exclusive
+    status = models.CharField(max_length=10, choices=CustomerSnapshot.Status.choices)
+    abc = models.CharField("ABC", max_length=1, blank=True)
+    xyz = models.CharField("XYZ", max_length=1, blank=True)
+    rfm_segment = models.CharField(
+        "activity segment", max_length=10, choices=CustomerSnapshot.Segment.choices, blank=True
+    )
+
+    objects = ClassIntervalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "valid_from"], name="one_class_interval_per_start"),
+            models.CheckConstraint(
+                condition=models.Q(valid_from__lt=models.F("valid_to")), name="class_interval_not_empty"
+            ),
+        ]
+        # "Valid on D" for all customers: the intervals ending after D, those starting
+        # on or before D among them.
+        indexes = [models.Index(fields=["valid_to", "valid_from"], name="class_interval_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.valid_from}..{self.valid_to}: {self.status} {self.abc}{self.xyz}"

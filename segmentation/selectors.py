@@ -3,7 +3,7 @@
 from datetime import date, datetime, time
 
 import pandas as pd
-from django.db.models import CharField, Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import CharField, Count, DecimalField, F, FilteredRelation, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -11,7 +11,7 @@ from customers.models import Customer
 from sales_pipeline import selectors as ledger
 
 from .classification import ClassificationParams, boundaries, bucket_columns
-from .models import CustomerSnapshot
+from .models import ClassInterval, CustomerSnapshot, RecomputeRun
 
 
 def ledger_aggregates(*, as_of: date, params: ClassificationParams) -> pd.DataFrame:
@@ -66,13 +66,46 @@ def purchase_days(*, as_of: date) -> pd.DataFrame:
     return ledger.first_purchase_days(up_to=as_of)
 
 
+def classes_as_of(as_of: date | None):
+    """The classes and statuses of every customer as of `as_of`, from whichever store holds
+    that date: its full snapshot (the last SNAPSHOT_WINDOW_DAYS days and month ends,
+    figures included), or else the class intervals, which hold every computed date for
+    ever. A queryset of rows with `customer`, `customer_id`, `status`, `abc`, `xyz` and
+    `rfm_segment` (and `visible_to(user)`); the figures (value, cov, r, f, m, ...) only when
+    `has_figures(rows)`. Empty for a date no recompute finished. Two queries at most."""
+    snapshots = CustomerSnapshot.objects.filter(as_of=as_of)
+    if as_of is None or snapshots.exists():
+        return snapshots
+    if not RecomputeRun.objects.filter(as_of=as_of, status=RecomputeRun.Status.DONE).exists():
+        return snapshots  # none
+    return ClassInterval.objects.filter(valid_from__lte=as_of, valid_to__gt=as_of)
+
+
+def has_figures(rows) -> bool:
+    """Whether `rows` (from classes_as_of) carry the figures: a full snapshot."""
+    return rows.model is CustomerSnapshot
+
+
+def computed_date_on_or_before(as_of: date) -> date | None:
+    """The newest date on or before `as_of` whose classes can be read (classes_as_of)."""
+    run = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=as_of).order_by().values("as_of")
+    held = CustomerSnapshot.objects.filter(as_of__lte=as_of).order_by().values("as_of")
+    return run.union(held).order_by("-as_of").values_list("as_of", flat=True).first()
+
+
 def snapshot_dates() -> list[date]:
-    return list(CustomerSnapshot.objects.order_by("-as_of").values_list("as_of", flat=True).distinct())
+    """The dates whose classes can be read, newest first: every finished recompute's,
+    and any date holding snapshot rows."""
+    runs = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by().values_list("as_of", flat=True)
+    held = CustomerSnapshot.objects.order_by().values_list("as_of", flat=True)
+    return list(runs.union(held).order_by("-as_of"))
 
 
-def abc_xyz_matrix(snapshots) -> dict:
-    """Customers and ABC value per (ABC, XYZ) cell; XYZ "" is a class without XYZ (new)."""
-    rows = snapshots.exclude(abc="").values("abc", "xyz").annotate(customers=Count("pk"), value=Sum("value"))
+def abc_xyz_matrix(rows) -> dict:
+    """Customers and ABC value per (ABC, XYZ) cell; XYZ "" is a class without XYZ (new).
+    The value is None where `rows` hold no figures (a pruned date, classes_as_of)."""
+    value = Sum("value") if has_figures(rows) else Value(None, output_field=DecimalField())
+    rows = rows.exclude(abc="").values("abc", "xyz").annotate(customers=Count("pk"), value=value)
     return {(row["abc"], row["xyz"]): row for row in rows}
 
 
@@ -81,19 +114,22 @@ def status_counts(snapshots) -> dict[str, int]:
 
 
 def rfm_matrix(snapshots) -> dict[tuple[int, int], int]:
-    """Customers per (R score, F score)."""
+    """Customers per (R score, F score); empty where the rows hold no figures."""
+    if not has_figures(snapshots):
+        return {}
     rows = snapshots.filter(r__isnull=False).values_list("r", "f").annotate(n=Count("pk")).order_by()
     return {(r, f): n for r, f, n in rows}
 
 
 def class_changes(*, user, before: date, after: date, field: str = "abc"):
-    """Snapshots at `after` whose `field` (abc, xyz or status) differs from the same
-    customer's at `before`, the old value annotated as `previous` ("" when the customer
-    had no snapshot then). One query, scoped to the user."""
-    old = CustomerSnapshot.objects.filter(as_of=before, customer=OuterRef("customer")).values(field)[:1]
+    """Customers' classes at `after` (classes_as_of rows) whose `field` (abc, xyz or
+    status) differs from the same customer's at `before`, the old value annotated as
+    `previous` ("" when the customer had no classes then). One query for the list,
+    scoped to the user (plus classes_as_of's look-ups)."""
+    old = classes_as_of(before).filter(customer=OuterRef("customer")).values(field)[:1]
     return (
-        CustomerSnapshot.objects.visible_to(user)
-        .filter(as_of=after)
+        classes_as_of(after)
+        .visible_to(user)
         .annotate(previous=Coalesce(Subquery(old), Value("")))
         .exclude(previous=F(field))
         .select_related("customer", "customer__manager")
@@ -101,34 +137,53 @@ def class_changes(*, user, before: date, after: date, field: str = "abc"):
 
 
 def lifecycle_counts(*, user, dates: list[date]) -> dict[tuple[date, str], int]:
-    """Customers per (snapshot date, status) for the given dates, scoped to the user."""
+    """Customers per (date, status) for the given dates, scoped to the user, each date
+    read from the store that holds it (as classes_as_of): one query for the dates with a
+    full snapshot, one per date read from the intervals, two to tell which is which."""
+    held = set(CustomerSnapshot.objects.filter(as_of__in=dates).values_list("as_of", flat=True).distinct())
     rows = (
         CustomerSnapshot.objects.visible_to(user)
-        .filter(as_of__in=dates)
+        .filter(as_of__in=held)
         .values_list("as_of", "status")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return {(as_of, status): n for as_of, status, n in rows}
+    counts = {(as_of, status): n for as_of, status, n in rows}
+    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=dates).values_list("as_of", flat=True)
+    for as_of in sorted(set(done) - held):
+        intervals = ClassInterval.objects.visible_to(user).filter(valid_from__lte=as_of, valid_to__gt=as_of)
+        by_status = intervals.values_list("status").annotate(n=Count("pk")).order_by()
+        counts.update({(as_of, status): n for status, n in by_status})
+    return counts
 
 
 def abc_xyz_by_manager(*, as_of: date) -> list[tuple]:
     """(customer's manager id, abc, xyz, customers, ABC value) at `as_of`, for every
-    customer: reporting's fill keeps them per manager so the dashboard sums a few rows."""
+    customer: reporting's fill keeps them per manager so the dashboard sums a few rows.
+    The value is None for a pruned date (classes_as_of)."""
+    rows = classes_as_of(as_of)
+    value = Sum("value") if has_figures(rows) else Value(None, output_field=DecimalField())
     return list(
-        CustomerSnapshot.objects.filter(as_of=as_of)
-        .exclude(abc="")
+        rows.exclude(abc="")
         .values_list("customer__manager_id", "abc", "xyz")
-        .annotate(customers=Count("pk"), value=Sum("value"))
+        .annotate(customers=Count("pk"), value=value)
         .order_by()
     )
 
 
 def lifecycle_by_manager(*, dates: list[date]) -> list[tuple]:
-    """(customer's manager id, snapshot date, status, customers) for the given dates."""
-    return list(
-        CustomerSnapshot.objects.filter(as_of__in=dates)
+    """(customer's manager id, date, status, customers) for the given dates, from whichever
+    store holds each date (classes_as_of)."""
+    held = set(CustomerSnapshot.objects.filter(as_of__in=dates).values_list("as_of", flat=True).distinct().order_by())
+    rows = list(
+        CustomerSnapshot.objects.filter(as_of__in=held)
         .values_list("customer__manager_id", "as_of", "status")
         .annotate(n=Count("pk"))
         .order_by()
     )
+    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=dates).values_list("as_of", flat=True)
+    for as_of in sorted(set(done) - held):
+        intervals = ClassInterval.objects.filter(valid_from__lte=as_of, valid_to__gt=as_of)
+        by_status = intervals.values_list("customer__manager_id", "status").annotate(n=Count("pk")).order_by()
+        rows.extend((manager_id, as_of, status, n) for manager_id, status, n in by_status)
+    return rows

@@ -1,14 +1,20 @@
-"""Write side of segmentation: the recompute that stores one snapshot per customer.
+"""Write side of segmentation: the recompute that stores one snapshot per customer, and
+the retention of those snapshots.
 
 Pipeline (style R9): selectors.ledger_aggregates (one SQL GROUP BY over the ledger's
-day table) -> classification.classify (pure pandas) -> snapshot_replace (one transaction).
+day table) -> classification.classify (pure pandas) -> snapshot_replace (one transaction:
+the date's full snapshot and its classes folded into the intervals, class_history).
+snapshots_prune (the nightly job, after the recompute) deletes the full snapshots outside
+the window that are not month ends; the intervals keep their classes.
 """
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import Max
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,12 +26,16 @@ from sales_pipeline import selectors as ledger
 from sales_pipeline.models import MONEY_PLACES
 
 from . import selectors
+from .class_history import class_changes_count, class_history_write
 from .classification import OUTPUT_COLUMNS, classify
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
 
 logger = logging.getLogger(__name__)
 # The commands and the task catch LockHeld from here: the recompute raises it.
-__all__ = ["FutureDate", "LockHeld", "exclusive", "future_date_refuse", "segments_recompute", "snapshot_replace"]
+__all__ = [
+    "FutureDate", "LockHeld", "exclusive", "future_date_refuse", "segments_recompute", "snapshot_replace",
+    "snapshots_prune",
+]  # fmt: skip
 
 LOCK_NAME = "segmentation.recompute"
 # A snapshot row: the date, the customer, then what classify computes.
@@ -71,29 +81,44 @@ def _insert_snapshots(frame: pd.DataFrame) -> None:
 
 
 def snapshot_replace(*, as_of: date, classes: pd.DataFrame) -> int:
-    """Replace the snapshot of `as_of` with `classes` in one transaction: a failure
-    anywhere leaves the previous snapshot of that date exactly as it was."""
+    """Replace the snapshot of `as_of` with `classes` and fold its classes into the
+    intervals, in one transaction: a failure anywhere leaves the previous snapshot and
+    history of that date exactly as they were."""
     frame = _snapshot_frame(classes, as_of)
+    # Any run's date bounds the new classes, even a failed one's: a boundary too many
+    # only splits an interval, one too few would overwrite a date's classes.
+    next_run = RecomputeRun.objects.filter(as_of__gt=as_of).order_by("as_of").values_list("as_of", flat=True).first()
     with transaction.atomic():
         CustomerSnapshot.objects.filter(as_of=as_of).delete()
         _insert_snapshots(frame)
+        class_history_write(as_of=as_of, next_computed=next_run)
     return len(frame)
 
 
-def _count_class_changes(as_of: date) -> int:
-    previous = CustomerSnapshot.objects.filter(as_of__lt=as_of).order_by("-as_of").values_list("as_of", flat=True)
-    before = previous.first()
-    if before is None:
-        return 0
-    sql = f"""
-        SELECT COUNT(*) FROM {CustomerSnapshot._meta.db_table} AS now
-        JOIN {CustomerSnapshot._meta.db_table} AS old
-          ON old.customer_id = now.customer_id AND old.as_of = %s
-        WHERE now.as_of = %s AND (now.abc <> old.abc OR now.xyz <> old.xyz OR now.status <> old.status)
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [before, as_of])
-        return cursor.fetchone()[0]
+# Full snapshots (every figure) are kept this many days back from the business today;
+# before that, only each month's last computed date. The classes of every computed date
+# stay in the intervals (class_history).
+SNAPSHOT_WINDOW_DAYS = 42
+
+
+def snapshots_prune(*, today: date, window_days: int = SNAPSHOT_WINDOW_DAYS) -> int:
+    """Delete the full snapshots of computed dates (a run done) older than the window
+    that are not the last computed date of their month; returns how many rows went.
+    Idempotent; holds the recompute's lock (raises LockHeld while a recompute runs).
+    Dates without a finished run are never pruned: their classes may not be in the
+    intervals. Called by the nightly task and the prune_snapshots command."""
+    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE)
+    month_ends = done.annotate(month=TruncMonth("as_of")).values("month").annotate(last=Max("as_of")).values("last")
+    with exclusive(LOCK_NAME), transaction.atomic():
+        deleted, _ = (
+            CustomerSnapshot.objects.filter(as_of__lt=today - timedelta(days=window_days))
+            .filter(as_of__in=done.values("as_of"))
+            .exclude(as_of__in=month_ends)
+            .delete()
+        )
+    if deleted:
+        logger.info("Pruned %d snapshot rows older than %d days (month ends kept)", deleted, window_days)
+    return deleted
 
 
 def _lines_without_cost(as_of: date, params) -> int | None:
@@ -147,16 +172,17 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
             _step(run, "2/3 classifying")
             classes = classify(frame, as_of=as_of, params=params, potential_ids=potential)
             _step(run, "3/3 saving the snapshot")
-            run.customers = snapshot_replace(as_of=as_of, classes=classes)
-            run.lines = int(frame["lines_total"].sum()) if len(frame) else 0
-            run.class_changes = _count_class_changes(as_of)
-            run.lines_without_cost = _lines_without_cost(as_of, params)
+            with transaction.atomic():  # the snapshot, its history and 'done' together
+                run.customers = snapshot_replace(as_of=as_of, classes=classes)
+                run.lines = int(frame["lines_total"].sum()) if len(frame) else 0
+                run.class_changes = class_changes_count(as_of=as_of)
+                run.lines_without_cost = _lines_without_cost(as_of, params)
+                run.status, run.step, run.finished_at = RecomputeRun.Status.DONE, "done", timezone.now()
+                run.save()
         except Exception as error:
             run.status, run.error, run.finished_at = RecomputeRun.Status.FAILED, repr(error)[:2000], timezone.now()
             run.save()
             logger.exception("Recompute as of %s failed (run %s)", as_of, run.pk)
             raise
-        run.status, run.step, run.finished_at = RecomputeRun.Status.DONE, "done", timezone.now()
-        run.save()
         logger.info("Recomputed %d customers as of %s in %.1f s", run.customers, as_of, run.seconds)
         return run

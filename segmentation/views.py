@@ -48,7 +48,7 @@ def _segment_counts(snapshots) -> list[tuple[str, str, int]]:
 def overview(request):
     """The ABC x XYZ matrix, lifecycle counts and the RFM activity matrix of one date."""
     as_of = _as_of(request)
-    snapshots = CustomerSnapshot.objects.visible_to(request.user).filter(as_of=as_of)
+    snapshots = selectors.classes_as_of(as_of).visible_to(request.user)
     cells = selectors.abc_xyz_matrix(snapshots)
     matrix = [
         {
@@ -69,6 +69,9 @@ def overview(request):
         "status_counts": [(status, counts.get(status, 0)) for status in STATUSES],
         "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
         "segment_counts": _segment_counts(snapshots),
+        # A date older than the snapshot window (not a month end) keeps its classes only.
+        "figures": as_of is None or selectors.has_figures(snapshots),
+        "window_days": services.SNAPSHOT_WINDOW_DAYS,
         "last_run": last_run,
         "run": last_run if last_run and last_run.as_of == as_of else RecomputeRun.objects.filter(as_of=as_of).first(),
         "settings": ClassificationSettings.current(),
@@ -167,7 +170,7 @@ def segment_export(request):
     fmt = request.GET.get("format", "csv")
     if fmt not in CONTENT_TYPES or as_of is None:
         raise Http404("Nothing to export")
-    rows = segment_rows(CustomerSnapshot.objects.visible_to(request.user).filter(as_of=as_of))
+    rows = segment_rows(selectors.classes_as_of(as_of).visible_to(request.user))
     return export_response(fmt, f"segments-{as_of}", HEADER, rows)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -119,12 +120,19 @@ def _run(*, run: SettlementImport, path, user, progress: Progress | None) -> Set
     )
     report(0, 0, "checking")
     try:
-        checked = check_settlements(
-            read_settlement_file(path),
-            time_zone=settings.TIME_ZONE,
-            create_missing=run.create_missing,
-            lookup=lambda wanted: _known(wanted, user),
-        )
+        with report.stage("read file"):
+            rows = read_settlement_file(path)
+        with report.stage("check values"):
+            checked = check_settlements(
+                rows,
+                time_zone=settings.TIME_ZONE,
+                create_missing=run.create_missing,
+                lookup=lambda wanted: _known(wanted, user),
+                timings=report.stages,
+            )
+        del rows
+        # The references and keys are timed inside the check: not counted twice.
+        report.stages["check values"] -= report.stages.get("references", 0) + report.stages.get("source keys", 0)
         run.rows_total = checked.rows_total
         if checked.errors:
             return _finish(run, report, status=SettlementImport.Status.FAILED, errors=checked.errors)
@@ -156,6 +164,8 @@ def _finish(run: SettlementImport, report: _Reporter, *, status: str, **values) 
         "Settlement import %s %s: %s lines, %s created, %s skipped, %s errors; seconds %s",
         run.pk, status, run.rows_total, run.lines_created, run.lines_skipped, len(run.errors), report.timings(),
     )  # fmt: skip
+    # Where the time went, stage by stage (bench/bench_import.py prints it).
+    logger.info("Settlement import %s stages (s): %s", run.pk, {k: round(v, 2) for k, v in report.stages.items()})
     return run
 
 
@@ -224,19 +234,22 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
             report(0, total, "waiting for another import")
         locks.wait_in_transaction(IMPORT_LOCK)
         report(0, total, "creating customers and products")
-        products_created, product_ids = _create_products(checked.new_products, checked.new_product_lines)
-        customers_created, customer_ids = _create_customers(checked.new_customers, run=run, user=user)
-        lines["customer_id"] = lines["customer_id"].fillna(ids_of(lines["customer"], customer_ids)).astype("int64")
-        lines["product_id"] = lines["product_id"].fillna(ids_of(lines["product"], product_ids)).astype("int64")
-        # A line without a manager counts for the customer's manager at import time (the
-        # KPIs' line-based figures, issue 12); later reassignments do not move it.
-        unmanaged = lines["manager_id"].isna()
-        if unmanaged.any():
-            lines.loc[unmanaged, "manager_id"] = _managers_of(lines.loc[unmanaged, "customer_id"])
-        # Keys start with the date, so in key order each chunk is a run of days: it
-        # touches one narrow slice of the key and date indexes, and each customer-day
-        # of the day table once, instead of pages all over them (bench/README.md).
-        lines = lines.sort_values("source_key", ignore_index=True)
+        with report.stage("create products"):
+            products_created, product_ids = _create_products(checked.new_products, checked.new_product_lines)
+        with report.stage("create customers"):
+            customers_created, customer_ids = _create_customers(checked.new_customers, run=run, user=user)
+        with report.stage("prepare lines"):
+            lines["customer_id"] = lines["customer_id"].fillna(ids_of(lines["customer"], customer_ids)).astype("int64")
+            lines["product_id"] = lines["product_id"].fillna(ids_of(lines["product"], product_ids)).astype("int64")
+            # A line without a manager counts for the customer's manager at import time (the
+            # KPIs' line-based figures, issue 12); later reassignments do not move it.
+            unmanaged = lines["manager_id"].isna()
+            if unmanaged.any():
+                lines.loc[unmanaged, "manager_id"] = _managers_of(lines.loc[unmanaged, "customer_id"])
+            # Keys start with the date, so in key order each chunk is a run of days: it
+            # touches one narrow slice of the key and date indexes, and each customer-day
+            # of the day table once, instead of pages all over them (bench/README.md).
+            lines = lines.sort_values("source_key", ignore_index=True)
         report(0, total, "writing")
         created = ledger.lines_insert(
             lines,
@@ -244,7 +257,10 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
             user=user,
             reason=f"Settlement import #{run.pk}",
         )
+        report.stages.update(ledger.stage_seconds)
         report(total, total, "committing")
+        commit_started = time.perf_counter()
+    report.stages["commit"] = time.perf_counter() - commit_started
     return {
         "lines_created": created,
         "lines_skipped": total - created,
@@ -310,6 +326,15 @@ class _Reporter:
     def __init__(self, run: SettlementImport, callback: Progress | None):
         self.run, self.callback = run, callback
         self.phase, self.since, self.seconds = None, time.monotonic(), {}
+        self.stages: dict[str, float] = {}  # finer than the phases, for the log only
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - started
 
     def __call__(self, done: int, total: int, phase: str) -> None:
         self._enter(phase)

@@ -6,7 +6,9 @@ bought are marked in use in the same transaction (sales_pipeline.product_usage).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pandas as pd
@@ -16,14 +18,28 @@ from django.utils import timezone
 
 from crm_project import hooks
 from crm_project.copy import copy_frame
+from crm_project.imports import in_chunks
 from crm_project.money import decimal_text
 
 from ..ledger_days import sqlite_days_added_per_batch
-from ..models import SettlementLine
+from ..models import SettlementDay, SettlementLine
 from ..product_usage import product_usage_mark
 
 # Lines are written, and progress reported, this many at a time.
 CHUNK_ROWS = 50_000
+
+# Seconds per stage of the last lines_insert in this thread, for the import's log and
+# bench/bench_import.py (where the time goes).
+stage_seconds: dict[str, float] = {}
+
+
+@contextmanager
+def _timed(stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        stage_seconds[stage] = stage_seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 def lines_create(lines: list[SettlementLine], *, user, reason: str) -> list[SettlementLine]:
@@ -59,13 +75,32 @@ def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None], user, 
     lines whose source key is in the ledger already; returns how many were new. Inside
     the import's transaction, which also marks the products bought as in use."""
     insert = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}.get(connection.vendor, _insert_orm)
+    stage_seconds.clear()
+    with _timed("product usage"):
+        # Customers without a line before this import: all their lines are in `lines`,
+        # so their products' first positive days are computed here, not in the ledger.
+        earlier = _customers_with_lines(lines["customer_id"].unique().tolist())
     created = insert(lines, progress)
-    bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id"]]
-    product_usage_mark(pairs=bought.drop_duplicates().itertuples(index=False, name=None), user=user, reason=reason)
+    with _timed("product usage"):
+        bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id", "date"]]
+        bought = bought.astype({"date": str}).groupby(["customer_id", "product_id"], as_index=False)["date"].min()
+        first_days = bought[~bought["customer_id"].isin(earlier)].rename(columns={"date": "first_day"})
+        pairs = bought[["customer_id", "product_id"]].itertuples(index=False, name=None)
+        product_usage_mark(pairs=pairs, user=user, reason=reason, first_days=first_days)
     if created and len(lines):
         # One mark for the whole import: from its earliest date on (set-based, not per line).
         _ledger_changed(since=pd.Timestamp(lines["date"].astype("object").min()).date())
     return created
+
+
+def _customers_with_lines(customer_ids: list[int]) -> set[int]:
+    """Those of `customer_ids` with a line in the ledger (its day table: a row per
+    customer and day, read through its primary key)."""
+    found: set[int] = set()
+    for chunk in in_chunks([int(pk) for pk in customer_ids]):
+        days = SettlementDay.objects.filter(customer_id__in=chunk).order_by()
+        found.update(days.values_list("customer_id", flat=True).distinct())
+    return found
 
 
 _LEDGER_COLUMNS = [
@@ -74,13 +109,23 @@ _LEDGER_COLUMNS = [
 
 
 def _insert_postgresql(lines, progress: Callable[[int], None]) -> int:
-    """COPY each chunk into a temporary table, then INSERT ... ON CONFLICT DO NOTHING
-    into the ledger; the INSERT's row count is exactly the lines that were new."""
+    """COPY each chunk into a temporary table, then INSERT ... SELECT into the ledger;
+    the INSERT's row count is exactly the lines that were new.
+
+    A line's key is a hash of its values, date included (settlement_import.source_keys),
+    so a chunk's key can be in the ledger already only if a line of the chunk's days is
+    (lines come in key order, which starts with the date: a chunk is a run of days). A
+    chunk whose days hold no line yet is a plain INSERT; only the others pay ON CONFLICT
+    DO NOTHING's speculative insertion (one more index probe and WAL record per line;
+    0.23 s per 100,000 lines, bench/README.md). A line with the same key
+    written meanwhile by someone else fails the unique key, and with it the whole import,
+    which says so (imports hold their own lock; payments' keys differ)."""
     quote = connection.ops.quote_name
     table, stage = quote(SettlementLine._meta.db_table), quote("settlement_import_stage")
     columns = _LEDGER_COLUMNS
     listed = ", ".join(quote(name) for name in columns)
     created = 0
+    now = timezone.now()
     with connection.cursor() as cursor:
         # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: a million deferred
         # checks would all run at COMMIT, a long freeze after the bar reached 100 %.
@@ -94,17 +139,25 @@ def _insert_postgresql(lines, progress: Callable[[int], None]) -> int:
             "amount bigint, cost bigint, manager_id bigint, document text, source_key text) ON COMMIT DROP"
         )
         for start in range(0, len(lines), CHUNK_ROWS):
-            copy_frame(cursor, stage, lines.iloc[start : start + CHUNK_ROWS][columns])
-            # Quantities and money travel as exact integers of 1/1,000 and 1/10,000.
-            cursor.execute(
-                f"INSERT INTO {table} ({listed}, {quote('created_at')}) "
-                "SELECT date, customer_id, product_id, quantity * 0.001, amount * 0.0001, cost * 0.0001, "
-                f"manager_id, COALESCE(document, ''), source_key, %s FROM {stage} "
-                f"ON CONFLICT ({quote('source_key')}) DO NOTHING",
-                [timezone.now()],
-            )
-            created += cursor.rowcount
-            cursor.execute(f"TRUNCATE {stage}")
+            chunk = lines.iloc[start : start + CHUNK_ROWS][columns]
+            with _timed("stage COPY"):
+                copy_frame(cursor, stage, chunk)
+            with _timed("lines INSERT"):
+                days = chunk["date"].astype(str)  # ISO dates: their text order is their order
+                cursor.execute(
+                    f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {quote('date')} BETWEEN %s AND %s)",
+                    [days.min(), days.max()],
+                )
+                conflict = f"ON CONFLICT ({quote('source_key')}) DO NOTHING" if cursor.fetchone()[0] else ""
+                # Quantities and money travel as exact integers of 1/1,000 and 1/10,000.
+                cursor.execute(
+                    f"INSERT INTO {table} ({listed}, {quote('created_at')}) "
+                    "SELECT date, customer_id, product_id, quantity * 0.001, amount * 0.0001, cost * 0.0001, "
+                    f"manager_id, COALESCE(document, ''), source_key, %s FROM {stage} {conflict}",
+                    [now],
+                )
+                created += cursor.rowcount
+                cursor.execute(f"TRUNCATE {stage}")
             progress(min(start + CHUNK_ROWS, len(lines)))
         cursor.execute(f"DROP TABLE {stage}")
     return created
@@ -140,9 +193,11 @@ def _insert_sqlite(lines, progress: Callable[[int], None]) -> int:
                 [created_at] * len(chunk),
                 strict=True,
             )
-            cursor.executemany(sql, list(values))
-            created += cursor.rowcount
-            add_days()
+            with _timed("lines INSERT"):
+                cursor.executemany(sql, list(values))
+                created += cursor.rowcount
+            with _timed("day table"):
+                add_days()
             progress(start + len(chunk))
     return created
 

@@ -5,6 +5,7 @@ product's standard cost."""
 from datetime import date
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -94,9 +95,22 @@ def test_marking_products_in_use_takes_the_same_queries_for_any_number_of_pairs(
         changed = product_usage_mark(pairs=[(c.pk, product.pk) for c in customers])
     assert changed == pairs
     # savepoint and release; drop, create, fill (COPY and ANALYZE on PostgreSQL; one INSERT
-    # per 400 pairs on SQLite), prune and drop the batch table; update, insert ... select;
-    # two history copies
-    assert len(queries) == (12 if connection.vendor == "postgresql" else 11)
+    # per 300 pairs on SQLite), prune and drop the batch table; drop, create and drop the
+    # first days' table; update, insert ... select; two history copies
+    assert len(queries) == (15 if connection.vendor == "postgresql" else 14)
+
+
+def test_first_days_given_by_the_caller_date_the_statuses_as_the_ledger_would(db):
+    # An import passes the first days of its customers without earlier lines; the others
+    # come from the ledger. Either way the status date is the first positive line's.
+    fresh, known = CustomerFactory(), CustomerFactory()
+    product = ProductFactory()
+    for customer, day in ((fresh, date(2024, 3, 5)), (known, date(2023, 1, 9)), (known, date(2024, 3, 1))):
+        SettlementLineFactory(customer=customer, product=product, date=day, amount=Decimal("5"))
+    given = pd.DataFrame({"customer_id": [fresh.pk], "product_id": [product.pk], "first_day": ["2024-03-05"]})
+    assert product_usage_mark(pairs=[(fresh.pk, product.pk), (known.pk, product.pk)], first_days=given) == 2
+    assert status_of(fresh, product)[:2] == ("in_use", date(2024, 3, 5))
+    assert status_of(known, product)[:2] == ("in_use", date(2023, 1, 9))
 
 
 def test_a_payment_marks_the_deals_products_in_use_in_its_transaction(mgr_a):

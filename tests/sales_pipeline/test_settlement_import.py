@@ -1,7 +1,6 @@
 """The settlement import: all or nothing, every error named, idempotent, exact, scoped."""
 
 import csv
-import hashlib
 import importlib
 from datetime import date, datetime
 from decimal import Decimal
@@ -564,7 +563,7 @@ def test_a_ledger_keyed_before_the_date_led_keys_still_recognises_its_files(cata
     # given a file imported with the earlier keys: the whole sha256, no date
     path = write_csv(tmp_path / "old.csv", good_rows(4))
     with monkeypatch.context() as patched:
-        patched.setattr(parsing, "_key", lambda day, data: hashlib.sha256(data).hexdigest())
+        patched.setattr(parsing, "_keys_of", lambda days, digests: digests)
         run_import(path)
     assert all(len(key) == 64 and ":" not in key for key in SettlementLine.objects.values_list("source_key", flat=True))
     payment = SettlementLine.objects.create(
@@ -588,3 +587,18 @@ class _SchemaEditor:
     def execute(self, sql):
         with connection.cursor() as cursor:
             cursor.execute(sql)
+
+
+def test_chunks_on_new_days_and_on_days_with_lines_count_exactly(catalogue, tmp_path, monkeypatch):
+    # On PostgreSQL a chunk whose days hold no line yet is a plain INSERT, the others
+    # ON CONFLICT DO NOTHING: chunks of two lines here mix both within one file.
+    from sales_pipeline.services import ledger
+
+    monkeypatch.setattr(ledger, "CHUNK_ROWS", 2)
+    old = [["C1", "2024-05-01", "P1", "1", "1", f"OLD{i}"] for i in range(3)]
+    run_import(write_csv(tmp_path / "old.csv", old))
+    new = [["C2", f"2024-07-{day:02d}", "P2", "2", "1", f"NEW{day}"] for day in range(1, 6)]
+    run = run_import(write_csv(tmp_path / "mixed.csv", [*old, *new]))
+    assert (run.status, run.lines_created, run.lines_skipped) == ("done", 5, 3)
+    assert SettlementLine.objects.count() == 8
+    assert ledger.stage_seconds["lines INSERT"] > 0  # the stages the import logs

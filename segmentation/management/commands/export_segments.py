@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from crm_project.dates import business_today
 from segmentation import services
 from segmentation.exports import HEADER, segment_rows
-from segmentation.models import CustomerSnapshot, RecomputeRun
+from segmentation.models import RecomputeRun
+from segmentation.selectors import classes_as_of
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         with open(file, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(HEADER)
-            for row in segment_rows(CustomerSnapshot.objects.filter(as_of=as_of)):
+            for row in segment_rows(classes_as_of(as_of)):
                 writer.writerow(row)
                 count += 1
         self.stdout.write(f"Wrote {count} customers as of {as_of} to {file}.")

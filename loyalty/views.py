@@ -303,10 +303,17 @@ def campaign_start(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        from crm_project.queue import QueueUnavailable, enqueue
+
         from .tasks import campaign_send_due_task
 
-        campaign_send_due_task.delay(campaign.pk)
         messages.success(request, _("Campaign started with %(count)s customers.") % {"count": count})
+        try:
+            enqueue(campaign_send_due_task, campaign.pk)
+        except QueueUnavailable:
+            # Started all the same: the hourly run sends every due step.
+            messages.warning(request, _("The job queue cannot be reached just now: its first messages go out "
+                                        "with the next hourly run."))
     return redirect(campaign)
 
 

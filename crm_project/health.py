@@ -2,8 +2,10 @@
 
 Public and cheap. It says only "ok" or "unavailable" per component: no host names, no
 versions, no error text, no personal data (those go to the server log). The status code
-follows the database and the cache, which pages need; the workers are reported but do not
-take a web node out of rotation, since pages keep working while jobs wait in the queue.
+(200 or 503) follows the database alone, which every page needs. The cache and the
+workers live in Redis, whose outage pages survive (actions that enqueue say "try
+again"): reporting them without failing the probe keeps a Redis blink from taking every
+web node out of rotation at once.
 """
 
 import logging
@@ -67,8 +69,8 @@ def check_workers() -> str:
         state = UNAVAILABLE
     try:
         cache.set("health:workers", state, timeout=WORKERS_CHECK_SECONDS)
-    except Exception:
-        pass  # the cache check reports it
+    except Exception:  # the cache check reports it
+        logger.debug("health: worker state not cached")
     return state
 
 
@@ -76,5 +78,5 @@ def check_workers() -> str:
 @require_safe
 def health(request):
     checks = {"database": check_database(), "cache": check_cache(), "workers": check_workers()}
-    serving = checks["database"] == OK and checks["cache"] == OK
+    serving = checks["database"] == OK
     return JsonResponse({"status": OK if serving else UNAVAILABLE, "checks": checks}, status=200 if serving else 503)

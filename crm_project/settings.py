@@ -273,7 +273,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "utc": {"()": "crm_project.security_log.UTCFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "utc": {
+            "()": "crm_project.security_log.UTCFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},

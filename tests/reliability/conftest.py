@@ -1,6 +1,7 @@
 import pytest
 
 from tests.conftest import require
+from tests.customers.test_access import objects_of_mgr_a  # noqa: F401 - a fixture shared with the access tests
 from tests.reliability.services import OwnPostgres, OwnRedis, server_binaries_missing
 
 

@@ -75,7 +75,9 @@ class OwnPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
         subprocess.run(
-            _as_postgres_user([str(PG_BIN / "initdb"), "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+            _as_postgres_user(
+                [str(PG_BIN / "initdb"), "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+            ),
             check=True, capture_output=True, timeout=120,
         )
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from customers.models import Customer
-from tests.customers.test_access import OBJECT_URLS, objects_of_mgr_a, open_url  # noqa: F401 - fixture
+from tests.customers.test_access import OBJECT_URLS, open_url
 from tests.factories import CustomerFactory, UserFactory, make_director
 
 CSRF_TOKEN = re.compile(rb"[A-Za-z0-9]{64}")

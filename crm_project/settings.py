@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # ?per_page= kept between 1 and 500 on every list page
+    "crm_project.paging.PagingGuardMiddleware",
     # a request id on every response; refused objects logged to crm.security
     "crm_project.security_log.SecurityLogMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.functional import Promise
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -24,7 +25,10 @@ CONTENT_TYPES = {
 
 def escape_cell(value):
     """The cell as it should be written: text that could run as a formula gets a leading
-    apostrophe; aware date-times become local time (spreadsheets have no time zones)."""
+    apostrophe; aware date-times become local time (spreadsheets have no time zones).
+    A lazy translation is text too: openpyxl refuses it, and it must be escaped as text."""
+    if isinstance(value, Promise):
+        value = str(value)
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     if isinstance(value, datetime) and timezone.is_aware(value):

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from crm_project.health import health
 from customers.views import customers as customer_views
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("health/", health, name="health"),
     path("search/", customer_views.global_search, name="search"),
     path("customers/", include("customers.urls")),
     path("segments/", include("segmentation.urls")),

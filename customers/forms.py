@@ -39,6 +39,15 @@ def profile_errors(*, kind, employees, has_branches, year_founded, birthday, tod
 #
 
 
+def _as_id(value) -> int | None:
+    """`value` as a database id (a positive 64-bit integer), or None."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 class CustomerPicker(forms.Select):
     """A select that renders only the chosen customer: the others arrive by an htmx
     search (customers:customer_options), since a director may see 50,000 of them."""
@@ -46,8 +55,10 @@ class CustomerPicker(forms.Select):
     def optgroups(self, name, value, attrs=None):
         chosen = [v for v in value if v not in ("", None)]
         choices = [("", "—")]
-        if chosen and hasattr(self.choices, "queryset"):
-            choices += [(c.pk, str(c)) for c in self.choices.queryset.filter(pk__in=chosen[:1])]
+        # A re-rendered form may carry anything that was posted: only an id is looked up.
+        ids = [pk for pk in map(_as_id, chosen[:1]) if pk is not None]
+        if ids and hasattr(self.choices, "queryset"):
+            choices += [(c.pk, str(c)) for c in self.choices.queryset.filter(pk__in=ids)]
         groups = []
         for index, (option_value, label) in enumerate(choices):
             selected = str(option_value) in chosen

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -376,10 +375,17 @@ def campaign_start(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        from crm_project.queue import QueueUnavailable, enqueue
+
         from .tasks import campaign_send_due_task
 
-        transaction.on_commit(lambda: campaign_send_due_task.delay(campaign.pk))
         messages.success(request, _("Campaign started with %(count)s customers.") % {"count": count})
+        try:
+            enqueue(campaign_send_due_task, campaign.pk)
+        except QueueUnavailable:
+            # Started all the same: the hourly run sends every due step.
+            messages.warning(request, _("The job queue cannot be reached just now: its first messages go out "
+                                        "with the next hourly run."))
     return redirect(campaign)
 
 

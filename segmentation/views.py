@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from crm_project.dates import business_today
 from crm_project.exports import CONTENT_TYPES, export_response
+from crm_project.queue import TRY_AGAIN, QueueUnavailable, enqueue
 from crm_project.views import ScopedListView
 from customers.models import Customer
 
@@ -205,9 +206,15 @@ def run_start(request):
         except services.FutureDate as error:
             messages.error(request, str(error))
             return redirect("segmentation:run_list")
-    for day in days:
-        recompute_segments_task.delay_on_commit(day.isoformat(), triggered_by=f"user:{request.user.username}")
-    messages.success(request, f"Recompute queued for {', '.join(map(str, days))}.")
+    queued = []
+    try:
+        for day in days:
+            enqueue(recompute_segments_task, day.isoformat(), triggered_by=f"user:{request.user.username}")
+            queued.append(day)
+    except QueueUnavailable:
+        messages.error(request, TRY_AGAIN)
+    if queued:
+        messages.success(request, _("Recompute queued for %(days)s.") % {"days": ", ".join(map(str, queued))})
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("segmentation:run_list")

@@ -5,8 +5,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages anyone may open without logging in: a customer's single-use survey link (tested in
 # tests/complaints/test_public_survey.py), and the pages a campaign e-mail links to, which
-# carry a signed token instead of a login (tests/loyalty).
-PUBLIC = {"login", "logout", "survey:public", "loyalty:campaign_track", "loyalty:unsubscribe"}
+# carry a signed token instead of a login (tests/loyalty); the load balancer's /health/
+# (tests/reliability/test_health.py: it says "ok" or "unavailable", nothing more).
+PUBLIC = {"login", "logout", "health", "survey:public", "loyalty:campaign_track", "loyalty:unsubscribe"}
 
 
 def all_url_patterns(resolver=None, namespace: str = "", prefix: str = ""):

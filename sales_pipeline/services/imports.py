@@ -21,6 +21,7 @@ from django.utils import timezone
 from crm_project import locks
 from crm_project.history import bulk_create_with_history_rows
 from crm_project.imports import in_chunks
+from crm_project.queue import QueueUnavailable
 from crm_project.spreadsheets import file_error
 from customers.models import Customer, Product, ProductLine, normalize_name
 from customers.segment_rules import active_segments, segment_for
@@ -59,8 +60,19 @@ def settlement_import_start(
         create_missing=create_missing,
         dry_run=dry_run,
     )
-    transaction.on_commit(lambda: enqueue(run.pk))
+    transaction.on_commit(lambda: _enqueue_or_withdraw(run, enqueue))
     return run
+
+
+def _enqueue_or_withdraw(run: SettlementImport, enqueue: Callable[[int], object]) -> None:
+    # A run the worker never hears of would wait forever: with the queue down the
+    # upload is withdrawn (row and file) and the caller asks the user to try again.
+    try:
+        enqueue(run.pk)
+    except QueueUnavailable:
+        run.file.delete(save=False)
+        run.delete()
+        raise
 
 
 #

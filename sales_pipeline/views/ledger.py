@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.views.generic import DetailView, FormView
 from django_tables2 import SingleTableView
 
+from crm_project.queue import TRY_AGAIN, QueueUnavailable, enqueue
 from crm_project.views import ScopedListView
 from customers.access import sees_everything
 
@@ -61,13 +62,17 @@ class SettlementImportCreateView(LoginRequiredMixin, PermissionRequiredMixin, Fo
     template_name = "sales_pipeline/settlementimport_form.html"
 
     def form_valid(self, form):
-        run = services.settlement_import_start(
-            upload=form.cleaned_data["file"],
-            user=self.request.user,
-            create_missing=form.cleaned_data["create_missing"],
-            dry_run=form.cleaned_data["dry_run"],
-            enqueue=import_settlements_task.delay,
-        )
+        try:
+            run = services.settlement_import_start(
+                upload=form.cleaned_data["file"],
+                user=self.request.user,
+                create_missing=form.cleaned_data["create_missing"],
+                dry_run=form.cleaned_data["dry_run"],
+                enqueue=lambda pk: enqueue(import_settlements_task, pk),
+            )
+        except QueueUnavailable:
+            form.add_error(None, TRY_AGAIN)
+            return self.form_invalid(form)
         return redirect("sales_pipeline:settlement_import_detail", pk=run.pk)
 
 

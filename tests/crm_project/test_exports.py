@@ -52,3 +52,11 @@ def test_the_customer_export_escapes_every_hostile_name(fmt, mgr_a, client_for):
     # (XML turns CR into LF on the way back: still escaped)
     assert len(names) == len(hostile)
     assert all(name.startswith("'") for name in names)
+
+
+def test_lazy_translations_are_written_as_escaped_text():
+    from django.utils.translation import gettext_lazy
+
+    rows = [[gettext_lazy("Lost deals with a refusal reason"), gettext_lazy("=1+1")]]
+    sheet = load_workbook(io.BytesIO(export_response("xlsx", "x", ["a", "b"], rows).content)).active
+    assert [cell.value for cell in sheet[2]] == ["Lost deals with a refusal reason", "'=1+1"]

@@ -528,3 +528,10 @@ def test_another_managers_document_is_a_404(mgr_a, mgr_b, client_for):
     )
     assert response.status_code == 404
     assert DealDocument.objects.get(pk=document.pk).sent_date is None
+
+
+@pytest.mark.parametrize("junk", ["abc", str(2**70), "-5", "1.5"])
+def test_a_posted_customer_that_is_not_an_id_is_a_form_error(junk, mgr_a, client_for):
+    # found by tests/reliability/test_fuzz.py: the customer picker looked the junk up and failed
+    response = client_for(mgr_a).post(reverse("sales_pipeline:deal_create"), {"customer": junk, "title": "x"})
+    assert response.status_code == 200 and "customer" in response.context["form"].errors

@@ -222,9 +222,18 @@ def ledger_changed(*, since: date) -> None:
     """hooks.LEDGER_CHANGED: mark the periods stale now, in the writer's transaction, and
     refill them in the background once it commits (the nightly job catches any missed)."""
     if kpi_periods_mark_stale(since=since):
-        from .tasks import fill_stale_kpis_task
+        transaction.on_commit(_refill_stale_soon)
 
-        transaction.on_commit(fill_stale_kpis_task.delay)
+
+def _refill_stale_soon() -> None:
+    from crm_project.queue import QueueUnavailable, enqueue
+
+    from .tasks import fill_stale_kpis_task
+
+    try:
+        enqueue(fill_stale_kpis_task)
+    except QueueUnavailable:
+        pass  # the write is committed and its periods marked stale: the nightly job refills them
 
 
 def customer_rows_follow(*, customer_ids: list[int], actor=None, reason: str = "") -> int:

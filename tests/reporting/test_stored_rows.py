@@ -89,6 +89,29 @@ def test_ledger_writes_mark_the_periods_of_their_dates_and_later_stale(
     assert table(mgr_a, q2)["mgr_a"]["repeat_amount"] == Decimal("90")
 
 
+def test_a_ledger_write_with_the_queue_down_is_kept_and_its_period_stays_stale(
+    ledger_rows, mgr_a, django_capture_on_commit_callbacks, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from reporting.tasks import fill_stale_kpis_task
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(fill_stale_kpis_task, "apply_async", broker_down)
+    q2 = services.kpi_period_fill(start=START, end=END)
+    line = SettlementLine(customer=ledger_rows["B"], date=date(2024, 6, 3), manager=mgr_a, amount=Decimal("40"),
+                          product=Product.objects.get(sku="P1"), source_key="queue-down")  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ledger.lines_create([line], user=mgr_a, reason="test")
+    assert len(callbacks) == 1  # the refill was asked for, and its failure did not raise
+    assert SettlementLine.objects.filter(source_key="queue-down").exists()
+    q2.refresh_from_db()
+    assert q2.stale_since is not None  # the nightly job (or the next write) refills it
+    assert [p.pk for p in services.kpi_stale_fill()] == [q2.pk]
+
+
 def test_a_deletion_in_admin_marks_and_the_refill_takes_the_line_out(ledger_rows, mgr_a, admin_user):
     q2 = services.kpi_period_fill(start=START, end=END)
     assert table(mgr_a, q2)["mgr_a"]["repeat_amount"] == Decimal("50")

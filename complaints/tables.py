@@ -21,8 +21,20 @@ class ComplaintTable(tables.Table):
 
     class Meta:
         model = Complaint
-        fields = ("id", "customer", "product", "kind", "severity", "step", "step_deadline", "owner", "registered_at",
-                  "is_overdue", "channel", "cause_category")
+        fields = (
+            "id",
+            "customer",
+            "product",
+            "kind",
+            "severity",
+            "step",
+            "step_deadline",
+            "owner",
+            "registered_at",
+            "is_overdue",
+            "channel",
+            "cause_category",
+        )
         order_by = ("-registered_at",)
         row_attrs = {"class": lambda record: "table-danger complaint-overdue" if record.is_overdue else ""}
 
@@ -40,7 +52,8 @@ class ComplaintTable(tables.Table):
         if record.is_overdue:
             return format_html(
                 '<span class="text-danger fw-semibold">{}</span> <span class="badge text-bg-danger">{}</span>',
-                shown, _("overdue"),
+                shown,
+                _("overdue"),
             )
         return shown
 
@@ -59,12 +72,13 @@ class SurveyTable(tables.Table):
     answered_at = tables.DateTimeColumn(format="j M Y")
     expires = tables.DateTimeColumn(format="j M Y", visible=False)
     fill = tables.TemplateColumn(
-        template_name="complaints/_survey_fill_cell.html", verbose_name="", orderable=False,
+        template_name="complaints/_survey_fill_cell.html",
+        verbose_name="",
+        orderable=False,
     )
 
     class Meta:
         model = Survey
-        fields = ("customer", "product", "reason", "channel", "created_at", "sent_at", "answered_at", "fill",
-                  "expires")
+        fields = ("customer", "product", "reason", "channel", "created_at", "sent_at", "answered_at", "fill", "expires")
         order_by = ("-created_at",)
         exclude_from_export = ("fill",)

@@ -142,6 +142,25 @@ def wait_for(port: int, seconds: float = 60) -> None:
     raise SystemExit(f"gunicorn did not answer on port {port}")
 
 
+def drained(host: str, seconds: float = 300) -> float:
+    """Wait until the server answers the login page within a second again: locust stops
+    its users at the end of a step, but gunicorn still works off the requests queued, and
+    the next step must not start behind them. Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        asked = time.monotonic()
+        try:
+            urllib.request.urlopen(
+                urllib.request.Request(f"{host}/login/", headers={"X-Forwarded-Proto": "https"}), timeout=30
+            )
+        except OSError:
+            pass
+        if time.monotonic() - asked < 1:
+            break
+        time.sleep(2)
+    return time.monotonic() - started
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (gunicorn's master and workers)."""
     import psutil
@@ -261,6 +280,7 @@ def main(argv=None) -> int:
         )
         memory = (lambda: rss_mb(gunicorn.pid)) if args.soak else None
         for users, duration in steps:
+            print(f"  server drained in {drained(host):.0f} s", flush=True)
             result = run_locust(args, env, host, users, duration, "1-3", out / f"load_{users}", memory)
             report.append(table(f"{users} users, 1-3 s think time, {duration} s:", result))
             a = aggregate(result)
@@ -279,6 +299,7 @@ def main(argv=None) -> int:
                 )
         if args.saturation_users and not args.soak:
             users = args.saturation_users
+            print(f"  server drained in {drained(host):.0f} s", flush=True)
             result = run_locust(args, env, host, users, args.duration, "0", out / "load_saturation")
             report.append(table(f"saturation: {users} users, no think time, {args.duration} s:", result))
             a = aggregate(result)

@@ -354,7 +354,9 @@ def measure(username: str, repeats: int, only: str) -> dict[str, dict]:
         }
         r = results[label]
         print(
-            f"{username:15} {label:45} {r['median']:7.1f} ms p95 {r['p95']:7.1f} {r['queries']:4d} queries", flush=True
+            f"{username:15} {label:45} {r['median']:7.1f} ms p95 {r['p95']:7.1f} cpu {r['cpu']:6.1f} "
+            f"{r['queries']:4d} queries",
+            flush=True,
         )
     return results
 

@@ -104,7 +104,10 @@ def prepare(env: dict, data_file: Path) -> dict:
     from customers.models import Customer
     from sales_pipeline.models import Deal
 
-    password = secrets.token_urlsafe(18)
+    # The previous run's password when it still works: setting a new one would end the
+    # users' other sessions (a bench_pages run beside this one, for example).
+    previous = json.loads(data_file.read_text()).get("password") if data_file.exists() else None
+    password = previous or secrets.token_urlsafe(18)
     User = get_user_model()
     managers = list(
         User.objects.filter(groups__name=MANAGER, is_active=True)
@@ -117,8 +120,9 @@ def prepare(env: dict, data_file: Path) -> dict:
         raise SystemExit("no manager with customers in this database")
     data = {"password": password, "period": PERIOD, "managers": [], "director": director.username if director else None}
     for user in [*managers, *([director] if director else [])]:
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        if not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
     for manager in managers:
         customers = list(Customer.objects.filter(manager=manager).order_by("?").values_list("pk", flat=True)[:500])
         deals = list(Deal.objects.filter(manager=manager).order_by("?").values_list("pk", flat=True)[:500])

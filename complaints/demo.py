@@ -24,15 +24,8 @@ from .models import (
     SurveySettings,
 )
 
-CAUSES = [
-    "Late delivery",
-    "Damaged packaging",
-    "Wrong item shipped",
-    "Invoice error",
-    "Product defect",
-    "Rude or slow support",
-    "Training gap",
-]
+CAUSES = ["Late delivery", "Damaged packaging", "Wrong item shipped", "Invoice error", "Product defect",
+          "Rude or slow support", "Training gap"]
 QUESTIONS = {
     "Equipment": ["Quality of the equipment", "Delivery speed", "Installation and start-up", "Value for money"],
     "Consumables": ["Product quality", "Delivery speed", "Packaging", "Ordering and payment"],
@@ -65,31 +58,19 @@ def _work(complaint, *, steps: int, day: date, today: date, rng, actor, categori
             break
         changes = {}
         if target == workflow.CAUSE_ELIMINATED:
-            changes = {
-                "cause": rng.choice(
-                    [
-                        "Carrier missed the slot",
-                        "Packing done without corner guards",
-                        "Price list not updated",
-                        "Worn part not replaced at service",
-                    ]
-                ),
-                "cause_category": rng.choice(categories),
-                "action": "Replaced the goods and apologised.",
-            }
+            changes = {"cause": rng.choice(["Carrier missed the slot", "Packing done without corner guards",
+                                            "Price list not updated", "Worn part not replaced at service"]),
+                       "cause_category": rng.choice(categories), "action": "Replaced the goods and apologised."}
         elif target == workflow.PROCESS_FIXED:
-            changes = {
-                "process_change": "Checklist step added; the team was briefed.",
-                "efficacy_check_date": day + timedelta(days=rng.randint(7, 30)),
-            }
+            changes = {"process_change": "Checklist step added; the team was briefed.",
+                       "efficacy_check_date": day + timedelta(days=rng.randint(7, 30))}
         elif target == workflow.CLOSED:
             day = max(day, complaint.efficacy_check_date)
             if day > today:
                 break
             changes = {"efficacy_result": "No repeat in the period checked.", "efficacy_ok": True}
-        complaint = services.complaint_advance(
-            complaint=complaint, actor=actor, changes=changes, text="", today=day, at=_noon(day)
-        )
+        complaint = services.complaint_advance(complaint=complaint, actor=actor, changes=changes,
+                                               text="", today=day, at=_noon(day))
     return complaint
 
 
@@ -136,20 +117,13 @@ def seed_demo_complaints(demo) -> None:
             if day > today - timedelta(days=3):
                 break
             product = rng.choice(products)
-            surveys.append(
-                Survey(
-                    customer=customer,
-                    contact=contacts.get(customer.pk),
-                    product=product,
-                    questionnaire=questionnaires[product.line_id],
-                    reason=rng.choice(list(Survey.Reason.values[:3])),
-                    channel=Survey.Channel.EMAIL,
-                    token_hash=hashlib.sha256(f"demo-{customer.pk}-{day}".encode()).hexdigest(),
-                    created_at=_noon(day),
-                    sent_at=_noon(day),
-                    expires=_noon(day + timedelta(days=30)),
-                )
-            )
+            surveys.append(Survey(
+                customer=customer, contact=contacts.get(customer.pk), product=product,
+                questionnaire=questionnaires[product.line_id], reason=rng.choice(list(Survey.Reason.values[:3])),
+                channel=Survey.Channel.EMAIL,
+                token_hash=hashlib.sha256(f"demo-{customer.pk}-{day}".encode()).hexdigest(),
+                created_at=_noon(day), sent_at=_noon(day), expires=_noon(day + timedelta(days=30)),
+            ))
     Survey.objects.bulk_create(surveys)
     questions = {q.pk: list(q.questions.order_by("order")) for q in questionnaires.values()}
     opened = 0
@@ -172,16 +146,8 @@ def seed_demo_complaints(demo) -> None:
             if age > 90:
                 _work(complaint, steps=4, day=day, today=today, rng=rng, actor=complaint.owner, categories=categories)
             else:
-                _work(
-                    complaint,
-                    steps=rng.randint(1, 3),
-                    day=day,
-                    today=today,
-                    rng=rng,
-                    actor=complaint.owner,
-                    categories=categories,
-                    until=_open_until(today, rng),
-                )
+                _work(complaint, steps=rng.randint(1, 3), day=day, today=today, rng=rng, actor=complaint.owner,
+                      categories=categories, until=_open_until(today, rng))
 
     # Registered complaints at every step; the recent ones left open run late.
     registered = 0
@@ -189,50 +155,25 @@ def seed_demo_complaints(demo) -> None:
         customer = rng.choice(customers)
         day = today - timedelta(days=rng.randint(1, 500))
         complaint = services.complaint_register(
-            customer=customer,
-            owner=customer.manager,
-            description=rng.choice(DESCRIPTIONS),
-            actor=customer.manager,
+            customer=customer, owner=customer.manager, description=rng.choice(DESCRIPTIONS), actor=customer.manager,
             severity=rng.choice(["low", "medium", "medium", "high", "critical"]),
             channel=rng.choice(["phone", "email", "meeting", "letter", "website"]),
-            contact=contacts.get(customer.pk),
-            product=rng.choice(products),
-            today=day,
-            at=_noon(day),
+            contact=contacts.get(customer.pk), product=rng.choice(products), today=day, at=_noon(day),
         )
         steps = index % 5
-        _work(
-            complaint,
-            steps=steps,
-            day=day,
-            today=today,
-            rng=rng,
-            actor=customer.manager,
-            categories=categories,
-            until=_open_until(today, rng) if steps < 4 else None,
-        )
+        _work(complaint, steps=steps, day=day, today=today, rng=rng, actor=customer.manager, categories=categories,
+              until=_open_until(today, rng) if steps < 4 else None)
         registered += 1
     # A reopened one, so the timeline shows it.
     closed = Complaint.objects.filter(step=workflow.CLOSED, kind=Complaint.Kind.REGISTERED).first()
     if closed is not None:
-        services.complaint_reopen(
-            complaint=closed,
-            actor=closed.owner,
-            text="The same fault came back a month later.",
-            today=today,
-            at=timezone.now(),
-        )
+        services.complaint_reopen(complaint=closed, actor=closed.owner, text="The same fault came back a month later.",
+                                  today=today, at=timezone.now())
     # Calls to make: surveys the managers ask in person.
     calls = [
-        Survey(
-            customer=customer,
-            contact=contacts.get(customer.pk),
-            product=product,
-            questionnaire=questionnaires[product.line_id],
-            reason=Survey.Reason.YEARLY,
-            channel=Survey.Channel.CALL,
-            created_at=_noon(today - timedelta(days=rng.randint(0, 5))),
-        )
+        Survey(customer=customer, contact=contacts.get(customer.pk), product=product,
+               questionnaire=questionnaires[product.line_id], reason=Survey.Reason.YEARLY,
+               channel=Survey.Channel.CALL, created_at=_noon(today - timedelta(days=rng.randint(0, 5))))
         for customer, product in ((rng.choice(customers), rng.choice(products)) for _ in range(6))
     ]
     Survey.objects.bulk_create(calls)

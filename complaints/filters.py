@@ -21,38 +21,24 @@ class ComplaintFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     step = django_filters.ChoiceFilter(choices=Step.choices, empty_label=_("Any step"))
     open = django_filters.ChoiceFilter(choices=YES_NO, method="only_open", label=_("Open"), empty_label=_("Any"))
-    overdue = django_filters.ChoiceFilter(
-        choices=YES_NO, method="only_overdue", label=_("Overdue"), empty_label=_("Any")
-    )
+    overdue = django_filters.ChoiceFilter(choices=YES_NO, method="only_overdue", label=_("Overdue"),
+                                          empty_label=_("Any"))
     kind = django_filters.ChoiceFilter(choices=Complaint.Kind.choices, empty_label=_("Any kind"))
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label=_("Any severity"))
     channel = django_filters.ChoiceFilter(choices=Complaint.Channel.choices, empty_label=_("Any channel"))
     product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label=_("Any product"))
-    cause_category = django_filters.ModelChoiceFilter(queryset=CauseCategory.objects.all(), empty_label=_("Any cause"))
+    cause_category = django_filters.ModelChoiceFilter(queryset=CauseCategory.objects.all(),
+                                                      empty_label=_("Any cause"))
     owner = django_filters.ModelChoiceFilter(queryset=_owners, empty_label=_("Any owner"))
-    registered_from = django_filters.DateFilter(
-        field_name="registered_at", lookup_expr="date__gte", label=_("Registered from")
-    )
-    registered_to = django_filters.DateFilter(
-        field_name="registered_at", lookup_expr="date__lte", label=_("Registered until")
-    )
+    registered_from = django_filters.DateFilter(field_name="registered_at", lookup_expr="date__gte",
+                                                label=_("Registered from"))
+    registered_to = django_filters.DateFilter(field_name="registered_at", lookup_expr="date__lte",
+                                              label=_("Registered until"))
 
     class Meta:
         model = Complaint
-        fields = [
-            "q",
-            "step",
-            "open",
-            "overdue",
-            "kind",
-            "severity",
-            "channel",
-            "product",
-            "cause_category",
-            "owner",
-            "registered_from",
-            "registered_to",
-        ]
+        fields = ["q", "step", "open", "overdue", "kind", "severity", "channel", "product", "cause_category",
+                  "owner", "registered_from", "registered_to"]
 
     def search(self, queryset, name, value):
         query = Q(customer__name__icontains=value) | Q(description__icontains=value)
@@ -71,9 +57,8 @@ class SurveyFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="customer__name", lookup_expr="icontains", label=_("Customer"))
     channel = django_filters.ChoiceFilter(choices=Survey.Channel.choices, empty_label=_("Any channel"))
     reason = django_filters.ChoiceFilter(choices=Survey.Reason.choices, empty_label=_("Any reason"))
-    answered = django_filters.ChoiceFilter(
-        choices=YES_NO, method="by_answered", label=_("Answered"), empty_label=_("Any")
-    )
+    answered = django_filters.ChoiceFilter(choices=YES_NO, method="by_answered", label=_("Answered"),
+                                           empty_label=_("Any"))
     product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label=_("Any product"))
 
     class Meta:

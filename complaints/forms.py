@@ -14,15 +14,13 @@ class ComplaintForm(forms.Form):
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
     contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none(), required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=Complaint.Channel.choices[:5])
-    product = forms.ModelChoiceField(
-        label=_("Product"), queryset=Product.objects.filter(is_active=True), required=False
-    )
+    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.filter(is_active=True),
+                                     required=False)
     deal = forms.ModelChoiceField(label=_("Deal"), queryset=Deal.objects.none(), required=False)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.MEDIUM)
     description = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
     attachment = forms.FileField(
-        label=_("Attachment"),
-        required=False,
+        label=_("Attachment"), required=False,
         help_text=_("PDF, office document or image, up to %(mb)s MB.") % {"mb": MAX_UPLOAD_BYTES // 1024**2},
     )
 
@@ -46,23 +44,19 @@ class AdvanceForm(forms.Form):
     """The next step's fields; the workflow decides which are required."""
 
     cause = forms.CharField(label=_("Cause found"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    cause_category = forms.ModelChoiceField(
-        label=_("Cause category"), queryset=CauseCategory.objects.filter(is_active=True), required=False
-    )
-    action = forms.CharField(
-        label=_("What was done to eliminate the cause"), widget=forms.Textarea(attrs={"rows": 3}), required=False
-    )
-    process_change = forms.CharField(
-        label=_("What in the process changed"), widget=forms.Textarea(attrs={"rows": 3}), required=False
-    )
-    efficacy_check_date = forms.DateField(
-        label=_("Check that the fix worked on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    efficacy_result = forms.CharField(
-        label=_("What the efficacy check found"), widget=forms.Textarea(attrs={"rows": 3}), required=False
-    )
+    cause_category = forms.ModelChoiceField(label=_("Cause category"),
+                                            queryset=CauseCategory.objects.filter(is_active=True), required=False)
+    action = forms.CharField(label=_("What was done to eliminate the cause"),
+                             widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    process_change = forms.CharField(label=_("What in the process changed"),
+                                     widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    efficacy_check_date = forms.DateField(label=_("Check that the fix worked on"), required=False,
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    efficacy_result = forms.CharField(label=_("What the efficacy check found"),
+                                      widget=forms.Textarea(attrs={"rows": 3}), required=False)
     efficacy_ok = forms.BooleanField(label=_("The fix worked"), required=False)
-    text = forms.CharField(label=_("Note for the timeline"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Note for the timeline"), required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
 
     # which fields each target step shows
     FIELDS = {
@@ -96,12 +90,9 @@ class AttachmentForm(forms.Form):
 class SurveyStartForm(forms.Form):
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
     product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.filter(is_active=True))
-    channel = forms.ChoiceField(
-        label=_("How"),
-        choices=[(Survey.Channel.CALL, _("I ask now, during a call")), (Survey.Channel.EMAIL, _("E-mail the link"))],
-        widget=forms.RadioSelect,
-        initial=Survey.Channel.CALL,
-    )
+    channel = forms.ChoiceField(label=_("How"), choices=[(Survey.Channel.CALL, _("I ask now, during a call")),
+                                                         (Survey.Channel.EMAIL, _("E-mail the link"))],
+                                widget=forms.RadioSelect, initial=Survey.Channel.CALL)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,18 +110,14 @@ class AnswersForm(forms.Form):
         self.questions = questions
         for question in questions:
             self.fields[f"q{question.pk}"] = forms.TypedChoiceField(
-                label=question.text,
-                choices=SCORE_CHOICES,
-                coerce=int,
-                widget=forms.RadioSelect,
+                label=question.text, choices=SCORE_CHOICES, coerce=int, widget=forms.RadioSelect,
                 error_messages={"required": _("Give a score from 1 to 5.")},
             )
             self.fields[f"c{question.pk}"] = forms.CharField(
                 label=_("Comment (optional)"), required=False, max_length=500
             )
-        self.fields["comment"] = forms.CharField(
-            label=_("Anything else?"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-        )
+        self.fields["comment"] = forms.CharField(label=_("Anything else?"), required=False,
+                                                 widget=forms.Textarea(attrs={"rows": 3}))
 
     def rows(self):
         return [(question, self[f"q{question.pk}"], self[f"c{question.pk}"]) for question in self.questions]

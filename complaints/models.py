@@ -105,19 +105,11 @@ class Questionnaire(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     product = models.OneToOneField(
-        "customers.Product",
-        verbose_name=_("product"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
+        "customers.Product", verbose_name=_("product"), on_delete=models.CASCADE, null=True, blank=True,
         related_name="questionnaire",
     )
     product_line = models.OneToOneField(
-        "customers.ProductLine",
-        verbose_name=_("product line"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
+        "customers.ProductLine", verbose_name=_("product line"), on_delete=models.CASCADE, null=True, blank=True,
         related_name="questionnaire",
     )
     is_active = models.BooleanField(_("active"), default=True)
@@ -175,9 +167,8 @@ class Survey(models.Model):
     contact = models.ForeignKey("customers.Contact", on_delete=models.SET_NULL, null=True, blank=True)
     product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, related_name="surveys")
     questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT, related_name="surveys")
-    deal = models.ForeignKey(
-        "sales_pipeline.Deal", on_delete=models.SET_NULL, null=True, blank=True, related_name="surveys"
-    )
+    deal = models.ForeignKey("sales_pipeline.Deal", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="surveys")
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices, default=Reason.MANUAL)
     channel = models.CharField(_("channel"), max_length=6, choices=Channel.choices, default=Channel.EMAIL)
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -209,17 +200,10 @@ class Response(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="survey_responses")
     product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, related_name="survey_responses")
     # the customer's manager when answered: satisfaction per manager over time
-    manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    filled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text=_("Empty: the customer answered through the link."),
-    )
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+")
+    filled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+", help_text=_("Empty: the customer answered through the link."))
     answered_at = models.DateTimeField(default=timezone.now)
     comment = models.TextField(_("comment"), blank=True)
 
@@ -269,46 +253,25 @@ class Complaint(models.Model):
         EXPLICIT = "explicit", _("Explicit dissatisfaction")
         HIDDEN = "hidden", _("Hidden dissatisfaction")
 
-    customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="complaints"
-    )
-    contact = models.ForeignKey(
-        "customers.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True
-    )
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
+                                 related_name="complaints")
+    contact = models.ForeignKey("customers.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL,
+                                null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PHONE)
-    product = models.ForeignKey(
-        "customers.Product",
-        verbose_name=_("product"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="complaints",
-    )
-    deal = models.ForeignKey(
-        "sales_pipeline.Deal",
-        verbose_name=_("deal"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="complaints",
-    )
+    product = models.ForeignKey("customers.Product", verbose_name=_("product"), on_delete=models.PROTECT,
+                                null=True, blank=True, related_name="complaints")
+    deal = models.ForeignKey("sales_pipeline.Deal", verbose_name=_("deal"), on_delete=models.SET_NULL,
+                             null=True, blank=True, related_name="complaints")
     description = models.TextField(_("description"))
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.REGISTERED)
     step = models.CharField(_("step"), max_length=20, choices=Step.choices, default=Step.REGISTERED)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="complaints"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+                              related_name="complaints")
     # investigating -> cause eliminated
     cause = models.TextField(_("cause"), blank=True)
-    cause_category = models.ForeignKey(
-        CauseCategory,
-        verbose_name=_("cause category"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="complaints",
-    )
+    cause_category = models.ForeignKey(CauseCategory, verbose_name=_("cause category"), on_delete=models.PROTECT,
+                                       null=True, blank=True, related_name="complaints")
     action = models.TextField(_("what was done to eliminate the cause"), blank=True)
     # cause eliminated -> process fixed
     process_change = models.TextField(_("what in the process changed"), blank=True)
@@ -322,17 +285,10 @@ class Complaint(models.Model):
     registered_at = models.DateTimeField(_("registered"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
-    response = models.OneToOneField(
-        Response,
-        verbose_name=_("survey response"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="complaint",
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    response = models.OneToOneField(Response, verbose_name=_("survey response"), on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="complaint")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
 
     objects = ScopedQuerySet.as_manager()
 
@@ -346,11 +302,8 @@ class Complaint(models.Model):
         ]
         constraints = [
             # The deal's closing grade opens at most one complaint per deal.
-            models.UniqueConstraint(
-                fields=["deal"],
-                condition=models.Q(channel="deal_grade"),
-                name="complaints_one_grade_complaint_per_deal",
-            ),
+            models.UniqueConstraint(fields=["deal"], condition=models.Q(channel="deal_grade"),
+                                    name="complaints_one_grade_complaint_per_deal"),
         ]
 
     def __str__(self) -> str:
@@ -374,7 +327,8 @@ class ComplaintTransition(models.Model):
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="transitions")
     from_step = models.CharField(max_length=20, choices=Step.choices, blank=True)
     to_step = models.CharField(max_length=20, choices=Step.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                           related_name="+")
     at = models.DateTimeField(default=timezone.now)
     text = models.TextField(blank=True)
     deadline = models.DateField(null=True, blank=True, help_text=_("The deadline of the step left."))
@@ -396,7 +350,8 @@ class ComplaintAttachment(models.Model):
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to="complaints/%Y/%m/")
     title = models.CharField(max_length=200)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

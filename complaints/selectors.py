@@ -33,7 +33,9 @@ def surveyable_products() -> set[int]:
     with_questions = Questionnaire.objects.filter(is_active=True, questions__is_active=True)
     own = with_questions.filter(product__isnull=False).values("product_id")
     lines = with_questions.filter(product_line__isnull=False).values("product_line_id")
-    return set(Product.objects.filter(Q(pk__in=own) | Q(line_id__in=lines)).values_list("pk", flat=True))
+    return set(
+        Product.objects.filter(Q(pk__in=own) | Q(line_id__in=lines)).values_list("pk", flat=True)
+    )
 
 
 def survey_facts(*, today: date, yearly_days: int = 365) -> tuple[list[satisfaction.CustomerFacts], dict]:
@@ -108,87 +110,44 @@ def complaint_frame(complaints) -> pd.DataFrame:
     today = business_today()
     late = Count("transitions", filter=Q(transitions__late=True))
     rows = complaints.annotate(late_steps=late).values(
-        "pk",
-        "product__name",
-        "cause_category__name",
-        "severity",
-        "channel",
-        "owner__username",
-        "step",
-        "kind",
-        "registered_at",
-        "closed_at",
-        "step_deadline",
-        "late_steps",
+        "pk", "product__name", "cause_category__name", "severity", "channel", "owner__username", "step", "kind",
+        "registered_at", "closed_at", "step_deadline", "late_steps",
     )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "pk",
-            "product__name",
-            "cause_category__name",
-            "severity",
-            "channel",
-            "owner__username",
-            "step",
-            "kind",
-            "registered_at",
-            "closed_at",
-            "step_deadline",
-            "late_steps",
-        ],
-    )
+    frame = pd.DataFrame.from_records(list(rows), columns=[
+        "pk", "product__name", "cause_category__name", "severity", "channel", "owner__username", "step", "kind",
+        "registered_at", "closed_at", "step_deadline", "late_steps",
+    ])
     labels = {
-        "severity": dict(Severity.choices),
-        "channel": dict(Complaint.Channel.choices),
-        "step": dict(Step.choices),
-        "kind": dict(Complaint.Kind.choices),
+        "severity": dict(Severity.choices), "channel": dict(Complaint.Channel.choices),
+        "step": dict(Step.choices), "kind": dict(Complaint.Kind.choices),
     }
     for column, names in labels.items():
         frame[column] = frame[column].map(lambda value, names=names: str(names.get(value, value)))
     frame["registered_on"] = [timezone.localdate(value) for value in frame["registered_at"]]
-    frame["closed_on"] = [
-        timezone.localdate(value) if value is not None and not pd.isna(value) else None for value in frame["closed_at"]
-    ]
+    frame["closed_on"] = [timezone.localdate(value) if value is not None and not pd.isna(value) else None
+                          for value in frame["closed_at"]]
     frame["overdue"] = [
         bool(step != str(Step.CLOSED.label) and deadline is not None and not pd.isna(deadline) and deadline < today)
         for step, deadline in zip(frame["step"], frame["step_deadline"], strict=True)
     ]
-    return frame.rename(
-        columns={"product__name": "product", "cause_category__name": "cause_category", "owner__username": "manager"}
-    )
+    return frame.rename(columns={"product__name": "product", "cause_category__name": "cause_category",
+                                 "owner__username": "manager"})
 
 
 def answer_frame(answers) -> pd.DataFrame:
     """One row per answer of `answers`: response_id, score, product, question, manager,
     answered_on. One query."""
     rows = answers.values(
-        "response_id",
-        "score",
-        "response__product__name",
-        "question__text",
-        "response__manager__username",
+        "response_id", "score", "response__product__name", "question__text", "response__manager__username",
         "response__answered_at",
     )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "response_id",
-            "score",
-            "response__product__name",
-            "question__text",
-            "response__manager__username",
-            "response__answered_at",
-        ],
-    )
+    frame = pd.DataFrame.from_records(list(rows), columns=[
+        "response_id", "score", "response__product__name", "question__text", "response__manager__username",
+        "response__answered_at",
+    ])
     frame["answered_on"] = [timezone.localdate(value) for value in frame["response__answered_at"]]
-    return frame.rename(
-        columns={
-            "response__product__name": "product",
-            "question__text": "question",
-            "response__manager__username": "manager",
-        }
-    )
+    return frame.rename(columns={"response__product__name": "product", "question__text": "question",
+                                 "response__manager__username": "manager"})
 
 
 def answers_visible_to(user, *, start: date, end: date):
@@ -215,15 +174,7 @@ def complaint_export_rows():
     """Every complaint as the export_complaints command writes it, by id. One query, streamed."""
     return (
         Complaint.objects.order_by("pk")
-        .values_list(
-            "pk",
-            "customer__external_ref",
-            "product__sku",
-            "kind",
-            "step",
-            "owner__username",
-            "step_deadline",
-            "response_id",
-        )
+        .values_list("pk", "customer__external_ref", "product__sku", "kind", "step", "owner__username",
+                     "step_deadline", "response_id")
         .iterator(chunk_size=2000)
     )

@@ -162,9 +162,8 @@ def complaint_register(
     )
     complaint.full_clean(exclude=["customer", "owner", "product", "deal", "contact", "response"])
     complaint.save()
-    _transition(
-        complaint, from_step="", to_step=Step.REGISTERED, actor=actor, text=complaint.description, today=today, at=at
-    )
+    _transition(complaint, from_step="", to_step=Step.REGISTERED, actor=actor, text=complaint.description,
+                today=today, at=at)
     for upload in attachments:
         attachment_add(complaint=complaint, upload=upload, actor=actor)
     return complaint
@@ -188,12 +187,7 @@ def _facts(complaint: Complaint) -> workflow.Facts:
 
 @transaction.atomic
 def complaint_advance(
-    *,
-    complaint: Complaint,
-    actor,
-    changes: dict | None = None,
-    text: str = "",
-    today: date | None = None,
+    *, complaint: Complaint, actor, changes: dict | None = None, text: str = "", today: date | None = None,
     at: datetime | None = None,
 ) -> Complaint:
     """Move the complaint to its next step after writing `changes` (the step's texts and
@@ -214,9 +208,8 @@ def complaint_advance(
     if missing:
         raise ValidationError({field: str(MISSING_MESSAGES[(field, why)]) for field, why in missing.items()})
     from_step = complaint.step
-    _transition(
-        complaint, from_step=from_step, to_step=target, actor=actor, text=(text or "").strip(), today=today, at=at
-    )
+    _transition(complaint, from_step=from_step, to_step=target, actor=actor, text=(text or "").strip(), today=today,
+                at=at)
     complaint.step = target
     complaint.step_started = today
     complaint.step_deadline = step_deadline(severity=complaint.severity, step=target, start=today)
@@ -227,9 +220,8 @@ def complaint_advance(
 
 
 @transaction.atomic
-def complaint_reopen(
-    *, complaint: Complaint, actor, text: str, today: date | None = None, at: datetime | None = None
-) -> Complaint:
+def complaint_reopen(*, complaint: Complaint, actor, text: str, today: date | None = None,
+                     at: datetime | None = None) -> Complaint:
     """Send a closed (or process-fixed) complaint back to investigating: the fix did not
     hold. The reason is required; the count of reopenings goes up."""
     today = today or business_today()
@@ -238,16 +230,8 @@ def complaint_reopen(
     complaint = _locked(complaint)
     if not workflow.can_reopen(complaint.step):
         raise ValidationError(_("Only a complaint whose process was fixed, or a closed one, can be reopened."))
-    _transition(
-        complaint,
-        from_step=complaint.step,
-        to_step=Step.INVESTIGATING,
-        actor=actor,
-        text=text.strip(),
-        today=today,
-        is_reopen=True,
-        at=at,
-    )
+    _transition(complaint, from_step=complaint.step, to_step=Step.INVESTIGATING, actor=actor, text=text.strip(),
+                today=today, is_reopen=True, at=at)
     complaint.step = Step.INVESTIGATING
     complaint.step_started = today
     complaint.step_deadline = step_deadline(severity=complaint.severity, step=workflow.INVESTIGATING, start=today)
@@ -332,15 +316,8 @@ def survey_create(
     if contact is None:
         contact = customer.contacts.order_by("-is_primary", "pk").first()
     token = None
-    survey = Survey(
-        customer=customer,
-        contact=contact,
-        product=product,
-        questionnaire=questionnaire,
-        deal=deal,
-        reason=reason,
-        channel=channel,
-    )
+    survey = Survey(customer=customer, contact=contact, product=product, questionnaire=questionnaire, deal=deal,
+                    reason=reason, channel=channel)
     if channel == Survey.Channel.EMAIL:
         token = secrets.token_urlsafe(32)  # 256 random bits
         survey.token_hash = Survey.hash_token(token)
@@ -389,7 +366,8 @@ def survey_by_token(token: str) -> tuple[Survey | None, str]:
     if not token or len(token) > 100:
         return None, LinkState.INVALID
     survey = (
-        Survey.objects.select_related("product", "questionnaire").filter(token_hash=Survey.hash_token(token)).first()
+        Survey.objects.select_related("product", "questionnaire")
+        .filter(token_hash=Survey.hash_token(token)).first()
     )
     if survey is None:
         return None, LinkState.INVALID
@@ -410,13 +388,8 @@ class SurveyAnswered(ValidationError):
 
 @transaction.atomic
 def survey_respond(
-    *,
-    survey: Survey,
-    answers: dict[int, tuple[int, str]],
-    filled_by=None,
-    comment: str = "",
-    at: datetime | None = None,
-    today: date | None = None,
+    *, survey: Survey, answers: dict[int, tuple[int, str]], filled_by=None, comment: str = "",
+    at: datetime | None = None, today: date | None = None,
 ) -> Response:
     """Save the answers (question id -> (score 1..5, comment)) and, when any score is
     <= 3, open the complaint of satisfaction.complaint_kind in the same transaction.
@@ -439,13 +412,8 @@ def survey_respond(
         raise ValidationError(errors)
     customer = survey.customer
     response = Response.objects.create(
-        survey=survey,
-        customer=customer,
-        product=survey.product,
-        manager_id=customer.manager_id,
-        filled_by=filled_by,
-        answered_at=at,
-        comment=(comment or "").strip(),
+        survey=survey, customer=customer, product=survey.product, manager_id=customer.manager_id,
+        filled_by=filled_by, answered_at=at, comment=(comment or "").strip(),
     )
     Answer.objects.bulk_create(
         Answer(response=response, question_id=qid, score=int(score), comment=(text or "").strip()[:500])
@@ -523,14 +491,8 @@ def surveys_schedule_due(*, today: date | None = None, base_url: str | None = No
     due = [
         item
         for fact in facts
-        if (
-            item := satisfaction.survey_due(
-                fact,
-                today=today,
-                min_interval_days=survey_settings.min_interval_days,
-                yearly_days=survey_settings.yearly_days,
-            )
-        )
+        if (item := satisfaction.survey_due(fact, today=today, min_interval_days=survey_settings.min_interval_days,
+                                             yearly_days=survey_settings.yearly_days))
     ]
     if not due:
         return {"created": 0, "emailed": 0, "calls": 0}

@@ -24,12 +24,8 @@ def close_times(frame: pd.DataFrame) -> dict:
     if closed.empty:
         return {"count": 0, "mean": None, "median": None, "max": None}
     days = (pd.to_datetime(closed["closed_on"]) - pd.to_datetime(closed["registered_on"])).dt.days
-    return {
-        "count": int(days.count()),
-        "mean": round(float(days.mean()), 1),
-        "median": float(days.median()),
-        "max": int(days.max()),
-    }
+    return {"count": int(days.count()), "mean": round(float(days.mean()), 1), "median": float(days.median()),
+            "max": int(days.max())}
 
 
 def sla_breaches(frame: pd.DataFrame) -> dict:
@@ -37,12 +33,8 @@ def sla_breaches(frame: pd.DataFrame) -> dict:
     if frame.empty:
         return {"complaints": 0, "late_steps": 0, "overdue_now": 0, "total": 0}
     breached = (frame["late_steps"] > 0) | frame["overdue"]
-    return {
-        "complaints": int(breached.sum()),
-        "late_steps": int(frame["late_steps"].sum()),
-        "overdue_now": int(frame["overdue"].sum()),
-        "total": len(frame),
-    }
+    return {"complaints": int(breached.sum()), "late_steps": int(frame["late_steps"].sum()),
+            "overdue_now": int(frame["overdue"].sum()), "total": len(frame)}
 
 
 def satisfaction(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -51,18 +43,12 @@ def satisfaction(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame({"label": [], "responses": [], "answers": [], "average": [], "low_share": []})
     grouped = frame.assign(low=frame["score"] <= LOW_SCORE).groupby(frame[column].fillna("—"), sort=True)
-    table = (
-        pd.DataFrame(
-            {
-                "responses": grouped["response_id"].nunique(),
-                "answers": grouped["score"].count(),
-                "average": grouped["score"].mean().round(2),
-                "low_share": grouped["low"].mean(),
-            }
-        )
-        .rename_axis("label")
-        .reset_index()
-    )
+    table = pd.DataFrame({
+        "responses": grouped["response_id"].nunique(),
+        "answers": grouped["score"].count(),
+        "average": grouped["score"].mean().round(2),
+        "low_share": grouped["low"].mean(),
+    }).rename_axis("label").reset_index()
     return table
 
 

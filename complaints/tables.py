@@ -24,20 +24,8 @@ class ComplaintTable(tables.Table):
 
     class Meta:
         model = Complaint
-        fields = (
-            "id",
-            "customer",
-            "product",
-            "kind",
-            "severity",
-            "step",
-            "step_deadline",
-            "owner",
-            "registered_at",
-            "is_overdue",
-            "channel",
-            "cause_category",
-        )
+        fields = ("id", "customer", "product", "kind", "severity", "step", "step_deadline", "owner", "registered_at",
+                  "is_overdue", "channel", "cause_category")
         order_by = ("-registered_at",)
         row_attrs = {"class": lambda record: "table-danger complaint-overdue" if record.is_overdue else ""}
 
@@ -55,8 +43,7 @@ class ComplaintTable(tables.Table):
         if record.is_overdue:
             return format_html(
                 '<span class="text-danger fw-semibold">{}</span> <span class="badge text-bg-danger">{}</span>',
-                shown,
-                _("overdue"),
+                shown, _("overdue"),
             )
         return shown
 
@@ -79,7 +66,8 @@ class SurveyTable(tables.Table):
 
     class Meta:
         model = Survey
-        fields = ("customer", "product", "reason", "channel", "created_at", "sent_at", "answered_at", "fill", "expires")
+        fields = ("customer", "product", "reason", "channel", "created_at", "sent_at", "answered_at", "fill",
+                  "expires")
         order_by = ("-created_at",)
         exclude_from_export = ("fill",)
 

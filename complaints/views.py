@@ -29,9 +29,8 @@ VIEW, ADD, CHANGE = "complaints.view_complaint", "complaints.add_complaint", "co
 
 def with_overdue(queryset, today):
     overdue = Q(step_deadline__lt=today) & ~Q(step=Step.CLOSED)
-    return queryset.annotate(
-        is_overdue=Case(When(overdue, then=Value(True)), default=Value(False), output_field=BooleanField())
-    )
+    return queryset.annotate(is_overdue=Case(When(overdue, then=Value(True)), default=Value(False),
+                                             output_field=BooleanField()))
 
 
 class ComplaintListView(ScopedListView):
@@ -136,9 +135,8 @@ def complaint_advance(request, pk):
     form = AdvanceForm(request.POST, target=target, complaint=complaint)
     if form.is_valid():
         try:
-            services.complaint_advance(
-                complaint=complaint, actor=request.user, changes=form.changes(), text=form.cleaned_data["text"]
-            )
+            services.complaint_advance(complaint=complaint, actor=request.user, changes=form.changes(),
+                                       text=form.cleaned_data["text"])
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -172,12 +170,8 @@ def complaint_attach(request, pk):
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.attachment_add(
-                complaint=complaint,
-                upload=form.cleaned_data["file"],
-                actor=request.user,
-                title=form.cleaned_data["title"],
-            )
+            services.attachment_add(complaint=complaint, upload=form.cleaned_data["file"], actor=request.user,
+                                    title=form.cleaned_data["title"])
         except ValidationError as error:
             _add_errors(form, error, "file")
         else:
@@ -257,35 +251,23 @@ def statistics(request):
     if fmt in CONTENT_TYPES:
         if table in compositions:
             rows = compositions[table].itertuples(index=False)
-            return export_response(
-                fmt,
-                f"complaints-by-{table}",
-                [str(STAT_TABLES[table]), _("Complaints"), _("Share %")],
-                [(row.label, int(row.count), _pct(row.share)) for row in rows],
-            )
+            return export_response(fmt, f"complaints-by-{table}", [str(STAT_TABLES[table]), _("Complaints"),
+                                                                   _("Share %")],
+                                   [(row.label, int(row.count), _pct(row.share)) for row in rows])
         if table.startswith("satisfaction-") and table[13:] in satisfactions:
             name = table[13:]
             rows = satisfactions[name].itertuples(index=False)
             return export_response(
-                fmt,
-                f"satisfaction-by-{name}",
+                fmt, f"satisfaction-by-{name}",
                 [str(SATISFACTION_TABLES[name]), _("Responses"), _("Answers"), _("Average"), _("Share <= 3 %")],
-                [
-                    (row.label, int(row.responses), int(row.answers), float(row.average), _pct(row.low_share))
-                    for row in rows
-                ],
+                [(row.label, int(row.responses), int(row.answers), float(row.average), _pct(row.low_share))
+                 for row in rows],
             )
         if table == "over-time":
             header = [_("Period"), *[str(column) for column in over_time.columns]]
-            return export_response(
-                fmt,
-                f"satisfaction-over-time-by-{over}",
-                header,
-                [
-                    (period, *[None if value != value else float(value) for value in values])
-                    for period, values in zip(over_time.index, over_time.values, strict=True)
-                ],
-            )
+            return export_response(fmt, f"satisfaction-over-time-by-{over}", header,
+                                   [(period, *[None if value != value else float(value) for value in values])
+                                    for period, values in zip(over_time.index, over_time.values, strict=True)])
         raise Http404
 
     def bars(table, value="count", label=""):
@@ -303,8 +285,8 @@ def statistics(request):
         "answered": answered,
         "response_rate": _pct(stats.response_rate(surveys, answered)),
         "compositions": [
-            (name, label, compositions[name], bars(compositions[name], label=str(label)))
-            for name, label in STAT_TABLES.items()
+            (name, label, compositions[name], bars(compositions[name], label=str(label))) for name, label in
+            STAT_TABLES.items()
         ],
         "satisfactions": [
             (name, label, satisfactions[name], bars(satisfactions[name], "average", str(label)))
@@ -313,16 +295,13 @@ def statistics(request):
         "over_time": over_time,
         "over": over,
         "over_choices": list(SATISFACTION_TABLES.items()),
-        "over_time_rows": [
-            (period, list(values)) for period, values in zip(over_time.index, over_time.values, strict=True)
-        ],
+        "over_time_rows": [(period, list(values)) for period, values in zip(over_time.index, over_time.values,
+                                                                            strict=True)],
         "over_time_chart": charts.line_chart(
             list(over_time.index),
             [(str(column), [0 if v != v else float(v) for v in over_time[column]]) for column in over_time.columns],
             label=_("Average score by quarter"),
-        )
-        if not over_time.empty
-        else "",
+        ) if not over_time.empty else "",
     }
     return render(request, "complaints/statistics.html", context)
 
@@ -357,22 +336,17 @@ def survey_start(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            survey, token = services.survey_create(
-                customer=data["customer"],
-                product=data["product"],
-                actor=request.user,
-                channel=data["channel"],
-                reason=Survey.Reason.MANUAL,
-            )
+            survey, token = services.survey_create(customer=data["customer"], product=data["product"],
+                                                   actor=request.user, channel=data["channel"],
+                                                   reason=Survey.Reason.MANUAL)
             if token:
                 services.survey_send(survey=survey, token=token, base_url=request.build_absolute_uri("/"))
         except ValidationError as error:
             _add_errors(form, error, "product")
         else:
             if token:
-                messages.success(
-                    request, _("The survey link was e-mailed to %(to)s.") % {"to": services.survey_recipient(survey)}
-                )
+                messages.success(request, _("The survey link was e-mailed to %(to)s.")
+                                 % {"to": services.survey_recipient(survey)})
                 return redirect("complaints:survey_list")
             return redirect("complaints:survey_fill", pk=survey.pk)
     return render(request, "complaints/survey_start.html", {"form": form})
@@ -382,9 +356,8 @@ def survey_start(request):
 @permission_required("complaints.add_response", raise_exception=True)
 def survey_fill(request, pk):
     """The manager types in the customer's answers during a call."""
-    survey = get_object_or_404(
-        Survey.objects.visible_to(request.user).select_related("customer", "product", "questionnaire"), pk=pk
-    )
+    survey = get_object_or_404(Survey.objects.visible_to(request.user).select_related("customer", "product",
+                                                                                     "questionnaire"), pk=pk)
     if survey.answered_at is not None:
         messages.info(request, _("This survey has been answered already."))
         return redirect("complaints:survey_list")
@@ -392,19 +365,15 @@ def survey_fill(request, pk):
     form = AnswersForm(request.POST or None, questions=questions)
     if request.method == "POST" and form.is_valid():
         try:
-            response = services.survey_respond(
-                survey=survey, answers=form.answers(), filled_by=request.user, comment=form.cleaned_data["comment"]
-            )
+            response = services.survey_respond(survey=survey, answers=form.answers(), filled_by=request.user,
+                                               comment=form.cleaned_data["comment"])
         except ValidationError as error:
             _add_errors(form, error)
         else:
             complaint = getattr(response, "complaint", None)
             if complaint is not None:
-                messages.warning(
-                    request,
-                    _("Low scores: complaint #%(id)s opened (%(kind)s).")
-                    % {"id": complaint.pk, "kind": complaint.get_kind_display()},
-                )
+                messages.warning(request, _("Low scores: complaint #%(id)s opened (%(kind)s).")
+                                 % {"id": complaint.pk, "kind": complaint.get_kind_display()})
                 return redirect(complaint)
             messages.success(request, _("Thank you: the answers are saved."))
             return redirect("complaints:survey_list")
@@ -432,14 +401,11 @@ def survey_public(request, token):
         except ValidationError:
             return _link_closed(request, services.LinkState.EXPIRED)
         return render(request, "complaints/public/thanks.html")
-    return render(
-        request,
-        "complaints/public/survey.html",
-        {"product": survey.product.name, "form": form},
-        status=400 if form.errors else 200,
-    )
+    return render(request, "complaints/public/survey.html", {"product": survey.product.name, "form": form},
+                  status=400 if form.errors else 200)
 
 
 def _link_closed(request, state):
     status = {services.LinkState.USED: 410, services.LinkState.EXPIRED: 410}.get(state, 404)
     return render(request, "complaints/public/closed.html", {"state": state}, status=status)
+

@@ -81,12 +81,8 @@ def products_by_customer() -> dict[int, dict]:
         .order_by()
     )
     return {
-        pk: {
-            "products_in_use": in_use.get(pk, 0),
-            "target_in_use": targets_in_use,
-            "target_count": targets,
-            "maturity": share,
-        }  # fmt: skip
+        pk: {"products_in_use": in_use.get(pk, 0), "target_in_use": targets_in_use, "target_count": targets,
+             "maturity": share}  # fmt: skip
         for pk, targets_in_use, targets, share in rows
     }
 

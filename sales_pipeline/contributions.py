@@ -53,7 +53,8 @@ def open_deal_dossier(customer_ids: set[int], *, viewer=None) -> dict[int, list[
     if viewer is not None:
         deals = deals.visible_to(viewer)
     ranked = (
-        deals.annotate(rank=Window(RowNumber(), partition_by="customer_id", order_by=["-stage", "-pk"]))
+        deals
+        .annotate(rank=Window(RowNumber(), partition_by="customer_id", order_by=["-stage", "-pk"]))
         .filter(rank=1)
         .values("pk", "customer_id", "stage", "amount")
     )

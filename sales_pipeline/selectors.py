@@ -68,7 +68,9 @@ def customer_sums(
     cost_since, lines_total, then per named range (after, upto] the sum of amounts
     (amount_ranges) or the number of lines (line_ranges; after None: from the start).
     Money as int64 in 1/MONEY_UNIT, dates as datetime64."""
-    amounts = [f"COALESCE(SUM(amount) FILTER (WHERE date > %s AND date <= %s), 0) AS {name}" for name in amount_ranges]
+    amounts = [
+        f"COALESCE(SUM(amount) FILTER (WHERE date > %s AND date <= %s), 0) AS {name}" for name in amount_ranges
+    ]
     lines = [
         f"COALESCE(SUM(lines) FILTER (WHERE {'date > %s AND ' if after is not None else ''}date <= %s), 0) AS {name}"
         for name, (after, _upto) in line_ranges.items()
@@ -156,7 +158,11 @@ def product_days(*, up_to: date | None = None) -> QuerySet:
     lines = SettlementLine.objects.filter(product__isnull=False)
     if up_to is not None:
         lines = lines.filter(date__lte=up_to)
-    return lines.values("customer_id", "product_id").annotate(first_date=Min("date"), last_date=Max("date")).order_by()
+    return (
+        lines.values("customer_id", "product_id")
+        .annotate(first_date=Min("date"), last_date=Max("date"))
+        .order_by()
+    )
 
 
 #

@@ -80,9 +80,8 @@ class Deal(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="deals")
     manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals")
     title = models.CharField(max_length=200)
-    amount = models.DecimalField(
-        max_digits=MONEY_DIGITS, decimal_places=2, default=0, help_text="Sum of the lines after discounts."
-    )
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2, default=0,
+                                 help_text="Sum of the lines after discounts.")
     sale_type = models.CharField(max_length=12, choices=SaleType.choices)
     source = models.CharField(max_length=100, blank=True)
     expected_close = models.DateField(null=True, blank=True)

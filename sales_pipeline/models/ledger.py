@@ -37,21 +37,14 @@ class SettlementLine(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="settlements", db_index=False
     )
-    product = models.ForeignKey(
-        "customers.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="settlements"
-    )
+    product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="settlements")
     quantity = models.DecimalField(max_digits=14, decimal_places=3, default=1)
     amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     cost = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True)
     # Indexed only where set (Meta): most imported lines have no manager.
-    manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="settlements",
-        db_index=False,
-    )
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="settlements", db_index=False)
     document = models.CharField(max_length=64, blank=True)
     # Identifies the line in its source (an import file: "date:hash"; a payment:
     # "payment:id:line"), so that loading the same source twice does not double the ledger.

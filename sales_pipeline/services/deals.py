@@ -437,19 +437,19 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
         if share == 0:
             continue
         quantity = (Decimal(line.quantity) * share / net).quantize(Decimal("0.001")) if net else Decimal(0)
-        ledger_lines.append(
-            SettlementLine(
-                date=date,
-                customer_id=deal.customer_id,
-                product_id=line.product_id,
-                quantity=quantity,
-                amount=share,
-                cost=line_cost(line.product.standard_cost, quantity),
-                manager_id=deal.manager_id,
-                document=document,
-                source_key=f"payment:{payment.pk}:{line.pk}",
-            )
-        )
+        ledger_lines.append(SettlementLine(
+            date=date,
+            customer_id=deal.customer_id,
+            product_id=line.product_id,
+            quantity=quantity,
+            amount=share,
+            cost=line_cost(line.product.standard_cost, quantity),
+            manager_id=deal.manager_id,
+            document=document,
+            source_key=f"payment:{payment.pk}:{line.pk}",
+        ))
     # Paid is bought: the ledger marks the products in use, in this transaction.
     ledger.lines_create(ledger_lines, user=actor, reason=f"Payment for deal #{deal.pk}")
     return payment
+
+

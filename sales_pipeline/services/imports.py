@@ -45,11 +45,7 @@ Progress = Callable[[int, int, str], None]
 
 
 def settlement_import_start(
-    *,
-    upload: UploadedFile,
-    user,
-    enqueue: Callable[[int], object],
-    create_missing: bool = False,
+    *, upload: UploadedFile, user, enqueue: Callable[[int], object], create_missing: bool = False,
     dry_run: bool = False,
 ) -> SettlementImport:
     """Store the uploaded file as a new pending run and hand its id to `enqueue` (the
@@ -208,7 +204,9 @@ def _known(wanted: Wanted, user) -> Known:
 def _count_dry_run(checked: Checked, report: _Reporter) -> dict:
     report(0, checked.rows_total, "counting")
     keys = checked.lines["source_key"].tolist()
-    existing = sum(SettlementLine.objects.filter(source_key__in=chunk).count() for chunk in in_chunks(keys))
+    existing = sum(
+        SettlementLine.objects.filter(source_key__in=chunk).count() for chunk in in_chunks(keys)
+    )
     return {
         "lines_created": len(keys) - existing,
         "lines_skipped": existing,

@@ -156,3 +156,5 @@ def _insert_orm(lines, progress: Callable[[int], None]) -> int:
 
 def _nullable(values: pd.Series) -> list:
     return values.astype(object).where(values.notna(), None).tolist()
+
+

@@ -63,7 +63,8 @@ def test_a_3_in_the_public_survey_becomes_a_complaint_worked_to_closed(survey_li
     assert "Shrink film roll" in driver.page_source and "Quiet Unhappy" not in driver.page_source
 
     # when they score 5, 3 and 4 and send
-    for fieldset, score in zip(driver.find_elements(By.CSS_SELECTOR, "fieldset.survey-question"), "534", strict=True):
+    for fieldset, score in zip(driver.find_elements(By.CSS_SELECTOR, "fieldset.survey-question"), "534",
+                               strict=True):
         click(driver, fieldset.find_element(By.XPATH, f".//label[normalize-space()='{score}']"))
     click(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     wait_for(driver, EC.presence_of_element_located((By.ID, "survey-thanks")))
@@ -87,11 +88,8 @@ def test_a_3_in_the_public_survey_becomes_a_complaint_worked_to_closed(survey_li
     fill(driver, "id_action", "Delivered the next morning and apologised")
     advance(driver, "Cause eliminated")
     fill(driver, "id_process_change", "Slots confirmed with the carrier the day before")
-    driver.execute_script(
-        "arguments[0].value = arguments[1]",
-        driver.find_element(By.ID, "id_efficacy_check_date"),
-        timezone.localdate().isoformat(),
-    )
+    driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.ID, "id_efficacy_check_date"),
+                          timezone.localdate().isoformat())
     advance(driver, "Process fixed")
     fill(driver, "id_efficacy_result", "No missed slot since")
     click(driver, driver.find_element(By.ID, "id_efficacy_ok"))

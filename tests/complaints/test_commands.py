@@ -64,35 +64,17 @@ def test_send_survey_without_an_address_leaves_no_survey(cust_a, product, questi
 
 
 def test_export_complaints_writes_exactly_the_columns(cust_a, mgr_a, product, questions, tmp_path):
-    registered = services.complaint_register(
-        customer=cust_a, owner=mgr_a, description="=cmd|x", actor=mgr_a, product=product, today=timezone.localdate()
-    )
-    survey, _token = services.survey_create(
-        customer=cust_a, product=product, today=timezone.localdate() + timedelta(days=1)
-    )
+    registered = services.complaint_register(customer=cust_a, owner=mgr_a, description="=cmd|x", actor=mgr_a,
+                                             product=product, today=timezone.localdate())
+    survey, _token = services.survey_create(customer=cust_a, product=product,
+                                            today=timezone.localdate() + timedelta(days=1))
     response = services.survey_respond(survey=survey, answers=scores(questions, 3, 4, 5))
     hidden = Complaint.objects.get(response=response)
     target = tmp_path / "complaints.csv"
     assert "2 complaints written" in run("export_complaints", str(target))
     rows = list(csv.reader(target.open(encoding="utf-8")))
     assert rows[0] == ["id", "customer", "product", "kind", "step", "owner", "deadline", "response"]
-    assert rows[1] == [
-        str(registered.pk),
-        cust_a.external_ref,
-        "CO-010",
-        "registered",
-        "registered",
-        "mgr_a",
-        registered.step_deadline.isoformat(),
-        "",
-    ]
-    assert rows[2] == [
-        str(hidden.pk),
-        cust_a.external_ref,
-        "CO-010",
-        "hidden",
-        "registered",
-        "mgr_a",
-        hidden.step_deadline.isoformat(),
-        str(response.pk),
-    ]
+    assert rows[1] == [str(registered.pk), cust_a.external_ref, "CO-010", "registered", "registered", "mgr_a",
+                       registered.step_deadline.isoformat(), ""]
+    assert rows[2] == [str(hidden.pk), cust_a.external_ref, "CO-010", "hidden", "registered", "mgr_a",
+                       hidden.step_deadline.isoformat(), str(response.pk)]

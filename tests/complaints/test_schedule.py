@@ -28,36 +28,19 @@ def world(mgr_a, product, questionnaire):
     _bought(new, product, TODAY - timedelta(days=10))
     recent = CustomerFactory(name="Recently Asked", manager=mgr_a)
     _bought(recent, product, TODAY - timedelta(days=10))
-    Survey.objects.create(
-        customer=recent,
-        product=product,
-        questionnaire=questionnaire,
-        channel="call",
-        created_at=timezone.now() - timedelta(days=30),
-    )
+    Survey.objects.create(customer=recent, product=product, questionnaire=questionnaire, channel="call",
+                          created_at=timezone.now() - timedelta(days=30))
     yearly = CustomerFactory(name="Yearly One", manager=mgr_a, email="")
     _bought(yearly, product, TODAY - timedelta(days=800))
     _bought(yearly, product, TODAY - timedelta(days=40))
-    Survey.objects.create(
-        customer=yearly,
-        product=product,
-        questionnaire=questionnaire,
-        channel="call",
-        created_at=timezone.now() - timedelta(days=400),
-    )
+    Survey.objects.create(customer=yearly, product=product, questionnaire=questionnaire, channel="call",
+                          created_at=timezone.now() - timedelta(days=400))
     sleeping = CustomerFactory(name="Sleeping", manager=mgr_a)
     _bought(sleeping, product, TODAY - timedelta(days=700))
     dealer = CustomerFactory(name="Deal Closer", manager=mgr_a)
     Contact.objects.create(customer=dealer, name="Dee", email="dee@closer.example", is_primary=True)
-    deal = Deal.objects.create(
-        customer=dealer,
-        manager=mgr_a,
-        title="Film",
-        sale_type="long_push",
-        status="won",
-        survey_date=TODAY - timedelta(days=1),
-        closed_at=timezone.now() - timedelta(days=20),
-    )
+    deal = Deal.objects.create(customer=dealer, manager=mgr_a, title="Film", sale_type="long_push", status="won",
+                               survey_date=TODAY - timedelta(days=1), closed_at=timezone.now() - timedelta(days=20))
     DealLine.objects.create(deal=deal, product=product, price=10)
     return {"new": new, "yearly": yearly, "dealer": dealer, "deal": deal}
 
@@ -65,10 +48,8 @@ def world(mgr_a, product, questionnaire):
 def test_the_job_creates_the_due_surveys_once(world, product):
     result = services.surveys_schedule_due(today=TODAY, base_url="https://crm.example")
     assert result == {"created": 3, "emailed": 2, "calls": 1}
-    made = {
-        s.customer.name: (s.reason, s.channel, s.deal_id)
-        for s in Survey.objects.filter(created_at__date=timezone.localdate()).select_related("customer")
-    }
+    made = {s.customer.name: (s.reason, s.channel, s.deal_id) for s in Survey.objects.filter(
+        created_at__date=timezone.localdate()).select_related("customer")}
     assert made == {
         "New Buyer": ("new_product", "email", None),
         "Yearly One": ("yearly", "call", None),  # no e-mail address: the manager calls

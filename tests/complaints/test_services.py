@@ -26,15 +26,8 @@ WED = date(2026, 12, 2)
 
 @pytest.fixture
 def complaint(cust_a, mgr_a, product):
-    return services.complaint_register(
-        customer=cust_a,
-        owner=mgr_a,
-        description="Film arrived torn",
-        actor=mgr_a,
-        severity="medium",
-        product=product,
-        today=WED,
-    )
+    return services.complaint_register(customer=cust_a, owner=mgr_a, description="Film arrived torn", actor=mgr_a,
+                                       severity="medium", product=product, today=WED)
 
 
 def advance(complaint, actor, today=WED, **changes):
@@ -54,9 +47,8 @@ def test_registering_writes_the_first_audit_row_and_the_sla_deadline(complaint, 
 def test_an_admin_set_sla_and_holiday_move_the_deadline(cust_a, mgr_a):
     SlaRule.objects.create(severity="high", step="registered", working_days=3)
     NonWorkingDay.objects.create(date=date(2026, 12, 25), name="Christmas Day")
-    complaint = services.complaint_register(
-        customer=cust_a, owner=mgr_a, description="x", actor=mgr_a, severity="high", today=date(2026, 12, 24)
-    )
+    complaint = services.complaint_register(customer=cust_a, owner=mgr_a, description="x", actor=mgr_a,
+                                            severity="high", today=date(2026, 12, 24))
     # Thu 24 + 3 working days, skipping Fri 25 (holiday) and the weekend: Wed 30 Dec
     assert complaint.step_deadline == date(2026, 12, 30)
 
@@ -94,17 +86,15 @@ def test_every_step_refuses_to_be_entered_without_its_text_and_saves_nothing(com
     complaint.refresh_from_db()
     assert complaint.step == "investigating" and complaint.cause == ""
 
-    complaint = advance(
-        complaint, mgr_a, cause="Carrier dropped the pallet", cause_category=category, action="Resent the order"
-    )
+    complaint = advance(complaint, mgr_a, cause="Carrier dropped the pallet", cause_category=category,
+                        action="Resent the order")
     assert complaint.step == "cause_eliminated"
     with pytest.raises(ValidationError) as error:
         advance(complaint, mgr_a, process_change="")
     assert set(error.value.message_dict) == {"process_change", "efficacy_check_date"}
 
-    complaint = advance(
-        complaint, mgr_a, process_change="Corner guards on every pallet", efficacy_check_date=date(2026, 12, 16)
-    )
+    complaint = advance(complaint, mgr_a, process_change="Corner guards on every pallet",
+                        efficacy_check_date=date(2026, 12, 16))
     assert complaint.step == "process_fixed"
     with pytest.raises(ValidationError) as error:
         advance(complaint, mgr_a, efficacy_result="No repeat", efficacy_ok=True)  # before the check date
@@ -116,13 +106,8 @@ def test_every_step_refuses_to_be_entered_without_its_text_and_saves_nothing(com
     complaint = advance(complaint, mgr_a, today=date(2026, 12, 16), efficacy_result="No repeat", efficacy_ok=True)
     assert complaint.step == "closed" and complaint.closed_at is not None and complaint.step_deadline is None
     steps = list(complaint.transitions.values_list("from_step", "to_step"))
-    assert steps == [
-        ("", "registered"),
-        ("registered", "investigating"),
-        ("investigating", "cause_eliminated"),
-        ("cause_eliminated", "process_fixed"),
-        ("process_fixed", "closed"),
-    ]
+    assert steps == [("", "registered"), ("registered", "investigating"), ("investigating", "cause_eliminated"),
+                     ("cause_eliminated", "process_fixed"), ("process_fixed", "closed")]
     assert set(complaint.transitions.values_list("by", flat=True)) == {mgr_a.pk}
     with pytest.raises(ValidationError):
         advance(complaint, mgr_a)
@@ -148,11 +133,7 @@ def test_reopening_goes_back_to_investigating_with_a_reason_and_is_counted(compl
     assert "text" in error.value.message_dict
     complaint = services.complaint_reopen(complaint=complaint, actor=mgr_a, text="Torn again", today=WED)
     assert (complaint.step, complaint.reopen_count, complaint.closed_at, complaint.efficacy_ok) == (
-        "investigating",
-        1,
-        None,
-        None,
-    )
+        "investigating", 1, None, None)
     row = complaint.transitions.last()
     assert (row.from_step, row.to_step, row.is_reopen, row.text) == ("closed", "investigating", True, "Torn again")
 
@@ -204,12 +185,7 @@ def test_a_score_of_3_or_less_opens_a_complaint_owned_by_the_customers_manager(
     response = services.survey_respond(survey=survey, answers=scores(questions, 5, low, 4, comment="late"))
     complaint = Complaint.objects.get()
     assert (complaint.kind, complaint.owner, complaint.customer, complaint.product, complaint.response) == (
-        kind,
-        mgr_a,
-        cust_a,
-        product,
-        response,
-    )
+        kind, mgr_a, cust_a, product, response)
     assert complaint.channel == "survey" and "Delivery speed: " + str(low) in complaint.description
     assert complaint.transitions.count() == 1
 
@@ -256,5 +232,4 @@ def test_the_deals_closing_grade_follows_the_same_rule_once(grade, kind, cust_a,
     deal.save(update_fields=["closing_grade"])
     deal.save()  # saved again: still one complaint
     assert list(Complaint.objects.values_list("kind", "channel", "deal")) == (
-        [(kind, "deal_grade", deal.pk)] if kind else []
-    )
+        [(kind, "deal_grade", deal.pk)] if kind else [])

@@ -22,15 +22,8 @@ LIST = reverse("complaints:complaint_list")
 def register(customer, owner, *, days_ago=0, **kwargs):
     at = timezone.now() - timedelta(days=days_ago)
     day = timezone.localdate(at)
-    return services.complaint_register(
-        customer=customer,
-        owner=owner,
-        description=kwargs.pop("description", "x"),
-        actor=owner,
-        today=day,
-        at=at,
-        **kwargs,
-    )
+    return services.complaint_register(customer=customer, owner=owner, description=kwargs.pop("description", "x"),
+                                       actor=owner, today=day, at=at, **kwargs)
 
 
 def test_another_managers_complaint_is_404_and_absent_from_the_list(cust_a, mgr_a, mgr_b, client_for):
@@ -77,33 +70,20 @@ def test_a_manager_registers_a_complaint_for_their_customer(cust_a, contact_a, m
     client = client_for(mgr_a)
     form = client.get(reverse("complaints:complaint_create"), {"customer": cust_a.pk})
     assert "Anna Alpha" in form.content.decode()  # the customer's contacts are offered
-    response = client.post(
-        reverse("complaints:complaint_create"),
-        {
-            "customer": cust_a.pk,
-            "contact": contact_a.pk,
-            "channel": "phone",
-            "product": product.pk,
-            "severity": "high",
-            "description": "The film tears on the machine",
-        },
-    )
+    response = client.post(reverse("complaints:complaint_create"), {
+        "customer": cust_a.pk, "contact": contact_a.pk, "channel": "phone", "product": product.pk,
+        "severity": "high", "description": "The film tears on the machine",
+    })
     complaint = Complaint.objects.get()
     assert response.status_code == 302 and response["Location"] == complaint.get_absolute_url()
-    assert (complaint.owner, complaint.contact, complaint.kind, complaint.severity) == (
-        mgr_a,
-        contact_a,
-        "registered",
-        "high",
-    )
+    assert (complaint.owner, complaint.contact, complaint.kind, complaint.severity) == (mgr_a, contact_a,
+                                                                                       "registered", "high")
 
 
 def test_registering_shows_field_errors_and_refuses_others_customers(cust_a, cust_c, mgr_a, client_for):
     client = client_for(mgr_a)
-    response = client.post(
-        reverse("complaints:complaint_create"),
-        {"customer": cust_c.pk, "channel": "phone", "severity": "low", "description": ""},
-    )
+    response = client.post(reverse("complaints:complaint_create"), {"customer": cust_c.pk, "channel": "phone",
+                                                                    "severity": "low", "description": ""})
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"customer", "description"}
     assert not Complaint.objects.exists()
@@ -120,9 +100,8 @@ def test_the_step_form_needs_its_text_then_moves_the_complaint(cust_a, mgr_a, cl
     complaint.refresh_from_db()
     assert complaint.step == "investigating" and complaint.cause == ""
     category = CauseCategory.objects.create(name="Carrier")
-    moved = client.post(
-        url, {"cause": "Carrier", "cause_category": category.pk, "action": "Resent", "text": "Called the carrier"}
-    )
+    moved = client.post(url, {"cause": "Carrier", "cause_category": category.pk, "action": "Resent",
+                              "text": "Called the carrier"})
     assert moved.status_code == 302
     complaint.refresh_from_db()
     assert complaint.step == "cause_eliminated"
@@ -133,9 +112,8 @@ def test_the_step_form_needs_its_text_then_moves_the_complaint(cust_a, mgr_a, cl
 
 def test_a_manager_fills_in_a_survey_during_a_call(cust_a, mgr_a, product, questions, client_for):
     client = client_for(mgr_a)
-    response = client.post(
-        reverse("complaints:survey_start"), {"customer": cust_a.pk, "product": product.pk, "channel": "call"}
-    )
+    response = client.post(reverse("complaints:survey_start"), {"customer": cust_a.pk, "product": product.pk,
+                                                                "channel": "call"})
     survey = Survey.objects.get()
     assert response["Location"] == reverse("complaints:survey_fill", args=[survey.pk])
     data = {f"q{q.pk}": v for q, v in zip(questions, ["4", "2", "5"], strict=True)}
@@ -147,9 +125,8 @@ def test_a_manager_fills_in_a_survey_during_a_call(cust_a, mgr_a, product, quest
 
 def test_the_survey_page_refuses_a_product_without_questionnaire(cust_a, mgr_a, client_for):
     bare = ProductFactory(sku="BARE")
-    response = client_for(mgr_a).post(
-        reverse("complaints:survey_start"), {"customer": cust_a.pk, "product": bare.pk, "channel": "call"}
-    )
+    response = client_for(mgr_a).post(reverse("complaints:survey_start"), {"customer": cust_a.pk,
+                                                                           "product": bare.pk, "channel": "call"})
     assert response.status_code == 200 and "has no questionnaire" in response.content.decode()
     assert not Survey.objects.exists()
 
@@ -167,27 +144,19 @@ def hand_built(cust_a, mgr_a, mgr_b, product, questions):
     today = timezone.localdate()
     closed = register(cust_a, mgr_a, product=product, days_ago=20, severity="high")
     start = today - timedelta(days=20)
-    for offset, changes in (
-        (1, {}),
-        (3, {"cause": "c", "cause_category": packaging, "action": "a"}),
-        (5, {"process_change": "p", "efficacy_check_date": start + timedelta(days=9)}),
-        (9, {"efficacy_result": "ok", "efficacy_ok": True}),
-    ):
+    for offset, changes in ((1, {}), (3, {"cause": "c", "cause_category": packaging, "action": "a"}),
+                            (5, {"process_change": "p", "efficacy_check_date": start + timedelta(days=9)}),
+                            (9, {"efficacy_result": "ok", "efficacy_ok": True})):
         day = start + timedelta(days=offset)
-        closed = services.complaint_advance(
-            complaint=closed,
-            actor=mgr_a,
-            changes=changes,
-            today=day,
-            at=timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(hours=10),
-        )
+        closed = services.complaint_advance(complaint=closed, actor=mgr_a, changes=changes, today=day,
+                                            at=timezone.make_aware(datetime.combine(day, datetime.min.time()))
+                                            + timedelta(hours=10))
     register(cust_a, mgr_a, product=product, days_ago=15, channel="email")  # left at registered: overdue
     register(cust_a, mgr_a, product=labels, days_ago=1)
     register(cust_b, mgr_b, days_ago=2, channel="email")
     for values in ((5, 3, 4), (2, 4, 4)):
-        survey, _token = services.survey_create(
-            customer=cust_a, product=product, today=today + timedelta(days=1000 * values[0])
-        )
+        survey, _token = services.survey_create(customer=cust_a, product=product,
+                                                today=today + timedelta(days=1000 * values[0]))
         services.survey_respond(survey=survey, answers=scores(questions, *values))
     services.survey_create(customer=cust_b, product=product)  # sent, not answered
     return {"labels": labels}
@@ -199,10 +168,8 @@ def test_statistics_count_and_compose_a_hand_built_set(hand_built, dir_1, client
     context = response.context
     # 4 registered by hand + 2 opened by the surveys (a 3: hidden, a 2: explicit)
     assert context["total"] == 6
-    by = {
-        name: dict(zip(frame["label"], frame["count"], strict=True))
-        for name, _label, frame, _chart in context["compositions"]
-    }
+    by = {name: dict(zip(frame["label"], frame["count"], strict=True))
+          for name, _label, frame, _chart in context["compositions"]}
     assert by["product"] == {"Shrink film roll": 4, "Labels": 1, "—": 1}
     assert by["kind"] == {"Registered complaint": 4, "Hidden dissatisfaction": 1, "Explicit dissatisfaction": 1}
     assert by["step"] == {"Registered": 5, "Closed": 1}
@@ -238,7 +205,8 @@ def test_a_manager_sees_only_their_scope_in_statistics(hand_built, mgr_b, client
 # Hooks
 
 
-def test_a_new_complaint_from_a_survey_is_on_the_owners_agenda(cust_a, mgr_a, mgr_b, product, questions, client_for):
+def test_a_new_complaint_from_a_survey_is_on_the_owners_agenda(cust_a, mgr_a, mgr_b, product, questions,
+                                                                 client_for):
     survey, _token = services.survey_create(customer=cust_a, product=product)
     services.survey_respond(survey=survey, answers=scores(questions, 4, 3, 4))
     today = timezone.localdate()
@@ -250,13 +218,11 @@ def test_a_new_complaint_from_a_survey_is_on_the_owners_agenda(cust_a, mgr_a, mg
 
 
 def test_an_overdue_complaint_is_flagged_on_the_agenda_and_the_card(cust_a, mgr_a, client_for):
-    complaint = services.complaint_advance(
-        complaint=register(cust_a, mgr_a, days_ago=30), actor=mgr_a, today=timezone.localdate() - timedelta(days=29)
-    )
+    complaint = services.complaint_advance(complaint=register(cust_a, mgr_a, days_ago=30), actor=mgr_a,
+                                           today=timezone.localdate() - timedelta(days=29))
     rows = contributions.agenda_rows(viewer=mgr_a, owner=mgr_a, today=timezone.localdate())
-    assert [(row.kind, row.overdue, row.url) for row in rows] == [
-        ("Overdue complaint", True, complaint.get_absolute_url())
-    ]
+    assert [(row.kind, row.overdue, row.url) for row in rows] == [("Overdue complaint", True,
+                                                                    complaint.get_absolute_url())]
     card = client_for(mgr_a).get(cust_a.get_absolute_url()).content.decode()
     assert "card-complaints" in card and "1 overdue" in card
 
@@ -282,18 +248,9 @@ def test_dashboard_and_health_figures(hand_built, dir_1, rf):
     today = timezone.localdate()
     figures = contributions.dashboard_figures(dir_1, today - timedelta(days=30), today)
     assert (figures["opened"], figures["closed"], figures["registered"], figures["explicit"], figures["hidden"]) == (
-        6,
-        1,
-        4,
-        1,
-        1,
-    )
+        6, 1, 4, 1, 1)
     assert (figures["average_score"], round(figures["low_share"], 4), figures["surveys"], figures["answered"]) == (
-        3.67,
-        0.3333,
-        3,
-        2,
-    )
+        3.67, 0.3333, 3, 2)
     checks = {check.key: (check.good, check.total) for check in contributions.health_checks(dir_1)}
     open_total = Complaint.objects.exclude(step="closed").count()
     overdue = Complaint.objects.exclude(step="closed").filter(step_deadline__lt=today).count()
@@ -305,8 +262,7 @@ def test_dashboard_and_health_figures(hand_built, dir_1, rf):
     assert contributions.dashboard_widget in hooks.get_hooks(hooks.DASHBOARD_WIDGETS)
     assert contributions.health_checks in hooks.get_hooks(hooks.PROCESS_HEALTH)
     assert contributions.dashboard_widget(request, today - timedelta(days=30), today).template == (
-        "complaints/_dashboard_widget.html"
-    )
+        "complaints/_dashboard_widget.html")
 
 
 def test_answers_are_kept_one_per_question(hand_built):

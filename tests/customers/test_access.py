@@ -81,17 +81,9 @@ def objects_of_mgr_a(cust_a):
     program = Program.objects.create(name="Alpha Works tiers", kind=Program.Kind.TIERED)
     card = Card.objects.create(number="700000000013", program=program, holder=cust_a, issued_on=timezone.localdate())
     tier_change = TierChange.objects.create(card=card, reason="Alpha Works upgrade", date=timezone.localdate())
-    return {
-        "customer": cust_a,
-        "planned_contact": planned,
-        "deal": deal,
-        "document": document,
-        "complaint": complaint,
-        "attachment": attachment,
-        "survey": survey,
-        "card": card,
-        "tier_change": tier_change,
-    }
+    return {"customer": cust_a, "planned_contact": planned, "deal": deal, "document": document,
+            "complaint": complaint, "attachment": attachment, "survey": survey,
+            "card": card, "tier_change": tier_change}
 
 
 #

@@ -238,7 +238,9 @@ def test_the_hand_over_form_refuses_a_manager_of_another_team_with_a_field_error
     cust_a, mgr_a, mgr_b, mgr_c, dir_1, client_for
 ):
     contact = plan(cust_a, mgr_a)
-    response = client_for(dir_1).post(reverse("customers:agenda_hand_over"), {"manager": mgr_a.pk, "to_user": mgr_c.pk})
+    response = client_for(dir_1).post(
+        reverse("customers:agenda_hand_over"), {"manager": mgr_a.pk, "to_user": mgr_c.pk}
+    )
     assert response.status_code == 200
     assert response.context["hand_over_form"].errors["to_user"] == [
         "An agenda is handed over only within the team: pick an active manager of the same team."

@@ -187,8 +187,8 @@ def test_dashboard_shows_the_blocks_other_apps_register(ledger, dir_1, client_fo
     finally:
         hooks.unregister(hooks.DASHBOARD_WIDGETS, widget)
     html = response.content.decode()
-    assert '<h2 class="h5">Loyalty</h2>' in html
-    assert 'Customers buying in two of four periods</th><td class="text-end">2024: 42.0 %' in html
+    assert "<h2 class=\"h5\">Loyalty</h2>" in html
+    assert "Customers buying in two of four periods</th><td class=\"text-end\">2024: 42.0 %" in html
 
 
 def test_the_directors_home_is_the_dashboard(dir_1, mgr_a, client_for):

@@ -21,7 +21,9 @@ D = date(2026, 5, 31)
 
 
 def days() -> dict[tuple[int, date], tuple[int, int, int, int]]:
-    return {(d.customer_id, d.date): (d.amount, d.cost, d.lines, d.positive_lines) for d in SettlementDay.objects.all()}
+    return {
+        (d.customer_id, d.date): (d.amount, d.cost, d.lines, d.positive_lines) for d in SettlementDay.objects.all()
+    }
 
 
 def line(customer, amount, *, day=D, cost=None):

@@ -256,7 +256,6 @@ def test_the_admin_lists_lines_and_runs_read_only(ledger, admin_user, client_for
 # A run whose process died
 #
 
-
 def importing_elsewhere(run):
     """Another process holds `run`'s lock, as the worker importing it does."""
     return held_elsewhere(lambda: locks.held_while_running(services.RUN_LOCK, run.pk))

@@ -37,7 +37,9 @@ def due_ids(user, today, **kwargs):
     return [p.customer_id for p in contact_interval_overdue(user=user, today=today, **kwargs)]
 
 
-@pytest.mark.parametrize("abc,days", [("A", 30), ("B", 60), ("C", 90)], ids=["A-30-days", "B-60-days", "C-90-days"])
+@pytest.mark.parametrize(
+    "abc,days", [("A", 30), ("B", 60), ("C", 90)], ids=["A-30-days", "B-60-days", "C-90-days"]
+)
 @pytest.mark.parametrize("offset,overdue", [(-1, False), (0, False), (1, True)])
 def test_the_contact_interval_is_exceeded_per_abc_class_from_the_day_after(abc, days, offset, overdue, mgr_a):
     customer = classed(mgr_a, abc)  # no deal at all: every assigned customer counts

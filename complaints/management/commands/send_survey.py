@@ -28,9 +28,8 @@ class Command(BaseCommand):
         try:
             # The survey and its e-mail together: no address, no survey left behind.
             with transaction.atomic():
-                survey, token = services.survey_create(
-                    customer=customer, product=found, channel=Survey.Channel.EMAIL, reason=Survey.Reason.MANUAL
-                )
+                survey, token = services.survey_create(customer=customer, product=found,
+                                                       channel=Survey.Channel.EMAIL, reason=Survey.Reason.MANUAL)
                 link = services.survey_send(survey=survey, token=token, base_url=base_url)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error

@@ -96,6 +96,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "customers.context_processors.navigation",
             ],
+            # the tables' body rendered in Python (issue 15: the per-cell template cost)
+            # and forms without crispy's per-field templates (crm_project.form_tags)
+            "libraries": {"crm_tables": "crm_project.tables", "crm_forms": "crm_project.form_tags"},
         },
     },
 ]
@@ -261,9 +264,11 @@ MEDIA_URL = "media/"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+DJANGO_TABLES2_TEMPLATE = "generic/table.html"  # bootstrap5-responsive, body by crm_project.tables
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-sm table-hover align-middle"}
 LIST_PAGE_SIZE = 25
+# lists count their rows up to this many ("more than N found"; crm_project.pagination)
+LIST_COUNT_CAP = env.int("LIST_COUNT_CAP", default=10_000)
 # Exports stream the filtered list; beyond this many rows people want a report job.
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=100_000)
 

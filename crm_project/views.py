@@ -11,13 +11,14 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from .exports import CONTENT_TYPES, export_response
+from .pagination import CappedPaginator
 
 
 class ScopedListView(LoginRequiredMixin, PermissionRequiredMixin, SingleTableMixin, FilterView):
     template_name = "generic/object_list.html"
     export_name = "export"
     paginate_by = None
-    table_pagination = {"per_page": settings.LIST_PAGE_SIZE}
+    table_pagination = {"per_page": settings.LIST_PAGE_SIZE, "paginator_class": CappedPaginator}
 
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)

@@ -8,6 +8,11 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers"
 
     def ready(self) -> None:
+        from crm_project import tables
+
+        # Before any table class is built (they pick their date columns when defined).
+        tables.install()
+
         from .roles import roles_sync
 
         # Groups need the permissions that migrate creates, so they follow it.

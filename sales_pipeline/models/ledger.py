@@ -3,6 +3,7 @@ its per-customer-day sums kept by triggers (SettlementDay), and import runs."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.access import customer_scope
@@ -14,7 +15,16 @@ MONEY_DIGITS, MONEY_PLACES = 18, 4
 
 class SettlementLineQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(customer_scope(user, prefix="customer__"))
+        # The lines of the customers the user sees, as a semi-join (customer IN (...)): the
+        # same scope written on the joined customer made PostgreSQL walk the 4M-line date
+        # index testing every line against a scan of the customers (28 s for a manager's
+        # first page at 50,000 customers; issue 15).
+        from customers.models import Customer
+
+        scope = customer_scope(user)
+        if scope == Q():  # sees everything
+            return self.all()
+        return self.filter(customer_id__in=Customer.objects.filter(scope).values("pk"))
 
 
 class SettlementLine(models.Model):

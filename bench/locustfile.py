@@ -1,0 +1,219 @@
+"""The load test's users (locust; started by bench/load_test.py, which explains the setup).
+
+Managers and directors log in through the login form, then click through the pages of
+their day with 1-3 s between clicks (LOAD_THINK="0" for none: the saturation run).
+Managers also log calls on customer cards (an edit: GET the form, POST it). Page names
+group the requests in the statistics. Data (which ids each user sees) comes from the
+JSON file in LOAD_DATA, written by load_test.py.
+
+The server runs with DEBUG off, which marks cookies Secure; the load runs over plain
+HTTP on this machine, so the session and CSRF cookies are sent by hand and every request
+says X-Forwarded-Proto: https (as the TLS proxy in front of gunicorn would).
+"""
+
+import json
+import os
+import random
+from html.parser import HTMLParser
+
+from locust import HttpUser, between, constant, task
+
+DATA = json.loads(open(os.environ["LOAD_DATA"]).read()) if os.environ.get("LOAD_DATA") else {}
+THINK = os.environ.get("LOAD_THINK", "1-3")
+PROXY = {"X-Forwarded-Proto": "https"}
+
+
+def think():
+    if THINK == "0":
+        return constant(0)
+    low, high = (float(x) for x in THINK.split("-"))
+    return between(low, high)
+
+
+class FormFields(HTMLParser):
+    """The names and current values of a form's fields (inputs, selected options, textareas)."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name") and a.get("type") not in ("checkbox", "radio", "submit"):
+            self.values[a["name"]] = a.get("value") or ""
+        elif tag == "textarea" and a.get("name"):
+            self.values[a["name"]] = ""
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+            self._first = True
+        elif tag == "option" and self._select:
+            # the selected option, else the first (as a browser submits it)
+            if "selected" in a or self._first:
+                self.values[self._select] = a.get("value") or ""
+            self._first = False
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+class CrmUser(HttpUser):
+    abstract = True
+    wait_time = think()
+    username = ""
+
+    def on_start(self):
+        self.cookies = {}
+        page = self.client.get("/login/", headers=PROXY, name="login (form)")
+        self._keep(page)
+        fields = FormFields()
+        fields.feed(page.text)
+        form = {**fields.values, "username": self.pick_username(), "password": DATA["password"]}
+        with self.client.post(
+            "/login/",
+            data=form,
+            headers=self._headers(),
+            name="login (post)",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 302:
+                answer.failure(f"login answered {answer.status_code}")
+            self._keep(answer)
+
+    def pick_username(self) -> str:
+        raise NotImplementedError
+
+    def _keep(self, response):
+        for name in ("csrftoken", "sessionid"):
+            if name in response.cookies:
+                self.cookies[name] = response.cookies[name]
+
+    def _headers(self, **extra):
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return {**PROXY, "Cookie": cookie, "Referer": self.host.replace("http://", "https://", 1) + "/", **extra}
+
+    def page(self, url, name):
+        with self.client.get(url, headers=self._headers(), name=name, allow_redirects=False, catch_response=True) as r:
+            if r.status_code != 200:
+                r.failure(f"{url} answered {r.status_code}")
+            self._keep(r)
+        return r
+
+
+class Manager(CrmUser):
+    weight = 4
+
+    def pick_username(self):
+        self.me = random.choice(DATA["managers"])
+        return self.me["username"]
+
+    def customer(self):
+        return random.choice(self.me["customers"])
+
+    @task(25)
+    def agenda(self):
+        self.page("/customers/agenda/", "agenda")
+
+    @task(12)
+    def customers(self):
+        self.page("/customers/", "customer list")
+
+    @task(8)
+    def customers_filtered(self):
+        city = random.choice(["lee", "york", "hull", "bath"])
+        self.page(f"/customers/?city={city}&sort=-name", "customer list, filtered")
+
+    @task(6)
+    def customers_search(self):
+        self.page(f"/customers/?q=customer+{random.randint(1, 999)}", "customer list, search")
+
+    @task(15)
+    def card(self):
+        self.page(f"/customers/{self.customer()}/", "customer card")
+
+    @task(6)
+    def board(self):
+        self.page("/deals/", "deal board")
+
+    @task(6)
+    def deal_list(self):
+        self.page("/deals/list/", "deal list")
+
+    @task(5)
+    def deal(self):
+        if not self.me["deals"]:
+            return
+        self.page(f"/deals/{random.choice(self.me['deals'])}/", "deal page")
+
+    @task(4)
+    def managed_base(self):
+        self.page("/customers/managed-base/", "managed base")
+
+    @task(3)
+    def classes(self):
+        self.page("/segments/", "classes")
+
+    @task(2)
+    def loyalty(self):
+        self.page("/loyalty/", "loyalty cards")
+
+    @task(2)
+    def complaints(self):
+        self.page("/complaints/", "complaints")
+
+    @task(4)
+    def log_call(self):
+        """The edit: a call logged on a customer card (the form, then the POST)."""
+        customer = self.customer()
+        url = f"/customers/{customer}/interactions/new/"
+        form = self.page(f"{url}?where=card", "log a call (form)")
+        if form.status_code != 200:
+            return
+        fields = FormFields()
+        fields.feed(form.text)
+        data = {**fields.values, "where": "card", "kind": "call", "summary": "Load test call"}
+        headers = self._headers(**{"X-CSRFToken": self.cookies.get("csrftoken", ""), "HX-Request": "true"})
+        with self.client.post(url, data=data, headers=headers, name="log a call (save)", catch_response=True) as r:
+            if r.status_code != 200 or "is-invalid" in r.text:
+                r.failure(f"logging a call answered {r.status_code}")
+
+
+class Director(CrmUser):
+    weight = 1
+
+    def pick_username(self):
+        return DATA["director"]
+
+    @task(10)
+    def dashboard(self):
+        self.page(f"/reports/?{DATA['period']}", "dashboard")
+
+    @task(5)
+    def kpis(self):
+        self.page(f"/reports/kpis/?{DATA['period']}", "KPI table")
+
+    @task(6)
+    def funnel(self):
+        self.page("/deals/funnel/", "funnel")
+
+    @task(5)
+    def control_points(self):
+        self.page("/deals/control-points/", "control points")
+
+    @task(8)
+    def customers(self):
+        self.page("/customers/", "customer list")
+
+    @task(6)
+    def card(self):
+        self.page(f"/customers/{random.choice(random.choice(DATA['managers'])['customers'])}/", "customer card")
+
+    @task(4)
+    def deal_list(self):
+        self.page("/deals/list/?status=open&sort=-amount", "deal list")
+
+    @task(3)
+    def managed_base(self):
+        self.page("/customers/managed-base/", "managed base")

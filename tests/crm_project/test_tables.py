@@ -1,0 +1,87 @@
+"""crm_project.tables and form_tags: the cheaper rendering shows what django-tables2's and
+crispy's did (issue 15)."""
+
+from datetime import UTC, date, datetime
+
+import django_tables2 as tables
+import pytest
+from django import forms
+from django.template import Context, Template
+from django.test import RequestFactory
+from django_tables2 import utils as tables_utils
+from django_tables2.columns import DateColumn, DateTimeColumn
+
+from crm_project import tables as crm_tables
+from crm_project.form_tags import bootstrap_field, bootstrap_form
+
+
+def test_signature_is_cached_and_the_same_as_uncached():
+    class Column:
+        def render(self, value, record):
+            return value
+
+    def free(value, **kwargs):
+        return value
+
+    for fn in (Column().render, Column().render, free, lambda record: record):
+        assert crm_tables.cached_signature(fn) == crm_tables._uncached_signature(fn)
+    assert tables_utils.signature is crm_tables.cached_signature  # installed at start-up
+    assert Column.render in crm_tables._signatures
+
+
+@pytest.mark.parametrize("value", [date(2026, 3, 1), datetime(2026, 3, 1, 23, 30, tzinfo=UTC)])
+def test_lean_date_columns_render_and_export_like_django_tables2(settings, value):
+    settings.TIME_ZONE = "Europe/Berlin"  # the aware datetime is shown on the next day
+    if isinstance(value, datetime):
+        lean, original = crm_tables.LeanDateTimeColumn(), DateTimeColumn()
+    else:
+        lean, original = crm_tables.LeanDateColumn(), DateColumn()
+    expected = Template(original.template_code).render(Context({"value": value, "default": ""}))
+    assert lean.render(value) == expected
+    assert lean.value(value) == original.value(value=value)
+
+
+class _Table(tables.Table):
+    name = tables.Column(attrs={"td": {"class": "text-end"}})
+    when = tables.DateColumn()
+    flag = tables.Column(attrs={"td": {"data-id": lambda record: record["id"]}})
+
+    class Meta:
+        row_attrs = {"class": lambda record: "hot" if record["id"] == 2 else ""}
+
+
+def test_table_rows_match_the_bootstrap_template():
+    rows = [
+        {"id": 1, "name": "<b>A</b>", "when": date(2026, 1, 2), "flag": 1},
+        {"id": 2, "name": "B", "when": None, "flag": 2},
+    ]
+    request = RequestFactory().get("/")
+
+    def body(template_name):
+        table = _Table(rows, template_name=template_name)
+        html = Template("{% load django_tables2 %}{% render_table table %}").render(
+            Context({"table": table, "request": request})
+        )
+        return " ".join(html[html.index("<tbody") : html.index("</tbody>")].replace("><", "> <").split())
+
+    lean = body("generic/table.html")
+    assert lean == body("django_tables2/bootstrap5-responsive.html")
+    assert "&lt;b&gt;A&lt;/b&gt;" in lean and 'data-id="2"' in lean and 'class="hot odd"' in lean
+
+
+class _Form(forms.Form):
+    q = forms.CharField(label="Search", required=False, help_text="Name or <ref>")
+    kind = forms.ChoiceField(choices=[("", "Any"), ("a", "A")], required=False)
+    flag = forms.BooleanField(required=False)
+    count = forms.IntegerField(required=True)
+
+
+def test_bootstrap_form_lays_out_fields_with_bootstrap_classes_and_errors():
+    form = _Form(data={"count": "x", "q": "<script>"})
+    html = bootstrap_form(form)
+    assert 'class="form-control"' in html and 'class="form-select"' in html and 'class="form-check-input"' in html
+    assert 'class="form-control is-invalid"' in html  # count
+    assert "Enter a whole number." in html
+    assert "Name or &lt;ref&gt;" in html and "&lt;script&gt;" in html and "<script>" not in html
+    assert '<label for="id_q" class="form-label">Search</label>' in html
+    assert bootstrap_field(form["count"]).count('class="asteriskField"') == 1

@@ -1,5 +1,7 @@
 import django_filters
+from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .access import managers_visible
 from .models import Customer
@@ -17,12 +19,20 @@ def customer_search(queryset, value: str):
 
 
 class CustomerFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    kind = django_filters.ChoiceFilter(choices=Customer.Kind.choices, empty_label="Any kind")
-    manager = django_filters.ModelChoiceFilter(queryset=managers_visible, empty_label="Any manager")
-    unassigned = django_filters.BooleanFilter(field_name="manager", lookup_expr="isnull", label="Unassigned")
-    industry = django_filters.CharFilter(lookup_expr="icontains")
-    city = django_filters.CharFilter(lookup_expr="icontains")
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    kind = django_filters.ChoiceFilter(choices=Customer.Kind.choices, empty_label=_("Any kind"), label=_("Kind"))
+    manager = django_filters.ModelChoiceFilter(
+        queryset=managers_visible, empty_label=_("Any manager"), label=_("Manager")
+    )
+    # "Any" rather than django-filter's "Unknown" for the empty choice: a person reads it.
+    unassigned = django_filters.BooleanFilter(
+        field_name="manager",
+        lookup_expr="isnull",
+        label=_("Unassigned"),
+        widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]),
+    )
+    industry = django_filters.CharFilter(lookup_expr="icontains", label=_("Industry contains"))
+    city = django_filters.CharFilter(lookup_expr="icontains", label=_("City contains"))
 
     class Meta:
         model = Customer

@@ -132,3 +132,19 @@ def test_the_card_of_a_customer_without_history_rows_opens(mgr_a, client_for):
 def test_the_export_buttons_keep_the_filters(mgr_a, client_for):
     html = client_for(mgr_a).get(reverse("customers:customer_list"), {"city": "York"}).content.decode()
     assert 'href="?city=York&amp;_export=csv"' in html
+
+
+def test_the_unassigned_filter_reads_any_yes_no_and_filters(mgr_a, client_for):
+    CustomerFactory(name="Mine Ltd", manager=mgr_a)
+    CustomerFactory(name="Pool Ltd", manager=None)
+    client = client_for(mgr_a)
+    url = reverse("customers:customer_list")
+    page = client.get(url).content.decode()
+    assert '<option value="" selected>Any</option>' in page and "Unknown" not in page
+
+    def names(**params):
+        return sorted(row.record.name for row in client.get(url, params).context["table"].page.object_list)
+
+    assert names(unassigned="true") == ["Pool Ltd"]
+    assert names(unassigned="false") == ["Mine Ltd"]
+    assert names() == ["Mine Ltd", "Pool Ltd"]

@@ -138,14 +138,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if not args.reuse:
         bench_recompute.recreate_database(args)
-    os.environ["DATABASE_URL"] = f"postgres://{args.user}@{args.host}:{args.port}/{args.database}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_project.settings")
-    # As bench_deals: DEBUG on serves the static files' plain names (no manifest to build).
-    os.environ["DEBUG"] = "true"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    bench_recompute.setup_django(args, debug=True)
     bench_recompute.migrate()
     from sales_pipeline.models import SettlementLine
 

@@ -136,25 +136,31 @@ def class_changes(*, user, before: date, after: date, field: str = "abc"):
     )
 
 
-def lifecycle_counts(*, user, dates: list[date]) -> dict[tuple[date, str], int]:
-    """Customers per (date, status) for the given dates, scoped to the user, each date
-    read from the store that holds it (as classes_as_of): one query for the dates with a
-    full snapshot, one per date read from the intervals, two to tell which is which."""
-    held = set(CustomerSnapshot.objects.filter(as_of__in=dates).values_list("as_of", flat=True).distinct())
-    rows = (
-        CustomerSnapshot.objects.visible_to(user)
+def _status_counts_on(dates: list[date], *, scope, by: tuple[str, ...] = ()) -> list[tuple]:
+    """(date, *by, status, customers) rows for the given dates, each date read from the
+    store that holds it (as classes_as_of), rows narrowed by `scope(queryset)`: one query
+    for the dates with a full snapshot, one per date read from the intervals, two to tell
+    which is which."""
+    held = set(CustomerSnapshot.objects.filter(as_of__in=dates).values_list("as_of", flat=True).distinct().order_by())
+    rows = list(
+        scope(CustomerSnapshot.objects)
         .filter(as_of__in=held)
-        .values_list("as_of", "status")
+        .values_list("as_of", *by, "status")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    counts = {(as_of, status): n for as_of, status, n in rows}
     done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=dates).values_list("as_of", flat=True)
     for as_of in sorted(set(done) - held):
-        intervals = ClassInterval.objects.visible_to(user).filter(valid_from__lte=as_of, valid_to__gt=as_of)
-        by_status = intervals.values_list("status").annotate(n=Count("pk")).order_by()
-        counts.update({(as_of, status): n for status, n in by_status})
-    return counts
+        intervals = scope(ClassInterval.objects).filter(valid_from__lte=as_of, valid_to__gt=as_of)
+        counted = intervals.values_list(*by, "status").annotate(n=Count("pk")).order_by()
+        rows.extend((as_of, *row) for row in counted)
+    return rows
+
+
+def lifecycle_counts(*, user, dates: list[date]) -> dict[tuple[date, str], int]:
+    """Customers per (date, status) for the given dates, scoped to the user."""
+    rows = _status_counts_on(dates, scope=lambda objects: objects.visible_to(user))
+    return {(as_of, status): n for as_of, status, n in rows}
 
 
 def abc_xyz_by_manager(*, as_of: date) -> list[tuple]:
@@ -172,18 +178,6 @@ def abc_xyz_by_manager(*, as_of: date) -> list[tuple]:
 
 
 def lifecycle_by_manager(*, dates: list[date]) -> list[tuple]:
-    """(customer's manager id, date, status, customers) for the given dates, from whichever
-    store holds each date (classes_as_of)."""
-    held = set(CustomerSnapshot.objects.filter(as_of__in=dates).values_list("as_of", flat=True).distinct().order_by())
-    rows = list(
-        CustomerSnapshot.objects.filter(as_of__in=held)
-        .values_list("customer__manager_id", "as_of", "status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=dates).values_list("as_of", flat=True)
-    for as_of in sorted(set(done) - held):
-        intervals = ClassInterval.objects.filter(valid_from__lte=as_of, valid_to__gt=as_of)
-        by_status = intervals.values_list("customer__manager_id", "status").annotate(n=Count("pk")).order_by()
-        rows.extend((manager_id, as_of, status, n) for manager_id, status, n in by_status)
-    return rows
+    """(customer's manager id, date, status, customers) for the given dates, every customer."""
+    rows = _status_counts_on(dates, scope=lambda objects: objects.all(), by=("customer__manager_id",))
+    return [(manager_id, as_of, status, n) for as_of, manager_id, status, n in rows]

@@ -1,7 +1,8 @@
 import django_filters
-from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from crm_project.filters import YesNoFilter
 
 from .access import managers_visible
 from .models import Customer
@@ -24,13 +25,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     manager = django_filters.ModelChoiceFilter(
         queryset=managers_visible, empty_label=_("Any manager"), label=_("Manager")
     )
-    # "Any" rather than django-filter's "Unknown" for the empty choice: a person reads it.
-    unassigned = django_filters.BooleanFilter(
-        field_name="manager",
-        lookup_expr="isnull",
-        label=_("Unassigned"),
-        widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]),
-    )
+    unassigned = YesNoFilter(field_name="manager", lookup_expr="isnull", label=_("Unassigned"))
     industry = django_filters.CharFilter(lookup_expr="icontains", label=_("Industry contains"))
     city = django_filters.CharFilter(lookup_expr="icontains", label=_("City contains"))
 

@@ -9,6 +9,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.filters import YesNoFilter
+
 from . import lists
 from .access import managers_visible
 from .filters import customer_search
@@ -27,7 +29,7 @@ class ManagedBaseFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     manager = django_filters.ModelChoiceFilter(queryset=managers_visible, empty_label="Any manager")
     segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), empty_label="Any segment")
-    non_target = django_filters.BooleanFilter(field_name="segment", lookup_expr="isnull", label="Non-target")
+    non_target = YesNoFilter(field_name="segment", lookup_expr="isnull", label="Non-target")
     line = django_filters.ModelChoiceFilter(
         queryset=ProductLine.objects.all(), method="noop", label="Product line (columns)", empty_label="All lines"
     )

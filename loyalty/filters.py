@@ -3,6 +3,8 @@ from django.db.models import Q
 from django.forms import DateInput
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.filters import YesNoFilter
+
 from .models import Campaign, Card, Program, Tier
 
 
@@ -11,7 +13,7 @@ class CardFilterSet(django_filters.FilterSet):
     program = django_filters.ModelChoiceFilter(queryset=Program.objects.all(), empty_label=_("Any program"))
     tier = django_filters.ModelChoiceFilter(queryset=Tier.objects.select_related("program"), empty_label=_("Any tier"))
     status = django_filters.ChoiceFilter(choices=Card.Status.choices, empty_label=_("Any status"))
-    bearer = django_filters.BooleanFilter(field_name="holder", lookup_expr="isnull", label=_("Bearer card"))
+    bearer = YesNoFilter(field_name="holder", lookup_expr="isnull", label=_("Bearer card"))
     balance_min = django_filters.NumberFilter(field_name="balance", lookup_expr="gte", label=_("Points from"))
 
     class Meta:

@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.filters import YesNoFilter
 from customers.access import managers_visible
 from customers.filters import customer_search
 from customers.models import Customer
@@ -20,8 +21,8 @@ class KpiCustomerFilterSet(django_filters.FilterSet):
     )
     status_end = django_filters.ChoiceFilter(choices=STATUS_CHOICES, label=_("Status at end"), empty_label=_("Any"))
     abc_end = django_filters.ChoiceFilter(choices=CLASS_CHOICES, label=_("ABC at end"), empty_label=_("Any"))
-    changed = django_filters.BooleanFilter(method="class_changed", label=_("Class changed"))
-    bought = django_filters.BooleanFilter(method="with_sales", label=_("Bought in the period"))
+    changed = YesNoFilter(method="class_changed", label=_("Class changed"))
+    bought = YesNoFilter(method="with_sales", label=_("Bought in the period"))
     # The period travels with the filters (the view reads it; here it is only kept).
     start = django_filters.DateFilter(method="keep", widget=forms.HiddenInput)
     end = django_filters.DateFilter(method="keep", widget=forms.HiddenInput)

@@ -16,7 +16,7 @@ from tests.factories import CustomerFactory, ProductFactory, SalesTeamFactory, m
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def wait_for(driver, condition, timeout=10):
+def wait_for(driver, condition, timeout=30):  # generous: a loaded 2-core machine
     return WebDriverWait(driver, timeout).until(condition)
 
 

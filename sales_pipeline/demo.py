@@ -72,7 +72,8 @@ def seed_ledger(*, customers, rng: random.Random, today: date) -> int:
             product = rng.choice(owned)
             amount = (scale * Decimal(str(round(multiplier, 4)))).quantize(Decimal("0.01"))
             lines.append(_line(customer, product, day, amount, rng, len(lines)))
-            if rng.random() < 0.03:  # a return a week later
+            # A return a week later, if that day has come (the demo ledger holds no future lines).
+            if rng.random() < 0.03 and day + timedelta(days=7) <= today:
                 lines.append(_line(customer, product, day + timedelta(days=7), -amount / 2, rng, len(lines)))
     SettlementLine.objects.bulk_create(lines, batch_size=2000)
     return len(lines)

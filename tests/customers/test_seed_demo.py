@@ -34,3 +34,17 @@ def test_seed_demo_leaves_existing_data_alone_without_reset(db, settings):
     call_command("seed_demo", customers=10)
     call_command("seed_demo", customers=50)
     assert Customer.objects.count() == 10
+
+
+
+def test_demo_ledger_holds_no_line_after_today(db):
+    import random
+    from datetime import date
+
+    from sales_pipeline.demo import seed_ledger
+    from sales_pipeline.models import SettlementLine
+
+    customers = Customer.objects.bulk_create(Customer(name=f"Demo {n}", external_ref=f"D{n}") for n in range(300))
+    today = date(2026, 12, 2)
+    assert seed_ledger(customers=customers, rng=random.Random(7), today=today) > 0
+    assert not SettlementLine.objects.filter(date__gt=today).exists()

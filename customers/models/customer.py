@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -124,6 +125,14 @@ class Customer(models.Model):
             # A director's or an administrator's list in name order, walked without sorting
             # every customer they see (issue 15).
             models.Index(fields=["name", "id"], name="customer_name_id"),
+            # The agenda's birthdays of the next two weeks (month and day, across years),
+            # read without scanning every customer; only those with a birthday are indexed.
+            models.Index(
+                ExtractMonth("birthday"),
+                ExtractDay("birthday"),
+                name="customer_birthday_md",
+                condition=models.Q(birthday__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -123,7 +123,9 @@ class Deal(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["status", "stage"]),
+            # amount last: a stage's open deals biggest first (the board column's list,
+            # sorted by amount) walk the index instead of sorting the stage (issue 15)
+            models.Index(fields=["status", "stage", "amount"], name="deal_status_stage_amount"),
             models.Index(fields=["manager", "status", "stage"]),
             models.Index(fields=["created_at"]),
         ]

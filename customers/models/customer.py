@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import ExtractDay, ExtractMonth
-from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from crm_project.object_urls import object_url
 
 from ..access import customer_scope
 
@@ -148,7 +149,7 @@ class Customer(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("customers:customer_detail", args=[self.pk])
+        return object_url("customers:customer_detail", self.pk)
 
 
 LEGAL_FORMS = {"ltd", "limited", "plc", "llc", "inc", "gmbh", "sa", "co", "corp", "the"}

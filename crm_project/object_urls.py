@@ -7,7 +7,8 @@ around one integer, so `object_url` reverses a view once with a sentinel number 
 afterwards only puts the id in its place. The cache is keyed by script prefix and
 URLconf, what `reverse()` reads; not by language, as no URL pattern is translated
 (tests/crm_project/test_object_urls.py checks it). Template library
-`crm_urls` (settings.TEMPLATES libraries): `{% object_url "app:view" pk %}`.
+`crm_urls` (settings.TEMPLATES libraries): `{% object_url "app:view" pk %}`, and
+`{% page_url "app:view" %}` for a view without arguments (the menu, the search box).
 """
 
 from django import template
@@ -15,6 +16,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 SENTINEL = "9070605040302010"  # a number no id reaches, found once in the reversed path
 _templates: dict[tuple, str | None] = {}
+_pages: dict[tuple, str] = {}
 
 
 def object_url(viewname: str, pk) -> str:
@@ -32,9 +34,23 @@ def object_url(viewname: str, pk) -> str:
     return shape.replace(SENTINEL, str(pk))
 
 
+def page_url(viewname: str) -> str:
+    """reverse(viewname) for a view without arguments, reversed once."""
+    key = (get_script_prefix(), get_urlconf(), viewname)
+    url = _pages.get(key)
+    if url is None:
+        url = _pages[key] = reverse(viewname)
+    return url
+
+
 register = template.Library()
 
 
 @register.simple_tag(name="object_url")
 def object_url_tag(viewname, pk):
     return object_url(viewname, pk)
+
+
+@register.simple_tag(name="page_url")
+def page_url_tag(viewname):
+    return page_url(viewname)

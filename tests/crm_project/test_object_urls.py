@@ -56,3 +56,15 @@ def test_no_url_is_translated_so_the_cache_needs_no_language():
     english = object_url("customers:customer_detail", 3)
     with translation.override("de"):
         assert reverse("customers:customer_detail", args=[3]) == english == object_url("customers:customer_detail", 3)
+
+
+def test_page_url_is_reverse_and_follows_the_script_prefix():
+    from crm_project.object_urls import page_url
+
+    for view in ("home", "search", "logout", "customers:agenda", "sales_pipeline:deal_board"):
+        assert page_url(view) == reverse(view)
+    set_script_prefix("/crm/")
+    try:
+        assert page_url("home") == reverse("home") and page_url("home").startswith("/crm/")
+    finally:
+        clear_script_prefix()

@@ -40,24 +40,26 @@ def _page(client, url, params):
 def test_a_deep_page_read_keys_first_shows_the_same_rows(mgr_a, client_for, monkeypatch):
     """Past DEFERRED_FROM rows a page reads its keys, then its rows (crm_project.pagination):
     the same rows in the same order as one OFFSET query, whatever the sort, with the
-    deals' annotated `paid` and joined columns, and on the last, short page."""
+    deals' annotated `paid` and joined columns, and on the last, short page. The sorts
+    are total orders: among rows that tie PostgreSQL returns either query's rows in any
+    order, so there is nothing to compare."""
     from decimal import Decimal
 
     from crm_project import pagination
     from sales_pipeline.models import Deal
 
-    customers = [CustomerFactory(manager=mgr_a, city=("Leeds", "York")[n % 2]) for n in range(12)]
+    customers = [CustomerFactory(manager=mgr_a, name=f"Customer {n:02d}") for n in range(12)]
     for n in range(60):
         Deal.objects.create(
-            customer=customers[n % 12], manager=mgr_a, title=f"Deal {n % 7}", sale_type="short_push",
-            stage=n % 5, amount=Decimal(n % 9 * 100),
+            customer=customers[n % 12], manager=mgr_a, title=f"Deal {(n * 7) % 60:02d}", sale_type="short_push",
+            stage=n % 5, amount=Decimal((n * 13) % 60 * 10),
         )  # fmt: skip
     client = client_for(mgr_a)
     cases = [
         (reverse("sales_pipeline:deal_list"), {"sort": sort, "page": page, "per_page": 25})
-        for sort in ("", "-amount", "title", "customer", "-stage")
+        for sort in ("-amount", "amount", "title", "-title")
         for page in (2, 3)
-    ] + [(reverse("customers:customer_list"), {"sort": sort, "page": 2, "per_page": 5}) for sort in ("", "-city")]
+    ] + [(reverse("customers:customer_list"), {"sort": sort, "page": 2, "per_page": 5}) for sort in ("name", "-name")]
     for url, params in cases:
         monkeypatch.setattr(pagination, "DEFERRED_FROM", 10_000)
         expected = _page(client, url, params)

@@ -33,7 +33,6 @@ def main() -> int:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.test import Client
-    from pyinstrument import Profiler
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=args.user))
@@ -49,6 +48,8 @@ def main() -> int:
         stats.print_stats(35)
         stats.sort_stats("cumtime").print_stats(60)
         return 0
+    from pyinstrument import Profiler  # only here: --cprofile runs without it
+
     profiler = Profiler(interval=0.0005)
     with profiler:
         for _ in range(args.n):

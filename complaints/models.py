@@ -5,10 +5,10 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.object_urls import object_url
 from customers.access import customer_scope
 
 from . import workflow
@@ -310,7 +310,7 @@ class Complaint(models.Model):
         return f"#{self.pk} {self.customer}"
 
     def get_absolute_url(self) -> str:
-        return reverse("complaints:complaint_detail", args=[self.pk])
+        return object_url("complaints:complaint_detail", self.pk)
 
     @property
     def is_open(self) -> bool:

@@ -98,7 +98,12 @@ TEMPLATES = [
             ],
             # the tables' body rendered in Python (issue 15: the per-cell template cost)
             # and forms without crispy's per-field templates (crm_project.form_tags)
-            "libraries": {"crm_tables": "crm_project.tables", "crm_forms": "crm_project.form_tags"},
+            # and object page addresses without a full reverse() each (crm_project.object_urls)
+            "libraries": {
+                "crm_tables": "crm_project.tables",
+                "crm_forms": "crm_project.form_tags",
+                "crm_urls": "crm_project.object_urls",
+            },
         },
     },
 ]

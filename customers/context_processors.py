@@ -1,4 +1,6 @@
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
+
+from crm_project.object_urls import page_url
 
 from .access import ADMINISTRATOR, user_role
 
@@ -28,7 +30,7 @@ def navigation(request):
         if only_for and role != only_for:
             continue
         try:
-            items.append((label, reverse(name)))
+            items.append((label, page_url(name)))  # reversed once: this runs on every page
         except NoReverseMatch:
             continue
     # The active item is the one whose address is the longest prefix of this page's.

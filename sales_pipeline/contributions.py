@@ -4,11 +4,11 @@ deal. Each function costs one query, whatever the data size."""
 
 from django.db.models import Window
 from django.db.models.functions import RowNumber
-from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
+from crm_project.object_urls import object_url
 
 from .control_points import control_points
 from .models import Deal, Stage
@@ -36,7 +36,7 @@ def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:
             customer_id=point.customer_id,
             customer_name=point.customer_name,
             text=point.title,
-            url=reverse("sales_pipeline:deal_detail", args=[point.deal_id]),
+            url=object_url("sales_pipeline:deal_detail", point.deal_id),
             overdue=True,
             slug=f"control-point control-point-{point.kind}",
             detail=_("%(stage)s, %(days)d days over") % {"stage": point.stage_label, "days": point.days_overdue},
@@ -61,6 +61,6 @@ def open_deal_dossier(customer_ids: set[int], *, viewer=None) -> dict[int, list[
     dossier = {}
     for deal in ranked:
         text = f"{Stage(deal['stage']).label} · {number_format(deal['amount'], 2)}"
-        url = reverse("sales_pipeline:deal_detail", args=[deal["pk"]])
+        url = object_url("sales_pipeline:deal_detail", deal["pk"])
         dossier[deal["customer_id"]] = [hooks.DossierItem(label=_("Open deal"), text=text, url=url)]
     return dossier

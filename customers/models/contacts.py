@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import ExtractDay, ExtractMonth
 
 
 class Contact(models.Model):
@@ -14,6 +15,15 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["-is_primary", "name"]
+        indexes = [
+            # the agenda's birthdays, as on Customer
+            models.Index(
+                ExtractMonth("birthday"),
+                ExtractDay("birthday"),
+                name="contact_birthday_md",
+                condition=models.Q(birthday__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}, {self.position}" if self.position else self.name

@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from crm_project.object_urls import object_url
 
 from ..access import customer_scope
 
@@ -124,6 +126,14 @@ class Customer(models.Model):
             # A director's or an administrator's list in name order, walked without sorting
             # every customer they see (issue 15).
             models.Index(fields=["name", "id"], name="customer_name_id"),
+            # The agenda's birthdays of the next two weeks (month and day, across years),
+            # read without scanning every customer; only those with a birthday are indexed.
+            models.Index(
+                ExtractMonth("birthday"),
+                ExtractDay("birthday"),
+                name="customer_birthday_md",
+                condition=models.Q(birthday__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -139,7 +149,7 @@ class Customer(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("customers:customer_detail", args=[self.pk])
+        return object_url("customers:customer_detail", self.pk)
 
 
 LEGAL_FORMS = {"ltd", "limited", "plc", "llc", "inc", "gmbh", "sa", "co", "corp", "the"}

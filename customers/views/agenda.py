@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from crm_project import hooks
 from crm_project.dates import business_today
+from crm_project.object_urls import page_url
 
 from ..access import DIRECTOR, assignable_managers, customer_scope, sees_everything, user_role
 from ..interaction_forms import GreetingForm, HandOverForm, InteractionForm, MoveForm
@@ -65,7 +66,7 @@ def _agenda_url(owner, request, day: date | None = None) -> str:
         params.append(f"day={day:%Y-%m-%d}")
     if owner.pk != request.user.pk:
         params.append(f"manager={owner.pk}")
-    return reverse("customers:agenda") + (f"?{'&'.join(params)}" if params else "")
+    return page_url("customers:agenda") + (f"?{'&'.join(params)}" if params else "")  # once a page, not a day
 
 
 def _next_url(request, default: str) -> str:

@@ -6,10 +6,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from crm_project.object_urls import object_url
 from customers.access import managed_scope
 
 from .ledger import MONEY_DIGITS
@@ -123,7 +123,9 @@ class Deal(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["status", "stage"]),
+            # amount last: a stage's open deals biggest first (the board column's list,
+            # sorted by amount) walk the index instead of sorting the stage (issue 15)
+            models.Index(fields=["status", "stage", "amount"], name="deal_status_stage_amount"),
             models.Index(fields=["manager", "status", "stage"]),
             models.Index(fields=["created_at"]),
         ]
@@ -132,7 +134,7 @@ class Deal(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("sales_pipeline:deal_detail", args=[self.pk])
+        return object_url("sales_pipeline:deal_detail", self.pk)
 
 
 class DealLine(models.Model):

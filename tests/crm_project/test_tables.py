@@ -85,3 +85,38 @@ def test_bootstrap_form_lays_out_fields_with_bootstrap_classes_and_errors():
     assert "Name or &lt;ref&gt;" in html and "&lt;script&gt;" in html and "<script>" not in html
     assert '<label for="id_q" class="form-label">Search</label>' in html
     assert bootstrap_field(form["count"]).count('class="asteriskField"') == 1
+
+
+class _Selects(forms.Form):
+    # a required select, a grouped one with a pre-selected value, a multiple one, odd
+    # labels and values (escaping, numbers, a safe string) and attrs with True/False
+    plain = forms.ChoiceField(choices=[("", "Any"), ("a&b", "A & <b>"), (3, 1234.5)])
+    grouped = forms.ChoiceField(
+        choices=[("", "---"), ("Group <1>", [("x", "X"), ("y", "Y")]), ("z", "Z")],
+        required=False,
+        widget=forms.Select(attrs={"data-on": True, "data-off": False, "title": 'say "hi"'}),
+    )
+    many = forms.MultipleChoiceField(choices=[("1", "One"), ("2", "Two"), ("3", "Three")], required=False)
+    yes_no = forms.NullBooleanField(required=False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {"plain": "a&b", "grouped": "y", "many": ["1", "3"], "yes_no": "true"}, {"plain": "nope", "many": ["9"]}],
+)
+def test_lean_select_renders_exactly_as_django_templates(data):
+    from crm_project.form_tags import as_widget
+
+    form = _Selects(data=data, initial={"grouped": "z"})
+    for name in ("plain", "grouped", "many", "yes_no"):
+        field = form[name]
+        for attrs in (None, {"class": "form-select is-invalid"}):
+            assert as_widget(field, attrs) == field.as_widget(attrs=attrs), name
+
+
+def test_lean_select_leaves_other_widgets_to_django():
+    from crm_project.form_tags import _lean_select
+
+    assert all(_lean_select(widget) for widget in (forms.Select(), forms.SelectMultiple(), forms.NullBooleanSelect()))
+    assert not _lean_select(forms.RadioSelect()) and not _lean_select(forms.CheckboxSelectMultiple())
+    assert not _lean_select(type("Own", (forms.Select,), {"template_name": "own/select.html"})())

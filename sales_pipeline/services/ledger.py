@@ -7,7 +7,7 @@ bought are marked in use in the same transaction (sales_pipeline.product_usage).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -23,7 +23,7 @@ from crm_project.money import decimal_text
 
 from ..ledger_days import sqlite_days_added_per_batch
 from ..models import SettlementDay, SettlementLine
-from ..product_usage import product_usage_mark
+from ..product_usage import product_usage_mark, product_usage_mark_new_customers
 
 # Lines are written, and progress reported, this many at a time.
 CHUNK_ROWS = 50_000
@@ -70,21 +70,31 @@ def _ledger_changed(*, since) -> None:
         receiver(since=since)
 
 
-def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None], user, reason: str) -> int:
+def lines_insert(
+    lines: pd.DataFrame, *, progress: Callable[[int], None], user, reason: str, new_customers: Collection[int] = ()
+) -> int:
     """An import's lines (one row per line, in _LEDGER_COLUMNS), in chunks, skipping
     lines whose source key is in the ledger already; returns how many were new. Inside
-    the import's transaction, which also marks the products bought as in use."""
+    the import's transaction, which also marks the products bought as in use.
+    `new_customers`: the ids of the customers the import created in this transaction
+    (they hold no status yet: their products take the short path)."""
     insert = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}.get(connection.vendor, _insert_orm)
     stage_seconds.clear()
+    new_customers = set(new_customers)
     with _timed("product usage"):
         # Customers without a line before this import: all their lines are in `lines`,
         # so their products' first positive days are computed here, not in the ledger.
-        earlier = _customers_with_lines(lines["customer_id"].unique().tolist())
+        others = [pk for pk in lines["customer_id"].unique().tolist() if pk not in new_customers]
+        earlier = _customers_with_lines(others)
     created = insert(lines, progress)
     with _timed("product usage"):
         bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id", "date"]]
         bought = bought.astype({"date": str}).groupby(["customer_id", "product_id"], as_index=False)["date"].min()
-        first_days = bought[~bought["customer_id"].isin(earlier)].rename(columns={"date": "first_day"})
+        bought = bought.rename(columns={"date": "first_day"})
+        new = bought["customer_id"].isin(new_customers)
+        product_usage_mark_new_customers(first_days=bought[new], user=user, reason=reason)
+        bought = bought[~new]
+        first_days = bought[~bought["customer_id"].isin(earlier)]
         pairs = bought[["customer_id", "product_id"]].itertuples(index=False, name=None)
         product_usage_mark(pairs=pairs, user=user, reason=reason, first_days=first_days)
     if created and len(lines):

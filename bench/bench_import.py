@@ -96,7 +96,8 @@ def setup_postgresql(url: str, code: Path = ROOT) -> None:
             cursor.execute(f'CREATE DATABASE "{name}"')
             print(f"created database {name}")
     admin.close()
-    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    # Each checkout's own migrations: the schema the code was written for (indexes differ).
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=code, check=True)
 
 
 def _backend_cpu(url: str, name: str) -> float | None:

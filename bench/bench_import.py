@@ -17,14 +17,16 @@ database if missing (psycopg2) and migrates it, e.g.
         .venv/bin/python bench/bench_import.py --setup --twice
 
 Where the time goes: each import's log line "stages (s)" (read file, check values,
-references, source keys, create products / customers, prepare lines, stage COPY, lines
-INSERT (with the foreign-key checks and the day table's trigger), product usage,
-commit) is printed, with the CPU seconds of the child process and of its PostgreSQL
+references, source keys, create products / customers, prepare lines, lines COPY (chunks
+on days without earlier lines, straight into the ledger) or stage COPY and lines INSERT
+(the others; either with the foreign-key checks and the day table's trigger), product
+usage, commit) is printed, with the CPU seconds of the child process and of its PostgreSQL
 backend (from /proc, by the backend's application_name): on a shared machine CPU
 seconds move less than wall seconds. --fresh drops and recreates the PostgreSQL database
 before every import (an empty ledger each time); --repeat N runs N rounds; --code DIR
 runs DIR's manage.py instead (another checkout, e.g. `git archive <commit> | tar -x -C
-DIR`, to time the code before a change alternately with this one).
+DIR`, to time the code before a change alternately with this one), on a database
+migrated by DIR's own migrations.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def setup_postgresql(url: str, code: Path = ROOT) -> None:
             cursor.execute(f'CREATE DATABASE "{name}"')
             print(f"created database {name}")
     admin.close()
-    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    # Each checkout's own migrations: the schema the code was written for (indexes differ).
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=code, check=True)
 
 
 def _backend_cpu(url: str, name: str) -> float | None:

@@ -29,30 +29,51 @@ def history_rows_copy(model: type[models.Model], ids: list, *, history_type: str
                       change_reason: str = "") -> None:  # fmt: skip
     """Write one history row per id of `model` as the row is now ('+' created, '~' changed),
     by one INSERT ... SELECT per chunk: for rows written in bulk, set-based."""
+    quote = connection.ops.quote_name
+    pk = f"{quote(model._meta.db_table)}.{quote(model._meta.pk.column)}"
+    size = 900 if connection.vendor == "sqlite" else 10_000  # SQLite's limit on parameters
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        history_rows_copy_where(
+            model, f"WHERE {pk} IN ({', '.join(['%s'] * len(chunk))})", chunk,
+            history_type=history_type, user=user, change_reason=change_reason,
+        )  # fmt: skip
+
+
+def history_rows_copy_where(model: type[models.Model], rest_sql: str, params: list, *, history_type: str,
+                            user=None, change_reason: str = "", source: str | None = None) -> None:  # fmt: skip
+    """Write one history row, as in history_rows_copy, for each row that
+    `FROM <source> {rest_sql}` selects: `source` is the model's table by default (then
+    rest_sql joins a batch table or filters), or a relation of the same columns that
+    rest_sql defines before it, e.g. a `WITH created AS (INSERT ... RETURNING *)` whose
+    rows then need no join back (rest_sql then starts the statement). One statement
+    whatever the number of rows, no ids through Python (a million-line import's 900,000
+    product statuses, bench/README.md)."""
     history = model.history.model
     quote = connection.ops.quote_name
-    source = {field.attname: field.column for field in model._meta.concrete_fields}
-    copied = [field for field in history._meta.concrete_fields if field.attname in source]
+    table = quote(model._meta.db_table)
+    source = table if source is None else source
+    fields = {field.attname: field.column for field in model._meta.concrete_fields}
+    copied = [field for field in history._meta.concrete_fields if field.attname in fields]
     own = {
         "history_date": timezone.now(),
         "history_change_reason": change_reason,
         "history_type": history_type,
         "history_user_id": user.pk if user is not None else None,
     }
-    unknown = {field.attname for field in history._meta.concrete_fields} - set(source) - set(own) - {"history_id"}
+    unknown = {field.attname for field in history._meta.concrete_fields} - set(fields) - set(own) - {"history_id"}
     if unknown:  # a newer simple_history or a custom history field: this copy would miss it
         raise NotImplementedError(f"History fields not copied: {sorted(unknown)}")
     columns = ", ".join(quote(field.column) for field in copied + [history._meta.get_field(name) for name in own])
-    selected = ", ".join(quote(source[field.attname]) for field in copied)
+    selected = ", ".join(f"{source}.{quote(fields[field.attname])}" for field in copied)
     own_values = [history._meta.get_field(name).get_db_prep_save(value, connection) for name, value in own.items()]
-    size = 900 if connection.vendor == "sqlite" else 10_000  # SQLite's limit on parameters
+    insert = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({columns}) "
+        f"SELECT {selected}, {', '.join(['%s'] * len(own))} FROM {source}"
+    )
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            cursor.execute(
-                f"INSERT INTO {quote(history._meta.db_table)} ({columns}) "
-                f"SELECT {selected}, {', '.join(['%s'] * len(own))} FROM {quote(model._meta.db_table)} "
-                f"WHERE {quote(model._meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))}) "
-                f"ORDER BY {quote(model._meta.pk.column)}",
-                [*own_values, *chunk],
-            )
+        if source == table:
+            order = f"ORDER BY {table}.{quote(model._meta.pk.column)}"
+            cursor.execute(f"{insert} {rest_sql} {order}", [*own_values, *params])
+        else:
+            cursor.execute(f"{rest_sql} {insert}", [*params, *own_values])

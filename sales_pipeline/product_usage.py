@@ -19,6 +19,9 @@ INSERT ... SELECT, each dating from one grouped pass over the ledger's lines of 
 pairs, and the history rows are copied by INSERT ... SELECT (crm_project.history).
 (Measured: a VALUES list joined to the ledger per chunk of pairs rescanned the ledger
 once per chunk.)
+
+The customers an import creates can hold no status yet: product_usage_mark_new_customers
+inserts theirs straight from the file's first days, skipping the general path's probes.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm_project.copy import copy_frame
-from crm_project.history import history_rows_copy
+from crm_project.history import history_rows_copy, history_rows_copy_where
 from customers.models import CustomerProduct
 
 from .models import SettlementLine
@@ -40,6 +43,7 @@ IN_USE = CustomerProduct.Status.IN_USE
 
 BATCH = "product_usage_batch"
 FIRST = "product_usage_first"
+NEW = "product_usage_new"
 
 
 def _chunk_size() -> int:
@@ -123,3 +127,68 @@ def product_usage_mark(
     history_rows_copy(CustomerProduct, changed, history_type="~", user=user, change_reason=reason)
     history_rows_copy(CustomerProduct, created, history_type="+", user=user, change_reason=reason)
     return len(changed) + len(created)
+
+
+@transaction.atomic
+def product_usage_mark_new_customers(*, first_days: pd.DataFrame, user=None, reason: str = "") -> int:
+    """Mark "in use" each (customer_id, product_id, first_day) of `first_days`, whose
+    customers were created in the caller's transaction (an import's new customers): they
+    can hold no status yet, and all their lines are the caller's, so each pair becomes a
+    new status dated `first_day`, with its '+' history row, the same rows
+    product_usage_mark would write. The statuses and their history rows are two
+    INSERT ... SELECT over a batch table (one statement on PostgreSQL), none of the
+    general path's probes for statuses to keep or update nor its ids through Python (most
+    of a million-line import's product-usage stage, bench/README.md). A status that
+    exists nonetheless fails the unique constraint, and the caller's transaction with it.
+    Returns how many statuses were created."""
+    if first_days.empty:
+        return 0
+    batch = first_days[["customer_id", "product_id", "first_day"]].astype({"first_day": str})
+    batch = batch.sort_values(["customer_id", "product_id"], ignore_index=True)
+    quote = connection.ops.quote_name
+    statuses = quote(CustomerProduct._meta.db_table)
+    now = CustomerProduct._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {NEW}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {NEW} (customer_id bigint NOT NULL, product_id bigint NOT NULL, "
+            "first_day date NOT NULL, PRIMARY KEY (customer_id, product_id))"
+        )
+        if connection.vendor == "postgresql":
+            copy_frame(cursor, NEW, batch)
+            cursor.execute(f"ANALYZE {NEW}")  # a fresh temporary table has no statistics for the planner
+        else:
+            size = _chunk_size()
+            rows = list(batch.itertuples(index=False, name=None))
+            for start in range(0, len(rows), size):
+                chunk = rows[start : start + size]
+                cursor.execute(
+                    f"INSERT INTO {NEW} (customer_id, product_id, first_day) "
+                    f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}",
+                    [int(v) if i < 2 else v for row in chunk for i, v in enumerate(row)],
+                )
+        # In key order: the unique (customer, product) index is appended to, not scattered.
+        insert = (
+            f"INSERT INTO {statuses} (customer_id, product_id, status, status_date, refusal_reason, updated_at) "
+            f"SELECT customer_id, product_id, %s, first_day, '', %s FROM {NEW} ORDER BY customer_id, product_id"
+        )
+        if connection.vendor != "postgresql":
+            cursor.execute(insert, [IN_USE, now])
+    if connection.vendor == "postgresql":
+        # The history rows from the INSERT's own RETURNING: no join back over the new statuses.
+        history_rows_copy_where(
+            CustomerProduct, f"WITH created AS ({insert} RETURNING *)", [IN_USE, now],
+            source="created", history_type="+", user=user, change_reason=reason,
+        )  # fmt: skip
+    else:  # SQLite: no INSERT inside WITH; the history joins the batch instead
+        history_rows_copy_where(
+            CustomerProduct,
+            f"JOIN {NEW} AS n ON n.customer_id = {statuses}.customer_id AND n.product_id = {statuses}.product_id",
+            [],
+            history_type="+",
+            user=user,
+            change_reason=reason,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {NEW}")
+    return len(batch)  # each pair became one status (the batch's key: pairs are distinct), or it raised

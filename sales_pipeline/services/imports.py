@@ -249,7 +249,7 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
         with report.stage("create products"):
             products_created, product_ids = _create_products(checked.new_products, checked.new_product_lines)
         with report.stage("create customers"):
-            customers_created, customer_ids = _create_customers(checked.new_customers, run=run, user=user)
+            new_customers, customer_ids = _create_customers(checked.new_customers, run=run, user=user)
         with report.stage("prepare lines"):
             lines["customer_id"] = lines["customer_id"].fillna(ids_of(lines["customer"], customer_ids)).astype("int64")
             lines["product_id"] = lines["product_id"].fillna(ids_of(lines["product"], product_ids)).astype("int64")
@@ -268,6 +268,7 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
             progress=lambda done: report(done, total, "writing"),
             user=user,
             reason=f"Settlement import #{run.pk}",
+            new_customers=new_customers,
         )
         report.stages.update(ledger.stage_seconds)
         report(total, total, "committing")
@@ -276,7 +277,7 @@ def _write(checked: Checked, *, run: SettlementImport, user, report: _Reporter) 
     return {
         "lines_created": created,
         "lines_skipped": total - created,
-        "customers_created": customers_created,
+        "customers_created": len(new_customers),
         "products_created": products_created,
     }
 
@@ -301,12 +302,12 @@ def _create_products(new_products: dict[str, str], new_line_names: list[str]) ->
     return len(missing), _pairs(Product.objects, "sku", new_products, "sku", "id")
 
 
-def _create_customers(refs: list[str], *, run: SettlementImport, user) -> tuple[int, dict[str, int]]:
+def _create_customers(refs: list[str], *, run: SettlementImport, user) -> tuple[set[int], dict[str, int]]:
     """Create customers for unknown references, in the unassigned pool and in the segment
-    their (empty) profile falls in, each with its history row; (customers created,
-    external_ref -> id)."""
+    their (empty) profile falls in, each with its history row; (ids of the customers
+    created, external_ref -> id)."""
     if not refs:
-        return 0, {}
+        return set(), {}
     existing = _pairs(Customer.objects, "external_ref", refs, "external_ref", "id")
     segments = active_segments()
     missing = []
@@ -318,7 +319,7 @@ def _create_customers(refs: list[str], *, run: SettlementImport, user) -> tuple[
     created = bulk_create_with_history_rows(
         missing, Customer, user=user, change_reason=f"Created by settlement import #{run.pk}"
     )
-    return len(created), {**existing, **{customer.external_ref: customer.pk for customer in created}}
+    return {customer.pk for customer in created}, {**existing, **{c.external_ref: c.pk for c in created}}
 
 
 #

@@ -7,23 +7,24 @@ bought are marked in use in the same transaction (sales_pipeline.product_usage).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
 import pandas as pd
+import pyarrow as pa
 from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
 from crm_project import hooks
-from crm_project.copy import copy_frame
+from crm_project.copy import copy_frame, copy_table, decimal_array
 from crm_project.imports import in_chunks
 from crm_project.money import decimal_text
 
 from ..ledger_days import sqlite_days_added_per_batch
 from ..models import SettlementDay, SettlementLine
-from ..product_usage import product_usage_mark
+from ..product_usage import product_usage_mark, product_usage_mark_new_customers
 
 # Lines are written, and progress reported, this many at a time.
 CHUNK_ROWS = 50_000
@@ -70,21 +71,31 @@ def _ledger_changed(*, since) -> None:
         receiver(since=since)
 
 
-def lines_insert(lines: pd.DataFrame, *, progress: Callable[[int], None], user, reason: str) -> int:
+def lines_insert(
+    lines: pd.DataFrame, *, progress: Callable[[int], None], user, reason: str, new_customers: Collection[int] = ()
+) -> int:
     """An import's lines (one row per line, in _LEDGER_COLUMNS), in chunks, skipping
     lines whose source key is in the ledger already; returns how many were new. Inside
-    the import's transaction, which also marks the products bought as in use."""
+    the import's transaction, which also marks the products bought as in use.
+    `new_customers`: the ids of the customers the import created in this transaction
+    (they hold no status yet: their products take the short path)."""
     insert = {"postgresql": _insert_postgresql, "sqlite": _insert_sqlite}.get(connection.vendor, _insert_orm)
     stage_seconds.clear()
+    new_customers = set(new_customers)
     with _timed("product usage"):
         # Customers without a line before this import: all their lines are in `lines`,
         # so their products' first positive days are computed here, not in the ledger.
-        earlier = _customers_with_lines(lines["customer_id"].unique().tolist())
+        others = [pk for pk in lines["customer_id"].unique().tolist() if pk not in new_customers]
+        earlier = _customers_with_lines(others)
     created = insert(lines, progress)
     with _timed("product usage"):
         bought = lines.loc[(lines["amount"] > 0) & lines["product_id"].notna(), ["customer_id", "product_id", "date"]]
         bought = bought.astype({"date": str}).groupby(["customer_id", "product_id"], as_index=False)["date"].min()
-        first_days = bought[~bought["customer_id"].isin(earlier)].rename(columns={"date": "first_day"})
+        bought = bought.rename(columns={"date": "first_day"})
+        new = bought["customer_id"].isin(new_customers)
+        product_usage_mark_new_customers(first_days=bought[new], user=user, reason=reason)
+        bought = bought[~new]
+        first_days = bought[~bought["customer_id"].isin(earlier)]
         pairs = bought[["customer_id", "product_id"]].itertuples(index=False, name=None)
         product_usage_mark(pairs=pairs, user=user, reason=reason, first_days=first_days)
     if created and len(lines):
@@ -109,17 +120,24 @@ _LEDGER_COLUMNS = [
 
 
 def _insert_postgresql(lines, progress: Callable[[int], None]) -> int:
-    """COPY each chunk into a temporary table, then INSERT ... SELECT into the ledger;
-    the INSERT's row count is exactly the lines that were new.
+    """Each chunk COPYed straight into the ledger, or, where a line may be there already,
+    COPYed into a temporary table and INSERT ... SELECT ... ON CONFLICT DO NOTHING into
+    the ledger, whose row count is exactly the lines that were new.
 
     A line's key is a hash of its values, date included (settlement_import.source_keys),
-    so a chunk's key can be in the ledger already only if a line of the chunk's days is
-    (lines come in key order, which starts with the date: a chunk is a run of days). A
-    chunk whose days hold no line yet is a plain INSERT; only the others pay ON CONFLICT
-    DO NOTHING's speculative insertion (one more index probe and WAL record per line;
-    0.23 s per 100,000 lines, bench/README.md). A line with the same key
-    written meanwhile by someone else fails the unique key, and with it the whole import,
-    which says so (imports hold their own lock; payments' keys differ)."""
+    so a chunk's key can be in the ledger already only if a line of the chunk's days was
+    there before this import (lines come in key order, which starts with the date: a
+    chunk is a run of days; a file's own keys are all distinct, and other writers are
+    payments, whose keys differ). Only the lines there before count: the day a chunk
+    starts with was mostly also the previous chunk's last, which made every chunk after
+    the first take the slow path. A chunk whose days held no line cannot collide: it is COPYed into the ledger itself,
+    in the ledger's types (exact decimals built by Arrow), with no temporary table to
+    write and read again. Only the others pay the staging and ON CONFLICT's speculative
+    insertion (one more index probe and WAL record per line; 0.23 s per 100,000 lines,
+    bench/README.md). A line with the same key written meanwhile by someone else fails
+    the unique key, and with it the whole import, which says so (imports hold their own
+    lock; payments' keys differ). Either way the foreign keys, the unique key and the day
+    table's trigger (COPY fires it too) apply to every line."""
     quote = connection.ops.quote_name
     table, stage = quote(SettlementLine._meta.db_table), quote("settlement_import_stage")
     columns = _LEDGER_COLUMNS
@@ -138,22 +156,33 @@ def _insert_postgresql(lines, progress: Callable[[int], None]) -> int:
             f"CREATE TEMPORARY TABLE {stage} (date date, customer_id bigint, product_id bigint, quantity bigint, "
             "amount bigint, cost bigint, manager_id bigint, document text, source_key text) ON COMMIT DROP"
         )
+        # The lines there before this import: the ids up to here (read under the import lock).
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        before = cursor.fetchone()[0]
         for start in range(0, len(lines), CHUNK_ROWS):
             chunk = lines.iloc[start : start + CHUNK_ROWS][columns]
-            with _timed("stage COPY"):
-                copy_frame(cursor, stage, chunk)
             with _timed("lines INSERT"):
                 days = chunk["date"].astype(str)  # ISO dates: their text order is their order
                 cursor.execute(
-                    f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {quote('date')} BETWEEN %s AND %s)",
-                    [days.min(), days.max()],
+                    f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {quote('date')} BETWEEN %s AND %s AND id <= %s)",
+                    [days.min(), days.max(), before],
                 )
-                conflict = f"ON CONFLICT ({quote('source_key')}) DO NOTHING" if cursor.fetchone()[0] else ""
+                may_exist = cursor.fetchone()[0]
+            if not may_exist:
+                with _timed("lines COPY"):
+                    copy_table(cursor, table, _ledger_table(chunk, created_at=now))
+                created += len(chunk)
+                progress(min(start + CHUNK_ROWS, len(lines)))
+                continue
+            with _timed("stage COPY"):
+                copy_frame(cursor, stage, chunk)
+            with _timed("lines INSERT"):
                 # Quantities and money travel as exact integers of 1/1,000 and 1/10,000.
                 cursor.execute(
                     f"INSERT INTO {table} ({listed}, {quote('created_at')}) "
                     "SELECT date, customer_id, product_id, quantity * 0.001, amount * 0.0001, cost * 0.0001, "
-                    f"manager_id, COALESCE(document, ''), source_key, %s FROM {stage} {conflict}",
+                    f"manager_id, COALESCE(document, ''), source_key, %s FROM {stage} "
+                    f"ON CONFLICT ({quote('source_key')}) DO NOTHING",
                     [now],
                 )
                 created += cursor.rowcount
@@ -161,6 +190,17 @@ def _insert_postgresql(lines, progress: Callable[[int], None]) -> int:
             progress(min(start + CHUNK_ROWS, len(lines)))
         cursor.execute(f"DROP TABLE {stage}")
     return created
+
+
+def _ledger_table(chunk: pd.DataFrame, *, created_at) -> pa.Table:
+    """A chunk of import lines in the ledger's columns and types, for COPY into it:
+    quantities and money as exact decimals from their integer units."""
+    plain = chunk[["date", "customer_id", "product_id", "manager_id", "source_key"]]
+    data = pa.Table.from_pandas(plain, preserve_index=False)
+    data = data.append_column("document", pa.Array.from_pandas(chunk["document"].fillna("")))
+    for name, places in (("quantity", 3), ("amount", 4), ("cost", 4)):
+        data = data.append_column(name, decimal_array(chunk[name], places))
+    return data.append_column("created_at", pa.repeat(created_at.isoformat(), len(chunk)))
 
 
 def _insert_sqlite(lines, progress: Callable[[int], None]) -> int:

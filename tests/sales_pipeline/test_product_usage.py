@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from customers import portrait
-from customers.models import Customer, CustomerProduct, PortraitEntry, Segment, SegmentRule
+from customers.models import Customer, CustomerProduct, PortraitEntry, Product, Segment, SegmentRule
 from sales_pipeline.models import SettlementLine, Stage
-from sales_pipeline.product_usage import product_usage_mark
+from sales_pipeline.product_usage import product_usage_mark, product_usage_mark_new_customers
 from sales_pipeline.services import deals as deal_services
 from tests.factories import CustomerFactory, ProductFactory, SettlementLineFactory
 from tests.sales_pipeline.test_pipeline import advance, open_deal
@@ -151,3 +151,87 @@ def test_a_payment_writes_the_lines_cost_from_the_products_standard_cost(mgr_a):
     refund = deal_services.payment_record(deal=deal, date=date(2026, 11, 3), amount=Decimal("-50.00"), actor=mgr_a)
     first = SettlementLine.objects.filter(source_key__startswith=f"payment:{refund.pk}:").order_by("pk").first()
     assert (first.quantity, first.cost) == (Decimal("-0.400"), Decimal("-12.0494"))
+
+
+#
+# Issue 15: the statuses of an import's new customers take a short path
+#
+
+
+def statuses_and_history():
+    """Every status by (customer ref, sku), and every history row of statuses, without
+    the ids and times that differ between two writes of the same rows."""
+    statuses = {
+        (s.customer.external_ref, s.product.sku): (s.status, s.status_date, s.refusal_reason)
+        for s in CustomerProduct.objects.select_related("customer", "product")
+    }
+    refs = dict(Customer.objects.values_list("pk", "external_ref"))
+    skus = dict(Product.objects.values_list("pk", "sku"))
+    ids = dict(CustomerProduct.objects.values_list("pk", "customer_id"))
+    history = sorted(
+        (refs[h.customer_id], skus[h.product_id], h.status, h.status_date, h.refusal_reason, h.history_type,
+         h.history_change_reason, h.history_user_id, refs[ids[h.id]])
+        for h in CustomerProduct.history.all()
+    )  # fmt: skip
+    return statuses, history
+
+
+def test_an_import_creating_customers_marks_their_products_as_the_ledger_path_does(makers, tmp_path):
+    c1, _, (p1, p2, *_) = makers
+    CustomerProduct.objects.create(customer=c1, product=p2, status="offered", status_date=date(2024, 1, 10))
+    rows = [
+        ["N1", "2024-03-05", "P1", "10.00", "1", "INV1"],
+        ["N1", "2024-02-01", "P1", "-4.00", "1", "RET1"],  # a return first: not a purchase
+        ["N1", "2024-04-20", "P1", "7.00", "1", "INV2"],
+        ["N1", "2024-04-20", "NEW", "7.00", "1", "INV2"],  # a new product too
+        ["N2", "2024-06-01", "P2", "-5.00", "1", "RET2"],  # only a return: nothing
+        ["N2", "2024-06-02", "P3", "5.00", "1", "INV3"],
+        ["N2", "2024-06-01", "P3", "6.00", "1", "INV4"],
+        ["C1", "2024-05-02", "P2", "3.00", "1", "INV5"],  # a known customer's offered product
+        ["C1", "2024-05-03", "P1", "3.00", "1", "INV6"],
+    ]
+    run = run_import(write_csv(tmp_path / "new.csv", rows), create_missing=True)
+    assert run.status == "done", run.errors
+    assert run.customers_created == 2
+    imported = statuses_and_history()
+    assert imported[0] == {
+        ("N1", "P1"): ("in_use", date(2024, 3, 5), ""),
+        ("N1", "NEW"): ("in_use", date(2024, 4, 20), ""),
+        ("N2", "P3"): ("in_use", date(2024, 6, 1), ""),
+        ("C1", "P2"): ("in_use", date(2024, 5, 2), ""),
+        ("C1", "P1"): ("in_use", date(2024, 5, 3), ""),
+    }
+    # The same ledger marked again from scratch by the general path (the ledger's first
+    # positive days, statuses probed one by one) gives the very same statuses and history.
+    CustomerProduct.history.all().delete()
+    CustomerProduct.objects.all().delete()
+    CustomerProduct.objects.create(customer=c1, product=p2, status="offered", status_date=date(2024, 1, 10))
+    CustomerProduct.history.all().delete()  # as if created before (the import's history only)
+    imported_history = [row for row in imported[1] if not (row[:2] == ("C1", "P2") and row[5] == "+")]
+    pairs = SettlementLine.objects.filter(amount__gt=0).values_list("customer_id", "product_id").distinct()
+    assert product_usage_mark(pairs=list(pairs), reason=f"Settlement import #{run.pk}") == 5
+    assert statuses_and_history() == (imported[0], imported_history)
+
+
+def test_a_failure_after_the_new_customers_statuses_leaves_nothing(makers, tmp_path, monkeypatch):
+    from sales_pipeline.services import ledger
+
+    def fail(**kwargs):
+        raise RuntimeError("the general path broke")
+
+    monkeypatch.setattr(ledger, "product_usage_mark", fail)
+    before = (Customer.objects.count(), SettlementLine.objects.count())
+    rows = [["N1", "2024-03-05", "P1", "10.00", "1", "INV1"], ["C1", "2024-03-05", "P1", "10.00", "1", "INV2"]]
+    run = run_import(write_csv(tmp_path / "new.csv", rows), create_missing=True)
+    assert run.status == "failed"
+    assert (Customer.objects.count(), SettlementLine.objects.count()) == before
+    assert not CustomerProduct.objects.exists() and not CustomerProduct.history.exists()
+
+
+def test_the_short_path_refuses_a_customer_that_has_a_status(makers):
+    c1, _, (p1, *_) = makers
+    CustomerProduct.objects.create(customer=c1, product=p1, status="refused")
+    given = pd.DataFrame({"customer_id": [c1.pk], "product_id": [p1.pk], "first_day": ["2024-03-05"]})
+    with pytest.raises(IntegrityError):
+        product_usage_mark_new_customers(first_days=given)
+    assert status_of(c1, p1)[0] == "refused"

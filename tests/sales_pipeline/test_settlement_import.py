@@ -602,3 +602,33 @@ def test_chunks_on_new_days_and_on_days_with_lines_count_exactly(catalogue, tmp_
     assert (run.status, run.lines_created, run.lines_skipped) == ("done", 5, 3)
     assert SettlementLine.objects.count() == 8
     assert ledger.stage_seconds["lines INSERT"] > 0  # the stages the import logs
+
+
+def test_chunks_starting_on_the_previous_chunks_day_are_copied_straight_in_exactly(catalogue, tmp_path, monkeypatch):
+    # A chunk mostly starts on the day the previous one ended: those lines are this
+    # import's own, whose keys all differ, so the chunk cannot collide and is COPYed
+    # straight into the ledger on PostgreSQL (no staging, no ON CONFLICT), in exact decimals.
+    monkeypatch.setattr(ledger, "CHUNK_ROWS", 2)
+    header = ["customer", "date", "product", "amount", "quantity", "cost", "document"]
+    rows = [
+        ["C1", "2024-05-01", "P1", "1.2345", "0.5", "0.0001", "D1"],
+        ["C1", "2024-05-01", "P1", "-1234567890.1234", "-1", "", "D2"],
+        ["C2", "2024-05-01", "P2", "0", "123456789.123", "-7.5", "D3"],
+        ["C2", "2024-05-01", "P2", "10", "", "3", ""],
+        ["C2", "2024-05-02", "P2", "0.01", "2", "", "D5"],
+    ]
+    run = run_import(write_csv(tmp_path / "one_day.csv", rows, header=header))
+    assert (run.status, run.lines_created, run.lines_skipped) == ("done", 5, 0), run.errors
+    assert sorted(SettlementLine.objects.values_list("document", "amount", "quantity", "cost")) == [
+        ("", Decimal("10.0000"), Decimal("1.000"), Decimal("3.0000")),
+        ("D1", Decimal("1.2345"), Decimal("0.500"), Decimal("0.0001")),
+        ("D2", Decimal("-1234567890.1234"), Decimal("-1.000"), None),
+        ("D3", Decimal("0.0000"), Decimal("123456789.123"), Decimal("-7.5000")),
+        ("D5", Decimal("0.0100"), Decimal("2.000"), None),
+    ]
+    if connection.vendor == "postgresql":
+        assert ledger.stage_seconds["lines COPY"] > 0 and "stage COPY" not in ledger.stage_seconds
+    # and the same file again still adds nothing (those chunks take the ON CONFLICT path)
+    again = run_import(write_csv(tmp_path / "again.csv", rows, header=header))
+    assert (again.lines_created, again.lines_skipped) == (0, 5)
+    assert SettlementDay.objects.aggregate(lines=Sum("lines"))["lines"] == 5

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0007_customer_name_index'),
+        ('customers', '0009_customer_search_trigrams'),
     ]
 
     operations = [

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time
 
 import pandas as pd
-from django.db.models import CharField, Count, DecimalField, F, FilteredRelation, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import CharField, Count, DecimalField, F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -126,11 +126,21 @@ def class_changes(*, user, before: date, after: date, field: str = "abc"):
     status) differs from the same customer's at `before`, the old value annotated as
     `previous` ("" when the customer had no classes then). One query for the list,
     scoped to the user (plus classes_as_of's look-ups)."""
-    old = classes_as_of(before).filter(customer=OuterRef("customer")).values(field)[:1]
+    # The old classes joined through the customer (at most one row of a date per customer),
+    # where a subquery per row made the page's count and rows cost one look-up per customer.
+    if has_figures(classes_as_of(before)):  # a full snapshot, or no classes that day (no row joins)
+        old = FilteredRelation("customer__snapshots", condition=Q(customer__snapshots__as_of=before))
+    else:
+        old = FilteredRelation(
+            "customer__class_intervals",
+            condition=Q(
+                customer__class_intervals__valid_from__lte=before, customer__class_intervals__valid_to__gt=before
+            ),
+        )
     return (
         classes_as_of(after)
         .visible_to(user)
-        .annotate(previous=Coalesce(Subquery(old), Value("")))
+        .annotate(old=old, previous=Coalesce(F(f"old__{field}"), Value("")))
         .exclude(previous=F(field))
         .select_related("customer", "customer__manager")
     )

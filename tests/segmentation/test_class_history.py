@@ -272,3 +272,44 @@ def test_the_migration_backfill_and_the_command(ledger_over_months, capsys):
     assert history() == built
     call_command("prune_snapshots", "--days", "1")
     assert "Deleted" in capsys.readouterr().out
+
+
+def _class_changes_reference(*, user, before, after, field):
+    """The class changes as selectors.class_changes read them before issue 15: the old value
+    by a subquery per row."""
+    from django.db.models import F, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    old = selectors.classes_as_of(before).filter(customer=OuterRef("customer")).values(field)[:1]
+    rows = (
+        selectors.classes_as_of(after)
+        .visible_to(user)
+        .annotate(previous=Coalesce(Subquery(old), Value("")))
+        .exclude(previous=F(field))
+    )
+    return sorted(rows.values_list("customer_id", "previous", field))
+
+
+def test_class_changes_join_equals_the_subquery_per_row_for_every_pair_of_dates(mgr_a, mgr_c, dir_1):
+    rng = random.Random(15)
+    customers = [c.pk for c in CustomerFactory.create_batch(10, manager=mgr_a)]
+    customers += [c.pk for c in CustomerFactory.create_batch(6, manager=mgr_c)]
+    choices = [("regular", "A", "X", "vip"), ("new", "B", "", "growing"), ("lost", "C", "Z", "sleeping")]
+    dates = [date(2026, 1, 5), date(2026, 1, 9), date(2026, 1, 20)]
+    for as_of in dates:
+        write(as_of, {pk: rng.choice(choices) for pk in customers if rng.random() < 0.85})
+    CustomerSnapshot.objects.filter(as_of=dates[0]).delete()  # read from the intervals only, as a pruned date
+    unrun = date(2026, 1, 12)  # no run that day: no classes
+    found = 0
+    for before in [*dates, unrun]:
+        for after in dates:
+            for field in ("abc", "xyz", "status"):
+                for user in (mgr_a, mgr_c, dir_1):
+                    got = sorted(
+                        selectors.class_changes(user=user, before=before, after=after, field=field).values_list(
+                            "customer_id", "previous", field
+                        )
+                    )
+                    assert got == _class_changes_reference(user=user, before=before, after=after, field=field)
+                    found += len(got)
+    assert found

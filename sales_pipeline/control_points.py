@@ -129,13 +129,14 @@ def control_points(*, user, today: date, manager=None, kinds=None, limit: int = 
         for kind, queryset in _branches(_deals(user, manager), today).items()
         if kinds is None or kind in kinds
     ]
+    if not branches:
+        return []
     if connection.features.supports_slicing_ordering_in_compound:
         # The first `limit` of the union are among the first `limit` of each kind: each kind
         # walks its partial index (Deal.Meta) in due order and stops there, where the union
         # of every overdue deal, sorted, cost a pass over tens of thousands (PostgreSQL).
-        branches = [branch.order_by("due", "pk")[:limit] for branch in branches]
-    if not branches:
-        return []
+        # The outer query must not be a sliced one: an empty query (no part of the SQL) leads.
+        branches = [branches[0].filter(pk__in=[]), *(branch.order_by("due", "pk")[:limit] for branch in branches)]
     union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
     points = []
     for row in union.order_by("due", "kind", "pk")[:limit]:

@@ -121,6 +121,33 @@ def rfm_matrix(snapshots) -> dict[tuple[int, int], int]:
     return {(r, f): n for r, f, n in rows}
 
 
+def overview_counts(rows) -> tuple[dict, dict[str, int], dict[tuple[int, int], int], dict[str, int]]:
+    """abc_xyz_matrix, status_counts, rfm_matrix and the customers per activity segment of
+    `rows` (from classes_as_of) from one grouped query, where the four cost a pass each
+    over the date's 40,000 rows; each is the sum of the finer groups."""
+    figures = has_figures(rows)
+    by = ["abc", "xyz", "status", "rfm_segment", *(["r", "f"] if figures else [])]
+    value = Sum("value") if figures else Value(None, output_field=DecimalField())
+    matrix: dict = {}
+    statuses: dict[str, int] = {}
+    rfm: dict[tuple[int, int], int] = {}
+    segments: dict[str, int] = {}
+    for row in rows.values(*by).annotate(customers=Count("pk"), value=value).order_by():
+        n = row["customers"]
+        if row["abc"] != "":
+            cell = matrix.setdefault(
+                (row["abc"], row["xyz"]), {"abc": row["abc"], "xyz": row["xyz"], "customers": 0, "value": None}
+            )
+            cell["customers"] += n
+            if row["value"] is not None:
+                cell["value"] = row["value"] if cell["value"] is None else cell["value"] + row["value"]
+        statuses[row["status"]] = statuses.get(row["status"], 0) + n
+        segments[row["rfm_segment"]] = segments.get(row["rfm_segment"], 0) + n
+        if figures and row["r"] is not None:
+            rfm[(row["r"], row["f"])] = rfm.get((row["r"], row["f"]), 0) + n
+    return matrix, statuses, rfm, segments
+
+
 def class_changes(*, user, before: date, after: date, field: str = "abc"):
     """Customers' classes at `after` (classes_as_of rows) whose `field` (abc, xyz or
     status) differs from the same customer's at `before`, the old value annotated as

@@ -313,3 +313,29 @@ def test_class_changes_join_equals_the_subquery_per_row_for_every_pair_of_dates(
                     assert got == _class_changes_reference(user=user, before=before, after=after, field=field)
                     found += len(got)
     assert found
+
+
+def test_the_overview_counts_from_one_query_equal_the_four_separate_ones(mgr_a, mgr_c, dir_1):
+    from django.db.models import Count
+
+    rng = random.Random(7)
+    customers = [c.pk for c in CustomerFactory.create_batch(9, manager=mgr_a)]
+    customers += [c.pk for c in CustomerFactory.create_batch(5, manager=mgr_c)]
+    choices = [("regular", "A", "X", "vip"), ("new", "B", "", "growing"), ("lost", "", "", "sleeping")]
+    day = date(2026, 2, 10)
+    write(day, {pk: rng.choice(choices) for pk in customers})
+    for snapshot in CustomerSnapshot.objects.filter(as_of=day):
+        snapshot.value = Decimal(rng.randint(0, 900)) / 100 if rng.random() < 0.8 else None
+        snapshot.r, snapshot.f = (rng.randint(1, 5), rng.randint(1, 5)) if rng.random() < 0.7 else (None, None)
+        snapshot.save()
+    later = date(2026, 2, 20)
+    write(later, {pk: rng.choice(choices) for pk in customers})
+    CustomerSnapshot.objects.filter(as_of=later).delete()  # read from the intervals: no figures
+    for as_of in (day, later):
+        for user in (mgr_a, mgr_c, dir_1):
+            rows = selectors.classes_as_of(as_of).visible_to(user)
+            segments = dict(rows.values_list("rfm_segment").annotate(n=Count("pk")).order_by())
+            separate = (selectors.abc_xyz_matrix, selectors.status_counts, selectors.rfm_matrix)
+            reference = (*(count(rows) for count in separate), segments)
+            assert selectors.overview_counts(rows) == reference
+    assert selectors.overview_counts(selectors.classes_as_of(day))[2]  # the RFM cells were compared too

@@ -16,7 +16,8 @@ def _kept() -> dict:
 
 
 def _computed() -> dict:
-    return dict(Interaction.objects.values("customer_id").annotate(m=Max("occurred_at")).values_list("customer_id", "m"))
+    newest = Interaction.objects.values("customer_id").annotate(m=Max("occurred_at"))
+    return dict(newest.values_list("customer_id", "m"))
 
 
 def _at(day: int, hour: int = 10) -> datetime:

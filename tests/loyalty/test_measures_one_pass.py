@@ -7,7 +7,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, IntegerField, Max, Q, Sum, When
+from django.db.models import Case, IntegerField, Max, Sum, When
 
 from crm_project.dates import months_before
 from loyalty.selectors import Measures, measures_by_period, measures_on

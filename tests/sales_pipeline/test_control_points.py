@@ -158,7 +158,8 @@ def test_the_first_n_points_are_the_first_n_of_all_whatever_the_limit(mgr_a, mgr
         deal = advance(open_deal(manager), stage, manager)
         if stage == Stage.OFFER:
             expires = TODAY() + timedelta(days=days)
-            deal_services.deal_update(deal=deal, changes={"offer_sent": TODAY(), "offer_expires": expires}, actor=manager)
+            changes = {"offer_sent": TODAY(), "offer_expires": expires}
+            deal_services.deal_update(deal=deal, changes=changes, actor=manager)
     won_deal(mgr_b)
     later = TODAY() + timedelta(days=60)
     for user in (mgr_a, mgr_b, dir_1):

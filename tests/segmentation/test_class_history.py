@@ -228,7 +228,7 @@ def test_the_overview_of_a_pruned_date_costs_a_constant_number_of_queries(
     services.snapshots_prune(today=TODAY)
     assert not CustomerSnapshot.objects.filter(as_of=date(2026, 1, 10)).exists()
     client = client_for(mgr_a)
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("segmentation:overview"), {"as_of": "2026-01-10"})
     assert sum(n for _s, n in response.context["status_counts"]) == count
 

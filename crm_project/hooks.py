@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from .links import id_url
+
 # fn(request, customer) -> Panel | None: a section of the customer card
 CARD_PANELS = "customer_card_panels"
 # fn(*, viewer, owner, today: date) -> list[AgendaRow]: things due on `owner`'s agenda, as `viewer` may see them
@@ -102,6 +104,11 @@ class AgendaRow:
     overdue: bool = False
     slug: str = ""  # a CSS class for tests and styling, e.g. "control-point-offer_expired"
     detail: str = ""
+
+    @property
+    def customer_url(self) -> str:
+        """The customer's card (pages list up to a thousand rows: no reverse() each)."""
+        return id_url("customers:customer_detail", self.customer_id) if self.customer_id else ""
 
 
 @dataclass

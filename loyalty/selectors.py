@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -13,6 +15,7 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -24,7 +27,7 @@ from django.db.models.functions import Coalesce
 from crm_project.dates import months_before
 from customers.access import sees_everything
 from customers.models import Customer
-from sales_pipeline.selectors import MONEY_UNIT, day_sums, first_days
+from sales_pipeline.selectors import MONEY_UNIT, day_sums
 from segmentation import selectors as segments
 from segmentation.models import ClassificationSettings
 
@@ -59,48 +62,97 @@ def measures(*, user, as_of: date, params: ClassificationSettings | None = None)
     from customers who bought before the window, referral revenue and regular customers,
     for the customers `user` sees. `params`: the classification settings, when the caller
     has already read them."""
+    return measures_on(user=user, dates=[as_of], params=params)[0]
+
+
+def measures_on(*, user, dates: list[date], params: ClassificationSettings | None = None) -> list[Measures]:
+    """measures() at each of `dates`, in that order, from one grouped pass over the day
+    table (per customer, then summed in the same query) and one count of regular customers
+    per distinct class date: a pass per date and per figure cost about forty queries."""
     params = params or ClassificationSettings.current()
     period, window = params.period_months, params.window_months
-    ends = [months_before(as_of, j * period) for j in range(5)]  # ends[j] = D - jP
     visible = _visible(user)
-    days = day_sums(start=ends[4] + timedelta(days=1), end=as_of).filter(customer_id__in=visible, positive_lines__gt=0)
-    flags = {
-        f"p{j}": Max(
-            Case(When(date__gt=ends[j + 1], date__lte=ends[j], then=1), default=0, output_field=IntegerField())
+    flags: dict = {}
+    figures: list[tuple[str, str, list]] = []
+    for k, as_of in enumerate(dates):
+        ends = [months_before(as_of, j * period) for j in range(5)]  # ends[j] = D - jP
+        # 1 for each of the four periods (ends[j + 1], ends[j]] with a purchase day: the index
+        # counts customers buying in at least two of them.
+        bought = [
+            Max(
+                Case(
+                    When(date__gt=ends[j + 1], date__lte=ends[j], positive_lines__gt=0, then=1),
+                    default=0,
+                    output_field=IntegerField(),
+                )
+            )
+            for j in range(4)
+        ]
+        flags[f"periods{k}"] = bought[0] + bought[1] + bought[2] + bought[3]
+        window_start = months_before(as_of, window)
+        flags[f"revenue{k}"] = Sum("amount", filter=Q(date__gt=window_start, date__lte=as_of))
+        revenue = f"revenue{k}"
+        # Summed over the customers; "existing": those whose first day (of any line up to D)
+        # is on or before the window's start, i.e. who bought before the window.
+        figures += [
+            (f"buyers{k}", f"SUM(CASE WHEN periods{k} >= 1 THEN 1 ELSE 0 END)", []),
+            (f"loyal{k}", f"SUM(CASE WHEN periods{k} >= 2 THEN 1 ELSE 0 END)", []),
+            (f"revenue{k}", f"SUM({revenue})", []),
+            (
+                f"existing{k}",
+                f"SUM(CASE WHEN first_date <= %s THEN {revenue} END)",
+                [connection.ops.adapt_datefield_value(window_start)],
+            ),
+            (f"referral{k}", f"SUM(CASE WHEN referred = 1 THEN {revenue} END)", []),
+        ]
+    per_customer = (
+        day_sums(end=max(dates))
+        .filter(customer_id__in=visible)
+        .values("customer_id")
+        .annotate(
+            first_date=Min("date"),
+            referred=Max(Case(When(customer__referred_by__isnull=False, then=1), default=0)),
         )
-        for j in range(4)
-    }
-    per_customer = days.values("customer_id").annotate(**flags).order_by()
-    buyers = loyal = 0
-    for row in per_customer:
-        buyers += 1
-        loyal += sum(row[f"p{j}"] for j in range(4)) >= 2
-    window_start = months_before(as_of, window)
-    in_window = day_sums(start=window_start + timedelta(days=1), end=as_of).filter(customer_id__in=visible)
-    revenue_rows = dict(
-        in_window.values("customer_id").annotate(v=Sum("amount")).order_by().values_list("customer_id", "v")
+        .annotate(**flags)
+        .order_by()
     )
-    first = first_days(up_to=as_of).filter(customer_id__in=visible, date__lte=window_start)
-    before_window = set(first.values_list("customer_id", flat=True))
-    revenue = sum(revenue_rows.values(), 0)
-    existing = sum((v for c, v in revenue_rows.items() if c in before_window), 0)
-    referral = in_window.filter(customer__referred_by__isnull=False).aggregate(v=Sum("amount"))["v"] or 0
-    snapshot_date = segments.computed_date_on_or_before(as_of)
-    regular = (
-        segments.classes_as_of(snapshot_date).filter(status="regular", customer_id__in=visible).count()
-        if snapshot_date
-        else 0
-    )
-    return Measures(
-        as_of=as_of,
-        loyalty_index=Decimal(loyal) / Decimal(buyers) if buyers else None,
-        buyers=buyers,
-        loyal_buyers=loyal,
-        revenue=Decimal(revenue) / MONEY_UNIT,
-        existing_revenue=Decimal(existing) / MONEY_UNIT,
-        referral_revenue=Decimal(referral) / MONEY_UNIT,
-        regular_customers=regular,
-    )
+    try:
+        inner, inner_params = per_customer.query.sql_with_params()
+    except EmptyResultSet:  # sees no customer
+        totals = {}
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Some 25 sums per customer: the default 4MB spilled the grouping to disk
+                # at 40,000 customers (as sales_pipeline.selectors.customer_sums).
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute(
+                f"SELECT {', '.join(sql for _n, sql, _p in figures)} FROM ({inner}) AS per_customer",
+                [*(p for _n, _s, params_ in figures for p in params_), *inner_params],
+            )
+            totals = dict(zip((name for name, _s, _p in figures), cursor.fetchone(), strict=True))
+    regular: dict[date, int] = {}
+    result = []
+    for k, as_of in enumerate(dates):
+        snapshot_date = segments.computed_date_on_or_before(as_of)
+        if snapshot_date and snapshot_date not in regular:
+            regular[snapshot_date] = (
+                segments.classes_as_of(snapshot_date).filter(status="regular", customer_id__in=visible).count()
+            )
+        buyers, loyal = totals.get(f"buyers{k}") or 0, totals.get(f"loyal{k}") or 0
+        result.append(
+            Measures(
+                as_of=as_of,
+                loyalty_index=Decimal(loyal) / Decimal(buyers) if buyers else None,
+                buyers=buyers,
+                loyal_buyers=loyal,
+                revenue=Decimal(totals.get(f"revenue{k}") or 0) / MONEY_UNIT,
+                existing_revenue=Decimal(totals.get(f"existing{k}") or 0) / MONEY_UNIT,
+                referral_revenue=Decimal(totals.get(f"referral{k}") or 0) / MONEY_UNIT,
+                regular_customers=regular[snapshot_date] if snapshot_date else 0,
+            )
+        )
+    return result
 
 
 @dataclass
@@ -154,11 +206,9 @@ def index_by_manager(*, as_of: date) -> list[tuple]:
 
 def measures_by_period(*, user, as_of: date, periods: int = 4) -> list[Measures]:
     """The measures at the last `periods` period ends, oldest first (for the table and chart)."""
-    params = ClassificationSettings.current()  # read once for every period
-    return [
-        measures(user=user, as_of=months_before(as_of, j * params.period_months), params=params)
-        for j in reversed(range(periods))
-    ]
+    params = ClassificationSettings.current()
+    dates = [months_before(as_of, j * params.period_months) for j in reversed(range(periods))]
+    return measures_on(user=user, dates=dates, params=params)
 
 
 def campaigns_with_counts(campaigns, *, user):

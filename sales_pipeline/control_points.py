@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection
 from django.db.models import (
     CharField,
     Exists,
@@ -34,6 +35,8 @@ from django.db.models import (
     QuerySet,
     Value,
 )
+
+from crm_project.links import id_url
 
 from .models import Deal, Stage
 
@@ -72,6 +75,15 @@ class ControlPoint:
     @property
     def stage_label(self) -> str:
         return Stage(self.stage).label
+
+    # The page lists up to a thousand: links without a reverse() each.
+    @property
+    def deal_url(self) -> str:
+        return id_url("sales_pipeline:deal_detail", self.deal_id)
+
+    @property
+    def customer_url(self) -> str:
+        return id_url("customers:customer_detail", self.customer_id)
 
 
 def _deals(user, manager) -> QuerySet:
@@ -119,6 +131,12 @@ def control_points(*, user, today: date, manager=None, kinds=None, limit: int = 
     ]
     if not branches:
         return []
+    if connection.features.supports_slicing_ordering_in_compound:
+        # The first `limit` of the union are among the first `limit` of each kind: each kind
+        # walks its partial index (Deal.Meta) in due order and stops there, where the union
+        # of every overdue deal, sorted, cost a pass over tens of thousands (PostgreSQL).
+        # The outer query must not be a sliced one: an empty query (no part of the SQL) leads.
+        branches = [branches[0].filter(pk__in=[]), *(branch.order_by("due", "pk")[:limit] for branch in branches)]
     union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
     points = []
     for row in union.order_by("due", "kind", "pk")[:limit]:

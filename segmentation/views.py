@@ -2,7 +2,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,9 +37,8 @@ def _as_of(request) -> date | None:
     return CustomerSnapshot.objects.latest_date()
 
 
-def _segment_counts(snapshots) -> list[tuple[str, str, int]]:
+def _segment_counts(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     """[(code, label, customers)] of the activity segments present, in their order."""
-    counts = dict(snapshots.values_list("rfm_segment").annotate(n=Count("pk")).order_by())
     return [(code, label, counts[code]) for code, label in CustomerSnapshot.Segment.choices if counts.get(code)]
 
 
@@ -50,7 +48,7 @@ def overview(request):
     """The ABC x XYZ matrix, lifecycle counts and the RFM activity matrix of one date."""
     as_of = _as_of(request)
     snapshots = selectors.classes_as_of(as_of).visible_to(request.user)
-    cells = selectors.abc_xyz_matrix(snapshots)
+    cells, counts, rfm, segments = selectors.overview_counts(snapshots)
     matrix = [
         {
             "abc": abc,
@@ -60,8 +58,6 @@ def overview(request):
         }
         for abc in "ABC"
     ]
-    counts = selectors.status_counts(snapshots)
-    rfm = selectors.rfm_matrix(snapshots)
     last_run = RecomputeRun.objects.first()
     context = {
         "as_of": as_of,
@@ -69,7 +65,7 @@ def overview(request):
         "matrix": matrix,
         "status_counts": [(status, counts.get(status, 0)) for status in STATUSES],
         "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
-        "segment_counts": _segment_counts(snapshots),
+        "segment_counts": _segment_counts(segments),
         # A date older than the snapshot window (not a month end) keeps its classes only.
         "figures": as_of is None or selectors.has_figures(snapshots),
         "window_days": services.SNAPSHOT_WINDOW_DAYS,

@@ -1,4 +1,4 @@
-from .agenda import Greeting, Holiday, Interaction, PlannedContact
+from .agenda import Greeting, Holiday, Interaction, LastInteraction, PlannedContact
 from .catalogue import CustomerProduct, PortraitEntry, Product, ProductLine, Segment, SegmentRule
 from .contacts import Competitor, Contact, CustomerCompetitor
 from .customer import Customer, CustomerQuerySet, normalize_name
@@ -14,6 +14,7 @@ __all__ = [
     "Greeting",
     "Holiday",
     "Interaction",
+    "LastInteraction",
     "PlannedContact",
     "PortraitEntry",
     "Product",

@@ -114,3 +114,22 @@ class Greeting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occasion} {self.occasion_date}: {self.customer}"
+
+
+class LastInteraction(models.Model):
+    """Each customer's newest interaction time, kept by the database's triggers on the
+    interaction table (migration 0008) in the statement that writes an interaction, so that
+    pages asking "when was the last contact" for every customer (the contact interval control
+    point) read one row per customer instead of a MAX over its interactions. No row: none yet."""
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        on_delete=models.DO_NOTHING,  # the triggers remove the row with the customer's last interaction
+        db_constraint=False,
+        primary_key=True,
+        related_name="last_interaction",
+    )
+    occurred_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -80,8 +81,9 @@ class Deal(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="deals")
     manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals")
     title = models.CharField(max_length=200)
-    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2, default=0,
-                                 help_text="Sum of the lines after discounts.")
+    amount = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=2, default=0, help_text="Sum of the lines after discounts."
+    )
     sale_type = models.CharField(max_length=12, choices=SaleType.choices)
     source = models.CharField(max_length=100, blank=True)
     expected_close = models.DateField(null=True, blank=True)
@@ -128,6 +130,21 @@ class Deal(models.Model):
             models.Index(fields=["status", "stage", "amount"], name="deal_status_stage_amount"),
             models.Index(fields=["manager", "status", "stage"]),
             models.Index(fields=["created_at"]),
+            # The control points of each kind in due order (control_points.py): partial, so
+            # each holds only the deals that kind looks at.
+            models.Index(fields=["offer_expires", "id"], name="deal_due_offer", condition=Q(status="open", stage=2)),
+            models.Index(
+                fields=["invoice_expires", "id"], name="deal_due_invoice", condition=Q(status="open", stage__gte=4)
+            ),
+            models.Index(
+                fields=["event_date", "id"], name="deal_due_event", condition=Q(status="open", stage__in=[5, 6])
+            ),
+            models.Index(
+                fields=["survey_date", "id"],
+                name="deal_due_survey",
+                condition=Q(status="won", survey_sent__isnull=True),
+            ),
+            models.Index(fields=["retry_date", "id"], name="deal_due_retry", condition=Q(status="lost", stage=1)),
         ]
 
     def __str__(self) -> str:

@@ -149,3 +149,22 @@ def test_control_points_take_one_query_whatever_the_number_of_deals(mgr_a):
 
     # one union of all kinds, and three for the user (role, own and group permissions)
     assert queries_with(1) == queries_with(5) == 1 + 3
+
+
+def test_the_first_n_points_are_the_first_n_of_all_whatever_the_limit(mgr_a, mgr_b, dir_1):
+    """Each kind is ordered and cut at the limit before the union (PostgreSQL): the list
+    must still be the first `limit` of every point, ties on the date broken by kind then deal."""
+    for manager, stage, days in [(mgr_a, Stage.DELIVERY, 3), (mgr_b, Stage.OFFER, 0), (mgr_a, Stage.CLOSING, 1)]:
+        deal = advance(open_deal(manager), stage, manager)
+        if stage == Stage.OFFER:
+            expires = TODAY() + timedelta(days=days)
+            changes = {"offer_sent": TODAY(), "offer_expires": expires}
+            deal_services.deal_update(deal=deal, changes=changes, actor=manager)
+    won_deal(mgr_b)
+    later = TODAY() + timedelta(days=60)
+    for user in (mgr_a, mgr_b, dir_1):
+        every = control_points(user=user, today=later)
+        assert len({p.kind for p in every}) >= 2
+        assert [(p.due, p.kind, p.deal_id) for p in every] == sorted((p.due, p.kind, p.deal_id) for p in every)
+        for limit in range(1, len(every) + 1):
+            assert control_points(user=user, today=later, limit=limit) == every[:limit]

@@ -228,7 +228,7 @@ def test_the_overview_of_a_pruned_date_costs_a_constant_number_of_queries(
     services.snapshots_prune(today=TODAY)
     assert not CustomerSnapshot.objects.filter(as_of=date(2026, 1, 10)).exists()
     client = client_for(mgr_a)
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("segmentation:overview"), {"as_of": "2026-01-10"})
     assert sum(n for _s, n in response.context["status_counts"]) == count
 
@@ -272,3 +272,70 @@ def test_the_migration_backfill_and_the_command(ledger_over_months, capsys):
     assert history() == built
     call_command("prune_snapshots", "--days", "1")
     assert "Deleted" in capsys.readouterr().out
+
+
+def _class_changes_reference(*, user, before, after, field):
+    """The class changes as selectors.class_changes read them before issue 15: the old value
+    by a subquery per row."""
+    from django.db.models import F, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    old = selectors.classes_as_of(before).filter(customer=OuterRef("customer")).values(field)[:1]
+    rows = (
+        selectors.classes_as_of(after)
+        .visible_to(user)
+        .annotate(previous=Coalesce(Subquery(old), Value("")))
+        .exclude(previous=F(field))
+    )
+    return sorted(rows.values_list("customer_id", "previous", field))
+
+
+def test_class_changes_join_equals_the_subquery_per_row_for_every_pair_of_dates(mgr_a, mgr_c, dir_1):
+    rng = random.Random(15)
+    customers = [c.pk for c in CustomerFactory.create_batch(10, manager=mgr_a)]
+    customers += [c.pk for c in CustomerFactory.create_batch(6, manager=mgr_c)]
+    choices = [("regular", "A", "X", "vip"), ("new", "B", "", "growing"), ("lost", "C", "Z", "sleeping")]
+    dates = [date(2026, 1, 5), date(2026, 1, 9), date(2026, 1, 20)]
+    for as_of in dates:
+        write(as_of, {pk: rng.choice(choices) for pk in customers if rng.random() < 0.85})
+    CustomerSnapshot.objects.filter(as_of=dates[0]).delete()  # read from the intervals only, as a pruned date
+    unrun = date(2026, 1, 12)  # no run that day: no classes
+    found = 0
+    for before in [*dates, unrun]:
+        for after in dates:
+            for field in ("abc", "xyz", "status"):
+                for user in (mgr_a, mgr_c, dir_1):
+                    got = sorted(
+                        selectors.class_changes(user=user, before=before, after=after, field=field).values_list(
+                            "customer_id", "previous", field
+                        )
+                    )
+                    assert got == _class_changes_reference(user=user, before=before, after=after, field=field)
+                    found += len(got)
+    assert found
+
+
+def test_the_overview_counts_from_one_query_equal_the_four_separate_ones(mgr_a, mgr_c, dir_1):
+    from django.db.models import Count
+
+    rng = random.Random(7)
+    customers = [c.pk for c in CustomerFactory.create_batch(9, manager=mgr_a)]
+    customers += [c.pk for c in CustomerFactory.create_batch(5, manager=mgr_c)]
+    choices = [("regular", "A", "X", "vip"), ("new", "B", "", "growing"), ("lost", "", "", "sleeping")]
+    day = date(2026, 2, 10)
+    write(day, {pk: rng.choice(choices) for pk in customers})
+    for snapshot in CustomerSnapshot.objects.filter(as_of=day):
+        snapshot.value = Decimal(rng.randint(0, 900)) / 100 if rng.random() < 0.8 else None
+        snapshot.r, snapshot.f = (rng.randint(1, 5), rng.randint(1, 5)) if rng.random() < 0.7 else (None, None)
+        snapshot.save()
+    later = date(2026, 2, 20)
+    write(later, {pk: rng.choice(choices) for pk in customers})
+    CustomerSnapshot.objects.filter(as_of=later).delete()  # read from the intervals: no figures
+    for as_of in (day, later):
+        for user in (mgr_a, mgr_c, dir_1):
+            rows = selectors.classes_as_of(as_of).visible_to(user)
+            segments = dict(rows.values_list("rfm_segment").annotate(n=Count("pk")).order_by())
+            separate = (selectors.abc_xyz_matrix, selectors.status_counts, selectors.rfm_matrix)
+            reference = (*(count(rows) for count in separate), segments)
+            assert selectors.overview_counts(rows) == reference
+    assert selectors.overview_counts(selectors.classes_as_of(day))[2]  # the RFM cells were compared too

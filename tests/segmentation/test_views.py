@@ -116,7 +116,7 @@ def test_the_overview_query_count_does_not_grow(count, mgr_a, client_for, django
         SettlementLineFactory(customer=customer, date=D - timedelta(days=3), amount=Decimal("5"))
     services.segments_recompute(as_of=D)
     client = client_for(mgr_a)
-    with django_assert_max_num_queries(17):  # one to tell which store holds the date (classes_as_of)
+    with django_assert_max_num_queries(14):  # one to tell which store holds the date (classes_as_of)
         assert client.get(reverse("segmentation:overview")).status_code == 200
 
 

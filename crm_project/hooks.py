@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from .links import id_url
+from .object_urls import object_url
 
 # fn(request, customer) -> Panel | None: a section of the customer card
 CARD_PANELS = "customer_card_panels"
@@ -108,7 +108,7 @@ class AgendaRow:
     @property
     def customer_url(self) -> str:
         """The customer's card (pages list up to a thousand rows: no reverse() each)."""
-        return id_url("customers:customer_detail", self.customer_id) if self.customer_id else ""
+        return object_url("customers:customer_detail", self.customer_id) if self.customer_id else ""
 
 
 @dataclass

@@ -36,7 +36,7 @@ from django.db.models import (
     Value,
 )
 
-from crm_project.links import id_url
+from crm_project.object_urls import object_url
 
 from .models import Deal, Stage
 
@@ -79,11 +79,11 @@ class ControlPoint:
     # The page lists up to a thousand: links without a reverse() each.
     @property
     def deal_url(self) -> str:
-        return id_url("sales_pipeline:deal_detail", self.deal_id)
+        return object_url("sales_pipeline:deal_detail", self.deal_id)
 
     @property
     def customer_url(self) -> str:
-        return id_url("customers:customer_detail", self.customer_id)
+        return object_url("customers:customer_detail", self.customer_id)
 
 
 def _deals(user, manager) -> QuerySet:

@@ -25,7 +25,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm_project.hooks import AgendaRow
-from crm_project.links import id_url
+from crm_project.object_urls import object_url
 from customers.models import Customer
 
 from .models import ClassificationSettings, CustomerSnapshot
@@ -143,7 +143,7 @@ def _agenda_row(point: ContactDue, today: date, *, with_manager: bool) -> Agenda
         customer_id=point.customer_id,
         customer_name=point.customer_name,
         text=text,
-        url=id_url("customers:customer_detail", point.customer_id),  # up to a thousand rows: no reverse() each
+        url=object_url("customers:customer_detail", point.customer_id),  # up to a thousand rows: no reverse() each
         overdue=True,
         slug=SLUG,
         detail=point.manager_name if with_manager else "",

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0008_last_interaction'),
-        ('sales_pipeline', '0006_import_keys_by_date'),
+        ('customers', '0011_last_interaction'),
+        ('sales_pipeline', '0007_deal_status_stage_amount'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -112,7 +112,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0007_customer_name_index'),
+        ('customers', '0010_product_status_indexes'),
     ]
 
     operations = [

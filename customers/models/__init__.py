@@ -2,6 +2,7 @@ from .agenda import Greeting, Holiday, Interaction, PlannedContact
 from .catalogue import CustomerProduct, PortraitEntry, Product, ProductLine, Segment, SegmentRule
 from .contacts import Competitor, Contact, CustomerCompetitor
 from .customer import Customer, CustomerQuerySet, normalize_name
+from .sessions import LoginSession
 from .teams import SalesTeam, TeamMembership
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Greeting",
     "Holiday",
     "Interaction",
+    "LoginSession",
     "PlannedContact",
     "PortraitEntry",
     "Product",

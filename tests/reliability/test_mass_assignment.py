@@ -142,10 +142,22 @@ def test_opening_a_deal_ignores_manager_stage_status_and_amount(mgr_b, own_custo
 
 
 def _deal_state(deal):
-    return Deal.objects.filter(pk=deal.pk).values(
-        "customer", "manager", "stage", "status", "amount", "closed_at", "created_at", "stage_entered_at",
-        "offer_revisions", "lost_reason",
-    ).get()
+    return (
+        Deal.objects.filter(pk=deal.pk)
+        .values(
+            "customer",
+            "manager",
+            "stage",
+            "status",
+            "amount",
+            "closed_at",
+            "created_at",
+            "stage_entered_at",
+            "offer_revisions",
+            "lost_reason",
+        )
+        .get()
+    )
 
 
 @pytest.mark.parametrize("url_name", ["sales_pipeline:deal_update", "sales_pipeline:deal_stage_save"])
@@ -177,9 +189,7 @@ def test_editing_a_deal_changes_neither_its_customer_manager_stage_status_nor_am
     assert _deal_state(deal) == before
 
 
-def test_a_director_cannot_give_a_deal_to_a_manager_outside_their_teams(
-    dir_1, mgr_a, mgr_c, forged_fields, client_for
-):
+def test_a_director_cannot_give_a_deal_to_a_manager_outside_their_teams(dir_1, mgr_a, mgr_c, forged_fields, client_for):
     deal = open_deal(mgr_a)
     data = {"title": deal.title, "sale_type": deal.sale_type, "manager": mgr_c.pk, **_formset("lines")}
     client_for(dir_1).post(reverse("sales_pipeline:deal_update", args=[deal.pk]), data)
@@ -199,7 +209,10 @@ def test_registering_a_complaint_ignores_owner_step_and_counters(mgr_b, own_cust
     assert response.status_code == 302
     complaint = Complaint.objects.get(description="Forged complaint")
     assert (complaint.owner, complaint.created_by, complaint.step, complaint.kind) == (
-        mgr_b, mgr_b, "registered", "registered",
+        mgr_b,
+        mgr_b,
+        "registered",
+        "registered",
     )
     assert complaint.pk != 987654 and complaint.reopen_count == 0 and complaint.closed_at is None
     assert _recent(complaint.registered_at)
@@ -215,7 +228,10 @@ def test_advancing_a_complaint_moves_one_step_and_keeps_owner_and_customer(
     client_for(mgr_b).post(reverse("complaints:complaint_advance", args=[complaint.pk]), data)
     complaint.refresh_from_db()
     assert (complaint.step, complaint.owner, complaint.customer, complaint.kind) == (
-        "investigating", mgr_b, own_customer, "registered",
+        "investigating",
+        mgr_b,
+        own_customer,
+        "registered",
     )
     assert complaint.closed_at is None and complaint.reopen_count == 0
 

@@ -191,6 +191,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A reset link works once, for an hour (crm_project/password_reset.py).
+PASSWORD_RESET_TIMEOUT = 60 * 60
 
 # Idle sessions end after SESSION_IDLE_MINUTES; every request renews the clock.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60

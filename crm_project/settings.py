@@ -127,8 +127,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than twice the slowest nightly run, so Redis never redelivers a running task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
+# JOB-04. No task runs longer than this (the worker kills it): the slowest measured is
+# the nightly fill of the report periods, minutes at 50,000 customers (README).
+CELERY_TASK_TIME_LIMIT = 2 * 60 * 60
+# Longer than twice the longest run a task may have, so Redis never redelivers a running
+# task (acks_late); Celery reads it in three places (its Redis broker caveats).
+VISIBILITY_TIMEOUT = 6 * 60 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
+CELERY_VISIBILITY_TIMEOUT = VISIBILITY_TIMEOUT
 CELERY_RESULT_EXPIRES = 7 * 24 * 60 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work is data: beat (exactly one process) copies this into its schedule.

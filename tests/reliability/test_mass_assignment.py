@@ -283,3 +283,14 @@ def test_creating_a_campaign_ignores_status_author_and_start(dir_1, mgr_a, forge
     campaign = Campaign.objects.get(name="Forged campaign")
     assert (campaign.status, campaign.created_by, campaign.started_on) == (Campaign.Status.DRAFT, dir_1, None)
     assert list(campaign.steps.values_list("position", flat=True)) == [1]
+
+
+def test_marking_a_tier_change_announced_never_redirects_off_site(objects_of_mgr_a, mgr_a, client_for):
+    # SEC-14 on a form's `next`: another site is replaced by the card's page
+    change = objects_of_mgr_a["tier_change"]
+    url = reverse("loyalty:tier_change_announced", args=[change.pk])
+    client = client_for(mgr_a)
+    for target in ("https://evil.example/", "//evil.example/x"):
+        response = client.post(url, {"next": target})
+        assert response.status_code == 302 and response["Location"] == change.card.get_absolute_url()
+    assert client.post(url, {"next": "/loyalty/"})["Location"] == "/loyalty/"

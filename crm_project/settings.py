@@ -132,8 +132,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than twice the slowest nightly run, so Redis never redelivers a running task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
+# JOB-04. No task runs longer than this (the worker kills it): the slowest measured is
+# the nightly fill of the report periods, minutes at 50,000 customers (README).
+CELERY_TASK_TIME_LIMIT = 2 * 60 * 60
+# Longer than twice the longest run a task may have, so Redis never redelivers a running
+# task (acks_late); Celery reads it in three places (its Redis broker caveats).
+VISIBILITY_TIMEOUT = 6 * 60 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": VISIBILITY_TIMEOUT}
+CELERY_VISIBILITY_TIMEOUT = VISIBILITY_TIMEOUT
 CELERY_RESULT_EXPIRES = 7 * 24 * 60 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work is data: beat (exactly one process) copies this into its schedule.
@@ -196,6 +203,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A reset link works once, for an hour (crm_project/password_reset.py).
+PASSWORD_RESET_TIMEOUT = 60 * 60
 
 # Idle sessions end after SESSION_IDLE_MINUTES; every request renews the clock.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60

@@ -1,7 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
@@ -20,6 +23,7 @@ from .models import (
 )
 from .segment_rules import rule_check, segments_assign
 from .services.profiles import customers_reassigned
+from .sessions import sessions_end
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -231,3 +235,21 @@ class GreetingAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "contact", "greeted_by"]
     autocomplete_fields = ["customer", "greeted_by"]
     raw_id_fields = ["contact"]
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class CrmUserAdmin(UserAdmin):
+    """Django's user admin, plus ending a user's sessions on every device (a lost laptop,
+    a leaver). Unticking "active" and saving ends them too (customers.sessions)."""
+
+    actions = ["end_sessions"]
+
+    @admin.action(description=_("End all sessions (log out on every device)"), permissions=["change"])
+    def end_sessions(self, request, queryset):
+        count = sessions_end(user_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, _("%(count)d session(s) ended.") % {"count": count}, messages.SUCCESS)

@@ -18,6 +18,11 @@ class CustomersConfig(AppConfig):
         # Groups need the permissions that migrate creates, so they follow it.
         post_migrate.connect(roles_sync, dispatch_uid="customers.roles_sync")
 
+        from . import sessions
+
+        # logout and a disabled account end the user's sessions on every device
+        sessions.connect()
+
         from crm_project import hooks
 
         from . import demo

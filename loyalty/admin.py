@@ -4,6 +4,7 @@ from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
 from .models import (
     Campaign,
+    CampaignMessage,
     CampaignStep,
     Card,
     LineEarnRate,
@@ -87,3 +88,13 @@ class CampaignAdmin(admin.ModelAdmin):
 class OptOutAdmin(admin.ModelAdmin):
     list_display = ("customer", "at")
     raw_id_fields = ("customer",)
+
+
+@admin.register(CampaignMessage)
+class CampaignMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The messages as sent, failed or waiting to retry, with their attempts (written by
+    loyalty.campaigns only)."""
+
+    list_display = ["pk", "step", "member", "status", "attempts", "next_attempt_at", "sent_at", "error"]
+    list_filter = ["status", "step__campaign"]
+    list_select_related = ["step", "member__customer"]

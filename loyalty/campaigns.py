@@ -17,12 +17,13 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_project import mail_retry
 from crm_project.dates import business_today, months_before
 from customers.access import sees_everything
 from customers.models import Customer
@@ -193,7 +194,7 @@ def campaigns_send_due(*, campaign_id: int | None = None, today: date | None = N
         if (
             all(day <= today for day in due.values())
             and not CampaignMessage.objects.filter(
-                step__campaign=campaign, status=CampaignMessage.Status.PENDING
+                step__campaign=campaign, status__in=[CampaignMessage.Status.PENDING, CampaignMessage.Status.RETRY]
             ).exists()
         ):
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.FINISHED, finished_on=today)
@@ -201,38 +202,50 @@ def campaigns_send_due(*, campaign_id: int | None = None, today: date | None = N
 
 
 def _send_pending(campaign: Campaign, today: date) -> int:
-    waiting = CampaignMessage.objects.filter(step__campaign=campaign, status=CampaignMessage.Status.PENDING)
+    now = timezone.now()
+    Status = CampaignMessage.Status
+    waiting = CampaignMessage.objects.filter(step__campaign=campaign).filter(
+        Q(status=Status.PENDING) | Q(status=Status.RETRY, next_attempt_at__lte=now)
+    )
     # Dropped or opted out since the rows were written (a minute ago): never mailed. One
     # statement for all of them, before any mail goes out.
     waiting.filter(Q(member__dropped__gt="") | Q(member__customer__loyalty_opt_out__isnull=False)).update(
-        status=CampaignMessage.Status.FAILED, error=_("Dropped out before sending")
+        status=Status.FAILED, error=_("Dropped out before sending")
     )
     pending = list(waiting.select_related("step", "member__customer").order_by("pk"))
     sent = 0
     connection = get_connection()
     for message in pending:
-        claimed = CampaignMessage.objects.filter(pk=message.pk, status=CampaignMessage.Status.PENDING).update(
-            status=CampaignMessage.Status.SENDING
+        # claimed (and committed) before the send: another worker, or a rerun, skips it
+        claimed = CampaignMessage.objects.filter(pk=message.pk, status=message.status).update(
+            status=Status.SENDING, attempts=F("attempts") + 1
         )
         if not claimed:
-            continue  # another worker has it
+            continue
+        attempts = message.attempts + 1
         customer = message.member.customer
         try:
             if not customer.email:
                 raise ValueError(_("The customer has no e-mail address."))
-            EmailMessage(
+            email = EmailMessage(
                 subject=message.step.subject,
                 body=render_body(message),
                 to=[customer.email],
                 connection=connection,
-            ).send()
-        except Exception as error:  # noqa: BLE001 - any mail failure is recorded on the row
-            CampaignMessage.objects.filter(pk=message.pk).update(
-                status=CampaignMessage.Status.FAILED, error=str(error)[:300]
+                headers={"Message-ID": mail_retry.message_id("campaign-message", message.pk, mail_retry.site_domain())},
             )
+            mail_retry.send_accepted(email, connection)
+        except Exception as error:  # noqa: BLE001 - any mail failure is recorded on the row
+            if mail_retry.is_transient(error) and attempts < mail_retry.MAX_ATTEMPTS:
+                retry_at = timezone.now() + mail_retry.backoff(attempts)
+                CampaignMessage.objects.filter(pk=message.pk).update(
+                    status=Status.RETRY, error=str(error)[:300], next_attempt_at=retry_at
+                )
+            else:
+                CampaignMessage.objects.filter(pk=message.pk).update(status=Status.FAILED, error=str(error)[:300])
             continue
         CampaignMessage.objects.filter(pk=message.pk).update(
-            status=CampaignMessage.Status.SENT, sent_at=timezone.now(), sent_on=today
+            status=Status.SENT, sent_at=timezone.now(), sent_on=today, error="", next_attempt_at=None
         )
         sent += 1
     return sent

@@ -381,11 +381,14 @@ class CampaignMember(models.Model):
 
 
 class CampaignMessage(models.Model):
-    """One step's message to one member: written before sending, so a retried task never sends twice."""
+    """One step's message to one member: written before sending, so a retried task never
+    sends twice. A transient mail failure waits for a retry (bounded, backing off); see
+    loyalty.campaigns._send_one for what counts as sent."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
+        RETRY = "retry", _("Waiting to retry")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
@@ -393,6 +396,8 @@ class CampaignMessage(models.Model):
     member = models.ForeignKey(CampaignMember, on_delete=models.CASCADE, related_name="messages")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times sending was tried.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a retry is due.")
     sent_at = models.DateTimeField(null=True, blank=True)
     sent_on = models.DateField(
         null=True, blank=True, help_text="The business day it went out (purchases count from it)."

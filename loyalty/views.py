@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -145,7 +146,10 @@ def card_status(request, pk):
 def tier_change_announced(request, pk):
     change = get_object_or_404(TierChange.objects.filter(card__in=Card.objects.visible_to(request.user)), pk=pk)
     TierChange.objects.filter(pk=change.pk).update(announced_on=business_today())
-    return redirect(request.POST.get("next") or change.card.get_absolute_url())
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = change.card.get_absolute_url()  # never off-site (SEC-14)
+    return redirect(target)
 
 
 #

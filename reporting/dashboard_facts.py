@@ -47,7 +47,7 @@ def lifecycle_dates(end: date) -> list[date]:
     """The eight period ends the lifecycle block shows, oldest first."""
     from segmentation.models import ClassificationSettings
 
-    period_months = ClassificationSettings.current().period_months
+    period_months = ClassificationSettings.read().period_months
     return [months_before(end, j * period_months) for j in range(LIFECYCLE_PERIODS)][::-1]
 
 

@@ -73,7 +73,7 @@ def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LI
     """The assigned customers `user` may see (of one `manager` if given) whose contact
     interval has passed, most overdue first, at most `limit`."""
     current = CustomerSnapshot.objects.latest_date(today)
-    intervals = ClassificationSettings.current().contact_intervals() if current else {}
+    intervals = ClassificationSettings.read().contact_intervals() if current else {}
     if not intervals:  # no classes yet, or no interval checked
         return []
     customers = Customer.objects.visible_to(user).filter(manager__isnull=False)

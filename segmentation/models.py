@@ -58,6 +58,12 @@ class ClassificationSettings(models.Model):
     def current(cls) -> "ClassificationSettings":
         return cls.objects.get_or_create(pk=1)[0]
 
+    @classmethod
+    def read(cls) -> "ClassificationSettings":
+        """The settings for a page to show: the saved row, else the defaults unsaved (a GET
+        writes nothing, SEC-03; the recompute's current() saves them)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
     def contact_intervals(self) -> dict[str, int]:
         """{ABC class: days} of the classes whose contact interval is checked; customers
         without a class are never checked."""

@@ -71,7 +71,7 @@ def overview(request):
         "window_days": services.SNAPSHOT_WINDOW_DAYS,
         "last_run": last_run,
         "run": last_run if last_run and last_run.as_of == as_of else RecomputeRun.objects.filter(as_of=as_of).first(),
-        "settings": ClassificationSettings.current(),
+        "settings": ClassificationSettings.read(),
     }
     return render(request, "segmentation/overview.html", context)
 
@@ -81,7 +81,7 @@ def overview(request):
 def lifecycle(request):
     """Customers per lifecycle status at the end of each of the last eight periods."""
     latest = CustomerSnapshot.objects.latest_date()
-    period = ClassificationSettings.current().period_months
+    period = ClassificationSettings.read().period_months
     ends = [months_before(latest, j * period) for j in range(LIFECYCLE_PERIODS)] if latest else []
     counts = selectors.lifecycle_counts(user=request.user, dates=ends)
     rows = [
@@ -111,7 +111,7 @@ def lifecycle(request):
 def nudge(request):
     """One-purchase customers due for a second-purchase reminder."""
     as_of = _as_of(request) or business_today()
-    period = ClassificationSettings.current().period_months
+    period = ClassificationSettings.read().period_months
     median, due = second_purchase_nudge(selectors.purchase_days(as_of=as_of), as_of=as_of, period_months=period)
     ages = dict(zip(due["customer_id"].tolist(), due["age_days"].tolist(), strict=True))
     customers = (

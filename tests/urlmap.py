@@ -7,7 +7,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 # tests/complaints/test_public_survey.py), and the pages a campaign e-mail links to, which
 # carry a signed token instead of a login (tests/loyalty); the load balancer's /health/
 # (tests/reliability/test_health.py: it says "ok" or "unavailable", nothing more).
-PUBLIC = {"login", "logout", "health", "survey:public", "loyalty:campaign_track", "loyalty:unsubscribe"}
+# The password reset pages (tests/reliability/test_password_reset.py).
+PUBLIC = {"login", "logout", "health", "survey:public", "loyalty:campaign_track", "loyalty:unsubscribe",
+          "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
 
 
 def all_url_patterns(resolver=None, namespace: str = "", prefix: str = ""):

@@ -2,6 +2,7 @@ from .agenda import Greeting, Holiday, Interaction, LastInteraction, PlannedCont
 from .catalogue import CustomerProduct, PortraitEntry, Product, ProductLine, Segment, SegmentRule
 from .contacts import Competitor, Contact, CustomerCompetitor
 from .customer import Customer, CustomerQuerySet, normalize_name
+from .sessions import LoginSession
 from .teams import SalesTeam, TeamMembership
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Holiday",
     "Interaction",
     "LastInteraction",
+    "LoginSession",
     "PlannedContact",
     "PortraitEntry",
     "Product",

@@ -62,6 +62,8 @@ NOT_OWNED = {
     "loyalty:campaign_stop": "as campaign_edit",
     "loyalty:campaign_track": "public, reached from an e-mail: the signed token is the key (tests/loyalty)",
     "loyalty:unsubscribe": "as campaign_track",
+    "password_reset_confirm": "public, reached from the reset e-mail: the uid and its one-time token are the key "
+    "(tests/reliability/test_password_reset.py)",
 }
 
 

@@ -320,6 +320,18 @@ def test_the_history_names_the_importing_user(mgr_b):
     assert record.history_change_reason == f"Import {result.run_id} of customers.csv"
 
 
+def test_ten_thousand_rows_create_ten_thousand_customers_each_with_one_history_row(mgr_b):
+    """IMP-02 at its full size (its time is measured in bench/, not asserted here)."""
+    result = run(csv_bytes(good_rows(10_000)), mgr_b)
+    assert result.errors == [] and result.created == 10_000
+    assert Customer.objects.count() == 10_000
+    history = HISTORY.objects.all()
+    assert history.count() == history.filter(history_type="+").values("id").distinct().count() == 10_000  # one each
+    assert set(history.values_list("history_user", "history_change_reason").distinct()) == {
+        (mgr_b.pk, f"Import {result.run_id} of customers.csv")
+    }
+
+
 def test_a_user_without_a_role_may_not_import(db):
     nobody = UserFactory(username="nobody")
     result = run(csv_bytes([row(name="X")]), nobody)

@@ -5,12 +5,18 @@ simple_history's bulk_create_with_history builds one historical model instance p
 in Python: for the 20,000 customers of a million-line settlement import that took longer
 than creating the customers themselves. Here the history rows are copied from the new
 rows by one INSERT ... SELECT per chunk, the same columns simple_history would write.
+
+Every history table also keeps the actor's username once that user is deleted (AUD-03):
+the user key of a history row is set to NULL when its user goes; just before, one UPDATE
+per history table copies the username onto that user's rows (HistoryActorName).
 """
 
 from __future__ import annotations
 
 from django.db import connection, models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import registered_models
 
 
 def bulk_create_with_history_rows(objs: list[models.Model], model: type[models.Model], *, user=None,
@@ -60,6 +66,7 @@ def history_rows_copy_where(model: type[models.Model], rest_sql: str, params: li
         "history_change_reason": change_reason,
         "history_type": history_type,
         "history_user_id": user.pk if user is not None else None,
+        "history_user_name": "",  # written only when that user is deleted (HistoryActorName)
     }
     unknown = {field.attname for field in history._meta.concrete_fields} - set(fields) - set(own) - {"history_id"}
     if unknown:  # a newer simple_history or a custom history field: this copy would miss it
@@ -77,3 +84,19 @@ def history_rows_copy_where(model: type[models.Model], rest_sql: str, params: li
             cursor.execute(f"{insert} {rest_sql} {order}", [*own_values, *params])
         else:
             cursor.execute(f"{rest_sql} {insert}", [*params, *own_values])
+
+
+class HistoryActorName(models.Model):
+    """Base of the history models (HistoricalRecords(bases=[HistoryActorName]))."""
+
+    history_user_name = models.CharField(_("changed by (deleted user)"), max_length=150, blank=True, default="",
+                                         editable=False)  # fmt: skip
+
+    class Meta:
+        abstract = True
+
+
+def keep_actor_names(sender, instance, **kwargs) -> None:
+    """pre_delete of a user: its username onto its history rows, before they lose the key."""
+    for model in set(registered_models.values()):
+        model.history.model.objects.filter(history_user=instance).update(history_user_name=instance.get_username())

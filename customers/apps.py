@@ -18,6 +18,14 @@ class CustomersConfig(AppConfig):
         # Groups need the permissions that migrate creates, so they follow it.
         post_migrate.connect(roles_sync, dispatch_uid="customers.roles_sync")
 
+        from django.conf import settings
+        from django.db.models.signals import pre_delete
+
+        from crm_project.history import keep_actor_names
+
+        # a deleted user's history rows keep its username (the user key becomes NULL)
+        pre_delete.connect(keep_actor_names, sender=settings.AUTH_USER_MODEL, dispatch_uid="crm.keep_actor_names")
+
         from . import sessions
 
         # logout and a disabled account end the user's sessions on every device

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from crm_project.history import HistoryActorName
+
 
 class Interaction(models.Model):
     """A call, meeting, e-mail, letter or note with a customer, as it happened."""
@@ -65,7 +67,7 @@ class PlannedContact(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[HistoryActorName])
 
     class Meta:
         ordering = ["due_date", "id"]

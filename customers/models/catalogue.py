@@ -2,6 +2,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from crm_project.history import HistoryActorName
+
 #
 # Catalogue: product lines (directions of the business) and products
 #
@@ -133,7 +135,9 @@ class CustomerProduct(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The history is read per status (admin: by id, by date); nothing asks it by customer or product.
-    history = HistoricalRecords(excluded_fields=["updated_at"], no_db_index=["customer", "product"])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"], no_db_index=["customer", "product"], bases=[HistoryActorName]
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "product"], name="one_status_per_customer_product")]

@@ -4,6 +4,7 @@ from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from crm_project.history import HistoryActorName
 from crm_project.object_urls import object_url
 
 from ..access import customer_scope
@@ -111,7 +112,7 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # segment is derived from the from-birth fields (and reassigned in bulk), so not audited
-    history = HistoricalRecords(excluded_fields=["updated_at", "normalized_name", "segment"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "normalized_name", "segment"], bases=[HistoryActorName])
     objects = CustomerQuerySet.as_manager()
 
     class Meta:

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from crm_project.history import HistoryActorName
 from crm_project.object_urls import object_url
 from customers.access import managed_scope
 
@@ -119,7 +120,7 @@ class Deal(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[HistoryActorName])
     objects = DealQuerySet.as_manager()
 
     class Meta:

@@ -1,13 +1,18 @@
-"""AUD-02: writes that bypass the history. A queryset's update(), bulk_update() and
+"""The history (django-simple-history) as an audit trail.
+
+AUD-02: writes that bypass the history. A queryset's update(), bulk_update() and
 bulk_create() write no history row, so on a history-tracked model they are allowed only
 where the history is not wanted, each named below with its reason. The scan reads the
 apps' source (AST) for such calls on a chain that starts at a tracked model's name
 (`Deal.objects.filter(...).update(...)`); a call on a queryset held in a variable is not
-seen, which is why the services write tracked models through the *_with_history helpers."""
+seen, which is why the services write tracked models through the *_with_history helpers.
+
+AUD-03: a deleted user's history rows keep the username (crm_project.history)."""
 
 import ast
 from pathlib import Path
 
+from django.urls import reverse
 from simple_history.models import registered_models
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,3 +77,34 @@ def test_the_scan_sees_a_bypassing_write_however_the_chain_is_built():
         "values.update(other)\n"
     )
     assert bypassing_calls(source, {"Customer", "Deal"}) == {("Customer", "update"), ("Deal", "bulk_update")}
+
+
+def test_a_deleted_users_changes_keep_their_username_in_every_history(cust_a, mgr_a, admin_user, client_for):
+    """AUD-03: history rows survive the user's deletion and still say who made the change."""
+    from crm_project.history import history_rows_copy
+    from customers.models import Customer
+    from sales_pipeline.models import Deal
+
+    client_for(admin_user).post(
+        reverse("customers:customer_update", args=[cust_a.pk]),
+        {"kind": "company", "name": "Renamed by the admin", "manager": mgr_a.pk},
+    )
+    deal = Deal(customer=cust_a, manager=mgr_a, title="Kept", sale_type="long_push")
+    deal._history_user = admin_user
+    deal.save()
+    history_rows_copy(Customer, [cust_a.pk], history_type="~", user=admin_user)  # the imports' bulk path
+    username = admin_user.get_username()
+    mine = cust_a.history.filter(history_user=admin_user).count()
+    assert mine == 2 and deal.history.filter(history_user=admin_user).count() == 1
+    kept_by_mgr_a = cust_a.history.filter(history_user=mgr_a).count()
+
+    admin_user.delete()
+
+    assert cust_a.history.filter(history_user__isnull=True, history_user_name=username).count() == mine
+    assert deal.history.get().history_user_name == username
+    assert cust_a.history.filter(history_user=mgr_a, history_user_name="").count() == kept_by_mgr_a
+    card = client_for(mgr_a).get(cust_a.get_absolute_url())
+    history = card.context["history"]
+    assert history[0]["record"].history_user_name == username
+    assert all(label != "changed by (deleted user)" for entry in history for label, *_ in entry["changes"])
+    assert f"{username} ·" in card.content.decode()

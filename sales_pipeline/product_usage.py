@@ -82,25 +82,8 @@ def product_usage_mark(
         known[["customer_id", "product_id", "first_day"]], on=["customer_id", "product_id"], how="left"
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {BATCH}")
         cursor.execute(f"DROP TABLE IF EXISTS {FIRST}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {BATCH} (customer_id bigint NOT NULL, product_id bigint NOT NULL, "
-            "first_day date NULL, PRIMARY KEY (customer_id, product_id))"
-        )
-        if connection.vendor == "postgresql":
-            copy_frame(cursor, BATCH, batch)
-            cursor.execute(f"ANALYZE {BATCH}")  # a fresh temporary table has no statistics for the planner
-        else:
-            size = _chunk_size()
-            rows = list(batch.astype(object).where(batch.notna(), None).itertuples(index=False, name=None))
-            for start in range(0, len(rows), size):
-                chunk = rows[start : start + size]
-                cursor.execute(
-                    f"INSERT INTO {BATCH} (customer_id, product_id, first_day) "
-                    f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}",
-                    [value for row in chunk for value in row],
-                )
+        _pairs_table(cursor, BATCH, batch, first_day="NULL")
         cursor.execute(
             f"DELETE FROM {BATCH} WHERE EXISTS (SELECT 1 FROM {statuses} AS s WHERE s.customer_id = "
             f"{BATCH}.customer_id AND s.product_id = {BATCH}.product_id AND s.status = %s)",
@@ -129,6 +112,32 @@ def product_usage_mark(
     return len(changed) + len(created)
 
 
+def _pairs_table(cursor, name: str, pairs: pd.DataFrame, *, first_day: str) -> None:
+    """(Re)create the temporary table `name` of (customer_id, product_id, first_day) keyed
+    by the pair (`first_day`: "NULL" or "NOT NULL") and fill it with `pairs`: COPY on
+    PostgreSQL, then ANALYZE (a fresh temporary table has no statistics for the planner);
+    multi-row INSERTs elsewhere."""
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {name} (customer_id bigint NOT NULL, product_id bigint NOT NULL, "
+        f"first_day date {first_day}, PRIMARY KEY (customer_id, product_id))"
+    )
+    if connection.vendor == "postgresql":
+        copy_frame(cursor, name, pairs)
+        cursor.execute(f"ANALYZE {name}")
+        return
+    size = _chunk_size()
+    # object dtype: Python ints and None for missing days, which the driver takes as they are
+    rows = list(pairs.astype(object).where(pairs.notna(), None).itertuples(index=False, name=None))
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        cursor.execute(
+            f"INSERT INTO {name} (customer_id, product_id, first_day) "
+            f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}",
+            [value for row in chunk for value in row],
+        )
+
+
 @transaction.atomic
 def product_usage_mark_new_customers(*, first_days: pd.DataFrame, user=None, reason: str = "") -> int:
     """Mark "in use" each (customer_id, product_id, first_day) of `first_days`, whose
@@ -149,24 +158,7 @@ def product_usage_mark_new_customers(*, first_days: pd.DataFrame, user=None, rea
     statuses = quote(CustomerProduct._meta.db_table)
     now = CustomerProduct._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {NEW}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {NEW} (customer_id bigint NOT NULL, product_id bigint NOT NULL, "
-            "first_day date NOT NULL, PRIMARY KEY (customer_id, product_id))"
-        )
-        if connection.vendor == "postgresql":
-            copy_frame(cursor, NEW, batch)
-            cursor.execute(f"ANALYZE {NEW}")  # a fresh temporary table has no statistics for the planner
-        else:
-            size = _chunk_size()
-            rows = list(batch.itertuples(index=False, name=None))
-            for start in range(0, len(rows), size):
-                chunk = rows[start : start + size]
-                cursor.execute(
-                    f"INSERT INTO {NEW} (customer_id, product_id, first_day) "
-                    f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}",
-                    [int(v) if i < 2 else v for row in chunk for i, v in enumerate(row)],
-                )
+        _pairs_table(cursor, NEW, batch, first_day="NOT NULL")
         # In key order: the unique (customer, product) index is appended to, not scattered.
         insert = (
             f"INSERT INTO {statuses} (customer_id, product_id, status, status_date, refusal_reason, updated_at) "

@@ -9,7 +9,7 @@ Access follows the assignment: having once planned a contact gives nothing.
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 MANAGER = "Sales manager"
 DIRECTOR = "Sales director"
@@ -57,14 +57,22 @@ def owned_scope(user, *, manager: str, customer: str) -> Q:
         # A colleague's agenda handed over while they are away brings its customers along,
         # but only contacts the customer's current manager handed over: a reassignment or
         # the hand-back ends the access (customers.services.agenda, customers.services.profiles).
-        from .models import PlannedContact
-
-        covering = PlannedContact.objects.filter(
-            manager=user, status=PlannedContact.Status.PLANNED, handed_over_from=F("customer__manager")
-        )
-        covered = Q(**{f"{customer}__in": covering.values("customer_id")})
+        covered = Q(**{f"{customer}__in": _covering_contacts(user).values("customer_id")})
         return Q(**{manager: user}) | pool | covered
     return NOTHING
+
+
+def _covering_contacts(user):
+    """The open planned contacts a customer's manager handed over to `user`."""
+    from .models import PlannedContact
+
+    return PlannedContact.objects.filter(
+        manager=user,
+        status=PlannedContact.Status.PLANNED,
+        # implied by the next condition; said so that the partial index plannedcontact_covering serves
+        handed_over_from__isnull=False,
+        handed_over_from=F("customer__manager"),
+    )
 
 
 def directed_managers(user):
@@ -114,10 +122,24 @@ def managers_visible(request):
     """The managers of the customers `request.user` sees: a list filter's choices."""
     from .models import Customer
 
+    users = get_user_model().objects.order_by("username")
     if request is None:
-        return get_user_model().objects.none()
-    visible = Customer.objects.visible_to(request.user).values("manager")
-    return get_user_model().objects.filter(pk__in=visible).order_by("username")
+        return users.none()
+    user = request.user
+    # Not "the managers of every visible customer" (a scan of the user's whole base on
+    # every list page): the few users who could manage a visible customer, each kept if
+    # one such customer exists (an index probe per user).
+    if sees_everything(user):
+        candidates = users
+    elif user_role(user) == DIRECTOR:
+        candidates = users.filter(Q(pk=user.pk) | Q(pk__in=directed_managers(user)))
+    elif user_role(user) == MANAGER:
+        covering = _covering_contacts(user).values("handed_over_from")
+        candidates = users.filter(Q(pk=user.pk) | Q(pk__in=covering))
+    else:
+        return users.none()
+    visible = Customer.objects.filter(customer_scope(user), manager=OuterRef("pk"))
+    return candidates.filter(Exists(visible))
 
 
 def manager_choices(user):

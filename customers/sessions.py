@@ -8,6 +8,8 @@ from django.contrib.auth import SESSION_KEY, get_user_model, user_logged_in, use
 from django.contrib.sessions.models import Session
 from django.db.models.signals import post_save
 
+from crm_project.session_renewal import mark_renewed
+
 from .models import LoginSession
 
 DB_SESSIONS = "django.contrib.sessions.backends.db"
@@ -29,6 +31,7 @@ def sessions_end(*, user_ids) -> int:
 def _on_login(sender, request, user, **kwargs):
     session = getattr(request, "session", None)
     if session is not None:
+        mark_renewed(session)
         if session.session_key is None:
             session.save()
         session_record(user=user, session_key=session.session_key)

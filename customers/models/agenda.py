@@ -71,7 +71,16 @@ class PlannedContact(models.Model):
 
     class Meta:
         ordering = ["due_date", "id"]
-        indexes = [models.Index(fields=["manager", "status", "due_date"])]
+        indexes = [
+            models.Index(fields=["manager", "status", "due_date"]),
+            # Who covers whose customers (customers.access.owned_scope, on every page a
+            # manager opens): the few handed-over contacts, not all of a manager's plans.
+            models.Index(
+                fields=["manager", "customer"],
+                condition=models.Q(status="planned", handed_over_from__isnull=False),
+                name="plannedcontact_covering",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.due_date}: {self.purpose} ({self.customer})"

@@ -110,10 +110,33 @@ def test_the_session_key_changes_at_login(mgr_a, client):
 def test_an_idle_session_expires(mgr_a, client):
     login(client, "mgr_a", PASSWORD)
     page = reverse("customers:customer_list")
-    with time_machine.travel(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)):
+    start, age = timezone.now(), settings.SESSION_COOKIE_AGE
+    with time_machine.travel(start + timedelta(seconds=age - 60)):
         assert client.get(page).status_code == 200
-    with time_machine.travel(timezone.now() + timedelta(seconds=2 * settings.SESSION_COOKIE_AGE)):
+    # still signed in long after the login: that request renewed the idle clock
+    with time_machine.travel(start + timedelta(seconds=2 * age - 180)):
+        assert client.get(page).status_code == 200
+    with time_machine.travel(start + timedelta(seconds=3 * age)):
         assert client.get(page).status_code == 302
+
+
+def test_pages_write_the_session_at_most_once_a_minute(mgr_a, client):
+    login(client, "mgr_a", PASSWORD)
+    page = reverse("customers:customer_list")
+    start = timezone.now()
+
+    def expiry():
+        return Session.objects.get(pk=client.session.session_key).expire_date
+
+    with time_machine.travel(start + timedelta(seconds=120)):
+        client.get(page)
+    renewed = expiry()
+    with time_machine.travel(start + timedelta(seconds=150)):
+        client.get(page)
+    assert expiry() == renewed  # 30 s later: not written again
+    with time_machine.travel(start + timedelta(seconds=190)):
+        client.get(page)
+    assert expiry() > renewed  # past the minute: renewed
 
 
 def test_a_disabled_account_loses_access_at_once(mgr_a, client):

@@ -244,3 +244,13 @@ def test_the_retries_are_picked_up_every_quarter_hour():
     entry = django_settings.CELERY_BEAT_SCHEDULE["complaints-survey-emails"]
     assert entry["task"] == tasks.send_survey_emails_task.name
     assert entry["options"]["expires"] < 15 * 60
+
+
+def test_the_admin_shows_each_surveys_delivery_attempts_and_last_error(product, questionnaire, server, admin_client):
+    buyers(product, 1)
+    server.accept, server.error = 0, smtplib.SMTPDataError(451, b"mailbox busy")
+    nightly(timezone.now())
+    page = admin_client.get(reverse("admin:complaints_survey_changelist"), {"delivery__exact": "retry"})
+    text = page.content.decode()
+    assert page.status_code == 200 and "Waiting to retry" in text and "mailbox busy" in text
+    assert 'class="field-attempts">1<' in text

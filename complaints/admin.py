@@ -82,8 +82,13 @@ class ComplaintAdmin(ReadOnlyAdmin):
 
 @admin.register(Survey)
 class SurveyAdmin(ReadOnlyAdmin):
-    list_display = ["customer", "product", "reason", "channel", "created_at", "sent_at", "answered_at"]
-    list_filter = ["channel", "reason"]
+    """The e-mails' delivery state, attempts and last error next to each survey (written by
+    complaints.services only)."""
+
+    list_display = ["customer", "product", "reason", "channel", "created_at", "delivery", "attempts",
+                    "next_attempt_at", "sent_at", "delivery_error", "answered_at"]
+    list_filter = ["channel", "reason", "delivery"]
+    list_select_related = ["customer", "product"]
     exclude = ["token_hash"]
 
 

@@ -123,6 +123,7 @@ def seed_demo_complaints(demo) -> None:
                 channel=Survey.Channel.EMAIL,
                 token_hash=hashlib.sha256(f"demo-{customer.pk}-{day}".encode()).hexdigest(),
                 created_at=_noon(day), sent_at=_noon(day), expires=_noon(day + timedelta(days=30)),
+                delivery=Survey.Delivery.SENT, attempts=1,
             ))
     Survey.objects.bulk_create(surveys)
     questions = {q.pk: list(q.questions.order_by("order")) for q in questionnaires.values()}

@@ -5,6 +5,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -151,7 +152,21 @@ class ScopedQuerySet(models.QuerySet):
 
 class Survey(models.Model):
     """One customer asked about one product: by e-mail with a single-use link, or by the
-    manager during a call. Only the token's SHA-256 is stored."""
+    manager during a call. Only the token's SHA-256 is stored.
+
+    An e-mailed survey's delivery: written "to send" first (committed), then claimed
+    ("sending", with a fresh token whose hash replaces the last one) and sent on its own;
+    marked sent once the mail server accepted it, else waiting to retry (transient, with
+    a backoff) or failed. crm_project.mail_retry has the rules; a row left "sending" by a
+    killed worker is never sent again (it may have gone out)."""
+
+    class Delivery(models.TextChoices):
+        NONE = "", _("Not e-mailed")
+        PENDING = "pending", _("To send")
+        SENDING = "sending", _("Sending")
+        RETRY = "retry", _("Waiting to retry")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")
@@ -176,6 +191,11 @@ class Survey(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    delivery = models.CharField(_("e-mail delivery"), max_length=10, choices=Delivery.choices, blank=True,
+                                default=Delivery.NONE)
+    attempts = models.PositiveSmallIntegerField(_("sending attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    delivery_error = models.CharField(_("last sending error"), max_length=300, blank=True)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -183,7 +203,12 @@ class Survey(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("survey")
         verbose_name_plural = _("surveys")
-        indexes = [models.Index(fields=["customer", "-created_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"]),
+            # The e-mails still to send or to retry: a handful among every survey ever made.
+            models.Index(fields=["next_attempt_at"], condition=Q(delivery__in=["pending", "retry"]),
+                         name="survey_mail_waiting"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} / {self.product} ({self.created_at:%Y-%m-%d})"

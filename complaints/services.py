@@ -10,11 +10,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm_project import mail_retry
 from crm_project.dates import business_today
 from customers.models import Contact, Customer, Product
 from sales_pipeline.documents import check_upload
@@ -68,6 +70,15 @@ MISSING_MESSAGES = {
 
 class SurveyRefused(ValidationError):
     """A survey that may not be created (no questionnaire, minimum interval)."""
+
+
+class SurveyNotSent(SurveyRefused):
+    """The survey exists but its e-mail did not go out now: it waits for a retry, or it
+    failed (Survey.delivery says which); `reason` is what the mail system said."""
+
+    def __init__(self, message, *, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
 
 
 #
@@ -322,6 +333,9 @@ def survey_create(
         token = secrets.token_urlsafe(32)  # 256 random bits
         survey.token_hash = Survey.hash_token(token)
         survey.expires = timezone.now() + timedelta(days=survey_settings.link_valid_days)
+        # Left "to send" if survey_send never runs (a crash right after): the periodic
+        # task sends it then, with a new token.
+        survey.delivery = Survey.Delivery.PENDING
     survey.save()
     return survey, token
 
@@ -330,19 +344,105 @@ def survey_recipient(survey: Survey) -> str:
     return (survey.contact.email if survey.contact and survey.contact.email else "") or survey.customer.email
 
 
-@transaction.atomic
 def survey_send(*, survey: Survey, token: str, base_url: str | None = None) -> str:
-    """E-mail the survey's link to its contact (Django's mail system) and mark it sent.
-    Returns the link. Refused when there is no address to send to."""
+    """E-mail the link of a survey just made by survey_create (its `token`) to its contact
+    and mark it sent; returns the link. No address: SurveyRefused. The mail server did not
+    take it: SurveyNotSent, and the survey waits for a retry (a transient failure, sent
+    later by the periodic task with a new link) or is marked failed. Not atomic on
+    purpose: the claim and the "sent" mark are committed each on its own
+    (crm_project.mail_retry)."""
     recipient = survey_recipient(survey)
     if not recipient:
         message = _("%(customer)s has no e-mail address to send the survey to.")
         raise SurveyRefused(message % {"customer": survey.customer})
-    link = public_link(token, base_url=base_url)
-    _survey_message(survey, recipient, link).send()
-    survey.sent_at = timezone.now()
-    survey.save(update_fields=["sent_at"])
-    return link
+    state = _survey_deliver(
+        survey, token=token, base_url=base_url, today=business_today(),
+        link_valid_days=SurveySettings.current().link_valid_days, connection=get_connection(),
+    )
+    if state == Survey.Delivery.SENT:
+        return public_link(token, base_url=base_url)
+    reason = Survey.objects.filter(pk=survey.pk).values_list("delivery_error", flat=True).first() or ""
+    if state == Survey.Delivery.RETRY:
+        message = _("The e-mail to %(to)s could not be sent now; it will be sent again automatically.")
+    elif state == Survey.Delivery.FAILED:
+        message = _("The e-mail to %(to)s could not be sent.")
+    else:
+        message = _("The survey's e-mail to %(to)s is being sent or has been sent already.")
+    raise SurveyNotSent(message % {"to": recipient}, reason=reason)
+
+
+def surveys_send_waiting(*, today: date | None = None, base_url: str | None = None) -> dict:
+    """E-mail every survey waiting to go out: the ones "to send" and those whose retry is
+    due, each claimed, sent and marked on its own (_survey_deliver). Returns how many were
+    sent, wait for a retry, failed. Called by the nightly job after it creates the day's
+    surveys, and by the periodic task for the retries."""
+    today = today or business_today()
+    Delivery = Survey.Delivery
+    waiting = Survey.objects.filter(channel=Survey.Channel.EMAIL).filter(
+        Q(delivery=Delivery.PENDING) | Q(delivery=Delivery.RETRY, next_attempt_at__lte=timezone.now())
+    )
+    # Answered meanwhile (the manager filled it in during a call): the e-mail is not needed.
+    waiting.filter(answered_at__isnull=False).update(
+        delivery=Delivery.FAILED, delivery_error=_("Answered before the e-mail went out.")[:300]
+    )
+    surveys = list(waiting.filter(answered_at__isnull=True).select_related("customer", "contact", "product")
+                   .order_by("pk"))
+    counts = {Delivery.SENT: 0, Delivery.RETRY: 0, Delivery.FAILED: 0}
+    if not surveys:
+        return {"sent": 0, "retrying": 0, "failed": 0}
+    link_valid_days = SurveySettings.current().link_valid_days
+    connection = get_connection()
+    for survey in surveys:
+        state = _survey_deliver(survey, token=None, base_url=base_url, today=today,
+                                link_valid_days=link_valid_days, connection=connection)
+        if state in counts:
+            counts[state] += 1
+    return {"sent": counts[Delivery.SENT], "retrying": counts[Delivery.RETRY], "failed": counts[Delivery.FAILED]}
+
+
+def _survey_deliver(survey: Survey, *, token: str | None, base_url: str | None, today: date, link_valid_days: int,
+                    connection) -> str | None:
+    """Claim, send and mark one survey's e-mail; returns its delivery state afterwards
+    (None: another worker had claimed it). The claim stores the hash of the token the
+    e-mail carries (a new one unless `token`, survey_create's, is given), so the link that
+    went out is the one that opens the survey and an earlier attempt's link no longer does."""
+    Delivery = Survey.Delivery
+    token = token or secrets.token_urlsafe(32)
+    expires = timezone.now() + timedelta(days=link_valid_days)
+    claimed = Survey.objects.filter(pk=survey.pk, delivery=survey.delivery, attempts=survey.attempts).update(
+        delivery=Delivery.SENDING, attempts=F("attempts") + 1, token_hash=Survey.hash_token(token),
+        expires=expires, next_attempt_at=None,
+    )
+    if not claimed:
+        return None
+    attempts, survey.expires = survey.attempts + 1, expires
+    try:
+        recipient = survey_recipient(survey)
+        if not recipient:
+            raise ValueError(_("%(customer)s has no e-mail address to send the survey to.")
+                             % {"customer": survey.customer})
+        email = _survey_message(survey, recipient, public_link(token, base_url=base_url))
+        email.connection = connection
+        email.extra_headers["Message-ID"] = mail_retry.message_id("survey", survey.pk, mail_retry.site_domain())
+        mail_retry.send_accepted(email, connection)
+    except Exception as error:  # noqa: BLE001 - any mail failure is recorded on the survey
+        if mail_retry.is_transient(error) and attempts < mail_retry.MAX_ATTEMPTS:
+            Survey.objects.filter(pk=survey.pk).update(
+                delivery=Delivery.RETRY, delivery_error=str(error)[:300],
+                next_attempt_at=timezone.now() + mail_retry.backoff(attempts),
+            )
+            return Delivery.RETRY
+        Survey.objects.filter(pk=survey.pk).update(delivery=Delivery.FAILED, delivery_error=str(error)[:300])
+        return Delivery.FAILED
+    with transaction.atomic():
+        Survey.objects.filter(pk=survey.pk).update(
+            delivery=Delivery.SENT, sent_at=timezone.now(), delivery_error="", next_attempt_at=None
+        )
+        if survey.deal_id:
+            # The deal's own "survey sent" date, so its control point ("survey not sent")
+            # clears; the deal history does not record this bookkeeping date.
+            Deal.objects.filter(pk=survey.deal_id, survey_sent__isnull=True).update(survey_sent=today)
+    return Delivery.SENT
 
 
 def _survey_message(survey: Survey, recipient: str, link: str) -> EmailMessage:
@@ -480,12 +580,23 @@ def deal_grade_complaint(*, deal, today: date | None = None) -> Complaint | None
         return None  # opened concurrently: the unique constraint kept it to one
 
 
-@transaction.atomic
 def surveys_schedule_due(*, today: date | None = None, base_url: str | None = None) -> dict:
     """Create every survey due today (satisfaction.survey_due over selectors.survey_facts)
-    in one bulk insert: by e-mail where the customer has an address, else as a call for
-    the manager's agenda. E-mails go out over one connection. Called by the nightly task."""
+    in one bulk insert: by e-mail where the customer has an address ("to send"), else as a
+    call for the manager's agenda. The rows are committed before any e-mail goes out;
+    then every waiting e-mail (today's and the retries due) is sent one by one
+    (surveys_send_waiting), so a mail server failing midway leaves the sent ones marked
+    sent and the rest waiting for a retry. Called by the nightly task."""
     today = today or business_today()
+    created, calls = _surveys_create_due(today)
+    sending = surveys_send_waiting(today=today, base_url=base_url)
+    return {"created": created, "calls": calls, "emailed": sending["sent"], "retrying": sending["retrying"],
+            "failed": sending["failed"]}
+
+
+@transaction.atomic
+def _surveys_create_due(today: date) -> tuple[int, int]:
+    """The day's surveys, in one bulk insert; returns (created, of them to call)."""
     survey_settings = SurveySettings.current()
     facts, deal_ids = selectors.survey_facts(today=today, yearly_days=survey_settings.yearly_days)
     due = [
@@ -495,7 +606,7 @@ def surveys_schedule_due(*, today: date | None = None, base_url: str | None = No
                                              yearly_days=survey_settings.yearly_days))
     ]
     if not due:
-        return {"created": 0, "emailed": 0, "calls": 0}
+        return 0, 0
     products = Product.objects.in_bulk({item.product_id for item in due})
     own = dict(Questionnaire.objects.filter(is_active=True, product__isnull=False).values_list("product_id", "pk"))
     by_line = dict(
@@ -506,13 +617,13 @@ def surveys_schedule_due(*, today: date | None = None, base_url: str | None = No
     for contact in Contact.objects.filter(customer_id__in=customer_ids).order_by("customer_id", "-is_primary", "pk"):
         contacts.setdefault(contact.customer_id, contact)
     customer_emails = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "email"))
-    expires = timezone.now() + timedelta(days=survey_settings.link_valid_days)
-    surveys, tokens = [], []
+    surveys = []
     for item in due:
         product = products[item.product_id]
         contact = contacts.get(item.customer_id)
         address = (contact.email if contact and contact.email else "") or customer_emails.get(item.customer_id, "")
-        survey = Survey(
+        # No token yet: each e-mail's token is made when it is claimed for sending.
+        surveys.append(Survey(
             customer_id=item.customer_id,
             contact=contact,
             product=product,
@@ -520,24 +631,8 @@ def surveys_schedule_due(*, today: date | None = None, base_url: str | None = No
             deal_id=deal_ids.get((item.customer_id, item.product_id)),
             reason=item.reason,
             channel=Survey.Channel.EMAIL if address else Survey.Channel.CALL,
-        )
-        token = None
-        if address:
-            token = secrets.token_urlsafe(32)
-            survey.token_hash, survey.expires = Survey.hash_token(token), expires
-        surveys.append(survey)
-        tokens.append((token, address))
+            delivery=Survey.Delivery.PENDING if address else Survey.Delivery.NONE,
+        ))
     Survey.objects.bulk_create(surveys)
-    messages = [
-        _survey_message(survey, address, public_link(token, base_url=base_url))
-        for survey, (token, address) in zip(surveys, tokens, strict=True)
-        if token
-    ]
-    sent = [survey.pk for survey, (token, _address) in zip(surveys, tokens, strict=True) if token]
-    if messages:
-        get_connection().send_messages(messages)
-        Survey.objects.filter(pk__in=sent).update(sent_at=timezone.now())
-        # The deal's own "survey sent" date, so its control point ("survey not sent") clears.
-        # One UPDATE for all: the deal history does not record this bookkeeping date.
-        Deal.objects.filter(surveys__pk__in=sent, survey_sent__isnull=True).update(survey_sent=today)
-    return {"created": len(surveys), "emailed": len(sent), "calls": len(surveys) - len(sent)}
+    calls = sum(1 for survey in surveys if survey.channel == Survey.Channel.CALL)
+    return len(surveys), calls

@@ -21,6 +21,20 @@ def schedule_surveys_task() -> str:
     except LockHeld:
         logger.info("Survey scheduling skipped: another run holds the lock")
         return "skipped: another run is scheduling surveys"
-    summary = f"surveys scheduled: {result['created']} ({result['emailed']} e-mailed, {result['calls']} to call)"
+    summary = (
+        f"surveys scheduled: {result['created']} ({result['calls']} to call); e-mails sent {result['emailed']}, "
+        f"to retry {result['retrying']}, failed {result['failed']}"
+    )
+    logger.info(summary)
+    return summary
+
+
+@shared_task
+def send_survey_emails_task() -> str:
+    """Every quarter of an hour: send the survey e-mails that wait (retries now due, or a
+    survey started by hand whose sending was cut short). Safe to run alongside the nightly
+    job or itself: each e-mail is claimed before it is sent."""
+    result = services.surveys_send_waiting()
+    summary = f"survey e-mails sent {result['sent']}, to retry {result['retrying']}, failed {result['failed']}"
     logger.info(summary)
     return summary

@@ -341,6 +341,10 @@ def survey_start(request):
                                                    reason=Survey.Reason.MANUAL)
             if token:
                 services.survey_send(survey=survey, token=token, base_url=request.build_absolute_uri("/"))
+        except services.SurveyNotSent as error:
+            # The survey exists; its e-mail waits for a retry or failed (the admin shows which).
+            messages.warning(request, " ".join(error.messages))
+            return redirect("complaints:survey_list")
         except ValidationError as error:
             _add_errors(form, error, "product")
         else:

@@ -157,6 +157,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 23 * 60 * 60},
     },
+    # The survey e-mails' retries (backoff from 10 minutes): picked up within a quarter hour.
+    "complaints-survey-emails": {
+        "task": "complaints.tasks.send_survey_emails_task",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 14 * 60},
+    },
     # After the nightly classification: the report periods' rows for the day (reporting).
     "reporting-fill-nightly": {
         "task": "reporting.tasks.fill_kpi_presets_task",

@@ -12,6 +12,7 @@ from django.utils import timezone
 from complaints import services
 from complaints.models import Complaint, Survey, SurveySettings
 from tests.complaints.conftest import scores
+from tests.complaints.test_survey_mail import server as server  # noqa: F401 - the failing mail server fixture
 from tests.factories import ProductFactory
 
 
@@ -45,6 +46,15 @@ def test_send_survey_fails_clearly_within_the_minimum_interval(cust_a, contact_a
     with pytest.raises(CommandError, match="next survey is allowed from"):
         run("send_survey", cust_a.external_ref, "--product", "CO-010")
     assert Survey.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_send_survey_says_what_the_mail_server_answered_and_keeps_nothing(
+    cust_a, contact_a, product, questionnaire, server
+):
+    server.accept, server.error = 0, ConnectionRefusedError("refused")
+    with pytest.raises(CommandError, match=r"not sent \(refused\); nothing was saved"):
+        run("send_survey", cust_a.external_ref, "--product", "CO-010")
+    assert not Survey.objects.exists() and len(server.handed) == 1
 
 
 def test_send_survey_exits_non_zero_from_the_shell(cust_a, product):

@@ -31,6 +31,9 @@ class Command(BaseCommand):
                 survey, token = services.survey_create(customer=customer, product=found,
                                                        channel=Survey.Channel.EMAIL, reason=Survey.Reason.MANUAL)
                 link = services.survey_send(survey=survey, token=token, base_url=base_url)
+        except services.SurveyNotSent as error:
+            # Raised inside the block: the survey was rolled back, nothing waits for a retry.
+            raise CommandError(f"The e-mail was not sent ({error.reason}); nothing was saved.") from error
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(f"Survey {survey.pk} e-mailed to {services.survey_recipient(survey)}.")

@@ -1,0 +1,209 @@
+"""One planned contact of the agenda as HTML, written in Python (issue 15).
+
+The agenda draws up to 75 of these, each with its customer's dossier and three actions;
+through the template engine a row cost about 0.65 ms (some sixty variable lookups,
+filters and tags), most of the page's rendering. Here a row is one format string; every
+value is escaped (`conditional_escape`), the fixed words are translated once per
+language and the dates formatted once per day shown. The same function draws the row in
+the page and the row redrawn after an htmx action (template tag `agenda_row`).
+"""
+
+from functools import lru_cache
+
+from django.template.defaultfilters import truncatechars
+from django.utils import formats, timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from crm_project.object_urls import object_url, page_url
+
+PLANNED = "planned"
+
+
+@lru_cache(maxsize=16)
+def _labels(language: str) -> dict[str, str]:
+    """The row's fixed words in `language`, escaped, translated once."""
+    words = {
+        "last_contact": _("Last contact"),
+        "none_yet": _("none yet"),
+        "offer_next": _("Offer next"),
+        "nothing_offered": _("nothing from the portrait"),
+        "log": _("Log"),
+        "move": _("Move"),
+        "cancel": _("Cancel"),
+    }
+    return {key: conditional_escape(text) for key, text in words.items()}
+
+
+@lru_cache(maxsize=2048)
+def _formatted(value, fmt: str, language: str) -> str:
+    return formats.date_format(value, fmt)
+
+
+def _day(value, fmt: str) -> str:
+    """The `date` filter's output: an aware datetime in local time first."""
+    if hasattr(value, "tzinfo") and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return _formatted(value, fmt, get_language())
+
+
+ROW = (
+    '<li class="list-group-item agenda-row{muted}" id="contact-{pk}">'
+    '<div class="d-flex flex-wrap gap-2 align-items-baseline">'
+    '<a class="fw-semibold" href="{customer_url}">{customer}</a>{badges}</div>'
+    '<dl class="row small mb-1 mt-1 dossier">{dossier}</dl>{body}</li>'
+)
+TERM = '<dt class="col-sm-3 fw-normal text-muted">{}</dt><dd class="col-sm-9 mb-0">{}</dd>'
+ACTIONS = (
+    '<div class="d-flex flex-wrap gap-2 align-items-start agenda-actions">'
+    '<a class="btn btn-primary btn-sm" href="{log_url}?{completes}" hx-get="{log_url}?{inline}" '
+    'hx-target="#contact-{pk}-log">{log}</a>'
+    '<form class="d-flex gap-1" method="post" action="{move_url}" hx-post="{move_url}" '
+    'hx-target="#contact-{pk}" hx-swap="outerHTML">'
+    '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+    '<input type="hidden" name="next" value="{next}">'
+    '<input type="date" name="to_date" id="move-{pk}" class="form-control form-control-sm w-auto{invalid}" '
+    'min="{today}" value="{value}" required aria-label="{move_label}">'
+    '<button type="submit" class="btn btn-outline-secondary btn-sm">{move}</button>'
+    '<button type="submit" class="btn btn-outline-danger btn-sm" formaction="{cancel_url}" formnovalidate '
+    'hx-post="{cancel_url}" hx-confirm="{cancel_question}">{cancel}</button>'
+    '</form></div>{errors}<div id="contact-{pk}-log" class="mt-2"></div>'
+)
+
+
+def _badges(row, today) -> str:
+    escape = conditional_escape
+    parts = []
+    if row.due_date < today and row.status == PLANNED:
+        text = _("due %(day)s") % {"day": _day(row.due_date, "D j M")}
+        parts.append(f'<span class="badge text-bg-danger">{escape(text)}</span>')
+    parts.append(f"<span>{escape(row.purpose)}</span>")
+    if row.product_id:
+        text = _("offer %(product)s") % {"product": row.product.name}
+        parts.append(f'<span class="badge text-bg-info">{escape(text)}</span>')
+    if row.handed_over_from_id:
+        giver = row.handed_over_from
+        text = _("from %(name)s") % {"name": giver.get_full_name() or giver.username}
+        parts.append(f'<span class="badge text-bg-secondary">{escape(text)}</span>')
+    phone = row.customer.phone
+    if phone:
+        parts.append(f'<a class="small ms-auto" href="tel:{escape(phone)}">{escape(phone)}</a>')
+    return "".join(parts)
+
+
+def _dossier(row, labels) -> str:
+    escape = conditional_escape
+    if row.last_at:
+        summary = truncatechars(row.last_summary or "", 120)
+        last = f"{escape(_day(row.last_at, 'j M Y'))} · {escape(row.last_kind_label)} · {escape(summary)}"
+    else:
+        last = f'<span class="text-muted">{labels["none_yet"]}</span>'
+    items = [TERM.format(labels["last_contact"], last)]
+    for item in row.dossier_items:
+        text = f'<a href="{escape(item.url)}">{escape(item.text)}</a>' if item.url else escape(item.text)
+        items.append(TERM.format(escape(item.label), text))
+    if row.offer_next:
+        offers = " ".join(f'<span class="badge text-bg-light border">{escape(p.name)}</span>' for p in row.offer_next)
+    else:
+        offers = f'<span class="text-muted">{labels["nothing_offered"]}</span>'
+    items.append(TERM.format(labels["offer_next"], offers))
+    return "".join(items)
+
+
+def _agenda_link(day, manager_id, user_pk) -> str:
+    query = {"day": f"{day:%Y-%m-%d}"}
+    if manager_id != user_pk:
+        query["manager"] = manager_id
+    return f"{page_url('customers:agenda')}?{urlencode(query)}"
+
+
+def _outcome(row, *, user_pk, logged, next_contact, moved_to) -> SafeString:
+    """What the row says once acted on: done, cancelled or moved."""
+    if row.status == "done":
+        text = format_html("{}", _("Done"))
+        if logged:
+            text = format_html("{}: {}", text, _("%(kind)s logged") % {"kind": logged.get_kind_display().lower()})
+        text = format_html("{}.", text)
+        if next_contact:
+            link = _agenda_link(next_contact.due_date, next_contact.manager_id, user_pk)
+            text = format_html(
+                '{} {} <a href="{}">{}</a>: {}.',
+                text, _("Next contact on"), link, _day(next_contact.due_date, "D j M Y"), next_contact.purpose,
+            )  # fmt: skip
+        return format_html('<p class="small mb-0" role="status">{}</p>', text)
+    if row.status == "cancelled":
+        return format_html('<p class="small mb-0" role="status">{}</p>', _("Cancelled."))
+    link = _agenda_link(moved_to, row.manager_id, user_pk)
+    moved = _day(moved_to, "D j M Y")
+    return format_html('<p class="small mb-0" role="status">{} <a href="{}">{}</a>.</p>', _("Moved to"), link, moved)
+
+
+def _actions(row, labels, *, today, next_url, csrf_token, move_form, error) -> str:
+    escape = conditional_escape
+    pk, name = row.pk, row.customer.name
+    invalid = move_form is not None and bool(move_form.errors)
+    errors = ""
+    if invalid:
+        text = " ".join(str(message) for message in move_form["to_date"].errors)
+        errors += f'<div class="text-danger small" role="alert">{escape(text)}</div>'
+    if error:
+        errors += f'<div class="text-danger small" role="alert">{escape(error)}</div>'
+    return ACTIONS.format(
+        pk=pk,
+        log_url=object_url("customers:interaction_create", row.customer_id),
+        completes=escape(urlencode({"completes": pk, "next": next_url})),
+        inline=escape(urlencode({"where": "agenda", "row": pk})),
+        move_url=object_url("customers:planned_contact_move", pk),
+        cancel_url=object_url("customers:planned_contact_cancel", pk),
+        csrf=escape(csrf_token),
+        next=escape(next_url),
+        invalid=" is-invalid" if invalid else "",
+        today=f"{today:%Y-%m-%d}",
+        value=escape((move_form["to_date"].value() if move_form is not None else None) or ""),
+        move_label=escape(_("Move the contact with %(customer)s to") % {"customer": name}),
+        cancel_question=escape(_("Cancel the contact with %(customer)s?") % {"customer": name}),
+        log=labels["log"],
+        move=labels["move"],
+        cancel=labels["cancel"],
+        errors=errors,
+    )
+
+
+def render_agenda_row(
+    row,
+    *,
+    today,
+    next_url: str,
+    csrf_token: str,
+    user_pk: int,
+    logged=None,
+    next_contact=None,
+    moved_to=None,
+    move_form=None,
+    error: str = "",
+) -> SafeString:
+    """The <li> of one planned contact (a PlannedContact from selectors.agenda.agenda_dossier
+    or planned_contact_row): its customer, purpose and badges, the dossier, then either
+    its actions (log, move, cancel) or what became of it."""
+    labels = _labels(get_language())
+    acted = row.status != PLANNED or bool(moved_to)
+    if acted:
+        body = _outcome(row, user_pk=user_pk, logged=logged, next_contact=next_contact, moved_to=moved_to)
+    else:
+        body = _actions(
+            row, labels, today=today, next_url=next_url, csrf_token=csrf_token, move_form=move_form, error=error
+        )
+    return mark_safe(  # noqa: S308 - every value above is escaped
+        ROW.format(
+            muted=" text-muted" if acted else "",
+            pk=row.pk,
+            customer_url=conditional_escape(row.customer.get_absolute_url()),
+            customer=conditional_escape(row.customer.name),
+            badges=_badges(row, today),
+            dossier=_dossier(row, labels),
+            body=body,
+        )
+    )

@@ -1,0 +1,25 @@
+"""{% agenda_row row %}: one agenda row, drawn in Python (customers.agenda_row)."""
+
+from django import template
+
+from ..agenda_row import render_agenda_row
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def agenda_row(context, row):
+    """{% agenda_row row %} with the page's today, next, csrf_token and user, and what an
+    htmx action put in the context (logged, next_contact, moved_to, move_form, error)."""
+    return render_agenda_row(
+        row,
+        today=context["today"],
+        next_url=context.get("next") or "",
+        csrf_token=str(context.get("csrf_token") or ""),
+        user_pk=context["user"].pk,
+        logged=context.get("logged"),
+        next_contact=context.get("next_contact"),
+        moved_to=context.get("moved_to"),
+        move_form=context.get("move_form"),
+        error=context.get("error") or "",
+    )

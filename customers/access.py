@@ -11,6 +11,8 @@ Access follows the assignment: having once planned a contact gives nothing.
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q
 
+from crm_project.auth_backend import group_names
+
 MANAGER = "Sales manager"
 DIRECTOR = "Sales director"
 ADMINISTRATOR = "Administrator"
@@ -29,8 +31,9 @@ def user_role(user) -> str | None:
     if user.is_superuser:
         return ADMINISTRATOR
     if not hasattr(user, "_crm_role"):
-        # Cached on the user object, which lives for one request: one query per request.
-        names = set(user.groups.values_list("name", flat=True))
+        # Cached on the user object, which lives for one request; the group names come
+        # with the user's permissions, in the query every page makes anyway.
+        names = group_names(user)
         user._crm_role = next((role for role in (ADMINISTRATOR, DIRECTOR, MANAGER) if role in names), None)
     return user._crm_role
 

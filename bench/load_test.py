@@ -12,7 +12,7 @@ their pages with 1-3 s think time and log calls). Needs requirements-load.txt.
 
 For each number of users it ramps them up at --spawn-rate (each logs in through the
 login form once: the password hash is deliberately slow, so the ramp is gentle), resets
-the statistics, then measures for --duration seconds and prints requests per second and
+the statistics once every user has logged in, then measures for --duration seconds and prints requests per second and
 p50/p95/p99 per page. The saturation run has --saturation-users users with no think
 time: the requests per second the server (and the load generator, on the same machine)
 can give. The soak samples the resident memory of gunicorn's processes every 30 s and
@@ -178,10 +178,13 @@ def rss_mb(pid: int) -> float:
 
 def run_locust(args, env, host, users: int, duration: int, think: str, prefix: Path, memory=None) -> dict:
     spawn = max(1, int(users / args.spawn_rate))
-    env = {**env, "LOAD_THINK": think}
+    # the locustfile measures `duration` seconds from the last login, then stops the run;
+    # -t only bounds a run whose logins never finish
+    env = {**env, "LOAD_THINK": think, "LOAD_MEASURE": str(duration)}
+    limit = spawn + duration + 300 + 30
     command = [
         str(VENV_BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-        "-u", str(users), "-r", str(args.spawn_rate), "-t", f"{spawn + duration}s", "--host", host,
+        "-u", str(users), "-r", str(args.spawn_rate), "-t", f"{limit}s", "--host", host,
         "--csv", str(prefix), "--reset-stats", "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
     ]  # fmt: skip
     print(f"  {users} users, think {think} s: {spawn} s ramp, {duration} s measured", flush=True)
@@ -219,6 +222,7 @@ def table(title: str, result: dict) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     rows = sorted(result["stats"], key=lambda r: (r["name"] == "Aggregated", -r["requests"]))
+    rows = [r for r in rows if r["requests"] or r["name"] == "Aggregated"]  # the logins, before the clock
     for r in rows:
         name = "**all pages**" if r["name"] == "Aggregated" else r["name"]
         lines.append(

@@ -6,6 +6,11 @@ Managers also log calls on customer cards (an edit: GET the form, POST it). Page
 group the requests in the statistics. Data (which ids each user sees) comes from the
 JSON file in LOAD_DATA, written by load_test.py.
 
+Statistics count from the moment every user has logged in (LOAD_MEASURE seconds from
+then, after which the run stops): a login checks a deliberately slow password hash, and
+under load the ramp's logins queued into the measured minute and ate a good part of the
+two cores, so the figures were of logins more than of the pages of a working day.
+
 The server runs with DEBUG off, which marks cookies Secure; the load runs over plain
 HTTP on this machine, so the session and CSRF cookies are sent by hand and every request
 says X-Forwarded-Proto: https (as the TLS proxy in front of gunicorn would).
@@ -14,13 +19,39 @@ says X-Forwarded-Proto: https (as the TLS proxy in front of gunicorn would).
 import json
 import os
 import random
+import time
 from html.parser import HTMLParser
 
-from locust import HttpUser, between, constant, task
+import gevent
+from locust import HttpUser, between, constant, events, task
 
 DATA = json.loads(open(os.environ["LOAD_DATA"]).read()) if os.environ.get("LOAD_DATA") else {}
 THINK = os.environ.get("LOAD_THINK", "1-3")
 PROXY = {"X-Forwarded-Proto": "https"}
+MEASURE = float(os.environ.get("LOAD_MEASURE", "0"))  # seconds measured once all are logged in; 0: locust's -t
+LOGIN_WAIT = 300  # seconds at most to wait for the logins
+logged_in = 0
+environment = None
+
+
+@events.init.add_listener
+def _keep_environment(environment, **kwargs):
+    globals()["environment"] = environment
+
+
+@events.spawning_complete.add_listener
+def _measure_once_all_logged_in(user_count, **kwargs):
+    if MEASURE:
+        gevent.spawn(_measure, user_count)
+
+
+def _measure(user_count):
+    deadline = time.monotonic() + LOGIN_WAIT
+    while logged_in < user_count and time.monotonic() < deadline:
+        gevent.sleep(0.2)
+    environment.stats.reset_all()
+    gevent.sleep(MEASURE)
+    environment.runner.quit()
 
 
 def think():
@@ -81,6 +112,7 @@ class CrmUser(HttpUser):
             if answer.status_code != 302:
                 answer.failure(f"login answered {answer.status_code}")
             self._keep(answer)
+        globals()["logged_in"] += 1
 
     def pick_username(self) -> str:
         raise NotImplementedError

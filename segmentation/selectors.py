@@ -3,6 +3,7 @@
 from datetime import date, datetime, time
 
 import pandas as pd
+from django.db import connection
 from django.db.models import CharField, Count, DecimalField, F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -74,7 +75,10 @@ def classes_as_of(as_of: date | None):
     `rfm_segment` (and `visible_to(user)`); the figures (value, cov, r, f, m, ...) only when
     `has_figures(rows)`. Empty for a date no recompute finished. Two queries at most."""
     snapshots = CustomerSnapshot.objects.filter(as_of=as_of)
-    if as_of is None or snapshots.exists():
+    # Whether the date has rows, read in the (as_of, customer) index's order: exists() is
+    # unordered, and PostgreSQL then scanned the table from its oldest rows to the newest
+    # date's first one (160,000 rows, 13 ms, to find today's).
+    if as_of is None or snapshots.order_by("customer_id").values_list("pk", flat=True).first() is not None:
         return snapshots
     if not RecomputeRun.objects.filter(as_of=as_of, status=RecomputeRun.Status.DONE).exists():
         return snapshots  # none
@@ -87,18 +91,40 @@ def has_figures(rows) -> bool:
 
 
 def computed_date_on_or_before(as_of: date) -> date | None:
-    """The newest date on or before `as_of` whose classes can be read (classes_as_of)."""
-    run = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=as_of).order_by().values("as_of")
-    held = CustomerSnapshot.objects.filter(as_of__lte=as_of).order_by().values("as_of")
-    return run.union(held).order_by("-as_of").values_list("as_of", flat=True).first()
+    """The newest date on or before `as_of` whose classes can be read (classes_as_of).
+    Two index probes in one query: a UNION of the two sides, sorted, first read every
+    snapshot date of the table (a pass over hundreds of thousands of index entries)."""
+    runs, snapshots = RecomputeRun._meta.db_table, CustomerSnapshot._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MAX(d) FROM (SELECT MAX(as_of) AS d FROM {runs} WHERE status = %s AND as_of <= %s "
+            f"UNION ALL SELECT MAX(as_of) FROM {snapshots} WHERE as_of <= %s) AS newest",
+            [RecomputeRun.Status.DONE, as_of, as_of],
+        )
+        return _as_date(cursor.fetchone()[0])
 
 
 def snapshot_dates() -> list[date]:
     """The dates whose classes can be read, newest first: every finished recompute's,
-    and any date holding snapshot rows."""
-    runs = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by().values_list("as_of", flat=True)
-    held = CustomerSnapshot.objects.order_by().values_list("as_of", flat=True)
-    return list(runs.union(held).order_by("-as_of"))
+    and any date holding snapshot rows. The snapshot dates are read by skipping down the
+    (as_of, customer) index, one probe per date, where DISTINCT read every row's entry."""
+    runs = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).values_list("as_of", flat=True)
+    table = CustomerSnapshot._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE held(as_of) AS ("
+            f" SELECT MAX(as_of) FROM {table}"
+            f" UNION ALL SELECT (SELECT MAX(as_of) FROM {table} WHERE as_of < held.as_of) FROM held"
+            f" WHERE held.as_of IS NOT NULL"
+            f") SELECT as_of FROM held WHERE as_of IS NOT NULL"
+        )
+        held = [_as_date(row[0]) for row in cursor.fetchall()]
+    return sorted({*runs, *held}, reverse=True)
+
+
+def _as_date(value) -> date | None:
+    """A date from a raw query: SQLite hands MAX() of a date column back as text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def abc_xyz_matrix(rows) -> dict:

@@ -147,8 +147,8 @@ def test_control_points_take_one_query_whatever_the_number_of_deals(mgr_a):
         assert len(found) == 2 * made  # event passed and the half-paid invoice, per deal
         return len(queries)
 
-    # one union of all kinds, and three for the user (role, own and group permissions)
-    assert queries_with(1) == queries_with(5) == 1 + 3
+    # one union of all kinds, and one for the user (role and permissions, crm_project.auth_backend)
+    assert queries_with(1) == queries_with(5) == 1 + 1
 
 
 def test_the_first_n_points_are_the_first_n_of_all_whatever_the_limit(mgr_a, mgr_b, dir_1):

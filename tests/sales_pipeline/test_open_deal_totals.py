@@ -3,10 +3,11 @@ equal the open deals counted and summed live, whatever writes the deals or reass
 their customers; and the board reads them within the user's scope."""
 
 import random
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.urls import reverse
 
 from customers.models import Customer
@@ -156,3 +157,45 @@ def test_on_postgresql_truncating_the_deals_empties_the_totals(mgr_a):
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Deal._meta.db_table} CASCADE")
     assert OpenDealTotal.objects.count() == 0
+
+
+def _in_thread(work, started: threading.Event, done: threading.Event):
+    def run():
+        try:
+            started.wait(10)
+            with transaction.atomic():
+                work()
+        finally:
+            done.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["deal", "reassignment"])
+def test_on_postgresql_a_deal_written_while_its_customer_is_reassigned_counts_once(first, mgr_a, mgr_b):
+    # Without the deal trigger's lock on the customer, the deal lands under the old
+    # manager while the reassignment moves only the deals it saw.
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    customer = CustomerFactory(manager=mgr_a)
+    Deal.objects.create(customer=customer, manager=mgr_a, title="old", sale_type="long_push", amount=Decimal("5"))
+
+    def write_deal():
+        Deal.objects.create(customer=customer, manager=mgr_a, title="new", sale_type="long_push", amount=Decimal("7"))
+
+    def reassign():
+        Customer.objects.filter(pk=customer.pk).update(manager=mgr_b)
+
+    mine, theirs = (write_deal, reassign) if first == "deal" else (reassign, write_deal)
+    wrote, other_done = threading.Event(), threading.Event()
+    thread = _in_thread(theirs, wrote, other_done)
+    with transaction.atomic():
+        mine()
+        wrote.set()
+        assert not other_done.wait(0.5), "the other writer should wait for this transaction"
+    thread.join(10)
+    assert stored_open_totals() == live_open_totals() == {(mgr_a.pk, mgr_b.pk, 1, "long_push"): (2, 1200)}

@@ -1,0 +1,78 @@
+"""The board's cards written in Python (sales_pipeline.deal_cards) give the markup the
+card template gave, character for character, escaped the same."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.template import engines
+
+from customers.models import Customer
+from sales_pipeline.models import Deal, Stage
+
+# sales_pipeline/_deal_card.html as it was before the cards were written in Python
+TEMPLATE_CARD = """{% comment %} the old card {% endcomment %}{% load crm_urls l10n %}{% localize off %}
+{% object_url 'sales_pipeline:deal_move' deal.pk as move_url %}
+<article class="card deal-card mb-2" id="deal-card-{{ deal.pk }}" draggable="true" data-stage="{{ deal.stage }}" data-move-url="{{ move_url }}">
+  <div class="card-body p-2 small">
+    <a class="fw-semibold d-block text-truncate" href="{{ deal.get_absolute_url }}">{{ deal.title }}</a>
+    <div class="text-muted text-truncate">{{ deal.customer.name }}</div>
+    <div class="d-flex justify-content-between"><span class="deal-amount">{{ deal.amount|floatformat:"2g" }}</span>{% if deal.paid %}<span class="text-success">paid {{ deal.paid|floatformat:"2g" }}</span>{% endif %}</div>
+    <div class="text-muted">{{ deal.manager.get_full_name|default:deal.manager.username }} · {{ deal.days }} day{{ deal.days|pluralize }} here</div>
+    {% for alert in deal.alerts %}<span class="badge text-bg-danger me-1">{{ alert }}</span>{% endfor %}
+    {% if error %}<div class="alert alert-warning p-1 my-1 deal-card-error" role="alert">{{ error }}</div>{% endif %}
+    {% if perms.sales_pipeline.change_deal %}
+    <div class="d-flex justify-content-between mt-1">
+      {% if deal.stage > 1 %}<button type="button" class="btn btn-outline-secondary btn-sm py-0 deal-back" title="Move back" aria-label="Move back a stage"
+        hx-post="{{ move_url }}" hx-vals='{"to_stage": "{{ deal.stage|add:-1 }}", "from": "board"}'
+        hx-include="#board-filters" hx-target="#deal-card-{{ deal.pk }}" hx-swap="outerHTML">&larr;</button>{% else %}<span></span>{% endif %}
+      {% if deal.stage < 6 %}<button type="button" class="btn btn-outline-primary btn-sm py-0 deal-forward" title="Move on" aria-label="Move on a stage"
+        hx-post="{{ move_url }}" hx-vals='{"to_stage": "{{ deal.stage|add:1 }}", "from": "board"}'
+        hx-include="#board-filters" hx-target="#deal-card-{{ deal.pk }}" hx-swap="outerHTML">&rarr;</button>{% endif %}
+    </div>
+    {% endif %}
+  </div>
+</article>{% endlocalize %}
+"""  # noqa: E501
+
+NEW_CARD = "{% load deal_cards %}{% deal_card deal error %}"
+NEW_CARDS = "{% load deal_cards %}{% deal_cards deals %}"
+
+
+def _deal(pk, stage, *, amount="1234567.50", paid="0.00", days=3, alerts=(), title="Line <upgrade> & co", full=True):
+    manager = get_user_model()(username="m&m", first_name="Ann" if full else "", last_name="O'Neil" if full else "")
+    customer = Customer(name='Acme "Best" <Ltd>')
+    deal = Deal(pk=pk, stage=stage, amount=Decimal(amount), title=title, customer=customer, manager=manager)
+    deal.stage_entered_at = datetime(2026, 1, 1)
+    deal.paid, deal.days, deal.alerts = Decimal(paid), days, list(alerts)
+    return deal
+
+
+DEALS = [
+    _deal(1, Stage.PRESENTATION, days=1),
+    _deal(22, Stage.OFFER, amount="0.00", days=0, alerts=["Offer expired"]),
+    _deal(333, Stage.PAYMENT, paid="-0.00", alerts=["Invoice expired", "<b>x</b>"], full=False),
+    _deal(4444, Stage.DELIVERY, amount="-1000.05", paid="999999999.99", days=1000),
+    _deal(55555, Stage.CLOSING, amount="12.345", paid="0.01"),
+    _deal(666666, Stage.AGREEMENT, amount="-0.004", paid="-0.005"),
+]
+
+
+@pytest.mark.parametrize("can_change", [True, False])
+@pytest.mark.parametrize("error", ["", "Fill in the <offer> & date"])
+def test_one_card_is_the_templates_card(can_change, error):
+    perms = {"sales_pipeline": {"change_deal": can_change}}
+    old, new = engines["django"].from_string(TEMPLATE_CARD), engines["django"].from_string(NEW_CARD)
+    for deal in DEALS:
+        context = {"deal": deal, "error": error, "perms": perms}
+        assert new.render(context) == old.render(context)
+
+
+def test_a_column_of_cards_is_the_templates_cards_in_a_row():
+    perms = {"sales_pipeline": {"change_deal": True}}
+    loop = "{% for deal in deals %}{% include 'card.html' %}{% endfor %}"
+    old = engines["django"].from_string(loop.replace("{% include 'card.html' %}", TEMPLATE_CARD.rstrip("\n") + "\n"))
+    new = engines["django"].from_string(NEW_CARDS)
+    context = {"deals": DEALS, "perms": perms}
+    assert new.render(context) == old.render(context)

@@ -13,6 +13,7 @@ from .deals import (
     Stage,
     StageChange,
 )
+from .journeys import DealJourney, FunnelDay
 from .ledger import (
     MONEY_DIGITS,
     MONEY_PLACES,
@@ -28,9 +29,11 @@ __all__ = [
     "ContractChange",
     "Deal",
     "DealDocument",
+    "DealJourney",
     "DealLine",
     "DealQuerySet",
     "DocumentTemplate",
+    "FunnelDay",
     "Payment",
     "RefusalReason",
     "SettlementDay",

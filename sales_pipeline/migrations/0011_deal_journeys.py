@@ -63,11 +63,12 @@ CREATE FUNCTION deal_journey_refresh(ids bigint[]) RETURNS void LANGUAGE plpgsql
 BEGIN
     -- in key order; a concurrent writer of the same deal waits here until this
     -- transaction ends, and its next statement then sees these changes too
-    PERFORM 1 FROM {JOURNEYS} WHERE deal_id = ANY(ids) ORDER BY deal_id FOR UPDATE;
+    -- (IN unnest, not = ANY: a semi-join, where thousands of ids would be compared row by row)
+    PERFORM 1 FROM {JOURNEYS} WHERE deal_id IN (SELECT unnest(ids)) ORDER BY deal_id FOR UPDATE;
     DELETE FROM {JOURNEYS} AS j
-    WHERE j.deal_id = ANY(ids) AND NOT EXISTS (SELECT 1 FROM {DEALS} AS d WHERE d.id = j.deal_id);
+    WHERE j.deal_id IN (SELECT unnest(ids)) AND NOT EXISTS (SELECT 1 FROM {DEALS} AS d WHERE d.id = j.deal_id);
     INSERT INTO {JOURNEYS} AS j ({", ".join(COLUMNS)})
-    {journeys_select("d.id = ANY(ids)")} ORDER BY d.id
+    {journeys_select("d.id IN (SELECT unnest(ids))")} ORDER BY d.id
     ON CONFLICT (deal_id) DO UPDATE SET {_UPDATE_ALL};
 END $$;
 

@@ -56,15 +56,19 @@ def journeys_select(deals: str) -> str:
     )
 
 
+_COPIED = "manager_id, customer_id, sale_type, amount, stage, status, closed_at, lost_reason_id"
 _UPDATE_ALL = ", ".join(f"{column} = EXCLUDED.{column}" for column in COLUMNS[1:])
 
 POSTGRESQL_INSTALL = f"""
 CREATE FUNCTION deal_journey_refresh(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    -- in key order; a concurrent writer of the same deal waits here until this
-    -- transaction ends, and its next statement then sees these changes too
+    -- The deals locked in key order: a concurrent writer of the same deal waits here
+    -- until this transaction ends, and its next statement then sees these changes too.
+    -- The deal rows, not the journeys: the pipeline's services lock the deal before they
+    -- write its changes, so both wait in one place; NO KEY UPDATE, so that the key share
+    -- a stage change's foreign key takes does not block it.
     -- (IN unnest, not = ANY: a semi-join, where thousands of ids would be compared row by row)
-    PERFORM 1 FROM {JOURNEYS} WHERE deal_id IN (SELECT unnest(ids)) ORDER BY deal_id FOR UPDATE;
+    PERFORM 1 FROM {DEALS} WHERE id IN (SELECT unnest(ids)) ORDER BY id FOR NO KEY UPDATE;
     DELETE FROM {JOURNEYS} AS j
     WHERE j.deal_id IN (SELECT unnest(ids)) AND NOT EXISTS (SELECT 1 FROM {DEALS} AS d WHERE d.id = j.deal_id);
     INSERT INTO {JOURNEYS} AS j ({", ".join(COLUMNS)})
@@ -89,12 +93,13 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM deal_journey_refresh(ARRAY(SELECT id FROM new_rows));
     ELSIF TG_OP = 'UPDATE' THEN
-        -- only the deals whose copied fields changed: most edits touch none
+        -- only the deals whose copied fields changed: most edits touch none. EXCEPT, not
+        -- a join of the two transition tables: the planner takes each for one row and
+        -- would compare every pair (17 s for 10,000 deals).
         PERFORM deal_journey_refresh(ARRAY(
-            SELECT n.id FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id
-            WHERE (n.manager_id, n.customer_id, n.sale_type, n.amount, n.stage, n.status, n.closed_at, n.lost_reason_id)
-                IS DISTINCT FROM
-                  (o.manager_id, o.customer_id, o.sale_type, o.amount, o.stage, o.status, o.closed_at, o.lost_reason_id)
+            SELECT id FROM (
+                SELECT id, {_COPIED} FROM new_rows EXCEPT SELECT id, {_COPIED} FROM old_rows
+            ) AS changed
         ));
     ELSE
         DELETE FROM {JOURNEYS} WHERE deal_id IN (SELECT id FROM old_rows);
@@ -105,8 +110,9 @@ END $$;
 CREATE FUNCTION deal_journey_customers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM deal_journey_refresh(ARRAY(
-        SELECT d.id FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id JOIN {DEALS} AS d ON d.customer_id = n.id
-        WHERE n.manager_id IS DISTINCT FROM o.manager_id
+        SELECT d.id FROM {DEALS} AS d WHERE d.customer_id IN (
+            SELECT id FROM (SELECT id, manager_id FROM new_rows EXCEPT SELECT id, manager_id FROM old_rows) AS moved
+        )
     ));
     RETURN NULL;
 END $$;
@@ -166,7 +172,6 @@ def _sqlite_refresh(deals: str) -> str:
     )
 
 
-_COPIED = "manager_id, customer_id, sale_type, amount, stage, status, closed_at, lost_reason_id"
 SQLITE_INSTALL = [
     f"CREATE TRIGGER deal_journey_change_insert AFTER INSERT ON {CHANGES} "
     f"BEGIN {_sqlite_refresh('d.id = NEW.deal_id')} END",

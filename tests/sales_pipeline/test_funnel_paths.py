@@ -6,12 +6,13 @@ equal their recomputation; the queries do not grow with the data."""
 
 import importlib
 import random
+import threading
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -321,3 +322,35 @@ def test_a_stage_reached_twice_in_the_period_counts_once_and_converts(world):
     assert [row.reached for row in report.stages[:3]] == [1, 1, 1]
     assert [row.converted for row in report.stages[:2]] == [1, 1]
     assert report.stages[1].left == 2  # left Offer twice, back and forward
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_concurrent_changes_of_one_deal_both_count(mgr_a):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    deal = Deal.objects.create(customer=CustomerFactory(manager=mgr_a), manager=mgr_a, title="Raced",
+                               sale_type="long_push", amount=Decimal("10.00"))  # fmt: skip
+    day = date(2026, 3, 2)
+    StageChange.objects.create(deal=deal, from_stage=None, to_stage=1, changed_at=at(day, 9))
+    first_wrote, second_done = threading.Event(), threading.Event()
+
+    def second_writer():
+        try:
+            first_wrote.wait(10)
+            with transaction.atomic():  # waits on the first writer's lock, then reads its change too
+                StageChange.objects.create(deal=deal, from_stage=2, to_stage=3, changed_at=at(day, 11))
+        finally:
+            second_done.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    # written without the services' lock on the deal, as a raw import could
+    with transaction.atomic():
+        StageChange.objects.create(deal=deal, from_stage=1, to_stage=2, changed_at=at(day, 10))
+        first_wrote.set()
+        assert not second_done.wait(0.5), "the second writer should wait for this transaction"
+    thread.join(10)
+    journey = DealJourney.objects.get(deal=deal)
+    assert (journey.entered_2, journey.entered_3) == (at(day, 10), at(day, 11))
+    check_kept_tables()

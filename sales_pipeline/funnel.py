@@ -35,9 +35,7 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
-    Func,
     IntegerField,
-    Max,
     Q,
     QuerySet,
     Sum,
@@ -49,7 +47,7 @@ from django.utils import timezone
 
 from customers.access import managed_scope
 
-from .models import Deal, DealJourney, DealLine, FunnelDay, RefusalReason, Stage, StageChange
+from .models import DealJourney, DealLine, FunnelDay, RefusalReason, Stage, StageChange
 
 STAGES = list(Stage)
 WON_BIT = 7  # the bit of "won" in a deal's mask of steps reached
@@ -118,13 +116,6 @@ def _narrowing(user, *, manager, team, product_line, sale_type, owners=("manager
     return condition
 
 
-class _StageBit(Func):
-    """2 ** stage as an integer (bit `stage` set), on PostgreSQL and SQLite alike."""
-
-    template = "(1 << %(expressions)s)"
-    output_field = IntegerField()
-
-
 STEPS = [*(int(stage) for stage in STAGES), WON_BIT]
 # What each deal contributes, in this order: its amount, its mask of steps reached in the
 # period, and per stage the changes leaving it in the period and their days.
@@ -155,36 +146,42 @@ def _regular_deals_sql(journeys: QuerySet, begin: datetime, stop: datetime) -> t
     return per_deal.query.sql_with_params()
 
 
+# A stage change's bit in a deal's mask of steps reached: its stage entered moving
+# forward, WON_BIT for won, none for the rest.
+_CHANGE_BIT = (
+    "CASE WHEN to_status = 'open' AND (from_stage IS NULL OR from_stage < to_stage) THEN (1 << to_stage) "
+    f"WHEN to_status = 'won' THEN {1 << WON_BIT} ELSE 0 END"
+)
+_CHANGE_LEAVING = ", ".join(
+    f"SUM(CASE WHEN from_stage = {stage} THEN 1 ELSE 0 END) AS out_{stage}, "
+    f"SUM(CASE WHEN from_stage = {stage} THEN days_in_stage ELSE 0 END) AS out_days_{stage}"
+    for stage in STAGES
+)
+
+
 def _irregular_deals_sql(journeys: QuerySet, begin: datetime, stop: datetime) -> tuple[str, tuple]:
     """Per deal that reached a step twice or left a stage twice (a backward move), its
     contribution from its stage changes in the period. `reached` is the OR of the steps'
-    bits: SUM(DISTINCT) of them."""
-    forward = Q(to_status=Deal.Status.OPEN) & (Q(from_stage__isnull=True) | Q(from_stage__lt=F("to_stage")))
-    bit = Case(
-        When(forward, then=_StageBit(F("to_stage"))),
-        When(to_status=Deal.Status.WON, then=Value(1 << WON_BIT)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    leaving = {}
-    for stage in STAGES:
-        leaving[f"out_{stage}"] = Sum(Case(When(from_stage=stage, then=Value(1)), default=Value(0)))
-        leaving[f"out_days_{stage}"] = Sum(Case(When(from_stage=stage, then=F("days_in_stage")), default=Value(0)))
-    per_deal = (
+    bits: SUM(DISTINCT) of them. The ORM narrows the changes, the SQL around is fixed."""
+    changes, params = (
         StageChange.objects.filter(
             deal_id__in=journeys.filter(regular=False).values("deal_id"), changed_at__gte=begin, changed_at__lt=stop
         )
         .order_by()
-        .values("deal_id")
-        .annotate(amount=Max("deal__amount"), reached=Sum(bit, distinct=True), **leaving)
-        .values(*PER_DEAL_COLUMNS)
+        .annotate(deal_amount=F("deal__amount"))
+        .values_list("deal_id", "from_stage", "to_stage", "to_status", "days_in_stage", "deal_amount")
+        .query.sql_with_params()
     )
-    return per_deal.query.sql_with_params()
+    return (
+        f"SELECT MAX(deal_amount) AS amount, SUM(DISTINCT {_CHANGE_BIT}) AS reached, {_CHANGE_LEAVING} "
+        f"FROM ({changes}) AS changes GROUP BY deal_id",
+        params,
+    )
 
 
-def _per_deal_totals(parts: list[tuple[str, tuple]]) -> dict[str, list]:
-    """Sum the per-deal rows of `parts` (queries of PER_DEAL_COLUMNS) in one query: per
-    step its deals, their amount and those that reached the next step too; per stage the
+def _totals_sql(parts: list[tuple[str, tuple]]) -> tuple[str, tuple]:
+    """The sums of the per-deal rows of `parts` (queries of PER_DEAL_COLUMNS): per step
+    its deals, their amount and those that reached the next step too; per stage the
     changes leaving it and their days."""
     names = ", ".join(PER_DEAL_COLUMNS)
     union = " UNION ALL ".join(f"SELECT {names} FROM ({sql}) AS p{index}" for index, (sql, _) in enumerate(parts))
@@ -194,11 +191,13 @@ def _per_deal_totals(parts: list[tuple[str, tuple]]) -> dict[str, list]:
         following = f"((reached >> {STEPS[index + 1]}) & 1)" if index + 1 < len(STEPS) else "0"
         columns += [f"SUM({flag})", f"SUM({flag} * amount)", f"SUM({flag} * {following})"]
     columns += [f"SUM(out_{stage}), SUM(out_days_{stage})" for stage in STAGES]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(columns)} FROM ({union}) AS per_deal", tuple(p for _, params in parts for p in params)
-        )
-        row = cursor.fetchone()
+    return f"SELECT {', '.join(columns)} FROM ({union}) AS per_deal", tuple(p for _, params in parts for p in params)
+
+
+TOTALS_WIDTH = 3 * len(STEPS) + 2 * len(STAGES)
+
+
+def _totals(row) -> dict[str, list]:
     steps, leaving = row[: 3 * len(STEPS)], row[3 * len(STEPS) :]
     return {
         "reached": [int(value or 0) for value in steps[0::3]],
@@ -213,7 +212,10 @@ def _from_journeys(scope: Q, begin: datetime, stop: datetime) -> dict[str, list]
     """The totals from the journeys of the period's deals: a row per deal (SQLite, and a
     product line's deals, which the days cannot tell apart)."""
     journeys = DealJourney.objects.filter(scope, last_at__gte=begin, first_at__lt=stop)
-    return _per_deal_totals([_regular_deals_sql(journeys, begin, stop), _irregular_deals_sql(journeys, begin, stop)])
+    sql, params = _totals_sql([_regular_deals_sql(journeys, begin, stop), _irregular_deals_sql(journeys, begin, stop)])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _totals(cursor.fetchone())
 
 
 _days_zone: dict[str, str] = {}
@@ -239,48 +241,75 @@ def _from_days(scope: Q, start: date, end: date, begin: datetime, stop: datetime
     the pairs open at its end (k before the end, k + 1 not: a difference of two counts
     from the first day) less those open across the whole period (k before its start,
     k + 1 after its end), which only the few deals spanning the period can be."""
-    in_period = Q(day__gte=start)
-    sums = {}
-    for bit in STEPS:
-        sums[f"in_reached_{bit}"] = Sum(f"reached_{bit}", filter=in_period)
-        sums[f"in_amount_{bit}"] = Sum(f"amount_{bit}", filter=in_period)
-    for stage in STAGES:
-        sums[f"in_pair_from_{stage}"] = Sum(f"pair_from_{stage}", filter=in_period)
-        sums[f"before_end_from_{stage}"] = Sum(f"pair_from_{stage}")
-        sums[f"before_end_to_{stage}"] = Sum(f"pair_to_{stage}")
-        sums[f"in_out_{stage}"] = Sum(f"out_{stage}", filter=in_period)
-        sums[f"in_out_days_{stage}"] = Sum(f"out_days_{stage}", filter=in_period)
-    days = {name: value or 0 for name, value in FunnelDay.objects.filter(scope, day__lte=end).aggregate(**sums).items()}
-
+    # one statement: the days' sums, the deals spanning the period, the irregular deals;
+    # the ORM narrows the rows, the sums around are fixed SQL
+    day_rows, day_params = (
+        FunnelDay.objects.filter(scope, day__lte=end)
+        .order_by()
+        .values_list("day", *_DAY_VALUES)
+        .query.sql_with_params()
+    )
     # the GiST index journey_span (migration 0012) finds them; only constants in the SQL
     spanning = RawSQL(  # noqa: S611
         f"tstzrange({_JOURNEY}.first_at, {_JOURNEY}.last_at, '[]') @> tstzrange(%s, %s, '[]')",
         (begin, stop),
         output_field=BooleanField(),
     )
-    across = (
+    span_rows, span_params = (
         DealJourney.objects.filter(scope, spanning, regular=True, first_at__lt=begin, last_at__gte=stop)
         .order_by()
-        .aggregate(
-            **{
-                f"across_{stage}": Count(
-                    "pk", filter=Q(**{f"entered_{stage}__lt": begin, f"entered_{stage + 1}__gte": stop})
-                )
-                for stage in STAGES
-            }
-        )
+        .values_list(*(f"entered_{bit}" for bit in STEPS))
+        .query.sql_with_params()
     )
     journeys = DealJourney.objects.filter(scope, last_at__gte=begin, first_at__lt=stop)
-    totals = _per_deal_totals([_irregular_deals_sql(journeys, begin, stop)])
+    irregular, irregular_params = _totals_sql([_irregular_deals_sql(journeys, begin, stop)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM (SELECT {_DAY_SUMS} FROM ({day_rows}) AS d"
+            f" CROSS JOIN (SELECT %s::date AS start) AS p) AS days"
+            f", (SELECT {_ACROSS_SUMS} FROM ({span_rows}) AS s"
+            f" CROSS JOIN (SELECT %s::timestamptz AS begin, %s::timestamptz AS stop) AS p) AS across"
+            f", ({irregular}) AS irregular",
+            (*day_params, start, *span_params, begin, stop, *irregular_params),
+        )
+        row = cursor.fetchone()
+    # PostgreSQL sums bigints as numerics: counts back to int, amounts as money
+    days = {
+        name: _money(value) if name.startswith("in_amount") else int(value or 0)
+        for name, value in zip(_DAY_NAMES, row, strict=False)
+    }
+    across = row[len(_DAY_NAMES) : len(_DAY_NAMES) + len(STAGES)]
+    totals = _totals(row[len(_DAY_NAMES) + len(STAGES) :])
     for index, bit in enumerate(STEPS):
         totals["reached"][index] += days[f"in_reached_{bit}"]
-        totals["amount"][index] += _money(days[f"in_amount_{bit}"])
+        totals["amount"][index] += days[f"in_amount_{bit}"]
     for index, stage in enumerate(STAGES):
-        open_at_end = days[f"before_end_from_{stage}"] - days[f"before_end_to_{stage}"] - across[f"across_{stage}"]
+        open_at_end = days[f"before_end_from_{stage}"] - days[f"before_end_to_{stage}"] - (across[index] or 0)
         totals["converted"][index] += days[f"in_pair_from_{stage}"] - open_at_end
         totals["out"][index] += days[f"in_out_{stage}"]
         totals["out_days"][index] += days[f"in_out_days_{stage}"]
     return totals
+
+
+_DAY_VALUES = [
+    *(f"{name}_{bit}" for name in ("reached", "amount") for bit in STEPS),
+    *(f"{name}_{stage}" for name in ("pair_from", "pair_to", "out", "out_days") for stage in STAGES),
+]
+# (name, SQL) of the days' sums: in the period (from its first day) or up to its end
+_DAY_COLUMNS = [
+    *((f"in_{name}_{bit}", f"SUM(CASE WHEN d.day >= p.start THEN d.{name}_{bit} END)")
+      for name in ("reached", "amount") for bit in STEPS),
+    *((f"in_{name}_{stage}", f"SUM(CASE WHEN d.day >= p.start THEN d.{name}_{stage} END)")
+      for name in ("pair_from", "out", "out_days") for stage in STAGES),
+    *((f"before_end_{name}_{stage}", f"SUM(d.pair_{name}_{stage})") for name in ("from", "to") for stage in STAGES),
+]  # fmt: skip
+_DAY_NAMES = [name for name, _ in _DAY_COLUMNS]
+_DAY_SUMS = ", ".join(sql for _, sql in _DAY_COLUMNS)
+# per stage k, the deals that reached k before the period and k + 1 after it
+_ACROSS_SUMS = ", ".join(
+    f"SUM(CASE WHEN s.entered_{stage} < p.begin AND s.entered_{stage + 1} >= p.stop THEN 1 ELSE 0 END)"
+    for stage in STAGES
+)
 
 
 _JOURNEY = f'"{DealJourney._meta.db_table}"'

@@ -285,9 +285,9 @@ def test_the_funnel_takes_the_same_queries_at_two_sizes(world):
     small = (counted(), counted(product_line=line))
     make_deals(world, 90, seed=2)
     assert (counted(), counted(product_line=line)) == small
-    # PostgreSQL: the days, the deals spanning the period, the irregular deals, the
-    # refusals; a product line and SQLite: the journeys, the refusals
-    assert small == ((4, 2) if connection.vendor == "postgresql" else (2, 2))
+    # PostgreSQL: the days, the deals spanning the period and the irregular deals in one,
+    # the refusals; a product line and SQLite: the journeys, the refusals
+    assert small == (2, 2)
 
 
 def test_every_trigger_is_still_there_after_all_migrations(db):

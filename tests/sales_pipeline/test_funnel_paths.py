@@ -354,3 +354,19 @@ def test_on_postgresql_concurrent_changes_of_one_deal_both_count(mgr_a):
     journey = DealJourney.objects.get(deal=deal)
     assert (journey.entered_2, journey.entered_3) == (at(day, 10), at(day, 11))
     check_kept_tables()
+
+
+def test_on_postgresql_days_of_another_time_zone_are_not_read(world, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no day table")
+    make_deals(world, 60, seed=3)
+    late = Deal.objects.create(customer=world["customers"][0], manager=world["managers"][0], title="Late",
+                               sale_type="long_push", amount=Decimal("10.00"))  # fmt: skip
+    # London's 31 March, Tokyo's 1 April
+    StageChange.objects.create(deal=late, from_stage=None, to_stage=1, changed_at=at(date(2026, 3, 31), 20))
+    user, start, end = world["users"][0], date(2026, 2, 1), date(2026, 3, 31)
+    assert funnel._days_are_current()
+    # The days were cut at London's midnights; Tokyo's are nine hours earlier.
+    settings.TIME_ZONE = "Asia/Tokyo"
+    assert not funnel._days_are_current()
+    assert as_compared(funnel_report(user=user, start=start, end=end)) == reference(user, start, end)

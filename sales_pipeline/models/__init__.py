@@ -14,6 +14,7 @@ from .deals import (
     Stage,
     StageChange,
 )
+from .journeys import DealJourney, FunnelDay
 from .ledger import (
     MONEY_DIGITS,
     MONEY_PLACES,
@@ -29,9 +30,11 @@ __all__ = [
     "ContractChange",
     "Deal",
     "DealDocument",
+    "DealJourney",
     "DealLine",
     "DealQuerySet",
     "DocumentTemplate",
+    "FunnelDay",
     "OpenDealTotal",
     "Payment",
     "RefusalReason",

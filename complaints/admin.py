@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
+from . import services
 from .models import (
     CauseCategory,
     Complaint,
@@ -90,6 +93,27 @@ class SurveyAdmin(ReadOnlyAdmin):
     list_filter = ["channel", "reason", "delivery"]
     list_select_related = ["customer", "product"]
     exclude = ["token_hash"]
+    actions = ["send_again"]
+
+    @admin.action(permissions=["resend"], description=_(
+        "Send the e-mail again (failed, or stuck \"sending\": it may have reached the customer already)"))
+    def send_again(self, request, queryset):
+        queued = services.surveys_send_again(queryset)
+        skipped = queryset.count() - queued
+        self.message_user(request, ngettext(
+            "%(count)d survey e-mail will be sent again within 15 minutes, with a new link.",
+            "%(count)d survey e-mails will be sent again within 15 minutes, each with a new link.",
+            queued) % {"count": queued}, messages.SUCCESS if queued else messages.WARNING)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(count)d survey left alone: not e-mailed, answered, or neither failed nor stuck sending.",
+                "%(count)d surveys left alone: not e-mailed, answered, or neither failed nor stuck sending.",
+                skipped) % {"count": skipped}, messages.WARNING)
+
+    def has_resend_permission(self, request):
+        # The admin is read-only; sending again is the one change it offers, to whoever
+        # may change surveys.
+        return request.user.has_perm("complaints.change_survey")
 
 
 @admin.register(Response)

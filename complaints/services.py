@@ -400,6 +400,18 @@ def surveys_send_waiting(*, today: date | None = None, base_url: str | None = No
     return {"sent": counts[Delivery.SENT], "retrying": counts[Delivery.RETRY], "failed": counts[Delivery.FAILED]}
 
 
+def surveys_send_again(surveys) -> int:
+    """Put e-mailed surveys whose delivery failed, or was left "sending" by a worker that
+    died, back in the queue with a fresh budget of attempts: the periodic task sends them
+    with a new link (the old one stops working). An administrator's decision, since a
+    "sending" e-mail may already have reached the customer. Answered surveys are left
+    alone. Returns how many were queued."""
+    Delivery = Survey.Delivery
+    return surveys.filter(
+        channel=Survey.Channel.EMAIL, answered_at__isnull=True, delivery__in=[Delivery.SENDING, Delivery.FAILED]
+    ).update(delivery=Delivery.PENDING, attempts=0, next_attempt_at=None, delivery_error="")
+
+
 def _survey_deliver(survey: Survey, *, token: str | None, base_url: str | None, today: date, link_valid_days: int,
                     connection) -> str | None:
     """Claim, send and mark one survey's e-mail; returns its delivery state afterwards

@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm_project.admin import ReadOnlyAdminMixin, ReadOnlyInline
 
+from .campaigns import messages_send_again
 from .models import (
     Campaign,
     CampaignMessage,
@@ -98,3 +101,25 @@ class CampaignMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["pk", "step", "member", "status", "attempts", "next_attempt_at", "sent_at", "error"]
     list_filter = ["status", "step__campaign"]
     list_select_related = ["step", "member__customer"]
+    actions = ["send_again"]
+
+    @admin.action(permissions=["resend"], description=_(
+        "Send again (failed, or stuck \"sending\": it may have reached the customer already)"))
+    def send_again(self, request, queryset):
+        queued = messages_send_again(queryset)
+        skipped = queryset.count() - queued
+        self.message_user(request, ngettext(
+            "%(count)d message will be sent again on the campaign's next run.",
+            "%(count)d messages will be sent again on the campaign's next run.",
+            queued) % {"count": queued}, messages.SUCCESS if queued else messages.WARNING)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(count)d message left alone: sent or waiting already, its campaign no longer running, "
+                "or its customer out of the campaign.",
+                "%(count)d messages left alone: sent or waiting already, their campaign no longer running, "
+                "or their customer out of the campaign.",
+                skipped) % {"count": skipped}, messages.WARNING)
+
+    def has_resend_permission(self, request):
+        # The admin is read-only; sending again is the one change it offers.
+        return request.user.has_perm("loyalty.change_campaignmessage")

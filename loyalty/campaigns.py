@@ -201,6 +201,18 @@ def campaigns_send_due(*, campaign_id: int | None = None, today: date | None = N
     return sent
 
 
+def messages_send_again(messages) -> int:
+    """Put campaign messages whose sending failed, or was left "sending" by a worker that
+    died, back in the queue with a fresh budget of attempts, for campaigns still running
+    and members still in them: the next run sends them. An administrator's decision, since
+    a "sending" message may already have reached the customer. Returns how many."""
+    Status = CampaignMessage.Status
+    return messages.filter(
+        status__in=[Status.SENDING, Status.FAILED], step__campaign__status=Campaign.Status.RUNNING,
+        member__dropped="", member__customer__loyalty_opt_out__isnull=True,
+    ).update(status=Status.PENDING, attempts=0, next_attempt_at=None, error="")
+
+
 def _send_pending(campaign: Campaign, today: date) -> int:
     now = timezone.now()
     Status = CampaignMessage.Status

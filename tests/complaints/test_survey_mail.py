@@ -254,3 +254,57 @@ def test_the_admin_shows_each_surveys_delivery_attempts_and_last_error(product, 
     text = page.content.decode()
     assert page.status_code == 200 and "Waiting to retry" in text and "mailbox busy" in text
     assert 'class="field-attempts">1<' in text
+
+
+def send_again_in_admin(client, surveys):
+    return client.post(reverse("admin:complaints_survey_changelist"), {
+        "action": "send_again", "_selected_action": [survey.pk for survey in surveys]}, follow=True)
+
+
+def test_the_admin_sends_a_stuck_survey_again_once_with_a_new_link(product, questionnaire, server, admin_client):
+    buyers(product, 3)
+    server.accept, server.error = 1, SystemExit("killed")
+    t0 = timezone.now()
+    with pytest.raises(SystemExit):
+        nightly(t0)
+    stuck = Survey.objects.get(delivery="sending")
+    old_hash = stuck.token_hash
+    server.accept = None
+    page = send_again_in_admin(admin_client, Survey.objects.all())  # one sent, one stuck, one waiting
+    text = page.content.decode()
+    assert "1 survey e-mail will be sent again" in text and "2 surveys left alone" in text
+    stuck.refresh_from_db()
+    assert (stuck.delivery, stuck.attempts, stuck.delivery_error) == ("pending", 0, "")
+    periodic(t0 + timedelta(minutes=15))
+    periodic(t0 + timedelta(minutes=30))
+    stuck.refresh_from_db()
+    assert stuck.delivery == "sent" and stuck.token_hash != old_hash
+    again = [message for message in mail.outbox if message.to[0] == services.survey_recipient(stuck)]
+    assert len(again) == 1 and opens(again[0]) == stuck
+    assert len(mail.outbox) == 3  # the first survey once, the one left pending once, the stuck one once
+
+
+def test_the_admin_does_not_send_again_an_answered_or_sent_survey(mgr_a, product, questions, server, admin_client):
+    buyers(product, 2)
+    server.accept, server.error = 0, smtplib.SMTPDataError(550, b"no such mailbox")
+    nightly(timezone.now())
+    assert states() == {"failed": 2}
+    answered = Survey.objects.first()
+    Survey.objects.filter(pk=answered.pk).update(answered_at=timezone.now())
+    send_again_in_admin(admin_client, Survey.objects.all())
+    assert sorted(Survey.objects.values_list("delivery", flat=True)) == ["failed", "pending"]
+    assert Survey.objects.get(pk=answered.pk).delivery == "failed"
+
+
+def test_only_who_may_change_surveys_can_send_them_again(product, questionnaire, server, client, django_user_model):
+    buyers(product, 1)
+    server.accept, server.error = 0, smtplib.SMTPDataError(550, b"no such mailbox")
+    nightly(timezone.now())
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_survey"))
+    client.force_login(staff)
+    page = send_again_in_admin(client, Survey.objects.all())
+    assert page.status_code == 200 and Survey.objects.get().delivery == "failed"
+    assert "send_again" not in client.get(reverse("admin:complaints_survey_changelist")).content.decode()

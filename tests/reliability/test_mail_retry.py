@@ -135,3 +135,30 @@ def test_backoff_doubles_up_to_a_cap():
     assert mail_retry.is_transient(smtplib.SMTPDataError(451, b"try later"))
     assert not mail_retry.is_transient(smtplib.SMTPDataError(554, b"rejected"))
     assert not mail_retry.is_transient(ValueError("no address"))
+
+
+def test_the_admin_sends_a_stuck_message_again_once(campaign, flaky, admin_client):
+    from django.urls import reverse
+
+    started(campaign)
+    send(timezone.now())
+    CampaignMessage.objects.update(status="sending", attempts=1)  # claimed by a worker killed mid-send
+    mail.outbox = []
+    page = admin_client.post(reverse("admin:loyalty_campaignmessage_changelist"), {
+        "action": "send_again", "_selected_action": [only_message().pk]}, follow=True)
+    assert "1 message will be sent again" in page.content.decode()
+    assert (only_message().status, only_message().attempts) == ("pending", 0)
+    send(timezone.now() + timedelta(minutes=1))
+    send(timezone.now() + timedelta(minutes=2))
+    assert len(mail.outbox) == 1 and only_message().status == "sent"
+
+
+def test_a_message_of_a_stopped_campaign_or_a_sent_one_is_not_sent_again(campaign, flaky):
+    started(campaign)
+    send(timezone.now())
+    assert only_message().status == "sent"
+    assert campaigns.messages_send_again(CampaignMessage.objects.all()) == 0
+    CampaignMessage.objects.update(status="failed")
+    campaigns.campaign_stop(campaign=campaign, today=START)
+    assert campaigns.messages_send_again(CampaignMessage.objects.all()) == 0
+    assert only_message().status == "failed"

@@ -205,6 +205,8 @@ class Survey(models.Model):
         verbose_name_plural = _("surveys")
         indexes = [
             models.Index(fields=["customer", "-created_at"]),
+            # The list's default order (issue 15; as complaint_registered).
+            models.Index(fields=["created_at"], name="survey_created"),
             # The e-mails still to send or to retry: a handful among every survey ever made.
             models.Index(fields=["next_attempt_at"], condition=Q(delivery__in=["pending", "retry"]),
                          name="survey_mail_waiting"),
@@ -324,6 +326,9 @@ class Complaint(models.Model):
         indexes = [
             models.Index(fields=["owner", "step", "step_deadline"]),
             models.Index(fields=["customer", "step"]),
+            # The list's default order: its first page read from the index, newest first,
+            # instead of sorting every visible complaint (issue 15).
+            models.Index(fields=["registered_at"], name="complaint_registered"),
         ]
         constraints = [
             # The deal's closing grade opens at most one complaint per deal.

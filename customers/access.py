@@ -78,9 +78,17 @@ def _covering_contacts(user):
     )
 
 
-def directed_managers(user):
-    """The managers of the teams `user` directs (a queryset, used as a subquery)."""
-    return get_user_model().objects.filter(team_membership__team__directors=user)
+def directed_managers(user) -> list[int]:
+    """The ids of the managers of the teams `user` directs, read once per user object (it
+    lives for one request, as with user_role). Given to the database as literal ids, not
+    as a subquery: the planner then knows how many customers they hold, and a director's
+    scoped counts probe the rows they count instead of scanning every customer (issue 15:
+    the survey list's count 35 -> 10 ms at 50,000 customers)."""
+    if not hasattr(user, "_crm_directed"):
+        user._crm_directed = sorted(set(
+            get_user_model().objects.filter(team_membership__team__directors=user).values_list("pk", flat=True)
+        ))
+    return user._crm_directed
 
 
 def managed_scope(user, *manager_fields: str) -> Q:

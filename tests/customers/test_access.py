@@ -223,6 +223,22 @@ def test_a_director_of_two_teams_sees_each_customer_once(cust_a, cust_c, dir_1, 
     assert len(ids) == len(set(ids)) == 3
 
 
+def test_a_directors_sight_follows_the_teams_on_the_next_request(cust_a, cust_c, mgr_a, mgr_c, dir_1, team_1,
+                                                                   team_2, client_for):
+    """The directed managers are read once per request (literal ids in the queries): a
+    manager moved to another team, or a team given to the director, counts at the next page."""
+    from customers.models import TeamMembership
+
+    client = client_for(dir_1)
+    assert client.get(cust_a.get_absolute_url()).status_code == 200
+    assert client.get(cust_c.get_absolute_url()).status_code == 404
+    TeamMembership.objects.filter(user=mgr_a).update(team=team_2)
+    assert client.get(cust_a.get_absolute_url()).status_code == 404
+    team_2.directors.add(dir_1)
+    assert client.get(cust_a.get_absolute_url()).status_code == 200
+    assert client.get(cust_c.get_absolute_url()).status_code == 200
+
+
 def test_admins_and_view_all_permission_see_everything(cust_a, cust_c, admin_user, mgr_b):
     assert Customer.objects.visible_to(admin_user).count() == 2
     from django.contrib.auth.models import Permission

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from crm_project import charts, hooks
 from crm_project.dates import business_today, months_before
+from crm_project.object_urls import object_url
 from customers.access import customer_scope
 
 from .models import Answer, Complaint, Response, Step, Survey
@@ -75,7 +76,7 @@ def agenda_rows(*, viewer, owner, today: date) -> list:
             rows.append(hooks.AgendaRow(
                 kind=_("Survey to make"), date=day, customer_id=customer_id, customer_name=customer_name,
                 text=_("Ask about %(product)s") % {"product": text},
-                url=reverse("complaints:survey_fill", args=[pk]), slug="survey-call", detail=str(reasons[code]),
+                url=object_url("complaints:survey_fill", pk), slug="survey-call", detail=str(reasons[code]),
             ))
             continue
         overdue = step != Step.CLOSED and day is not None and day < today
@@ -85,7 +86,7 @@ def agenda_rows(*, viewer, owner, today: date) -> list:
             customer_id=customer_id,
             customer_name=customer_name,
             text=f"#{pk} {kinds[code]}: {steps[step]}",
-            url=reverse("complaints:complaint_detail", args=[pk]),
+            url=object_url("complaints:complaint_detail", pk),  # 50 rows: no reverse() each
             overdue=overdue,
             slug=f"complaint-{code} complaint-{'overdue' if overdue else 'new'}",
             detail=text,

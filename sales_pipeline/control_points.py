@@ -14,7 +14,8 @@ date), with these exact edges:
 * survey_not_sent: a won deal with survey_date < today and no survey_sent date
   (the survey day itself is the day to send it).
 * retry_reached: a deal lost at Presentation whose retry_date <= today (due on the day
-  itself), until a newer deal is opened for that customer.
+  itself), until a newer deal is opened for that customer (created after it was closed;
+  the deals' triggers keep these in RetryDue, migration 0014).
 
 One query for all kinds (a UNION ALL), limited, whatever the number of deals. "Contact
 interval exceeded" is per ABC class and for every assigned customer, so segmentation
@@ -29,9 +30,7 @@ from datetime import date
 from django.db import connection
 from django.db.models import (
     CharField,
-    Exists,
     F,
-    OuterRef,
     QuerySet,
     Value,
 )
@@ -96,7 +95,6 @@ def _deals(user, manager) -> QuerySet:
 def _branches(deals: QuerySet, today: date) -> dict[str, QuerySet]:
     """{kind: its overdue deals, each annotated with `due`, its control date}."""
     open_deals = deals.filter(status=Deal.Status.OPEN)
-    newer_deal = Deal.objects.filter(customer_id=OuterRef("customer_id"), created_at__gt=OuterRef("closed_at"))
     return {
         "offer_expired": open_deals.filter(stage=Stage.OFFER, offer_expires__lt=today).annotate(due=F("offer_expires")),
         "invoice_expired": open_deals.filter(stage__gte=Stage.PAYMENT, invoice_expires__lt=today)
@@ -109,9 +107,11 @@ def _branches(deals: QuerySet, today: date) -> dict[str, QuerySet]:
         "survey_not_sent": deals.filter(
             status=Deal.Status.WON, survey_date__lt=today, survey_sent__isnull=True
         ).annotate(due=F("survey_date")),
-        "retry_reached": deals.filter(status=Deal.Status.LOST, stage=Stage.PRESENTATION, retry_date__lte=today)
-        .exclude(Exists(newer_deal))
-        .annotate(due=F("retry_date")),
+        # The open retries the deal triggers keep (RetryDue): a range of its date index,
+        # where the rule itself passed over every refused presentation and its newer deals.
+        "retry_reached": deals.filter(
+            status=Deal.Status.LOST, stage=Stage.PRESENTATION, retry_due__retry_date__lte=today
+        ).annotate(due=F("retry_due__retry_date")),
     }
 
 

@@ -11,6 +11,8 @@ before today.
 sales_pipeline must not import segmentation, so this is contributed to the control points
 page (hooks.CONTROL_POINTS) and to the agenda (hooks.AGENDA_ROWS) through crm_project.hooks.
 Three queries whatever the number of customers: the settings, the current date, the rows.
+The rows come from ContactDue (contact_due.py), kept for the current classes, as index
+range reads; until it holds the current run's classes, from the snapshot itself.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from crm_project.hooks import AgendaRow
 from crm_project.object_urls import object_url
 from customers.models import Customer
 
-from .models import ClassificationSettings, CustomerSnapshot
+from .models import ClassificationSettings, RecomputeRun
 from .selectors import with_classes
 
 LIMIT = 1000  # the control points page lists at most this many, most overdue first
@@ -69,10 +71,22 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _current_run(today: date) -> tuple[date | None, bool]:
+    """The date of the current classes (CustomerSnapshot.objects.latest_date) and whether
+    ContactDue holds them, in one query."""
+    row = (
+        RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=today)
+        .order_by("-as_of")
+        .values_list("as_of", "contact_due_filled")
+        .first()
+    )
+    return row or (None, False)
+
+
 def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LIMIT) -> list[ContactDue]:
     """The assigned customers `user` may see (of one `manager` if given) whose contact
     interval has passed, most overdue first, at most `limit`."""
-    current = CustomerSnapshot.objects.latest_date(today)
+    current, filled = _current_run(today)
     intervals = ClassificationSettings.read().contact_intervals() if current else {}
     if not intervals:  # no classes yet, or no interval checked
         return []
@@ -80,12 +94,21 @@ def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LI
     if manager is not None:
         customers = customers.filter(manager=manager)
     zone = timezone.get_current_timezone()
-    # The newest interaction from the row the interaction triggers keep (LastInteraction):
-    # a join, where a MAX per customer cost a subquery per customer and per use.
-    customers = with_classes(customers, current).annotate(
-        last_contact=F("last_interaction__occurred_at"),
-        since=Coalesce("last_contact", "created_at"),
-    )
+    if filled:
+        # The kept rows (models.ContactDue): one index range per class over (abc, since).
+        customers = customers.annotate(
+            abc_class=F("contact_due__abc"),
+            last_contact=F("last_interaction__occurred_at"),
+            since=F("contact_due__since"),
+        )
+    else:
+        # Not filled for the current classes (a run not followed by a fill yet): the same
+        # list from the snapshot itself. The newest interaction from the row the
+        # interaction triggers keep (LastInteraction): a join, not a MAX per customer.
+        customers = with_classes(customers, current).annotate(
+            last_contact=F("last_interaction__occurred_at"),
+            since=Coalesce("last_contact", "created_at"),
+        )
     # "more than n days": the last contact's day + n < today, i.e. it happened before the start of today - n.
     overdue = Q(pk__in=[])
     for abc, days in intervals.items():

@@ -177,6 +177,9 @@ class RecomputeRun(models.Model):
     )
     error = models.TextField(blank=True)
     triggered_by = models.CharField(max_length=100, blank=True)
+    # ContactDue holds this run's classes (contact_due.contact_due_fill): the contact
+    # interval reads it only while this run is the current one; at most one run is marked.
+    contact_due_filled = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-as_of"]
@@ -187,6 +190,34 @@ class RecomputeRun(models.Model):
     @property
     def seconds(self) -> float | None:
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+class ContactDue(models.Model):
+    """What the control point "contact interval exceeded" needs per classed customer, so
+    that it is an index range read per class instead of a scan of every customer joined
+    with the current snapshot: the current ABC class (filled from the current snapshot by
+    the nightly recompute, contact_due.contact_due_fill) and `since`, the last interaction
+    or else the customer's creation, kept by triggers on the last interaction and on the
+    customer's creation time (migration 0005) in the statement that writes them. The
+    intervals themselves stay in ClassificationSettings, read with the page. Only
+    customers with a class have a row; the manager is read from the customer, so a
+    reassignment needs nothing here."""
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        db_constraint=False,  # derived rows, as the snapshots: no key check share-locking customers
+        primary_key=True,
+        related_name="contact_due",
+    )
+    abc = models.CharField("ABC", max_length=1)
+    since = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["abc", "since"], name="contact_due_class_since")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.abc} since {self.since:%Y-%m-%d %H:%M}"
 
 
 # The end of an interval that is still open: a date, not NULL, so that "valid on D" is

@@ -28,6 +28,7 @@ from sales_pipeline.models import MONEY_PLACES
 from . import selectors
 from .class_history import class_changes_count, class_history_write
 from .classification import OUTPUT_COLUMNS, classify
+from .contact_due import contact_due_fill
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
 
 logger = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
                 "error": "",
                 "step": "starting",
                 "triggered_by": triggered_by[:100],
+                "contact_due_filled": False,  # until this run's classes are in ContactDue
             },
         )
         try:
@@ -179,6 +181,8 @@ def segments_recompute(*, as_of: date, triggered_by: str = "system") -> Recomput
                 run.lines_without_cost = _lines_without_cost(as_of, params)
                 run.status, run.step, run.finished_at = RecomputeRun.Status.DONE, "done", timezone.now()
                 run.save()
+                if CustomerSnapshot.objects.latest_date() == as_of:  # the current classes changed
+                    contact_due_fill(as_of=as_of)
         except Exception as error:
             run.status, run.error, run.finished_at = RecomputeRun.Status.FAILED, repr(error)[:2000], timezone.now()
             run.save()

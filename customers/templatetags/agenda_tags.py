@@ -2,6 +2,7 @@
 
 from django import template
 
+from ..agenda_hook_rows import agenda_hook_rows as render_hook_rows
 from ..agenda_row import render_agenda_row
 
 register = template.Library()
@@ -23,3 +24,9 @@ def agenda_row(context, row):
         move_form=context.get("move_form"),
         error=context.get("error") or "",
     )
+
+
+@register.simple_tag
+def agenda_hook_rows(rows):
+    """{% agenda_hook_rows hook_rows %}: the rows other apps put on the agenda (customers.agenda_hook_rows)."""
+    return render_hook_rows(rows)

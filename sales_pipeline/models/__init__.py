@@ -11,6 +11,7 @@ from .deals import (
     OpenDealTotal,
     Payment,
     RefusalReason,
+    RetryDue,
     Stage,
     StageChange,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "OpenDealTotal",
     "Payment",
     "RefusalReason",
+    "RetryDue",
     "SettlementDay",
     "SettlementImport",
     "SettlementLine",

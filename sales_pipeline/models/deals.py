@@ -206,6 +206,29 @@ class DealLine(models.Model):
         return f"{self.quantity} x {self.product}"
 
 
+class RetryDue(models.Model):
+    """The deals whose retry date is still to be kept: lost at Presentation with a retry
+    date and no newer deal of the customer since (control_points.py, retry_reached). Kept
+    by triggers on the deals (migration 0014) in the statement that writes them, so that
+    the control point is a range read of the few open retries, not a pass over every
+    refused presentation with an anti-join to the newer deals (thousands superseded)."""
+
+    deal = models.OneToOneField(
+        Deal,
+        on_delete=models.DO_NOTHING,  # the triggers remove the row with the deal
+        db_constraint=False,
+        primary_key=True,
+        related_name="retry_due",
+    )
+    retry_date = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["retry_date", "deal"], name="retry_due_date")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: retry {self.retry_date}"
+
+
 class StageChange(models.Model):
     """A move of a deal between stages (or to won/lost): from, to, when, who, days spent."""
 

@@ -1,6 +1,6 @@
 """Read side of segmentation: the one grouped query over the ledger's day table, and page queries."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from django.db import connection
@@ -65,6 +65,24 @@ def customers_without_lines(*, as_of: date, having_lines: pd.Series) -> list[int
 def purchase_days(*, as_of: date) -> pd.DataFrame:
     """Each customer's first and second distinct days with a positive line up to D."""
     return ledger.first_purchase_days(up_to=as_of)
+
+
+def median_second_purchase_gap(*, as_of: date) -> float | None:
+    """The median days from first to second purchase of the customers with a second by D."""
+    return ledger.median_second_purchase_gap(up_to=as_of)
+
+
+def one_time_buyers(customers, *, as_of: date, ages: tuple[int, int]):
+    """`customers` with a single purchase day by D, `ages[0]` to `ages[1]` days before D
+    (classification.nudge_ages), annotated with `first_purchase`, by name, managers joined."""
+    youngest, oldest = ages
+    return (
+        ledger.one_time_buyers(
+            customers, up_to=as_of, first_from=as_of - timedelta(days=oldest), first_to=as_of - timedelta(days=youngest)
+        )
+        .select_related("manager")
+        .order_by("name")
+    )
 
 
 def classes_as_of(as_of: date | None):

@@ -18,6 +18,7 @@ from .journeys import DealJourney, FunnelDay
 from .ledger import (
     MONEY_DIGITS,
     MONEY_PLACES,
+    FirstPurchases,
     SettlementDay,
     SettlementImport,
     SettlementLine,
@@ -34,6 +35,7 @@ __all__ = [
     "DealLine",
     "DealQuerySet",
     "DocumentTemplate",
+    "FirstPurchases",
     "FunnelDay",
     "OpenDealTotal",
     "Payment",

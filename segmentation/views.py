@@ -48,7 +48,10 @@ def overview(request):
     """The ABC x XYZ matrix, lifecycle counts and the RFM activity matrix of one date."""
     as_of = _as_of(request)
     snapshots = selectors.classes_as_of(as_of).visible_to(request.user)
-    cells, counts, rfm, segments = selectors.overview_counts(snapshots)
+    if as_of is not None and selectors.has_figures(snapshots):
+        cells, counts, rfm, segments = selectors.overview_counts_of_snapshot(user=request.user, as_of=as_of)
+    else:  # a date held in the intervals only (or none yet)
+        cells, counts, rfm, segments = selectors.overview_counts(snapshots)
     matrix = [
         {
             "abc": abc,

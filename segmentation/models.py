@@ -270,7 +270,11 @@ class ClassInterval(models.Model):
         ]
         # "Valid on D" for all customers: the intervals ending after D, those starting
         # on or before D among them.
-        indexes = [models.Index(fields=["valid_to", "valid_from"], name="class_interval_valid")]
+        indexes = [
+            models.Index(fields=["valid_to", "valid_from"], name="class_interval_valid"),
+            # the customers whose classes changed between two computed dates (class_changes)
+            models.Index(fields=["valid_from"], name="class_interval_start"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.valid_from}..{self.valid_to}: {self.status} {self.abc}{self.xyz}"

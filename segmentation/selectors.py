@@ -256,10 +256,20 @@ def class_changes(*, user, before: date, after: date, field: str = "abc"):
                 customer__class_intervals__valid_from__lte=before, customer__class_intervals__valid_to__gt=before
             ),
         )
+    rows = classes_as_of(after).visible_to(user)
+    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=[before, after])
+    if before != after and done.count() == 2:
+        # Both dates computed: the intervals hold both dates' classes, so a customer whose
+        # classes differ (or who had none on one of them) has no interval holding both: an
+        # interval of theirs starts or ends after the earlier date and on or before the
+        # later. Only those are compared, where the page joined the user's whole base.
+        first, last = sorted([before, after])
+        moved = ClassInterval.objects.filter(
+            Q(valid_from__gt=first, valid_from__lte=last) | Q(valid_to__gt=first, valid_to__lte=last)
+        ).values("customer_id")
+        rows = rows.filter(customer_id__in=moved)
     return (
-        classes_as_of(after)
-        .visible_to(user)
-        .annotate(old=old, previous=Coalesce(F(f"old__{field}"), Value("")))
+        rows.annotate(old=old, previous=Coalesce(F(f"old__{field}"), Value("")))
         .exclude(previous=F(field))
         .select_related("customer", "customer__manager")
     )

@@ -120,12 +120,18 @@ _SQLITE_ADD = f"""
     WHERE EXISTS (SELECT 1 FROM {CUSTOMERS} WHERE id = NEW.customer_id)
     {_SQLITE_UPSERT}
 """
+# The key column by column (a row-value comparison scanned the table: 50,000 deleted rows
+# took a minute) and only the row it touched checked for 0.
+_SQLITE_OLD_KEY = (
+    f"as_of = OLD.as_of AND manager_id = {_SQLITE_MANAGER.format(row='OLD')} AND status = OLD.status "
+    "AND abc = OLD.abc AND xyz = OLD.xyz AND rfm_segment = OLD.rfm_segment AND r = COALESCE(OLD.r, 0) "
+    f"AND f = COALESCE(OLD.f, 0) AND EXISTS (SELECT 1 FROM {CUSTOMERS} WHERE id = OLD.customer_id)"
+)
 _SQLITE_REMOVE = f"""
     UPDATE {COUNTS} SET customers = customers - 1, valued = valued - (OLD.value IS NOT NULL),
         value_units = value_units - {_SQLITE_UNITS.format(row="OLD")}
-    WHERE ({KEY}) = ({_SQLITE_ROW_KEY.format(row="OLD", manager=_SQLITE_MANAGER.format(row="OLD"))})
-      AND EXISTS (SELECT 1 FROM {CUSTOMERS} WHERE id = OLD.customer_id);
-    DELETE FROM {COUNTS} WHERE customers = 0;
+    WHERE {_SQLITE_OLD_KEY};
+    DELETE FROM {COUNTS} WHERE {_SQLITE_OLD_KEY} AND customers = 0;
 """
 # One customer's snapshot rows are one per date, so each is one count row's key.
 _SQLITE_CUSTOMER_ROW = f"(SELECT {{what}} FROM {SNAPSHOTS} AS s WHERE s.as_of = {COUNTS}.as_of AND s.customer_id = OLD.id)"

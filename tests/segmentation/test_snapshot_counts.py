@@ -122,3 +122,16 @@ def test_every_user_reads_from_the_counts_what_the_live_queries_count(base, mgr_
     statuses_b = selectors.overview_counts_of_snapshot(user=mgr_b, as_of=D)[1]
     assert sum(statuses_b.values()) == 2 + 1 + 2  # own, the handed-over one, the pool
     assert sum(selectors.overview_counts_of_snapshot(user=mgr_a, as_of=D)[1].values()) == 4 + 2
+
+
+def test_a_recompute_failing_after_its_snapshot_write_leaves_the_counts_as_they_were(base, mgr_a, monkeypatch):
+    before = counts()
+    CustomerFactory(manager=mgr_a, name="Joined later")  # the rerun would count one more customer
+
+    def fail(**kwargs):
+        raise RuntimeError("the run failed after writing the snapshot")
+
+    monkeypatch.setattr(services, "class_changes_count", fail)
+    with pytest.raises(RuntimeError):
+        services.segments_recompute(as_of=D)
+    assert counts() == before == grouped_snapshots()

@@ -124,12 +124,13 @@ def median_second_purchase_gap(*, up_to: date) -> float | None:
     entries of the (gap_days, second_date) index, in one query, where the page read every
     customer's first two days (numpy's median: the mean of the middle two for an even count)."""
     table = FirstPurchases._meta.db_table
-    repeat = f"(SELECT COUNT(*) FROM {table} WHERE second_date <= %s)"
     with connection.cursor() as cursor:
+        # the count once (a CTE read twice), where two subqueries counted twice
         cursor.execute(
+            f"WITH repeat AS (SELECT COUNT(*) AS n FROM {table} WHERE second_date <= %s) "
             f"SELECT gap_days FROM {table} WHERE second_date <= %s ORDER BY gap_days "
-            f"LIMIT 2 - {repeat} %% 2 OFFSET ({repeat} - 1) / 2",
-            [up_to, up_to, up_to],
+            f"LIMIT 2 - (SELECT n FROM repeat) %% 2 OFFSET ((SELECT n FROM repeat) - 1) / 2",
+            [up_to, up_to],
         )
         middle = [row[0] for row in cursor.fetchall()]
     return sum(middle) / len(middle) if middle else None

@@ -65,6 +65,27 @@ def owned_scope(user, *, manager: str, customer: str) -> Q:
     return NOTHING
 
 
+def counted_scope(user, *, manager: str):
+    """customer_scope for rows counted per customer's manager (`manager` the count's
+    manager field, 0 for the unassigned pool): (a filter on those rows, the customers
+    outside it the user also sees (a queryset of customer ids) or None). Together they
+    are exactly customer_scope: a manager's own and the pool's counts plus the customers
+    handed over to them by another manager, counted one by one."""
+    if not user.is_authenticated or not user.is_active:
+        return NOTHING, None
+    if sees_everything(user):
+        return Q(), None
+    own = Q(**{f"{manager}__in": [user.pk, 0]})
+    if user_role(user) == DIRECTOR:
+        return own | Q(**{f"{manager}__in": directed_managers(user)}), None
+    if user_role(user) == MANAGER:
+        # handed_over_from is the customer's current manager (_covering_contacts), never
+        # the pool; the user's own customers are counted already
+        covered = _covering_contacts(user).exclude(handed_over_from=user).values("customer_id")
+        return own, covered
+    return NOTHING, None
+
+
 def _covering_contacts(user):
     """The open planned contacts a customer's manager handed over to `user`."""
     from .models import PlannedContact

@@ -12,9 +12,9 @@ from datetime import date
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet
 
-from .models import MONEY_PLACES, SettlementDay, SettlementLine
+from .models import MONEY_PLACES, FirstPurchases, SettlementDay, SettlementLine
 
 DAYS_TABLE = SettlementDay._meta.db_table
 
@@ -105,20 +105,46 @@ def customer_sums(
 
 def first_purchase_days(*, up_to: date) -> pd.DataFrame:
     """Each customer's first and second distinct days with a positive line up to `up_to`:
-    columns customer_id, first_date, second_date (None without a second)."""
-    sql = f"""
-        SELECT customer_id, MIN(date) AS first_date,
-               MIN(CASE WHEN date > first_day THEN date END) AS second_date
-        FROM (
-            SELECT customer_id, date, MIN(date) OVER (PARTITION BY customer_id) AS first_day
-            FROM {DAYS_TABLE}
-            WHERE date <= %s AND positive_lines > 0
-        ) AS days
-        GROUP BY customer_id
-    """
+    columns customer_id, first_date, second_date (None without a second). Read from the
+    trigger-kept FirstPurchases: a customer's first two purchase days up to D are its
+    first two where they fall on or before D."""
+    rows = FirstPurchases.objects.filter(first_date__lte=up_to).order_by("customer_id")
+    return pd.DataFrame.from_records(
+        [
+            (customer_id, first, second if second is not None and second <= up_to else None)
+            for customer_id, first, second in rows.values_list("customer_id", "first_date", "second_date")
+        ],
+        columns=["customer_id", "first_date", "second_date"],
+    )
+
+
+def median_second_purchase_gap(*, up_to: date) -> float | None:
+    """The median of the days from first to second purchase over the customers whose
+    second purchase day is on or before `up_to` (None without any): the middle one or two
+    entries of the (gap_days, second_date) index, in one query, where the page read every
+    customer's first two days (numpy's median: the mean of the middle two for an even count)."""
+    table = FirstPurchases._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(sql, [up_to])
-        return pd.DataFrame.from_records(cursor.fetchall(), columns=["customer_id", "first_date", "second_date"])
+        # the count once (a CTE read twice), where two subqueries counted twice
+        cursor.execute(
+            f"WITH repeat AS (SELECT COUNT(*) AS n FROM {table} WHERE second_date <= %s) "
+            f"SELECT gap_days FROM {table} WHERE second_date <= %s ORDER BY gap_days "
+            f"LIMIT 2 - (SELECT n FROM repeat) %% 2 OFFSET ((SELECT n FROM repeat) - 1) / 2",
+            [up_to, up_to],
+        )
+        middle = [row[0] for row in cursor.fetchall()]
+    return sum(middle) / len(middle) if middle else None
+
+
+def one_time_buyers(customers: QuerySet, *, up_to: date, first_from: date, first_to: date) -> QuerySet:
+    """`customers` (a Customer queryset) narrowed to those whose first purchase day is in
+    [first_from, first_to] and who made no second by `up_to`, each annotated with
+    `first_purchase` (its first purchase day)."""
+    return customers.filter(
+        Q(first_purchases__second_date__isnull=True) | Q(first_purchases__second_date__gt=up_to),
+        first_purchases__first_date__gte=first_from,
+        first_purchases__first_date__lte=min(first_to, up_to),
+    ).annotate(first_purchase=F("first_purchases__first_date"))
 
 
 def _fetch_frame(sql: str, values: list, *, dates: list[str]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ exact. Pure pandas/numpy: no Django imports.
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -244,9 +245,9 @@ def second_purchase_nudge(
         pick = np.zeros(len(ids), dtype=bool)
     else:
         median = float(np.median(second[repeat] - first[repeat]))
-        one_period = d - _day(months_before(as_of, period_months))
+        youngest, oldest = nudge_ages(median, as_of=as_of, period_months=period_months)
         age = d - first
-        pick = known & ~repeat & (age >= median - 7) & (age <= median + one_period)
+        pick = known & ~repeat & (age >= youngest) & (age <= oldest)
     listed = pd.DataFrame(
         {
             "customer_id": ids[pick],
@@ -255,6 +256,14 @@ def second_purchase_nudge(
         }
     )
     return median, listed.sort_values("customer_id", ignore_index=True)
+
+
+def nudge_ages(median: float, *, as_of: date, period_months: int) -> tuple[int, int]:
+    """The whole days since the only purchase for which a one-purchase customer is due a
+    reminder: from 7 days before the median gap to one period (P months before D) past
+    it, both ends inclusive, never before D."""
+    one_period = _day(as_of) - _day(months_before(as_of, period_months))
+    return max(0, math.ceil(median - 7)), math.floor(median + one_period)
 
 
 def _lifecycle(first, lines_p0, lines_p1, p1, p2):

@@ -1,6 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -152,6 +153,42 @@ class CustomerSnapshot(models.Model):
         return f"{self.customer_id} @ {self.as_of}: {self.status} {self.abc}{self.xyz}"
 
 
+class SnapshotCount(models.Model):
+    """The full snapshots' rows counted per date, customer's current manager and classes
+    (status, ABC, XYZ, activity segment, R and F scores), with their ABC values summed:
+    the class overview and the lifecycle page sum a few of these rows for a user's
+    managers instead of grouping the user's whole base per request (issue 15).
+
+    Kept by database triggers (migration 0005) in the statement that writes snapshots or
+    reassigns a customer, whoever writes them: the recompute's COPY, its delete of a
+    date, the retention's prune, a deleted customer's snapshots. 0 stands for no manager
+    (the pool) and for no R or F score. Money in exact integers of 1/10,000."""
+
+    as_of = models.DateField()
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=CustomerSnapshot.Status.choices)
+    abc = models.CharField(max_length=1, blank=True)
+    xyz = models.CharField(max_length=1, blank=True)
+    rfm_segment = models.CharField(max_length=10, choices=CustomerSnapshot.Segment.choices, blank=True)
+    r = models.PositiveSmallIntegerField()
+    f = models.PositiveSmallIntegerField()
+    customers = models.PositiveIntegerField(help_text="Snapshot rows; the row goes when it reaches 0.")
+    valued = models.PositiveIntegerField(help_text="Rows with an ABC value.")
+    value_units = models.BigIntegerField(help_text="Sum of their ABC values, in 1/10,000.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["as_of", "manager", "status", "abc", "xyz", "rfm_segment", "r", "f"], name="one_snapshot_count"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} manager {self.manager_id}: {self.customers} {self.status} {self.abc}{self.xyz}"
+
+
 class RecomputeRun(models.Model):
     """One run of the classification for one as-of date: what the browser shows as
     progress and what the nightly job leaves behind. Unique per date: a rerun reuses it."""
@@ -264,7 +301,11 @@ class ClassInterval(models.Model):
         ]
         # "Valid on D" for all customers: the intervals ending after D, those starting
         # on or before D among them.
-        indexes = [models.Index(fields=["valid_to", "valid_from"], name="class_interval_valid")]
+        indexes = [
+            models.Index(fields=["valid_to", "valid_from"], name="class_interval_valid"),
+            # the customers whose classes changed between two computed dates (class_changes)
+            models.Index(fields=["valid_from"], name="class_interval_start"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.valid_from}..{self.valid_to}: {self.status} {self.abc}{self.xyz}"

@@ -1,6 +1,7 @@
 """Read side of segmentation: the one grouped query over the ledger's day table, and page queries."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import pandas as pd
 from django.db import connection
@@ -8,11 +9,13 @@ from django.db.models import CharField, Count, DecimalField, F, FilteredRelation
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from customers.access import counted_scope
 from customers.models import Customer
 from sales_pipeline import selectors as ledger
+from sales_pipeline.models import MONEY_PLACES
 
 from .classification import ClassificationParams, boundaries, bucket_columns
-from .models import ClassInterval, CustomerSnapshot, RecomputeRun
+from .models import ClassInterval, CustomerSnapshot, RecomputeRun, SnapshotCount
 
 
 def ledger_aggregates(*, as_of: date, params: ClassificationParams) -> pd.DataFrame:
@@ -65,6 +68,24 @@ def customers_without_lines(*, as_of: date, having_lines: pd.Series) -> list[int
 def purchase_days(*, as_of: date) -> pd.DataFrame:
     """Each customer's first and second distinct days with a positive line up to D."""
     return ledger.first_purchase_days(up_to=as_of)
+
+
+def median_second_purchase_gap(*, as_of: date) -> float | None:
+    """The median days from first to second purchase of the customers with a second by D."""
+    return ledger.median_second_purchase_gap(up_to=as_of)
+
+
+def one_time_buyers(customers, *, as_of: date, ages: tuple[int, int]):
+    """`customers` with a single purchase day by D, `ages[0]` to `ages[1]` days before D
+    (classification.nudge_ages), annotated with `first_purchase`, by name, managers joined."""
+    youngest, oldest = ages
+    return (
+        ledger.one_time_buyers(
+            customers, up_to=as_of, first_from=as_of - timedelta(days=oldest), first_to=as_of - timedelta(days=youngest)
+        )
+        .select_related("manager")
+        .order_by("name")
+    )
 
 
 def classes_as_of(as_of: date | None):
@@ -147,18 +168,63 @@ def rfm_matrix(snapshots) -> dict[tuple[int, int], int]:
     return {(r, f): n for r, f, n in rows}
 
 
-def overview_counts(rows) -> tuple[dict, dict[str, int], dict[tuple[int, int], int], dict[str, int]]:
+# abc_xyz_matrix, status_counts, rfm_matrix, customers per activity segment
+OverviewCounts = tuple[dict, dict[str, int], dict[tuple[int, int], int], dict[str, int]]
+
+
+def overview_counts(rows) -> OverviewCounts:
     """abc_xyz_matrix, status_counts, rfm_matrix and the customers per activity segment of
     `rows` (from classes_as_of) from one grouped query, where the four cost a pass each
     over the date's 40,000 rows; each is the sum of the finer groups."""
     figures = has_figures(rows)
     by = ["abc", "xyz", "status", "rfm_segment", *(["r", "f"] if figures else [])]
     value = Sum("value") if figures else Value(None, output_field=DecimalField())
+    return _overview_sums(rows.values(*by).annotate(customers=Count("pk"), value=value).order_by(), figures=figures)
+
+
+def overview_counts_of_snapshot(*, user, as_of: date) -> OverviewCounts:
+    """overview_counts of the full snapshot of `as_of` as `user` sees it, from the
+    trigger-kept SnapshotCount rows of the user's managers (a few hundred rows whatever
+    the size of the base) plus, for a manager, the handed-over customers' own rows."""
+    counted, covered = customer_scope_counted(user)
+    by = ["abc", "xyz", "status", "rfm_segment", "r", "f"]
+    sums = (
+        SnapshotCount.objects.filter(counted, as_of=as_of)
+        .values(*by)
+        .annotate(customers=Sum("customers"), valued=Sum("valued"), units=Sum("value_units"))
+        .order_by()
+    )
+    rows = [
+        {
+            **row,
+            "r": row["r"] or None,
+            "f": row["f"] or None,
+            "value": Decimal(row["units"]).scaleb(-MONEY_PLACES) if row["valued"] else None,
+        }
+        for row in sums
+    ]
+    if covered is not None:
+        rows += (
+            CustomerSnapshot.objects.filter(as_of=as_of, customer_id__in=covered)
+            .values(*by)
+            .annotate(customers=Count("pk"), value=Sum("value"))
+            .order_by()
+        )
+    return _overview_sums(rows, figures=True)
+
+
+def customer_scope_counted(user):
+    """access.counted_scope on SnapshotCount: (a filter on its rows, the handed-over
+    customers' ids to count one by one or None)."""
+    return counted_scope(user, manager="manager_id")
+
+
+def _overview_sums(rows, *, figures: bool) -> OverviewCounts:
     matrix: dict = {}
     statuses: dict[str, int] = {}
     rfm: dict[tuple[int, int], int] = {}
     segments: dict[str, int] = {}
-    for row in rows.values(*by).annotate(customers=Count("pk"), value=value).order_by():
+    for row in rows:
         n = row["customers"]
         if row["abc"] != "":
             cell = matrix.setdefault(
@@ -190,10 +256,20 @@ def class_changes(*, user, before: date, after: date, field: str = "abc"):
                 customer__class_intervals__valid_from__lte=before, customer__class_intervals__valid_to__gt=before
             ),
         )
+    rows = classes_as_of(after).visible_to(user)
+    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=[before, after])
+    if before != after and done.count() == 2:
+        # Both dates computed: the intervals hold both dates' classes, so a customer whose
+        # classes differ (or who had none on one of them) has no interval holding both: an
+        # interval of theirs starts or ends after the earlier date and on or before the
+        # later. Only those are compared, where the page joined the user's whole base.
+        first, last = sorted([before, after])
+        moved = ClassInterval.objects.filter(
+            Q(valid_from__gt=first, valid_from__lte=last) | Q(valid_to__gt=first, valid_to__lte=last)
+        ).values("customer_id")
+        rows = rows.filter(customer_id__in=moved)
     return (
-        classes_as_of(after)
-        .visible_to(user)
-        .annotate(old=old, previous=Coalesce(F(f"old__{field}"), Value("")))
+        rows.annotate(old=old, previous=Coalesce(F(f"old__{field}"), Value("")))
         .exclude(previous=F(field))
         .select_related("customer", "customer__manager")
     )
@@ -221,9 +297,32 @@ def _status_counts_on(dates: list[date], *, scope, by: tuple[str, ...] = ()) -> 
 
 
 def lifecycle_counts(*, user, dates: list[date]) -> dict[tuple[date, str], int]:
-    """Customers per (date, status) for the given dates, scoped to the user."""
-    rows = _status_counts_on(dates, scope=lambda objects: objects.visible_to(user))
-    return {(as_of, status): n for as_of, status, n in rows}
+    """Customers per (date, status) for the given dates, scoped to the user: the dates
+    with a full snapshot from the trigger-kept SnapshotCount rows of the user's managers
+    (plus a manager's handed-over customers one by one), the others from the intervals."""
+    counted, covered = customer_scope_counted(user)
+    held = set(SnapshotCount.objects.filter(as_of__in=dates).values_list("as_of", flat=True).distinct().order_by())
+    rows = list(
+        SnapshotCount.objects.filter(counted, as_of__in=held)
+        .values_list("as_of", "status")
+        .annotate(n=Sum("customers"))
+        .order_by()
+    )
+    if covered is not None:
+        rows += (
+            CustomerSnapshot.objects.filter(as_of__in=held, customer_id__in=covered)
+            .values_list("as_of", "status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=dates).values_list("as_of", flat=True)
+    for as_of in sorted(set(done) - held):
+        intervals = ClassInterval.objects.visible_to(user).filter(valid_from__lte=as_of, valid_to__gt=as_of)
+        rows += [(as_of, *row) for row in intervals.values_list("status").annotate(n=Count("pk")).order_by()]
+    counts: dict[tuple[date, str], int] = {}
+    for as_of, status, n in rows:
+        counts[(as_of, status)] = counts.get((as_of, status), 0) + n
+    return counts
 
 
 def abc_xyz_by_manager(*, as_of: date) -> list[tuple]:

@@ -16,7 +16,7 @@ from crm_project.views import ScopedListView
 from customers.models import Customer
 
 from . import selectors, services
-from .classification import STATUSES, months_before, second_purchase_nudge
+from .classification import STATUSES, months_before, nudge_ages
 from .exports import HEADER, segment_rows
 from .filters import ClassChangeFilterSet
 from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
@@ -48,7 +48,10 @@ def overview(request):
     """The ABC x XYZ matrix, lifecycle counts and the RFM activity matrix of one date."""
     as_of = _as_of(request)
     snapshots = selectors.classes_as_of(as_of).visible_to(request.user)
-    cells, counts, rfm, segments = selectors.overview_counts(snapshots)
+    if as_of is not None and selectors.has_figures(snapshots):
+        cells, counts, rfm, segments = selectors.overview_counts_of_snapshot(user=request.user, as_of=as_of)
+    else:  # a date held in the intervals only (or none yet)
+        cells, counts, rfm, segments = selectors.overview_counts(snapshots)
     matrix = [
         {
             "abc": abc,
@@ -111,13 +114,14 @@ def lifecycle(request):
 def nudge(request):
     """One-purchase customers due for a second-purchase reminder."""
     as_of = _as_of(request) or business_today()
-    period = ClassificationSettings.read().period_months
-    median, due = second_purchase_nudge(selectors.purchase_days(as_of=as_of), as_of=as_of, period_months=period)
-    ages = dict(zip(due["customer_id"].tolist(), due["age_days"].tolist(), strict=True))
-    customers = (
-        Customer.objects.visible_to(request.user).filter(pk__in=list(ages)).select_related("manager").order_by("name")
-    )
-    rows = [(customer, ages[customer.pk]) for customer in customers]
+    median = selectors.median_second_purchase_gap(as_of=as_of)
+    rows = []
+    if median is not None:
+        youngest, oldest = nudge_ages(median, as_of=as_of, period_months=ClassificationSettings.read().period_months)
+        customers = selectors.one_time_buyers(
+            Customer.objects.visible_to(request.user), as_of=as_of, ages=(youngest, oldest)
+        )
+        rows = [(customer, (as_of - customer.first_purchase).days) for customer in customers]
     return render(request, "segmentation/nudge.html", {"as_of": as_of, "median": median, "rows": rows})
 
 

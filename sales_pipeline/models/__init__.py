@@ -19,6 +19,7 @@ from .journeys import DealJourney, FunnelDay
 from .ledger import (
     MONEY_DIGITS,
     MONEY_PLACES,
+    FirstPurchases,
     SettlementDay,
     SettlementImport,
     SettlementLine,
@@ -35,6 +36,7 @@ __all__ = [
     "DealLine",
     "DealQuerySet",
     "DocumentTemplate",
+    "FirstPurchases",
     "FunnelDay",
     "OpenDealTotal",
     "Payment",

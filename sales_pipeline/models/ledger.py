@@ -103,6 +103,40 @@ class SettlementDay(models.Model):
         return f"{self.date} {self.customer_id}: {self.lines} lines"
 
 
+class FirstPurchases(models.Model):
+    """Each customer's first and second distinct days with a purchase (a day row with a
+    positive line), for the second-purchase nudge: the first two such days up to any date
+    D are these two where they fall on or before D, so one row per customer serves every
+    D, where the page summed the whole day table per request (issue 15).
+
+    Kept by database triggers on SettlementDay (migration 0014), which recompute a
+    customer's row from its day rows when a day on or before its second purchase gains,
+    loses or changes a purchase; whoever writes the day table (its own triggers, the
+    SQLite import, settlement_days_rebuild) keeps this one exact."""
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,  # derived from day rows, whose lines' key checks the customer
+        primary_key=True,
+        related_name="first_purchases",
+    )
+    first_date = models.DateField()
+    second_date = models.DateField(null=True)
+    gap_days = models.IntegerField(null=True, help_text="Days from the first purchase to the second.")
+
+    class Meta:
+        indexes = [
+            # the due customers: a range of first days
+            models.Index(fields=["first_date"], name="first_purchase_first"),
+            # the median gap: the middle entries of the repeat buyers in gap order
+            models.Index(fields=["gap_days", "second_date"], name="first_purchase_gap"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.first_date}, {self.second_date}"
+
+
 class SettlementImport(models.Model):
     """One run of the settlement import: progress for the browser, errors for the user."""
 

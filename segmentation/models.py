@@ -159,7 +159,7 @@ class SnapshotCount(models.Model):
     the class overview and the lifecycle page sum a few of these rows for a user's
     managers instead of grouping the user's whole base per request (issue 15).
 
-    Kept by database triggers (migration 0005) in the statement that writes snapshots or
+    Kept by database triggers (migration 0006) in the statement that writes snapshots or
     reassigns a customer, whoever writes them: the recompute's COPY, its delete of a
     date, the retention's prune, a deleted customer's snapshots. 0 stands for no manager
     (the pool) and for no R or F score. Money in exact integers of 1/10,000."""

@@ -144,7 +144,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0014_plannedcontact_covering_index'),
-        ('sales_pipeline', '0013_funnel_days'),
+        ('sales_pipeline', '0014_retry_due'),
     ]
 
     operations = [

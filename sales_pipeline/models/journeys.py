@@ -22,7 +22,7 @@ class DealJourney(models.Model):
     the funnel of any period reads the deal's row instead of its changes. The others
     (backward moves) are read from their changes.
 
-    Kept by database triggers on deals, stage changes and customers (migration 0011) in
+    Kept by database triggers on deals, stage changes and customers (migration 0012) in
     the statement that writes them, whoever writes them; nothing else writes it."""
 
     deal = models.OneToOneField(
@@ -100,7 +100,7 @@ class FunnelDay(models.Model):
     of k + 1 (`pair_to_k`): sales_pipeline.funnel derives the deals that reached both in
     a period from these and the few deals that span the whole period.
 
-    PostgreSQL only: kept by a trigger on DealJourney (migration 0012), days in the time
+    PostgreSQL only: kept by a trigger on DealJourney (migration 0013), days in the time
     zone of the migration (settings.TIME_ZONE then); empty on SQLite, whose funnel reads
     the journeys themselves."""
 

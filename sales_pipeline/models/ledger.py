@@ -109,7 +109,7 @@ class FirstPurchases(models.Model):
     D are these two where they fall on or before D, so one row per customer serves every
     D, where the page summed the whole day table per request (issue 15).
 
-    Kept by database triggers on SettlementDay (migration 0014), which recompute a
+    Kept by database triggers on SettlementDay (migration 0015), which recompute a
     customer's row from its day rows when a day on or before its second purchase gains,
     loses or changes a purchase; whoever writes the day table (its own triggers, the
     SQLite import, settlement_days_rebuild) keeps this one exact."""

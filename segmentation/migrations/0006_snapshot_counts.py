@@ -203,7 +203,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0014_plannedcontact_covering_index'),
-        ('segmentation', '0004_class_intervals'),
+        ('segmentation', '0005_contact_due'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

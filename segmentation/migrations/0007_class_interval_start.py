@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0014_plannedcontact_covering_index'),
-        ('segmentation', '0005_snapshot_counts'),
+        ('segmentation', '0006_snapshot_counts'),
     ]
 
     operations = [

@@ -14,7 +14,7 @@ from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
 from ..models import Customer, CustomerProduct, PlannedContact
-from ..portrait import offer_next_for
+from ..portrait import offer_next_from_row
 from ..selectors import profiles as selectors
 from ..selectors.profiles import history_changes
 from ..services.profiles import customer_save
@@ -91,6 +91,7 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         customer = self.object
+        product_row = selectors.customer_product_row(customer)
         context.update(
             history=history_changes(
                 customer.history.all(), visible={Customer: Customer.objects.visible_to(self.request.user)}
@@ -101,8 +102,8 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             planned_contacts=customer.planned_contacts.filter(status=PlannedContact.Status.PLANNED).select_related(
                 "manager", "product"
             ),
-            product_row=selectors.customer_product_row(customer),
-            offer_next=offer_next_for([customer.pk])[customer.pk],
+            product_row=product_row,
+            offer_next=offer_next_from_row(product_row),
             referred_by_visible=bool(customer.referred_by_id)
             and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
             product_statuses=CustomerProduct.Status.choices,

@@ -56,6 +56,8 @@ def test_offer_next_skips_products_in_use_and_recent_refusals(db):
     status(customer, offered, "offered", date(2026, 11, 1))
     offers = portrait.offer_next_for([customer.pk], today=TODAY)[customer.pk]
     assert set(offers) == {refused_long_ago, offered, fresh}
+    # the card reads the same rule from the product row it has already fetched
+    assert offer_from_row(customer, TODAY) == offers
 
 
 def test_a_refusal_exactly_six_months_ago_no_longer_blocks_the_offer(db):
@@ -66,10 +68,19 @@ def test_a_refusal_exactly_six_months_ago_no_longer_blocks_the_offer(db):
     status(customer, on_the_day, "refused", date(2026, 5, 26))
     status(customer, day_after, "refused", date(2026, 5, 27))
     assert portrait.offer_next_for([customer.pk], today=TODAY)[customer.pk] == [on_the_day]
+    assert offer_from_row(customer, TODAY) == [on_the_day]
     # month ends clip: 31 Aug - 6 months = 28 Feb, so a refusal on 28 Feb no longer blocks on 31 Aug
     february = CustomerFactory()
     status(february, on_the_day, "refused", date(2026, 2, 28))
     assert portrait.offer_next_for([february.pk], today=date(2026, 8, 31))[february.pk] == [on_the_day, day_after]
+    assert offer_from_row(february, date(2026, 8, 31)) == [on_the_day, day_after]
+
+
+def offer_from_row(customer, today):
+    from customers.selectors.profiles import customer_product_row
+
+    customer = Customer.objects.select_related("segment").get(pk=customer.pk)
+    return portrait.offer_next_from_row(customer_product_row(customer), today=today)
 
 
 def test_the_card_and_the_managed_base_list_what_to_offer_next(mgr_a, client_for):

@@ -88,6 +88,10 @@ class CustomerScopeMixin(LoginRequiredMixin, PermissionRequiredMixin):
 class CustomerDetailView(CustomerScopeMixin, DetailView):
     permission_required = "customers.view_customer"
 
+    def get_queryset(self):
+        # the referrer's name comes with its visibility (referred_by_name), not joined here
+        return Customer.objects.visible_to(self.request.user).select_related("manager", "segment")
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         customer = self.object
@@ -104,8 +108,12 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             ),
             product_row=product_row,
             offer_next=offer_next_from_row(product_row),
-            referred_by_visible=bool(customer.referred_by_id)
-            and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
+            # the referrer's name when the reader may see it (None otherwise): one query, only for referred customers
+            referred_by_name=customer.referred_by_id
+            and Customer.objects.visible_to(self.request.user)
+            .filter(pk=customer.referred_by_id)
+            .values_list("name", flat=True)
+            .first(),
             product_statuses=CustomerProduct.Status.choices,
         )
         context.update(card_panels(self.request, customer))

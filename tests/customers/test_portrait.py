@@ -188,3 +188,34 @@ def test_the_managed_base_runs_the_same_queries_at_any_size(mgr_a, client_for):
         return len(queries)
 
     assert queries_with(2) == queries_with(60) <= 20
+
+
+# customers/_card_products.html's loops as they were before the row was written in Python
+TEMPLATE_BADGES = """{% for cell in product_row %}
+      <span class="badge product-status status-{{ cell.code }}{% if not cell.target %} opacity-75{% endif %}" title="{{ cell.product }}{% if cell.status.refusal_reason %}: {{ cell.status.refusal_reason }}{% endif %}">{{ cell.product.name }}: {% if cell.status %}{{ cell.status.get_status_display }}{% if cell.status.status_date %} {{ cell.status.status_date|date:"j M y" }}{% endif %}{% else %}Not offered{% endif %}</span>
+    {% endfor %}"""  # noqa: E501
+TEMPLATE_OPTIONS = """{% for cell in product_row %}<option value="{{ cell.product.pk }}">{{ cell.product.name }}</option>{% endfor %}"""  # noqa: E501
+
+
+def test_the_product_row_written_in_python_is_the_templates_row(db):
+    from django.template import engines
+
+    from customers.product_row_html import product_badges, product_options
+    from customers.selectors.profiles import customer_product_row
+
+    in_use, refused, fresh, other = (
+        ProductFactory(name="Film <A> & co"), ProductFactory(name="Tape"), ProductFactory(), ProductFactory()
+    )
+    make_segment(products=[in_use, refused, fresh])
+    customer = CustomerFactory()
+    status(customer, in_use, "in_use", date(2026, 3, 4))
+    status(customer, refused, "refused", date(2026, 5, 27))
+    CustomerProduct.objects.filter(customer=customer, product=refused).update(refusal_reason='Too "dear" <now>')
+    status(customer, other, "offered", date(2026, 11, 1))  # not a target: faded
+    customer = Customer.objects.select_related("segment").get(pk=customer.pk)
+    row = customer_product_row(customer)
+    assert len(row) == 4
+    engine = engines["django"]
+    assert product_badges(row) == engine.from_string(TEMPLATE_BADGES).render({"product_row": row})
+    assert product_options(row) == engine.from_string(TEMPLATE_OPTIONS).render({"product_row": row})
+    assert product_badges([]) == "" == product_options([])

@@ -126,4 +126,5 @@ def test_a_fields_first_error_carries_the_id_its_widget_is_described_by():
     form = _Form(data={"count": "x"})
     html = str(bootstrap_field(form["count"]))
     assert 'aria-describedby="id_count_error"' in html
-    assert html.count('id="id_count_error"') == 1 and '<div id="id_count_error" class="invalid-feedback d-block">' in html
+    assert html.count('id="id_count_error"') == 1
+    assert '<div id="id_count_error" class="invalid-feedback d-block">' in html

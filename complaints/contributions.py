@@ -4,7 +4,7 @@ Each costs a fixed number of queries."""
 
 from datetime import date
 
-from django.db.models import Avg, Count, F, Q, Value
+from django.db.models import Avg, Case, Count, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.functions import Substr, TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,13 +21,21 @@ AGENDA_LIMIT = 50
 
 
 def card_panel(request, customer):
-    """Open complaints of the customer (overdue flagged) and the last survey's average. 3 queries."""
+    """Open complaints of the customer (overdue flagged) and the last survey's average. 2 queries:
+    the counts of all open complaints ride on the first rows as window sums (taken before the LIMIT)."""
     if not request.user.has_perm("complaints.view_complaint"):
         return None
     today = business_today()
-    open_complaints = Complaint.objects.filter(customer=customer).exclude(step=Step.CLOSED)
-    counts = open_complaints.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(step_deadline__lt=today)))
-    complaints = list(open_complaints.order_by("step_deadline", "pk")[:CARD_LIMIT])
+    overdue = Case(When(step_deadline__lt=today, then=Value(1)), default=Value(0), output_field=IntegerField())
+    complaints = list(
+        Complaint.objects.filter(customer=customer)
+        .exclude(step=Step.CLOSED)
+        .annotate(open_total=Window(Count("pk")), overdue_total=Window(Sum(overdue)))
+        .order_by("step_deadline", "pk")[:CARD_LIMIT]
+    )
+    counts = {"open": 0, "overdue": 0}
+    if complaints:
+        counts = {"open": complaints[0].open_total, "overdue": complaints[0].overdue_total}
     for complaint in complaints:
         complaint.is_overdue = complaint.step_deadline is not None and complaint.step_deadline < today
     last = (

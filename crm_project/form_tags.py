@@ -107,8 +107,14 @@ def bootstrap_field(field):
     html = as_widget(field, {"class": " ".join(classes)} if classes else None)
     label = conditional_escape(field.label or "")
     required = mark_safe('<span class="asteriskField">*</span>') if field.field.required and label else ""
+    # the first error carries the id the widget's aria-describedby names (Django's "<id>_error")
     errors = format_html_join(
-        "", '<div class="invalid-feedback d-block"><strong>{}</strong></div>', ((e,) for e in field.errors)
+        "",
+        '<div{} class="invalid-feedback d-block"><strong>{}</strong></div>',
+        (
+            (format_html(' id="{}_error"', field.auto_id) if number == 0 and field.auto_id else "", error)
+            for number, error in enumerate(field.errors)
+        ),
     )
     help_text = format_html('<div class="form-text">{}</div>', field.help_text) if field.help_text else ""
     if isinstance(widget, forms.CheckboxInput):

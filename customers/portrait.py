@@ -51,6 +51,25 @@ def offer_next_for(customer_ids, *, today: date | None = None) -> dict[int, list
     }
 
 
+def blocks_offer(status: str, status_date: date | None, refused_after: date) -> bool:
+    """A product in use, or refused after `refused_after`, is not offered again."""
+    if status == CustomerProduct.Status.IN_USE:
+        return True
+    return status == CustomerProduct.Status.REFUSED and status_date is not None and status_date > refused_after
+
+
+def offer_next_from_row(product_row: list[dict], *, today: date | None = None) -> list[Product]:
+    """offer_next_for for one customer whose product row (selectors.customer_product_row)
+    is already at hand: the same rule read from the row, so the card spends no query on it."""
+    refused_after = months_before(today or business_today(), REFUSAL_MEMORY_MONTHS)
+    return [
+        cell["product"]
+        for cell in product_row
+        if cell["target"]
+        and not (cell["status"] and blocks_offer(cell["status"].status, cell["status"].status_date, refused_after))
+    ]
+
+
 def with_maturity(queryset, prefix: str = ""):
     """Annotate target_count, in_use_count and maturity (0..1, None without targets) in SQL,
     so lists sort by it. `prefix` "customer__": on rows that hang off a customer, reading

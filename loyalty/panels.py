@@ -23,10 +23,14 @@ def card_panel(request, customer) -> hooks.Panel | None:
     if not request.user.has_perm("loyalty.view_card"):
         return None
     cards = list(Card.objects.filter(holder=customer).select_related("program", "tier").order_by("-issued_on", "-pk"))
-    entries = list(PointsEntry.objects.filter(card__holder=customer).select_related("card")[:LEDGER_EXCERPT])
-    changes = list(
-        TierChange.objects.filter(card__holder=customer).select_related("card", "old_tier", "new_tier")[:LEDGER_EXCERPT]
-    )
+    entries, changes = [], []
+    if cards:  # entries and tier changes hang off the cards: none without one, no query for them
+        entries = list(PointsEntry.objects.filter(card__holder=customer).select_related("card")[:LEDGER_EXCERPT])
+        changes = list(
+            TierChange.objects.filter(card__holder=customer).select_related("card", "old_tier", "new_tier")[
+                :LEDGER_EXCERPT
+            ]
+        )
     for card in cards:
         card.points_value = selectors.points_value(card)
     return hooks.Panel(

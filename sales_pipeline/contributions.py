@@ -11,6 +11,7 @@ from crm_project import hooks
 from crm_project.object_urls import object_url
 
 from .control_points import control_points
+from .deal_cards import open_deal_rows
 from .models import Deal, Stage
 
 AGENDA_CONTROL_POINTS = 20  # the agenda lists the most overdue; the page lists them all
@@ -18,13 +19,17 @@ AGENDA_CONTROL_POINTS = 20  # the agenda lists the most overdue; the page lists 
 
 def open_deals_panel(request, customer) -> hooks.Panel:
     # a deal is its manager's and the customer's manager's: not everyone's who sees a pool customer
-    deals = (
+    deals = list(
         customer.deals.visible_to(request.user)
         .filter(status=Deal.Status.OPEN)
-        .select_related("manager")
+        .only("pk", "customer_id", "title", "stage", "amount")  # what the rows show
         .order_by("stage", "-pk")
     )
-    return hooks.Panel(template="sales_pipeline/_card_deals.html", context={"open_deals": deals}, order=10)
+    return hooks.Panel(
+        template="sales_pipeline/_card_deals.html",
+        context={"open_deals": deals, "open_deal_rows": open_deal_rows(deals)},
+        order=10,
+    )
 
 
 def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats, numberformat
 from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from crm_project.object_urls import object_url
@@ -113,3 +114,22 @@ def deal_card(deal, *, can_change: bool, error: str = "", texts: dict | None = N
         parts.append("\n    </div>\n    ")
     parts.append("\n  </div>\n</article>\n")
     return "".join(parts)
+
+
+def open_deal_rows(deals) -> SafeString:
+    """The customer card's open deals (sales_pipeline/_card_deals.html), one list item each,
+    written here for the same reason as the board's cards: a dozen deals through the
+    template engine (floatformat and intcomma per amount) were a fifth of the card's
+    rendering. `deals`: with pk, title, stage and amount."""
+    number = card_texts()["number"]
+    stages = dict(Stage.choices)
+    return mark_safe(  # noqa: S308 -- every value below is escaped
+        "".join(
+            '\n    <li class="list-group-item d-flex gap-2">'
+            f'<a class="me-auto" href="{conditional_escape(object_url("sales_pipeline:deal_detail", deal.pk))}">'
+            f"{conditional_escape(deal.title)}</a>\n      "
+            f'<span class="text-muted">{conditional_escape(stages.get(deal.stage, deal.stage))}</span>'
+            f"<span>{money(deal.amount, number)}</span></li>"
+            for deal in deals
+        )
+    )

@@ -131,13 +131,21 @@ def _computed_checks(deal: Deal, money: Money, net_total: Decimal, today: date) 
     }
 
 
-def missing_to_leave(deal: Deal, *, stage: int | None = None, today: date | None = None) -> list[str]:
+def missing_to_leave(
+    deal: Deal,
+    *,
+    stage: int | None = None,
+    today: date | None = None,
+    lines: Iterable[DealLine] | None = None,
+    money: Money | None = None,
+) -> list[str]:
     """What `deal` lacks to leave `stage` (default: its current stage) forward, in words;
-    empty when it may go. Two queries (lines, payments)."""
+    empty when it may go. Two queries (lines, payments), none when the caller has the
+    deal's `lines` and `money` at hand already (the deal page)."""
     stage = deal.stage if stage is None else stage
     today = today or business_today()
-    money = deal_money(deal)
-    checks = _computed_checks(deal, money, lines_total(deal.lines.all()), today)
+    money = money if money is not None else deal_money(deal)
+    checks = _computed_checks(deal, money, lines_total(deal.lines.all() if lines is None else lines), today)
     missing = []
     for requirement, words in REQUIRED_TO_LEAVE[stage]:
         ok = checks[requirement] if requirement in checks else bool(getattr(deal, requirement))

@@ -3,6 +3,7 @@ the customer card's classes, and class columns and filters on the customer lists
 
 import django_filters
 import django_tables2 as tables
+from django.db.models import Subquery
 from django.utils.translation import gettext_lazy as _
 
 from crm_project import hooks
@@ -15,8 +16,9 @@ SEGMENT_CHOICES = CustomerSnapshot.Segment.choices
 
 
 def classes_panel(request, customer) -> hooks.Panel:
-    """The card's "Classes and figures": the customer's row of the current snapshot."""
-    snapshot = customer.snapshots.filter(as_of=CustomerSnapshot.objects.latest_date()).first()
+    """The card's "Classes and figures": the customer's row of the current snapshot. One
+    query: the newest run's date (latest_date) is read inside it."""
+    snapshot = customer.snapshots.filter(as_of=Subquery(CustomerSnapshot.objects.latest_date_query())).first()
     return hooks.Panel(template="segmentation/_card_classes.html", context={"snapshot": snapshot}, column="side")
 
 

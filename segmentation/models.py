@@ -91,13 +91,16 @@ class SnapshotQuerySet(models.QuerySet):
     def latest_date(self, today=None):
         """The as-of date of the newest successful recompute on or before the business
         today (the customers' current classes): a run dated in the future never counts."""
+        return self.latest_date_query(today).first()
+
+    def latest_date_query(self, today=None):
+        """latest_date as a one-row queryset of as_of, to use as a subquery."""
         from crm_project.dates import business_today
 
         return (
             RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=today or business_today())
             .order_by("-as_of")
-            .values_list("as_of", flat=True)
-            .first()
+            .values_list("as_of", flat=True)[:1]
         )
 
 

@@ -14,7 +14,7 @@ from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
 from ..models import Customer, CustomerProduct, PlannedContact
-from ..portrait import offer_next_for
+from ..portrait import offer_next_from_row
 from ..selectors import profiles as selectors
 from ..selectors.profiles import history_changes
 from ..services.profiles import customer_save
@@ -88,9 +88,14 @@ class CustomerScopeMixin(LoginRequiredMixin, PermissionRequiredMixin):
 class CustomerDetailView(CustomerScopeMixin, DetailView):
     permission_required = "customers.view_customer"
 
+    def get_queryset(self):
+        # the referrer's name comes with its visibility (referred_by_name), not joined here
+        return Customer.objects.visible_to(self.request.user).select_related("manager", "segment")
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         customer = self.object
+        product_row = selectors.customer_product_row(customer)
         context.update(
             history=history_changes(
                 customer.history.all(), visible={Customer: Customer.objects.visible_to(self.request.user)}
@@ -101,10 +106,14 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             planned_contacts=customer.planned_contacts.filter(status=PlannedContact.Status.PLANNED).select_related(
                 "manager", "product"
             ),
-            product_row=selectors.customer_product_row(customer),
-            offer_next=offer_next_for([customer.pk])[customer.pk],
-            referred_by_visible=bool(customer.referred_by_id)
-            and Customer.objects.visible_to(self.request.user).filter(pk=customer.referred_by_id).exists(),
+            product_row=product_row,
+            offer_next=offer_next_from_row(product_row),
+            # the referrer's name when the reader may see it (None otherwise): one query, only for referred customers
+            referred_by_name=customer.referred_by_id
+            and Customer.objects.visible_to(self.request.user)
+            .filter(pk=customer.referred_by_id)
+            .values_list("name", flat=True)
+            .first(),
             product_statuses=CustomerProduct.Status.choices,
         )
         context.update(card_panels(self.request, customer))

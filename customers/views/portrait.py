@@ -80,14 +80,15 @@ def product_status_update(request, pk):
             customer=customer, product=product, status=status, reason=request.POST.get("reason", "").strip()[:300]
         )
     if request.htmx:
+        product_row = selectors.customer_product_row(customer)
         return render(
             request,
             "customers/_card_products.html",
             {
                 "customer": customer,
-                "product_row": selectors.customer_product_row(customer),
+                "product_row": product_row,
                 "product_statuses": CustomerProduct.Status.choices,
-                "offer_next": portrait.offer_next_for([customer.pk])[customer.pk],
+                "offer_next": portrait.offer_next_from_row(product_row),
             },
         )
     return redirect(customer)

@@ -162,7 +162,7 @@ class DealDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
                 for s in Stage
             ],
             days_in_stage=deal_rules.days_in_current_stage(deal, today),
-            missing=deal_rules.missing_to_leave(deal, today=today) if is_open else [],
+            missing=deal_rules.missing_to_leave(deal, today=today, lines=lines, money=money) if is_open else [],
             previous_stages=[s for s in Stage if s.value < deal.stage] if is_open else [],
             next_stage=Stage(deal.stage + 1) if is_open and deal.stage < Stage.CLOSING else None,
             stage_form=StageDataForm(deal=deal) if is_open else None,

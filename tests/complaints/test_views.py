@@ -277,3 +277,27 @@ def test_satisfaction_over_time_per_product_or_question(hand_built, dir_1, clien
     assert by_question.loc[quarter].to_dict() == {"Delivery speed": 3.5, "Packaging": 4.0, "Product quality": 3.5}
     csv = client.get(reverse("complaints:statistics"), {"over": "product", "table": "over-time", "_export": "csv"})
     assert csv.content.decode("utf-8-sig").splitlines() == ["Period,Shrink film roll", f"{quarter},3.67"]
+
+
+def test_the_card_panel_counts_every_open_complaint_and_lists_the_first_five(cust_a, mgr_a, rf):
+    from complaints.models import Step
+
+    request = rf.get("/")
+    request.user = mgr_a
+    late = [register(cust_a, mgr_a, days_ago=30, description=f"late {n}") for n in range(2)]
+    fresh = [register(cust_a, mgr_a, description=f"fresh {n}") for n in range(5)]
+    closed = register(cust_a, mgr_a, days_ago=40, description="closed")
+    Complaint.objects.filter(pk=closed.pk).update(step=Step.CLOSED)
+    register(CustomerFactory(manager=mgr_a), mgr_a, days_ago=30)  # another customer's
+    panel = contributions.card_panel(request, cust_a)
+    assert (panel.context["open_count"], panel.context["overdue_count"]) == (7, 2)
+    shown = panel.context["complaints"]
+    assert len(shown) == 5 and {c.pk for c in late} <= {c.pk for c in shown} and closed.pk not in {c.pk for c in shown}
+    assert [c.is_overdue for c in shown].count(True) == 2 and len(fresh) == 5
+
+
+def test_the_card_panel_without_open_complaints_counts_nothing(cust_a, mgr_a, rf):
+    request = rf.get("/")
+    request.user = mgr_a
+    panel = contributions.card_panel(request, cust_a)
+    assert (panel.context["open_count"], panel.context["overdue_count"], panel.context["complaints"]) == (0, 0, [])

@@ -120,3 +120,11 @@ def test_lean_select_leaves_other_widgets_to_django():
     assert all(_lean_select(widget) for widget in (forms.Select(), forms.SelectMultiple(), forms.NullBooleanSelect()))
     assert not _lean_select(forms.RadioSelect()) and not _lean_select(forms.CheckboxSelectMultiple())
     assert not _lean_select(type("Own", (forms.Select,), {"template_name": "own/select.html"})())
+
+
+def test_a_fields_first_error_carries_the_id_its_widget_is_described_by():
+    form = _Form(data={"count": "x"})
+    html = str(bootstrap_field(form["count"]))
+    assert 'aria-describedby="id_count_error"' in html
+    assert html.count('id="id_count_error"') == 1
+    assert '<div id="id_count_error" class="invalid-feedback d-block">' in html

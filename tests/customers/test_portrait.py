@@ -56,6 +56,8 @@ def test_offer_next_skips_products_in_use_and_recent_refusals(db):
     status(customer, offered, "offered", date(2026, 11, 1))
     offers = portrait.offer_next_for([customer.pk], today=TODAY)[customer.pk]
     assert set(offers) == {refused_long_ago, offered, fresh}
+    # the card reads the same rule from the product row it has already fetched
+    assert offer_from_row(customer, TODAY) == offers
 
 
 def test_a_refusal_exactly_six_months_ago_no_longer_blocks_the_offer(db):
@@ -66,10 +68,19 @@ def test_a_refusal_exactly_six_months_ago_no_longer_blocks_the_offer(db):
     status(customer, on_the_day, "refused", date(2026, 5, 26))
     status(customer, day_after, "refused", date(2026, 5, 27))
     assert portrait.offer_next_for([customer.pk], today=TODAY)[customer.pk] == [on_the_day]
+    assert offer_from_row(customer, TODAY) == [on_the_day]
     # month ends clip: 31 Aug - 6 months = 28 Feb, so a refusal on 28 Feb no longer blocks on 31 Aug
     february = CustomerFactory()
     status(february, on_the_day, "refused", date(2026, 2, 28))
     assert portrait.offer_next_for([february.pk], today=date(2026, 8, 31))[february.pk] == [on_the_day, day_after]
+    assert offer_from_row(february, date(2026, 8, 31)) == [on_the_day, day_after]
+
+
+def offer_from_row(customer, today):
+    from customers.selectors.profiles import customer_product_row
+
+    customer = Customer.objects.select_related("segment").get(pk=customer.pk)
+    return portrait.offer_next_from_row(customer_product_row(customer), today=today)
 
 
 def test_the_card_and_the_managed_base_list_what_to_offer_next(mgr_a, client_for):
@@ -177,3 +188,34 @@ def test_the_managed_base_runs_the_same_queries_at_any_size(mgr_a, client_for):
         return len(queries)
 
     assert queries_with(2) == queries_with(60) <= 20
+
+
+# customers/_card_products.html's loops as they were before the row was written in Python
+TEMPLATE_BADGES = """{% for cell in product_row %}
+      <span class="badge product-status status-{{ cell.code }}{% if not cell.target %} opacity-75{% endif %}" title="{{ cell.product }}{% if cell.status.refusal_reason %}: {{ cell.status.refusal_reason }}{% endif %}">{{ cell.product.name }}: {% if cell.status %}{{ cell.status.get_status_display }}{% if cell.status.status_date %} {{ cell.status.status_date|date:"j M y" }}{% endif %}{% else %}Not offered{% endif %}</span>
+    {% endfor %}"""  # noqa: E501
+TEMPLATE_OPTIONS = """{% for cell in product_row %}<option value="{{ cell.product.pk }}">{{ cell.product.name }}</option>{% endfor %}"""  # noqa: E501
+
+
+def test_the_product_row_written_in_python_is_the_templates_row(db):
+    from django.template import engines
+
+    from customers.product_row_html import product_badges, product_options
+    from customers.selectors.profiles import customer_product_row
+
+    in_use, refused, fresh, other = (
+        ProductFactory(name="Film <A> & co"), ProductFactory(name="Tape"), ProductFactory(), ProductFactory()
+    )
+    make_segment(products=[in_use, refused, fresh])
+    customer = CustomerFactory()
+    status(customer, in_use, "in_use", date(2026, 3, 4))
+    status(customer, refused, "refused", date(2026, 5, 27))
+    CustomerProduct.objects.filter(customer=customer, product=refused).update(refusal_reason='Too "dear" <now>')
+    status(customer, other, "offered", date(2026, 11, 1))  # not a target: faded
+    customer = Customer.objects.select_related("segment").get(pk=customer.pk)
+    row = customer_product_row(customer)
+    assert len(row) == 4
+    engine = engines["django"]
+    assert product_badges(row) == engine.from_string(TEMPLATE_BADGES).render({"product_row": row})
+    assert product_options(row) == engine.from_string(TEMPLATE_OPTIONS).render({"product_row": row})
+    assert product_badges([]) == "" == product_options([])

@@ -76,3 +76,17 @@ def test_a_column_of_cards_is_the_templates_cards_in_a_row():
     new = engines["django"].from_string(NEW_CARDS)
     context = {"deals": DEALS, "perms": perms}
     assert new.render(context) == old.render(context)
+
+
+# sales_pipeline/_card_deals.html's loop as it was before the customer card's rows were written in Python
+TEMPLATE_CARD_DEALS = """{% load humanize %}{% for deal in open_deals %}
+    <li class="list-group-item d-flex gap-2"><a class="me-auto" href="{{ deal.get_absolute_url }}">{{ deal.title }}</a>
+      <span class="text-muted">{{ deal.get_stage_display }}</span><span>{{ deal.amount|floatformat:2|intcomma }}</span></li>{% endfor %}"""  # noqa: E501
+
+
+def test_the_customer_cards_deal_rows_are_the_templates_rows():
+    from sales_pipeline.deal_cards import open_deal_rows
+
+    old = engines["django"].from_string(TEMPLATE_CARD_DEALS).render({"open_deals": DEALS})
+    assert open_deal_rows(DEALS) == old and "&lt;upgrade&gt; &amp; co" in old and "1,234,567.50" in old
+    assert open_deal_rows([]) == ""

@@ -20,10 +20,13 @@ from django import template
 from django.db import models
 from django.template.base import render_value_in_context
 from django.utils import formats, timezone
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django_tables2 import utils as tables_utils
-from django_tables2.columns import Column, library
+from django_tables2.columns import Column, ManyToManyColumn, library
+from django_tables2.columns.linkcolumn import BaseLinkColumn
+from django_tables2.rows import BoundRow
+from django_tables2.utils import Accessor, call_with_appropriate
 
 _signatures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _uncached_signature = tables_utils.signature
@@ -107,6 +110,82 @@ def _static_td(table, bound_column) -> str | None:
     return bound_column.attrs["td"].as_html()
 
 
+class _Cell:
+    """How one column's cells are drawn, worked out once per table: BoundRow.get_cell's
+    steps (accessor, get_FOO_display for choices, default for empty values, the render
+    method, the link) without re-deciding them for every cell. Columns this does not
+    cover (many-to-many, link columns with a text, dictionaries as records) fall back to
+    BoundRow.get_cell."""
+
+    _EMPTY = object()
+
+    def __init__(self, table, bound_column):
+        column = bound_column.column
+        self.bound_column = bound_column
+        self.column = column
+        self.name = bound_column.name
+        self.bits = tuple(Accessor(bound_column.accessor).bits)
+        model = getattr(table.data, "model", None) or table._meta.model
+        field = Accessor(bound_column.accessor).get_field(model) if model is not None else None
+        self.display = f"get_{self.bits[-1]}_display" if self.bits and getattr(field, "choices", ()) else None
+        # Without a model, which fields have choices is only known per record.
+        self.lean = (
+            model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
+        )
+        render = bound_column.render
+        self.plain = getattr(render, "__func__", None) is Column.render
+        args, catch_all = cached_signature(render)
+        self.value_only = not catch_all and tuple(args) == ("value",)
+        self.empty_values = column.empty_values
+
+    def value(self, record):
+        """The cell's value, as BoundRow._get_and_render_with finds it (or _EMPTY when it
+        must be asked to the row)."""
+        current = record
+        bits = self.bits
+        last = len(bits) - 1
+        for index, bit in enumerate(bits):
+            if index == last and self.display is not None and isinstance(current, models.Model):
+                return getattr(current, self.display)()
+            try:
+                current = getattr(current, bit)
+            except AttributeError:
+                return self._EMPTY
+            if callable(current):
+                return self._EMPTY
+            if current is None:
+                return None
+        return current
+
+    def render(self, row):
+        record = row.record
+        value = self.value(record) if self.lean and not isinstance(record, dict) else self._EMPTY
+        if value is self._EMPTY:
+            return row.get_cell(self.name)
+        if value in self.empty_values:
+            return self.bound_column.default
+        bound_column = self.bound_column
+        if self.plain:
+            content = value
+        elif self.value_only:
+            content = bound_column.render(value=value)
+        else:
+            content = call_with_appropriate(bound_column.render, row._optional_cell_arguments(bound_column, value))
+        if bound_column.link:
+            return bound_column.link(content, **row._optional_cell_arguments(bound_column, value))
+        return content
+
+
+def _escaped(value, context) -> str:
+    """render_value_in_context, with the common cases (text, safe text) short-cut."""
+    kind = type(value)
+    if kind is str:
+        return escape(value)
+    if kind is SafeString:
+        return value
+    return render_value_in_context(value, context)
+
+
 register = template.Library()
 
 
@@ -116,19 +195,30 @@ def table_rows(context, table):
     same cells (BoundRow.items), row attributes and `localize` handling."""
     columns = list(table.columns)
     td = {column.name: _static_td(table, column) for column in columns}
+    cells = [_Cell(table, column) for column in columns]
+    # Rows without attributes of their own only alternate their class.
+    static_row = not table.row_attrs
+    parity = {"even": 'class="even"', "odd": 'class="odd"'}
     parts = []
     for row in table.paginated_rows:
-        parts.append(format_html("<tr {}>", row.attrs.as_html()))
-        for column, cell in row.items():
+        if static_row and type(row) is BoundRow:
+            parts.append(f"<tr {parity[row.get_even_odd_css_class()]}>")
+        else:
+            parts.append(format_html("<tr {}>", row.attrs.as_html()))
+        for column, cell in zip(columns, cells, strict=True):
+            value = cell.render(row)
             attrs = td[column.name]
             if attrs is None:
+                # callable attributes read the cell (BoundRow.items sets these)
+                column.current_value = value
+                column.current_record = row.record
                 attrs = column.attrs["td"].as_html()
             if column.localize is None:
-                value = render_value_in_context(cell, context)
+                value = _escaped(value, context)
             elif column.localize:
-                value = render_value_in_context(formats.localize(cell, use_l10n=True), context)
+                value = render_value_in_context(formats.localize(value, use_l10n=True), context)
             else:
-                value = render_value_in_context(formats.localize(cell, use_l10n=False), context)
+                value = render_value_in_context(formats.localize(value, use_l10n=False), context)
             parts.append(f"<td {attrs}>{value}</td>")
         parts.append("</tr>")
     if not parts and table.empty_text:

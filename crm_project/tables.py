@@ -26,12 +26,15 @@ from django.utils.encoding import force_str
 from django.utils.functional import Promise
 from django.utils.hashable import make_hashable
 from django.utils.html import conditional_escape, escape, format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import Column, ManyToManyColumn, library
 from django_tables2.columns.base import LinkTransform
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow
+from django_tables2.templatetags.django_tables2 import table_page_range
 from django_tables2.utils import Accessor, AttributeDict, call_with_appropriate
 
 _signatures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -279,4 +282,57 @@ def table_rows(context, table):
         parts.append("</tr>")
     if not parts and table.empty_text:
         parts.append(format_html('<tr><td colspan="{}">{}</td></tr>', len(columns), table.empty_text))
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
+
+
+def _querystring(request, key, value) -> str:
+    """django-tables2's {% querystring_replace key=value %}."""
+    params = dict(request.GET)
+    if key not in ("", None):
+        params[key] = value
+    return escape("?" + urlencode(params, doseq=True))
+
+
+@register.simple_tag(takes_context=True)
+def table_head(context, table):
+    """The header cells of the bootstrap5 template (sort links included), in Python."""
+    request = context["request"]
+    parts = []
+    for column in table.columns:
+        header = render_value_in_context(column.header, context)
+        if column.orderable:
+            href = _querystring(request, table.prefixed_order_by_field, column.order_by_alias.next)
+            header = f'<a href="{href}">{header}</a>'
+        parts.append(f'<th {column.attrs["th"].as_html()} scope="col">{header}</th>')
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
+
+
+@register.simple_tag(takes_context=True)
+def table_pagination(context, table):
+    """The bootstrap5 template's page links, in Python."""
+    page = getattr(table, "page", None)
+    if not page or table.paginator.num_pages <= 1:
+        return ""
+    request = context["request"]
+    field = table.prefixed_page_field
+    parts = ['<nav aria-label="Table navigation"><ul class="pagination justify-content-center">']
+    if page.has_previous():
+        href = _querystring(request, field, page.previous_page_number())
+        parts.append(
+            f'<li class="previous page-item"><a href="{href}" class="page-link">'
+            f'<span aria-hidden="true">&laquo;</span> {escape(gettext("previous"))}</a></li>'
+        )
+    if page.has_previous() or page.has_next():
+        for number in table_page_range(page, table.paginator):
+            active = " active" if page.number == number else ""
+            href = f'href="{_querystring(request, field, number)}"' if number != "..." else ""
+            text = render_value_in_context(number, context)
+            parts.append(f'<li class="page-item{active}"><a class="page-link" {href}>{text}</a></li>')
+    if page.has_next():
+        href = _querystring(request, field, page.next_page_number())
+        parts.append(
+            f'<li class="next page-item"><a href="{href}" class="page-link">'
+            f'{escape(gettext("next"))} <span aria-hidden="true">&raquo;</span></a></li>'
+        )
+    parts.append("</ul></nav>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above

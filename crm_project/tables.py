@@ -140,9 +140,7 @@ class _Cell:
         self.model = model
         self.choices = _own_choices(model, field, self.display) if len(self.bits) == 1 else None
         # Without a model, which fields have choices is only known per record.
-        self.lean = (
-            model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
-        )
+        self.lean = model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
         self.link = _static_link(bound_column)
         render = bound_column.render
         self.plain = getattr(render, "__func__", None) is Column.render

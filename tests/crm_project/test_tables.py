@@ -114,6 +114,34 @@ def test_lean_select_renders_exactly_as_django_templates(data):
             assert as_widget(field, attrs) == field.as_widget(attrs=attrs), name
 
 
+class _Inputs(forms.Form):
+    text = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": 'a "b" <c>', "data-x": True}))
+    number = forms.DecimalField(required=False, localize=True)
+    day = forms.DateField(required=False)
+    mail = forms.EmailField(required=False)
+    hidden = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"text": "<script>&", "number": "1234.5", "day": "2026-03-01", "mail": "a@b.c", "hidden": "x"},
+        {"day": "no"},
+    ],
+)
+def test_lean_input_renders_exactly_as_django_templates(data):
+    from crm_project.form_tags import _lean_input, as_widget
+
+    form = _Inputs(data=data, initial={"day": date(2026, 1, 2), "number": 5})
+    for name in ("text", "number", "day", "mail", "hidden"):
+        field = form[name]
+        assert _lean_input(field.field.widget)
+        for attrs in (None, {"class": "form-control is-invalid"}):
+            assert as_widget(field, attrs) == field.as_widget(attrs=attrs), name
+    assert not _lean_input(forms.PasswordInput()) and not _lean_input(forms.ClearableFileInput())
+
+
 def test_lean_select_leaves_other_widgets_to_django():
     from crm_project.form_tags import _lean_select
 

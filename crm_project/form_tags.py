@@ -123,7 +123,43 @@ def as_widget(field, attrs=None):
     attrs = field.build_widget_attrs(attrs or {}, widget)
     if field.auto_id and "id" not in widget.attrs:
         attrs.setdefault("id", field.auto_id)
-    return render_select(widget.get_context(field.html_name, field.value(), attrs)["widget"])
+    return render_select(select_context(widget, field.html_name, field.value(), attrs))
+
+
+def select_context(widget, name: str, value, attrs: dict) -> dict:
+    """Select.get_context(...)["widget"]'s name, attrs and optgroups, built directly: a
+    Select's options inherit no attributes, so each is its value, label and `selected`
+    (ChoiceWidget.optgroups and create_option build and copy attribute dicts per option)."""
+    kind = type(widget)
+    if (
+        kind.get_context is not forms.Select.get_context
+        or kind.optgroups is not forms.Select.optgroups
+        or kind.create_option is not forms.Select.create_option
+        or widget.option_inherits_attrs
+        or widget.checked_attribute != {"selected": True}
+    ):
+        return widget.get_context(name, value, attrs)["widget"]
+    value = widget.format_value(value)
+    final_attrs = widget.build_attrs(widget.attrs, attrs)
+    multiple = widget.allow_multiple_selected
+    if multiple:
+        final_attrs["multiple"] = True
+    groups = []
+    has_selected = False
+    for index, (option_value, option_label) in enumerate(widget.choices):
+        if option_value is None:
+            option_value = ""
+        if isinstance(option_label, list | tuple):
+            group_name, choices = option_value, option_label
+        else:
+            group_name, choices = None, [(option_value, option_label)]
+        options = []
+        for subvalue, sublabel in choices:
+            selected = (not has_selected or multiple) and str(subvalue) in value
+            has_selected |= selected
+            options.append({"value": subvalue, "label": sublabel, "attrs": {"selected": True} if selected else {}})
+        groups.append((group_name, options, index))
+    return {"name": name, "attrs": final_attrs, "optgroups": groups}
 
 
 #

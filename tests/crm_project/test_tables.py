@@ -199,3 +199,18 @@ def test_the_deal_list_is_django_tables2s(mgr_a, client_for):
         lean, original = _tables(client_for(mgr_a).get(path))
         assert lean == original, path
         assert "Presentation" in lean and lean.count("<tr") in (2, 3), path
+
+
+@pytest.mark.django_db
+def test_lean_select_of_a_model_choice_field_renders_as_django(mgr_a, mgr_b):
+    from django.contrib.auth import get_user_model
+
+    from crm_project.form_tags import as_widget
+
+    class Pick(forms.Form):
+        who = forms.ModelChoiceField(queryset=get_user_model().objects.order_by("username"), required=False)
+
+    for data in (None, {"who": str(mgr_b.pk)}, {"who": "nope"}):
+        field = Pick(data=data)["who"]
+        assert as_widget(field, {"class": "form-select"}) == field.as_widget(attrs={"class": "form-select"})
+        assert "mgr_a" in as_widget(field)

@@ -231,15 +231,21 @@ def _static_link(bound_column) -> str | None:
     return mark_safe(f"{html} " if html else "")  # noqa: S308 - as_html escapes
 
 
-def _escaped(value, context) -> str:
-    """render_value_in_context, with the common cases (text, safe text) short-cut."""
+def _escaped(value, context, lazy: dict) -> str:
+    """render_value_in_context, with the common cases (text, safe text, lazy translations)
+    short-cut. `lazy` keeps each lazy translation's text for one table: a column's labels
+    are the same few objects on every row, each translated once (kept alongside, so that
+    no id is reused while the table is drawn)."""
     kind = type(value)
     if kind is str:
         return escape(value)
     if kind is SafeString:
         return value
-    if isinstance(value, Promise):  # lazy translations: str() then escaped, as the template does
-        return conditional_escape(str(value))
+    if isinstance(value, Promise):  # str() then escaped, as the template does
+        known = lazy.get(id(value))
+        if known is None:
+            known = lazy[id(value)] = (value, conditional_escape(str(value)))
+        return known[1]
     return render_value_in_context(value, context)
 
 
@@ -257,6 +263,7 @@ def table_rows(context, table):
     static_row = not table.row_attrs
     parity = {"even": 'class="even"', "odd": 'class="odd"'}
     parts = []
+    lazy = {}
     for row in table.paginated_rows:
         if static_row and type(row) is BoundRow:
             parts.append(f"<tr {parity[row.get_even_odd_css_class()]}>")
@@ -271,7 +278,7 @@ def table_rows(context, table):
                 column.current_record = row.record
                 attrs = column.attrs["td"].as_html()
             if column.localize is None:
-                value = _escaped(value, context)
+                value = _escaped(value, context, lazy)
             elif column.localize:
                 value = render_value_in_context(formats.localize(value, use_l10n=True), context)
             else:

@@ -22,6 +22,17 @@ from django.utils.functional import cached_property
 DEFERRED_FROM = 500  # rows skipped; the first pages walk an index in order instead
 
 
+def is_deep_page(request) -> bool:
+    """Whether the list page asked for skips DEFERRED_FROM rows or more (the page's keys
+    are then read first, see CappedPaginator.page)."""
+    try:
+        page = int(request.GET.get("page") or 1)
+        per_page = int(request.GET.get("per_page") or settings.LIST_PAGE_SIZE)
+    except ValueError:
+        return False
+    return (page - 1) * per_page >= DEFERRED_FROM
+
+
 def _queryset(object_list):
     """The queryset under django-tables2's BoundRows (or the queryset itself)."""
     data = getattr(getattr(object_list, "data", None), "data", object_list)

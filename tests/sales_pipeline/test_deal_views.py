@@ -535,3 +535,29 @@ def test_a_posted_customer_that_is_not_an_id_is_a_form_error(junk, mgr_a, client
     # found by tests/reliability/test_fuzz.py: the customer picker looked the junk up and failed
     response = client_for(mgr_a).post(reverse("sales_pipeline:deal_create"), {"customer": junk, "title": "x"})
     assert response.status_code == 200 and "customer" in response.context["form"].errors
+
+
+def test_the_deep_page_scope_holds_the_same_deals_as_visible_to(
+    mgr_a, mgr_b, mgr_c, dir_1, admin_user, cust_a, cust_c, pool_customer, client_for, monkeypatch
+):
+    """visible_to_by_customer_keys (the deal list's deep pages) is visible_to written
+    another way: the same deals for every role, whoever manages the deal or its customer."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from crm_project import pagination
+
+    deals = [
+        open_deal(mgr_a, cust_a),  # both managers mgr_a
+        open_deal(mgr_b, cust_a),  # the customer's manager is mgr_a
+        open_deal(mgr_a, cust_c),  # the deal's manager is mgr_a, the customer is team 2's
+        open_deal(mgr_c, cust_c),
+        open_deal(mgr_b, pool_customer),  # a pool customer's deal is its manager's only
+    ]
+    for user in (mgr_a, mgr_b, mgr_c, dir_1, admin_user, AnonymousUser()):
+        expected = set(Deal.objects.visible_to(user).values_list("pk", flat=True))
+        assert set(Deal.objects.visible_to_by_customer_keys(user).values_list("pk", flat=True)) == expected, user
+    assert {d.pk for d in Deal.objects.visible_to_by_customer_keys(mgr_a)} == {deals[0].pk, deals[1].pk, deals[2].pk}
+    # and the list's deep pages show what its first pages would
+    monkeypatch.setattr(pagination, "DEFERRED_FROM", 1)
+    table = client_for(mgr_b).get(reverse("sales_pipeline:deal_list"), {"per_page": 1, "page": 2}).context["table"]
+    assert table.paginator.count == 2 and [row.record.pk for row in table.page.object_list] == [deals[1].pk]

@@ -11,6 +11,7 @@ Template library `crm_forms` (settings.TEMPLATES libraries): `{{ form|bootstrap_
 """
 
 from django import forms, template
+from django.forms.widgets import Input
 from django.template import Context
 from django.template.base import render_value_in_context
 from django.utils.html import conditional_escape, format_html, format_html_join
@@ -77,9 +78,44 @@ def render_select(widget: dict) -> str:
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
 
 
+_INPUT_TEMPLATES = {
+    f"django/forms/widgets/{name}.html"
+    for name in ("input", "text", "number", "email", "url", "search", "tel", "date", "datetime", "time", "hidden")
+}
+
+
+def _lean_input(widget) -> bool:
+    """An <input> drawn by Django's input.html (directly or through the one-line
+    templates that include it), with Input's own context."""
+    return (
+        isinstance(widget, Input)
+        and widget.template_name in _INPUT_TEMPLATES
+        and type(widget).get_context is Input.get_context
+    )
+
+
+def render_input(widget, name: str, value, attrs: dict) -> str:
+    """django/forms/widgets/input.html for Widget.get_context's values, character for
+    character."""
+    value = widget.format_value(value)
+    html = f'<input type="{conditional_escape(widget.input_type)}" name="{conditional_escape(name)}"'
+    if value is not None:
+        text = str(value) if isinstance(value, SafeData) else conditional_escape(str(value))
+        html += f' value="{text}"'
+    return mark_safe(f"{html}{_attrs_html(widget.build_attrs(widget.attrs, attrs))}>")  # noqa: S308 - escaped above
+
+
 def as_widget(field, attrs=None):
-    """BoundField.as_widget, with plain selects drawn by render_select."""
+    """BoundField.as_widget, with plain selects drawn by render_select and plain inputs
+    by render_input (no template rendered per field)."""
     widget = field.field.widget
+    if _lean_input(widget):
+        if field.field.localize:
+            widget.is_localized = True
+        attrs = field.build_widget_attrs(attrs or {}, widget)
+        if field.auto_id and "id" not in widget.attrs:
+            attrs.setdefault("id", field.auto_id)
+        return render_input(widget, field.html_name, field.value(), attrs)
     if not _lean_select(widget):
         return field.as_widget(attrs=attrs)
     if field.field.localize:
@@ -87,7 +123,43 @@ def as_widget(field, attrs=None):
     attrs = field.build_widget_attrs(attrs or {}, widget)
     if field.auto_id and "id" not in widget.attrs:
         attrs.setdefault("id", field.auto_id)
-    return render_select(widget.get_context(field.html_name, field.value(), attrs)["widget"])
+    return render_select(select_context(widget, field.html_name, field.value(), attrs))
+
+
+def select_context(widget, name: str, value, attrs: dict) -> dict:
+    """Select.get_context(...)["widget"]'s name, attrs and optgroups, built directly: a
+    Select's options inherit no attributes, so each is its value, label and `selected`
+    (ChoiceWidget.optgroups and create_option build and copy attribute dicts per option)."""
+    kind = type(widget)
+    if (
+        kind.get_context is not forms.Select.get_context
+        or kind.optgroups is not forms.Select.optgroups
+        or kind.create_option is not forms.Select.create_option
+        or widget.option_inherits_attrs
+        or widget.checked_attribute != {"selected": True}
+    ):
+        return widget.get_context(name, value, attrs)["widget"]
+    value = widget.format_value(value)
+    final_attrs = widget.build_attrs(widget.attrs, attrs)
+    multiple = widget.allow_multiple_selected
+    if multiple:
+        final_attrs["multiple"] = True
+    groups = []
+    has_selected = False
+    for index, (option_value, option_label) in enumerate(widget.choices):
+        if option_value is None:
+            option_value = ""
+        if isinstance(option_label, list | tuple):
+            group_name, choices = option_value, option_label
+        else:
+            group_name, choices = None, [(option_value, option_label)]
+        options = []
+        for subvalue, sublabel in choices:
+            selected = (not has_selected or multiple) and str(subvalue) in value
+            has_selected |= selected
+            options.append({"value": subvalue, "label": sublabel, "attrs": {"selected": True} if selected else {}})
+        groups.append((group_name, options, index))
+    return {"name": name, "attrs": final_attrs, "optgroups": groups}
 
 
 #

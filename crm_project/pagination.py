@@ -2,9 +2,10 @@
 
 A list's "N found" and its page links need the number of rows; over 4 million settlement
 lines or 50,000 customers an exact COUNT costs more than the rest of the page. Nobody
-reads past a few hundred pages, so the count stops at `cap` rows ("more than 10,000
-found"); a page past the cap (typed into the URL, or the last-page link) gets the exact
-count then, so every row stays reachable.
+reads past a few hundred pages, so the count stops at `cap` rows ("more than 1,000
+found"), and for a deeper page (the last-page link, a page typed into the URL) at the
+next multiple of `cap` past that page ("more than 6,000 found" on page 200): every row
+stays reachable, and the number shown is always a true lower bound.
 
 A deep page (past DEFERRED_FROM rows) reads its rows in two steps: the page's primary
 keys in the list's order, then those rows with their joins and annotations. Asked at
@@ -14,11 +15,22 @@ skipped by the OFFSET.
 """
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 DEFERRED_FROM = 500  # rows skipped; the first pages walk an index in order instead
+
+
+def is_deep_page(request) -> bool:
+    """Whether the list page asked for skips DEFERRED_FROM rows or more (the page's keys
+    are then read first, see CappedPaginator.page)."""
+    try:
+        page = int(request.GET.get("page") or 1)
+        per_page = int(request.GET.get("per_page") or settings.LIST_PAGE_SIZE)
+    except ValueError:
+        return False
+    return (page - 1) * per_page >= DEFERRED_FROM
 
 
 def _queryset(object_list):
@@ -30,36 +42,34 @@ def _queryset(object_list):
 class CappedPaginator(Paginator):
     def __init__(self, object_list, per_page, *args, cap: int | None = None, **kwargs):
         super().__init__(object_list, per_page, *args, **kwargs)
-        self.cap = cap or settings.LIST_COUNT_CAP
+        self.step = cap or settings.LIST_COUNT_CAP
+        self.cap = self.step
         self.capped = False
+        self._number = 1
 
     @cached_property
     def count(self):
         queryset = _queryset(self.object_list)
         if queryset is None:
             return super().count
+        # Counted to the next multiple of the cap past the page asked for, so that the
+        # page and the one after it exist: the first pages count `cap` rows, page 200
+        # of 25 rows (with a cap of 1,000) 6,000, never every row of a big list.
+        self.cap = (self._top() // self.step + 1) * self.step
         # Counted over the primary keys only, unordered: no sort, no annotation computed.
         counted = queryset.order_by().values("pk")[: self.cap + 1].count()
         self.capped = counted > self.cap
         return counted
 
-    def exact(self) -> None:
-        queryset = _queryset(self.object_list)
-        self.__dict__["count"] = queryset.order_by().values("pk").count()
-        self.__dict__.pop("num_pages", None)
-        self.__dict__.pop("page_range", None)
-        self.capped = False
-
-    def validate_number(self, number):
+    def _top(self) -> int:
         try:
-            return super().validate_number(number)
-        except EmptyPage:
-            if not self.capped:
-                raise
-            self.exact()
-            return super().validate_number(number)
+            number = max(int(self._number), 1)
+        except (TypeError, ValueError):
+            number = 1
+        return number * self.per_page
 
     def page(self, number):
+        self._number = number
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         queryset = _queryset(self.object_list)

@@ -305,8 +305,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 DJANGO_TABLES2_TEMPLATE = "generic/table.html"  # bootstrap5-responsive, body by crm_project.tables
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-sm table-hover align-middle"}
 LIST_PAGE_SIZE = 25
-# lists count their rows up to this many ("more than N found"; crm_project.pagination)
-LIST_COUNT_CAP = env.int("LIST_COUNT_CAP", default=10_000)
+# lists count their rows up to this many, deeper pages to the next multiple of it past
+# the page ("more than N found"; crm_project.pagination)
+LIST_COUNT_CAP = env.int("LIST_COUNT_CAP", default=1_000)
 # Exports stream the filtered list; beyond this many rows people want a report job.
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=100_000)
 

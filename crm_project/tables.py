@@ -13,17 +13,29 @@ Profiled on the customer list, half the page's time went to django-tables2 itsel
 is built). The table template (settings.DJANGO_TABLES2_TEMPLATE) uses `table_rows`.
 """
 
+import inspect
 import weakref
 from datetime import date, datetime
+from functools import partialmethod
 
 from django import template
 from django.db import models
 from django.template.base import render_value_in_context
 from django.utils import formats, timezone
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.encoding import force_str
+from django.utils.functional import Promise
+from django.utils.hashable import make_hashable
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django_tables2 import utils as tables_utils
-from django_tables2.columns import Column, library
+from django_tables2.columns import Column, ManyToManyColumn, library
+from django_tables2.columns.base import LinkTransform
+from django_tables2.columns.linkcolumn import BaseLinkColumn
+from django_tables2.rows import BoundRow
+from django_tables2.templatetags.django_tables2 import table_page_range
+from django_tables2.utils import Accessor, AttributeDict, call_with_appropriate
 
 _signatures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _uncached_signature = tables_utils.signature
@@ -107,6 +119,136 @@ def _static_td(table, bound_column) -> str | None:
     return bound_column.attrs["td"].as_html()
 
 
+class _Cell:
+    """How one column's cells are drawn, worked out once per table: BoundRow.get_cell's
+    steps (accessor, get_FOO_display for choices, default for empty values, the render
+    method, the link) without re-deciding them for every cell. Columns this does not
+    cover (many-to-many, link columns with a text, dictionaries as records) fall back to
+    BoundRow.get_cell."""
+
+    _EMPTY = object()
+
+    def __init__(self, table, bound_column):
+        column = bound_column.column
+        self.bound_column = bound_column
+        self.column = column
+        self.name = bound_column.name
+        self.bits = tuple(Accessor(bound_column.accessor).bits)
+        model = getattr(table.data, "model", None) or table._meta.model
+        field = Accessor(bound_column.accessor).get_field(model) if model is not None else None
+        self.display = f"get_{self.bits[-1]}_display" if self.bits and getattr(field, "choices", ()) else None
+        self.model = model
+        self.choices = _own_choices(model, field, self.display) if len(self.bits) == 1 else None
+        # Without a model, which fields have choices is only known per record.
+        self.lean = model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
+        self.link = _static_link(bound_column)
+        render = bound_column.render
+        self.plain = getattr(render, "__func__", None) is Column.render
+        args, catch_all = cached_signature(render)
+        self.value_only = not catch_all and tuple(args) == ("value",)
+        self.empty_values = column.empty_values
+
+    def value(self, record):
+        """The cell's value, as BoundRow._get_and_render_with finds it (or _EMPTY when it
+        must be asked to the row)."""
+        current = record
+        bits = self.bits
+        last = len(bits) - 1
+        for index, bit in enumerate(bits):
+            if index == last and self.display is not None and isinstance(current, models.Model):
+                if self.choices is not None and type(current) is self.model:
+                    # Model._get_FIELD_display with the choices looked up once
+                    value = getattr(current, bit)
+                    key = value if type(value) in (str, int) else make_hashable(value)
+                    return force_str(self.choices.get(key, value), strings_only=True)
+                return getattr(current, self.display)()
+            try:
+                current = getattr(current, bit)
+            except AttributeError:
+                return self._EMPTY
+            if callable(current):
+                return self._EMPTY
+            if current is None:
+                return None
+        return current
+
+    def render(self, row):
+        record = row.record
+        value = self.value(record) if self.lean and not isinstance(record, dict) else self._EMPTY
+        if value is self._EMPTY:
+            return row.get_cell(self.name)
+        if value in self.empty_values:
+            return self.bound_column.default
+        bound_column = self.bound_column
+        if self.plain:
+            content = value
+        elif self.value_only:
+            content = bound_column.render(value=value)
+        else:
+            content = call_with_appropriate(bound_column.render, row._optional_cell_arguments(bound_column, value))
+        if self.link is not None:
+            href = self._href(record)
+            if href is not self._EMPTY:
+                return content if href is None else format_html('<a {}href="{}">{}</a>', self.link, href, content)
+        if bound_column.link:
+            return bound_column.link(content, **row._optional_cell_arguments(bound_column, value))
+        return content
+
+    def _href(self, record):
+        """LinkTransform.compose_url for `linkify=True`: the column's object's
+        get_absolute_url(), or the record's."""
+        target = record
+        for bit in self.name.split("__"):
+            target = getattr(target, bit, None)
+            if target is None or callable(target):
+                return self._EMPTY
+        if not hasattr(target, "get_absolute_url"):
+            target = record
+        return target.get_absolute_url()
+
+
+def _own_choices(model, field, display):
+    """The field's choices as Model._get_FIELD_display reads them, when the model's
+    get_FOO_display is Django's own (None otherwise)."""
+    method = inspect.getattr_static(model, display, None) if display else None
+    if not isinstance(method, partialmethod) or method.func is not models.Model._get_FIELD_display:
+        return None
+    if method.keywords.get("field") is not field:
+        return None
+    return dict(make_hashable(field.flatchoices))
+
+
+def _static_link(bound_column) -> str | None:
+    """The <a> attributes before href (with their trailing space) of a `linkify=True`
+    column whose attributes do not depend on the row; None for any other link."""
+    link = bound_column.link
+    if type(link) is not LinkTransform or link.url is not None or link.reverse_args or link.accessor is not None:
+        return None
+    attrs = link.attrs or {}
+    if "href" in attrs or any(callable(value) for value in attrs.values()):
+        return None
+    html = AttributeDict(attrs).as_html()
+    return mark_safe(f"{html} " if html else "")  # noqa: S308 - as_html escapes
+
+
+def _escaped(value, context, lazy: dict) -> str:
+    """render_value_in_context, with the common cases (text, safe text, lazy translations)
+    short-cut. `lazy` keeps each lazy translation's text for one table: a column's labels
+    are the same few objects on every row, each translated once (kept alongside, so that
+    no id is reused while the table is drawn)."""
+    kind = type(value)
+    if kind is str:
+        return escape(value)
+    if kind is SafeString:
+        return value
+    if isinstance(value, Promise):  # str() then escaped, as the template does
+        known = lazy.get(id(value))
+        if known is None:
+            known = lazy[id(value)] = (value, conditional_escape(str(value)))
+        return known[1]
+    return render_value_in_context(value, context)
+
+
 register = template.Library()
 
 
@@ -116,21 +258,86 @@ def table_rows(context, table):
     same cells (BoundRow.items), row attributes and `localize` handling."""
     columns = list(table.columns)
     td = {column.name: _static_td(table, column) for column in columns}
+    cells = [_Cell(table, column) for column in columns]
+    # Rows without attributes of their own only alternate their class.
+    static_row = not table.row_attrs
+    parity = {"even": 'class="even"', "odd": 'class="odd"'}
     parts = []
+    lazy = {}
     for row in table.paginated_rows:
-        parts.append(format_html("<tr {}>", row.attrs.as_html()))
-        for column, cell in row.items():
+        if static_row and type(row) is BoundRow:
+            parts.append(f"<tr {parity[row.get_even_odd_css_class()]}>")
+        else:
+            parts.append(format_html("<tr {}>", row.attrs.as_html()))
+        for column, cell in zip(columns, cells, strict=True):
+            value = cell.render(row)
             attrs = td[column.name]
             if attrs is None:
+                # callable attributes read the cell (BoundRow.items sets these)
+                column.current_value = value
+                column.current_record = row.record
                 attrs = column.attrs["td"].as_html()
             if column.localize is None:
-                value = render_value_in_context(cell, context)
+                value = _escaped(value, context, lazy)
             elif column.localize:
-                value = render_value_in_context(formats.localize(cell, use_l10n=True), context)
+                value = render_value_in_context(formats.localize(value, use_l10n=True), context)
             else:
-                value = render_value_in_context(formats.localize(cell, use_l10n=False), context)
+                value = render_value_in_context(formats.localize(value, use_l10n=False), context)
             parts.append(f"<td {attrs}>{value}</td>")
         parts.append("</tr>")
     if not parts and table.empty_text:
         parts.append(format_html('<tr><td colspan="{}">{}</td></tr>', len(columns), table.empty_text))
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
+
+
+def _querystring(request, key, value) -> str:
+    """django-tables2's {% querystring_replace key=value %}."""
+    params = dict(request.GET)
+    if key not in ("", None):
+        params[key] = value
+    return escape("?" + urlencode(params, doseq=True))
+
+
+@register.simple_tag(takes_context=True)
+def table_head(context, table):
+    """The header cells of the bootstrap5 template (sort links included), in Python."""
+    request = context["request"]
+    parts = []
+    for column in table.columns:
+        header = render_value_in_context(column.header, context)
+        if column.orderable:
+            href = _querystring(request, table.prefixed_order_by_field, column.order_by_alias.next)
+            header = f'<a href="{href}">{header}</a>'
+        parts.append(f'<th {column.attrs["th"].as_html()} scope="col">{header}</th>')
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
+
+
+@register.simple_tag(takes_context=True)
+def table_pagination(context, table):
+    """The bootstrap5 template's page links, in Python."""
+    page = getattr(table, "page", None)
+    if not page or table.paginator.num_pages <= 1:
+        return ""
+    request = context["request"]
+    field = table.prefixed_page_field
+    parts = ['<nav aria-label="Table navigation"><ul class="pagination justify-content-center">']
+    if page.has_previous():
+        href = _querystring(request, field, page.previous_page_number())
+        parts.append(
+            f'<li class="previous page-item"><a href="{href}" class="page-link">'
+            f'<span aria-hidden="true">&laquo;</span> {escape(gettext("previous"))}</a></li>'
+        )
+    if page.has_previous() or page.has_next():
+        for number in table_page_range(page, table.paginator):
+            active = " active" if page.number == number else ""
+            href = f'href="{_querystring(request, field, number)}"' if number != "..." else ""
+            text = render_value_in_context(number, context)
+            parts.append(f'<li class="page-item{active}"><a class="page-link" {href}>{text}</a></li>')
+    if page.has_next():
+        href = _querystring(request, field, page.next_page_number())
+        parts.append(
+            f'<li class="next page-item"><a href="{href}" class="page-link">'
+            f'{escape(gettext("next"))} <span aria-hidden="true">&raquo;</span></a></li>'
+        )
+    parts.append("</ul></nav>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above

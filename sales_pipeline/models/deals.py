@@ -51,6 +51,20 @@ class DealQuerySet(models.QuerySet):
         is not the pool's."""
         return self.filter(managed_scope(user, *DEAL_MANAGERS))
 
+    def visible_to_by_customer_keys(self, user):
+        """The deals of visible_to(user), with the customer's-manager half written as
+        "customer in (the customers so managed)" rather than as a condition on the joined
+        customer. On a deep list page PostgreSQL then walks the deals' date index instead
+        of joining and sorting every visible deal (page 200 of a director's list: the
+        keys in 10 ms instead of 200, issue 15); on the first pages the join is cheaper
+        (the customers are read whole first), so only deep pages use it."""
+        from customers.models import Customer
+
+        own = managed_scope(user, "manager")
+        if own == Q():  # sees everything
+            return self.all()
+        return self.filter(own | Q(customer__in=Customer.objects.filter(managed_scope(user, "manager")).values("pk")))
+
     def with_paid(self):
         """Annotate `paid` (the sum of payments, refunds negative; 0 without any) in the
         same query."""

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
 
 from crm_project.dates import business_today
+from crm_project.pagination import is_deep_page
 from crm_project.views import ScopedListView
 from customers.access import MANAGER, user_role
 from customers.models import Customer
@@ -37,11 +38,16 @@ from .common import ADD, CHANGE, OPEN, VIEW, deal_or_404, post_action, put_error
 class DealListView(ScopedListView):
     model = Deal
     permission_required = VIEW
-    queryset = Deal.objects.with_paid().select_related("customer", "manager")
     filterset_class = DealFilterSet
     table_class = DealTable
     template_name = "sales_pipeline/deal_list.html"
     export_name = "deals"
+
+    def get_queryset(self):
+        deals = Deal.objects.with_paid().select_related("customer", "manager")
+        if is_deep_page(self.request):
+            return deals.visible_to_by_customer_keys(self.request.user)
+        return deals.visible_to(self.request.user)
 
 
 @login_required

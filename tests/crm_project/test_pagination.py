@@ -1,4 +1,5 @@
-"""Lists count no further than LIST_COUNT_CAP rows, and every row stays reachable."""
+"""Lists count no further than LIST_COUNT_CAP rows (deeper pages to the next multiple of it
+past the page), and every row stays reachable."""
 
 import re
 
@@ -14,7 +15,8 @@ def test_a_long_list_says_more_than_the_cap_and_still_reaches_its_last_page(mgr_
     url = reverse("customers:customer_list")
     first = client.get(url)
     assert first.context["table"].paginator.capped
-    assert "More than 5 found" in first.content.decode()
+    # counted to the first multiple of 5 past the page's 25 rows
+    assert "More than 30 found" in first.content.decode()
     last = client.get(url, {"page": 2, "sort": "name"})
     assert last.status_code == 200
     table = last.context["table"]
@@ -23,6 +25,25 @@ def test_a_long_list_says_more_than_the_cap_and_still_reaches_its_last_page(mgr_
     assert "31 found" in last.content.decode()
     # past the end: django-tables2 shows the last page
     assert client.get(url, {"page": 3}).context["table"].page.number == 2
+
+
+def test_a_deeper_page_counts_to_the_next_multiple_of_the_cap_past_it(mgr_a, client_for, settings):
+    settings.LIST_COUNT_CAP = 5
+    CustomerFactory.create_batch(31, manager=mgr_a)
+    client = client_for(mgr_a)
+    url = reverse("customers:customer_list")
+
+    def shown(page):
+        response = client.get(url, {"page": page, "per_page": 5, "sort": "name"})
+        table = response.context["table"]
+        text = re.search(r'id="list-count">([^<]+)<', response.content.decode()).group(1)
+        return text, table.page.number, len(table.page.object_list)
+
+    assert shown(1) == ("More than 10 found", 1, 5)
+    assert shown(3) == ("More than 20 found", 3, 5)  # and page 4 is linked
+    assert shown(6) == ("31 found", 6, 5)
+    assert shown(7) == ("31 found", 7, 1)
+    assert shown(9) == ("31 found", 7, 1)  # past the end: the last page
 
 
 def test_a_short_list_shows_its_exact_count(mgr_a, client_for):

@@ -114,6 +114,34 @@ def test_lean_select_renders_exactly_as_django_templates(data):
             assert as_widget(field, attrs) == field.as_widget(attrs=attrs), name
 
 
+class _Inputs(forms.Form):
+    text = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": 'a "b" <c>', "data-x": True}))
+    number = forms.DecimalField(required=False, localize=True)
+    day = forms.DateField(required=False)
+    mail = forms.EmailField(required=False)
+    hidden = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"text": "<script>&", "number": "1234.5", "day": "2026-03-01", "mail": "a@b.c", "hidden": "x"},
+        {"day": "no"},
+    ],
+)
+def test_lean_input_renders_exactly_as_django_templates(data):
+    from crm_project.form_tags import _lean_input, as_widget
+
+    form = _Inputs(data=data, initial={"day": date(2026, 1, 2), "number": 5})
+    for name in ("text", "number", "day", "mail", "hidden"):
+        field = form[name]
+        assert _lean_input(field.field.widget)
+        for attrs in (None, {"class": "form-control is-invalid"}):
+            assert as_widget(field, attrs) == field.as_widget(attrs=attrs), name
+    assert not _lean_input(forms.PasswordInput()) and not _lean_input(forms.ClearableFileInput())
+
+
 def test_lean_select_leaves_other_widgets_to_django():
     from crm_project.form_tags import _lean_select
 
@@ -128,3 +156,69 @@ def test_a_fields_first_error_carries_the_id_its_widget_is_described_by():
     assert 'aria-describedby="id_count_error"' in html
     assert html.count('id="id_count_error"') == 1
     assert '<div id="id_count_error" class="invalid-feedback d-block">' in html
+
+
+def _tables(response):
+    """The list's table (head, body, page links) as the page drew it, and as
+    django-tables2's own template draws the same table; blanks around tags left out."""
+    import re
+    from itertools import count
+
+    table = response.context["table"]
+    table._counter = count()  # the rows' odd/even count, as for the first rendering
+
+    def markup(html):
+        html = html[html.index("<table") :]
+        html = html[: html.index("</nav>") if "</nav>" in html else html.index("</table>")]
+        return re.sub(r"\s*([<>])\s*", r"\1", " ".join(html.split()))
+
+    original = Template(
+        "{% load django_tables2 %}{% render_table table 'django_tables2/bootstrap5-responsive.html' %}"
+    ).render(Context({"table": table, "request": response.wsgi_request}))
+    return markup(response.content.decode()), markup(original)
+
+
+@pytest.mark.django_db
+def test_the_customer_list_is_django_tables2s(mgr_a, pool_customer, client_for):
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(manager=mgr_a, name="<b>Bold</b> & Co", kind="person", phone="")
+    CustomerFactory(manager=mgr_a, city="")
+    CustomerFactory.create_batch(10, manager=mgr_a)
+    client = client_for(mgr_a)
+    lean, original = _tables(client.get("/customers/"))
+    assert lean == original
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in lean and "— pool —" in lean and lean.count("<tr") == 14
+    for query in ("?per_page=2&page=2&sort=-name&city=lee", "?per_page=1&page=7&q=ltd", "?per_page=1&page=13"):
+        lean, original = _tables(client.get("/customers/" + query))
+        assert lean == original, query
+        assert "page-link" in lean and "sort=" in lean, query
+
+
+@pytest.mark.django_db
+def test_the_deal_list_is_django_tables2s(mgr_a, client_for):
+    from decimal import Decimal
+
+    from tests.sales_pipeline.test_pipeline import open_deal
+
+    open_deal(mgr_a, title="<i>Big</i>", lines=[(Decimal("1234.5"), 2, 0)], source="Fair")
+    open_deal(mgr_a, expected_close=None)
+    for path in ("/deals/list/", "/deals/list/?sort=-amount", "/deals/list/?per_page=1&page=2"):
+        lean, original = _tables(client_for(mgr_a).get(path))
+        assert lean == original, path
+        assert "Presentation" in lean and lean.count("<tr") in (2, 3), path
+
+
+@pytest.mark.django_db
+def test_lean_select_of_a_model_choice_field_renders_as_django(mgr_a, mgr_b):
+    from django.contrib.auth import get_user_model
+
+    from crm_project.form_tags import as_widget
+
+    class Pick(forms.Form):
+        who = forms.ModelChoiceField(queryset=get_user_model().objects.order_by("username"), required=False)
+
+    for data in (None, {"who": str(mgr_b.pk)}, {"who": "nope"}):
+        field = Pick(data=data)["who"]
+        assert as_widget(field, {"class": "form-select"}) == field.as_widget(attrs={"class": "form-select"})
+        assert "mgr_a" in as_widget(field)

@@ -547,3 +547,29 @@ def test_the_deal_page_says_what_the_stage_needs_from_the_rows_it_has_fetched(mg
     assert missing == deal_rules.missing_to_leave(Deal.objects.get(pk=deal.pk), today=TODAY())
     assert f"full payment ({deal.amount / 2:.2f} still due)" in missing
     assert 'id="stage-missing"' in response.content.decode()
+
+
+def test_the_deep_page_scope_holds_the_same_deals_as_visible_to(
+    mgr_a, mgr_b, mgr_c, dir_1, admin_user, cust_a, cust_c, pool_customer, client_for, monkeypatch
+):
+    """visible_to_by_customer_keys (the deal list's deep pages) is visible_to written
+    another way: the same deals for every role, whoever manages the deal or its customer."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from crm_project import pagination
+
+    deals = [
+        open_deal(mgr_a, cust_a),  # both managers mgr_a
+        open_deal(mgr_b, cust_a),  # the customer's manager is mgr_a
+        open_deal(mgr_a, cust_c),  # the deal's manager is mgr_a, the customer is team 2's
+        open_deal(mgr_c, cust_c),
+        open_deal(mgr_b, pool_customer),  # a pool customer's deal is its manager's only
+    ]
+    for user in (mgr_a, mgr_b, mgr_c, dir_1, admin_user, AnonymousUser()):
+        expected = set(Deal.objects.visible_to(user).values_list("pk", flat=True))
+        assert set(Deal.objects.visible_to_by_customer_keys(user).values_list("pk", flat=True)) == expected, user
+    assert {d.pk for d in Deal.objects.visible_to_by_customer_keys(mgr_a)} == {deals[0].pk, deals[1].pk, deals[2].pk}
+    # and the list's deep pages show what its first pages would
+    monkeypatch.setattr(pagination, "DEFERRED_FROM", 1)
+    table = client_for(mgr_b).get(reverse("sales_pipeline:deal_list"), {"per_page": 1, "page": 2}).context["table"]
+    assert table.paginator.count == 2 and [row.record.pk for row in table.page.object_list] == [deals[1].pk]

@@ -3,6 +3,7 @@ views.deals.DealListView)."""
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from customers.access import manager_choices
 from customers.models import ProductLine, SalesTeam
@@ -15,21 +16,23 @@ def _managers(request):
 
 
 class DealFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
-    status = django_filters.ChoiceFilter(choices=Deal.Status.choices, empty_label="Any status")
-    manager = django_filters.ModelChoiceFilter(queryset=_managers, empty_label="Any manager")
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label=_("Any stage"))
+    status = django_filters.ChoiceFilter(choices=Deal.Status.choices, empty_label=_("Any status"))
+    manager = django_filters.ModelChoiceFilter(queryset=_managers, empty_label=_("Any manager"))
     team = django_filters.ModelChoiceFilter(
-        queryset=SalesTeam.objects.all(), field_name="manager__team_membership__team", empty_label="Any team"
+        queryset=SalesTeam.objects.all(), field_name="manager__team_membership__team", label=_("Team"),
+        empty_label=_("Any team"),
     )
-    sale_type = django_filters.ChoiceFilter(choices=Deal.SaleType.choices, empty_label="Any sale type")
+    sale_type = django_filters.ChoiceFilter(choices=Deal.SaleType.choices, empty_label=_("Any sale type"))
     product_line = django_filters.ModelChoiceFilter(
-        queryset=ProductLine.objects.all(), method="by_product_line", empty_label="Any product line"
+        queryset=ProductLine.objects.all(), method="by_product_line", label=_("Product line"),
+        empty_label=_("Any product line"),
     )
-    expected_from = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte", label="Expected from")
-    expected_to = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte", label="Expected until")
-    created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="Created from")
-    created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="Created until")
+    expected_from = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte", label=_("Expected from"))
+    expected_to = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte", label=_("Expected until"))
+    created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("Created from"))
+    created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("Created until"))
 
     class Meta:
         model = Deal

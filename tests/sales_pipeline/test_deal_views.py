@@ -573,3 +573,11 @@ def test_the_deep_page_scope_holds_the_same_deals_as_visible_to(
     monkeypatch.setattr(pagination, "DEFERRED_FROM", 1)
     table = client_for(mgr_b).get(reverse("sales_pipeline:deal_list"), {"per_page": 1, "page": 2}).context["table"]
     assert table.paginator.count == 2 and [row.record.pk for row in table.page.object_list] == [deals[1].pk]
+
+
+def test_the_deal_lists_filters_are_labelled_for_people(mgr_a, client_for):
+    response = client_for(mgr_a).get(reverse("sales_pipeline:deal_list"))
+    form = response.context["filter"].form
+    assert (form["team"].label, form["product_line"].label) == ("Team", "Product line")
+    text = response.content.decode()
+    assert "[invalid name]" not in text and "team membership" not in text.lower()

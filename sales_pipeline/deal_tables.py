@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import django_tables2 as tables
 
 from .models import Deal
@@ -26,3 +28,15 @@ class DealTable(tables.Table):
             "created_at",
         )
         order_by = ("-created_at",)
+
+    def render_paid(self, value):
+        return _cents(value)
+
+    def value_paid(self, value):
+        return _cents(value)
+
+
+def _cents(value):
+    """The payments' sum to the cent: SQLite hands a subquery's SUM back as a float-made
+    decimal (7497.36000000000) where PostgreSQL gives 7497.36."""
+    return Decimal(value).quantize(Decimal("0.01")) if value is not None else value

@@ -581,3 +581,11 @@ def test_the_deal_lists_filters_are_labelled_for_people(mgr_a, client_for):
     assert (form["team"].label, form["product_line"].label) == ("Team", "Product line")
     text = response.content.decode()
     assert "[invalid name]" not in text and "team membership" not in text.lower()
+
+
+def test_the_deal_list_shows_what_was_paid_to_the_cent(mgr_a, client_for):
+    deal = advance(open_deal(mgr_a), Stage.CLOSING, mgr_a)  # half paid
+    unpaid = open_deal(mgr_a)
+    table = client_for(mgr_a).get(reverse("sales_pipeline:deal_list")).context["table"]
+    paid = {row.record.pk: row.get_cell("paid") for row in table.rows}
+    assert paid[deal.pk] == (deal.amount / 2).quantize(Decimal("0.01")) and str(paid[unpaid.pk]) == "0.00"

@@ -244,6 +244,12 @@ def test_the_funnel_follows_every_kind_of_write(world, mgr_b):
     first.save()
     second.manager = None
     second.save()
+    # and several in one statement, to and from the pool
+    from customers.models import Customer
+
+    Customer.objects.filter(pk__in=[customer.pk for customer in world["customers"][2:4]]).update(manager=mgr_b)
+    Customer.objects.filter(pk=world["customers"][4].pk).update(manager=None)
+    Customer.objects.filter(pk=second.pk).update(manager=mgr_b)
     # amounts, managers and sale types changed, one by one and in bulk
     for deal in rng.sample(deals, 15):
         deal.amount += Decimal("123.45")

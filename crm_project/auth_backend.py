@@ -1,31 +1,74 @@
-"""Django's ModelBackend with a user's permissions and group names read in one query
-(issue 15).
+"""Django's ModelBackend with a user's permissions and group names read in one query per
+request (issue 15).
 
 Every page checks a permission and asks the user's role (customers.access.user_role, by
 group name): ModelBackend reads the user's own permissions and their groups' in two
 queries, and the role cost a third, on every request. Here one UNION ALL returns all
 three, kept on the user object for the request as ModelBackend keeps its own (nothing is
 cached beyond the request, so a changed group or permission counts at once).
+
+The statement is the same for every user but the id, so it is written once per process
+from the models' table and column names: built through the ORM (three querysets, a union,
+their compilation) it cost more Python than the query itself on every page, and its
+joins through auth_group cost PostgreSQL a millisecond of planning (issue 15, the fixed
+cost of every page). A group's permissions are joined on the membership's group id
+directly: auth_group adds nothing to them.
 """
 
+from functools import cache
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import CharField, Value
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections, router
 
 USER, GROUP, NAME = "user", "group", "name"
 
 
-def _rows(user):
-    def tagged(queryset, tag, *fields):
-        # unordered: a UNION's parts may not sort (Permission and Group have a default order)
-        return queryset.order_by().annotate(tag=Value(tag, output_field=CharField())).values_list("tag", *fields)
+@cache
+def _sql(alias: str) -> str:
+    """The UNION ALL of the user's own permissions (app label, codename), their groups'
+    and their groups' names, each part tagged and taking the user's id as its parameter."""
+    q = connections[alias].ops.quote_name
+    user_model = get_user_model()
+    permission, content_type, group = Permission._meta, ContentType._meta, Group._meta
+    user_perms = user_model._meta.get_field("user_permissions").remote_field.through._meta
+    user_groups = user_model._meta.get_field("groups").remote_field.through._meta
+    group_perms = group.get_field("permissions").remote_field.through._meta
 
-    own = tagged(Permission.objects.filter(user=user), USER, "content_type__app_label", "codename")
-    via_groups = tagged(Permission.objects.filter(group__user=user), GROUP, "content_type__app_label", "codename")
-    names = Group.objects.filter(user=user).order_by().annotate(
-        tag=Value(NAME, output_field=CharField()), blank=Value("", output_field=CharField())
+    def column(meta, name):
+        return f"{q(meta.db_table)}.{q(meta.get_field(name).column)}"
+
+    perm_columns = f"{column(content_type, 'app_label')}, {column(permission, 'codename')}"
+    perm_joins = (
+        f"{q(permission.db_table)} INNER JOIN {q(content_type.db_table)} "
+        f"ON {column(permission, 'content_type')} = {column(content_type, 'id')}"
     )
-    return own.union(via_groups, names.values_list("tag", "name", "blank"), all=True)
+    own = (
+        f"SELECT '{USER}', {perm_columns} FROM {perm_joins} "
+        f"INNER JOIN {q(user_perms.db_table)} ON {column(user_perms, 'permission')} = {column(permission, 'id')} "
+        f"WHERE {column(user_perms, 'user')} = %s"
+    )
+    via_groups = (
+        f"SELECT '{GROUP}', {perm_columns} FROM {perm_joins} "
+        f"INNER JOIN {q(group_perms.db_table)} ON {column(group_perms, 'permission')} = {column(permission, 'id')} "
+        f"INNER JOIN {q(user_groups.db_table)} ON {column(user_groups, 'group')} = {column(group_perms, 'group')} "
+        f"WHERE {column(user_groups, 'user')} = %s"
+    )
+    names = (
+        f"SELECT '{NAME}', {column(group, 'name')}, '' FROM {q(group.db_table)} "
+        f"INNER JOIN {q(user_groups.db_table)} ON {column(user_groups, 'group')} = {column(group, 'id')} "
+        f"WHERE {column(user_groups, 'user')} = %s"
+    )
+    return f"{own} UNION ALL {via_groups} UNION ALL {names}"
+
+
+def _rows(user) -> list[tuple[str, str, str]]:
+    connection = connections[router.db_for_read(Permission)]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(connection.alias), [user.pk] * 3)
+        return cursor.fetchall()
 
 
 def load_permissions(user) -> None:

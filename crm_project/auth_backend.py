@@ -13,6 +13,10 @@ their compilation) it cost more Python than the query itself on every page, and 
 joins through auth_group cost PostgreSQL a millisecond of planning (issue 15, the fixed
 cost of every page). A group's permissions are joined on the membership's group id
 directly: auth_group adds nothing to them.
+
+The user a request's session names is read by the same statement (get_user): the user's
+row joined to those rows, so a page pays one round trip for the user, the role and the
+permissions instead of two.
 """
 
 from functools import cache
@@ -21,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connections, router
 
 USER, GROUP, NAME = "user", "group", "name"
@@ -46,7 +51,8 @@ def _sql(alias: str) -> str:
         f"ON {column(permission, 'content_type')} = {column(content_type, 'id')}"
     )
     own = (
-        f"SELECT '{USER}', {perm_columns} FROM {perm_joins} "
+        f"SELECT '{USER}' AS perm_tag, {column(content_type, 'app_label')} AS perm_first, "
+        f"{column(permission, 'codename')} AS perm_second FROM {perm_joins} "
         f"INNER JOIN {q(user_perms.db_table)} ON {column(user_perms, 'permission')} = {column(permission, 'id')} "
         f"WHERE {column(user_perms, 'user')} = %s"
     )
@@ -64,6 +70,59 @@ def _sql(alias: str) -> str:
     return f"{own} UNION ALL {via_groups} UNION ALL {names}"
 
 
+@cache
+def _user_sql(alias: str) -> str:
+    """The user's row (all concrete fields) with the rows of _sql joined to it: as many
+    rows as the user has permissions and groups, one (the tags NULL) when none."""
+    q = connections[alias].ops.quote_name
+    meta = get_user_model()._meta
+    columns = ", ".join(f"u.{q(field.column)}" for field in meta.concrete_fields)
+    return (
+        f"SELECT {columns}, p.perm_tag, p.perm_first, p.perm_second FROM {q(meta.db_table)} u "
+        f"LEFT JOIN ({_sql(alias)}) p ON 1 = 1 "
+        f"WHERE u.{q(meta.pk.column)} = %s"
+    )
+
+
+def _fill(user, rows) -> None:
+    """The per-request caches from the (tag, first, second) rows of _sql."""
+    own, via_groups, names = set(), set(), set()
+    for tag, first, second in rows:
+        if tag == NAME:
+            names.add(first)
+        elif tag is not None:
+            (own if tag == USER else via_groups).add(f"{first}.{second}")
+    if not user.is_superuser:  # a superuser's permissions are all of them: ModelBackend reads those
+        user._user_perm_cache, user._group_perm_cache = own, via_groups
+    user._group_names = frozenset(names)
+
+
+def user_with_permissions(user_id):
+    """The user with this id, their permissions and group names loaded (as load_permissions
+    does), in one query; None when there is no such user."""
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    connection = connections[router.db_for_read(user_model)]
+    with connection.cursor() as cursor:
+        cursor.execute(_user_sql(connection.alias), [pk] * 3 + [pk])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    fields = user_model._meta.concrete_fields
+    values = list(rows[0][: len(fields)])
+    # the converters the ORM applies to these columns (SQLite's aware datetimes, booleans)
+    for index, field in enumerate(fields):
+        col = field.get_col(user_model._meta.db_table)
+        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            values[index] = converter(values[index], col, connection)
+    user = user_model.from_db(connection.alias, [field.attname for field in fields], values)
+    _fill(user, (row[len(fields) :] for row in rows))
+    return user
+
+
 def _rows(user) -> list[tuple[str, str, str]]:
     connection = connections[router.db_for_read(Permission)]
     with connection.cursor() as cursor:
@@ -76,15 +135,7 @@ def load_permissions(user) -> None:
     and the user's group names (_group_names) with one query; once per user object."""
     if hasattr(user, "_group_names"):
         return
-    own, via_groups, names = set(), set(), set()
-    for tag, first, second in _rows(user):
-        if tag == NAME:
-            names.add(first)
-        else:
-            (own if tag == USER else via_groups).add(f"{first}.{second}")
-    if not user.is_superuser:  # a superuser's permissions are all of them: ModelBackend reads those
-        user._user_perm_cache, user._group_perm_cache = own, via_groups
-    user._group_names = frozenset(names)
+    _fill(user, _rows(user))
 
 
 def group_names(user) -> frozenset[str]:
@@ -94,6 +145,11 @@ def group_names(user) -> frozenset[str]:
 
 
 class OneQueryModelBackend(ModelBackend):
+    def get_user(self, user_id):
+        """The session's user with their permissions and groups: one query per request."""
+        user = user_with_permissions(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def get_all_permissions(self, user_obj, obj=None):
         if user_obj.is_active and not user_obj.is_anonymous and obj is None:
             load_permissions(user_obj)

@@ -2,7 +2,7 @@
 card's open deals, the deals' control points on the agenda, and each agenda row's open
 deal. Each function costs one query, whatever the data size."""
 
-from django.db.models import Window
+from django.db.models import Exists, OuterRef, Window
 from django.db.models.functions import RowNumber
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -17,14 +17,22 @@ from .models import Deal, Stage
 AGENDA_CONTROL_POINTS = 20  # the agenda lists the most overdue; the page lists them all
 
 
+def card_annotations(request) -> dict:
+    """Whether the customer has an open deal at all, on the card's customer row
+    (crm_project.hooks.CARD_ANNOTATIONS): without one the panel costs no query."""
+    return {"card_open_deals": Exists(Deal.objects.filter(customer=OuterRef("pk"), status=Deal.Status.OPEN))}
+
+
 def open_deals_panel(request, customer) -> hooks.Panel:
     # a deal is its manager's and the customer's manager's: not everyone's who sees a pool customer
-    deals = list(
-        customer.deals.visible_to(request.user)
-        .filter(status=Deal.Status.OPEN)
-        .only("pk", "customer_id", "title", "stage", "amount")  # what the rows show
-        .order_by("stage", "-pk")
-    )
+    deals = []
+    if getattr(customer, "card_open_deals", True):
+        deals = list(
+            customer.deals.visible_to(request.user)
+            .filter(status=Deal.Status.OPEN)
+            .only("pk", "customer_id", "title", "stage", "amount")  # what the rows show
+            .order_by("stage", "-pk")
+        )
     return hooks.Panel(
         template="sales_pipeline/_card_deals.html",
         context={"open_deals": deals, "open_deal_rows": open_deal_rows(deals)},

@@ -4,7 +4,7 @@ Each costs a fixed number of queries."""
 
 from datetime import date
 
-from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When, Window
+from django.db.models import Avg, Case, Count, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.functions import Substr, TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from crm_project import charts, hooks
 from crm_project.dates import business_today, months_before
 from crm_project.object_urls import object_url
 from customers.access import customer_scope
+from customers.selectors.profiles import has_rows
 
 from .models import Answer, Complaint, Response, Step, Survey
 
@@ -27,8 +28,8 @@ def card_annotations(request) -> dict:
     if not request.user.has_perm("complaints.view_complaint"):
         return {}
     return {
-        "card_open_complaints": Exists(Complaint.objects.filter(customer=OuterRef("pk")).exclude(step=Step.CLOSED)),
-        "card_survey_responses": Exists(Response.objects.filter(customer=OuterRef("pk"))),
+        "card_open_complaints": has_rows(Complaint, where_not={"step": Step.CLOSED}),
+        "card_survey_responses": has_rows(Response),
     }
 
 

@@ -3,11 +3,12 @@ panel, agenda rows, the director's dashboard widget. A constant number of querie
 
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
+from customers.selectors.profiles import has_rows
 from segmentation.models import CustomerSnapshot, RecomputeRun
 
 from . import selectors
@@ -24,7 +25,7 @@ def card_annotations(request) -> dict:
     costs no query."""
     if not request.user.has_perm("loyalty.view_card"):
         return {}
-    return {"card_loyalty_cards": Exists(Card.objects.filter(holder=OuterRef("pk")))}
+    return {"card_loyalty_cards": has_rows(Card, "holder")}
 
 
 def card_panel(request, customer) -> hooks.Panel | None:

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.generic import CreateView, DetailView, UpdateView
@@ -17,7 +16,7 @@ from ..forms import CustomerForm, customer_formsets
 from ..models import Contact, Customer, CustomerCompetitor, CustomerProduct, PlannedContact
 from ..portrait import offer_next_from_row
 from ..selectors import profiles as selectors
-from ..selectors.profiles import history_changes
+from ..selectors.profiles import has_rows, history_changes
 from ..services.profiles import customer_save
 from ..tables import CustomerTable
 
@@ -31,12 +30,11 @@ def card_annotations(request) -> dict:
     the other apps' (crm_project.hooks.CARD_ANNOTATIONS). Not for the interactions and
     planned contacts, which nearly every customer has: each probe adds to the planning of
     the customer's query (10 probes: 0.5 -> 1.6 ms on PostgreSQL)."""
-    customer = OuterRef("pk")
     annotations = {
-        "card_has_statuses": Exists(CustomerProduct.objects.filter(customer=customer)),
-        "card_has_history": Exists(Customer.history.model.objects.filter(id=customer)),
-        "card_has_contacts": Exists(Contact.objects.filter(customer=customer)),
-        "card_has_competitors": Exists(CustomerCompetitor.objects.filter(customer=customer)),
+        "card_has_statuses": has_rows(CustomerProduct),
+        "card_has_history": has_rows(Customer.history.model, "id"),
+        "card_has_contacts": has_rows(Contact),
+        "card_has_competitors": has_rows(CustomerCompetitor),
     }
     for hook in hooks.get_hooks(hooks.CARD_ANNOTATIONS):
         annotations.update(hook(request) or {})

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from crm_project import charts, hooks
 from crm_project.dates import business_today, months_before
 from crm_project.object_urls import object_url
+from crm_project.probes import has_rows
 from customers.access import customer_scope
-from customers.selectors.profiles import has_rows
 
 from .models import Answer, Complaint, Response, Step, Survey
 
@@ -28,8 +28,8 @@ def card_annotations(request) -> dict:
     if not request.user.has_perm("complaints.view_complaint"):
         return {}
     return {
-        "card_open_complaints": has_rows(Complaint, where_not={"step": Step.CLOSED}),
-        "card_survey_responses": has_rows(Response),
+        "card_open_complaints": has_rows(Complaint, "customer", where_not={"step": Step.CLOSED}),
+        "card_survey_responses": has_rows(Response, "customer"),
     }
 
 

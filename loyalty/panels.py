@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
-from customers.selectors.profiles import has_rows
+from crm_project.probes import has_rows
 from segmentation.models import CustomerSnapshot, RecomputeRun
 
 from . import selectors

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from crm_project import hooks
 from crm_project.object_urls import object_url
-from customers.selectors.profiles import has_rows
+from crm_project.probes import has_rows
 
 from .control_points import control_points
 from .deal_cards import open_deal_rows
@@ -21,7 +21,7 @@ AGENDA_CONTROL_POINTS = 20  # the agenda lists the most overdue; the page lists 
 def card_annotations(request) -> dict:
     """Whether the customer has an open deal at all, on the card's customer row
     (crm_project.hooks.CARD_ANNOTATIONS): without one the panel costs no query."""
-    return {"card_open_deals": has_rows(Deal, status=Deal.Status.OPEN)}
+    return {"card_open_deals": has_rows(Deal, "customer", status=Deal.Status.OPEN)}
 
 
 def open_deals_panel(request, customer) -> hooks.Panel:

@@ -1,9 +1,3 @@
-from functools import cache
-
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
-
 HISTORY_IGNORED = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user_id",
                    "history_user_name"}
 
@@ -69,37 +63,3 @@ def customer_product_row(customer, *, has_statuses: bool = True) -> list[dict]:
     for cell in row:
         cell["code"] = cell["status"].status if cell["status"] else CustomerProduct.Status.NOT_OFFERED
     return row
-
-
-#
-# Whether a card section has rows
-#
-
-
-@cache
-def _has_rows_sql(model, link: str, where: tuple[str, ...], where_not: tuple[str, ...]) -> str:
-    from ..models import Customer
-
-    q = connections[DEFAULT_DB_ALIAS].ops.quote_name  # PostgreSQL and SQLite quote alike
-    table = q(model._meta.db_table)
-
-    def column(name):
-        return f"{table}.{q(model._meta.get_field(name).column)}"
-
-    outer = f"{q(Customer._meta.db_table)}.{q(Customer._meta.pk.column)}"
-    conditions = [f"{column(link)} = {outer}"]
-    conditions += [f"{column(name)} = %s" for name in where]
-    conditions += [f"NOT ({column(name)} = %s)" for name in where_not]  # NOT NULL columns only
-    return f"EXISTS (SELECT 1 FROM {table} WHERE {' AND '.join(conditions)})"
-
-
-def has_rows(model, link: str = "customer", *, where_not: dict | None = None, **where) -> RawSQL:
-    """An annotation of a Customer query: whether `model` has a row whose `link` (a foreign
-    key to the customer, or a column holding its id) is the customer's, with `where`'s
-    values and without `where_not`'s (columns that are never NULL). The card's sections use
-    it (hooks.CARD_ANNOTATIONS). The SQL is written once per process: an Exists() built and
-    compiled by the ORM cost about half a millisecond of Python per annotation, on every card."""
-    where_not = where_not or {}
-    sql = _has_rows_sql(model, link, tuple(where), tuple(where_not))
-    params = [getattr(value, "value", value) for value in (*where.values(), *where_not.values())]
-    return RawSQL(sql, params, output_field=BooleanField())

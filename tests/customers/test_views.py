@@ -193,7 +193,9 @@ def test_empty_sections_skip_their_queries_and_draw_the_same_card(cust_a, mgr_a,
     (bare,) = Customer.objects.bulk_create([Customer(name="Bare Ltd", manager=mgr_a)])  # not even history
     product = ProductFactory()
     Contact.objects.create(customer=cust_a, name="Ann Contact", phone="0113")
-    CustomerCompetitor.objects.create(customer=cust_a, competitor=Competitor.objects.create(name="Rival"), product=product)
+    CustomerCompetitor.objects.create(
+        customer=cust_a, competitor=Competitor.objects.create(name="Rival"), product=product
+    )
     CustomerProduct.objects.create(customer=cust_a, product=product, status=CustomerProduct.Status.IN_USE)
     Deal.objects.create(customer=cust_a, manager=mgr_a, title="Open deal", sale_type="long_push")
     Complaint.objects.create(customer=cust_a, owner=mgr_a, description="Late")

@@ -14,6 +14,7 @@ class ComplaintsConfig(AppConfig):
         from . import contributions, demo, signals
 
         hooks.register(hooks.CARD_PANELS, contributions.card_panel, order=60)
+        hooks.register(hooks.CARD_ANNOTATIONS, contributions.card_annotations, order=60)
         hooks.register(hooks.AGENDA_ROWS, contributions.agenda_rows, order=80)
         hooks.register(hooks.DASHBOARD_WIDGETS, contributions.dashboard_widget, order=80)
         hooks.register(hooks.PROCESS_HEALTH, contributions.health_checks, order=80)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from crm_project import charts, hooks
 from crm_project.dates import business_today, months_before
 from crm_project.object_urls import object_url
+from crm_project.probes import has_rows
 from customers.access import customer_scope
 
 from .models import Answer, Complaint, Response, Step, Survey
@@ -20,28 +21,45 @@ CARD_LIMIT = 5
 AGENDA_LIMIT = 50
 
 
+def card_annotations(request) -> dict:
+    """Whether the customer has open complaints and answered surveys, on the card's customer
+    row (crm_project.hooks.CARD_ANNOTATIONS): most customers have neither, and then the
+    panel costs no query."""
+    if not request.user.has_perm("complaints.view_complaint"):
+        return {}
+    return {
+        "card_open_complaints": has_rows(Complaint, "customer", where_not={"step": Step.CLOSED}),
+        "card_survey_responses": has_rows(Response, "customer"),
+    }
+
+
 def card_panel(request, customer):
-    """Open complaints of the customer (overdue flagged) and the last survey's average. 2 queries:
-    the counts of all open complaints ride on the first rows as window sums (taken before the LIMIT)."""
+    """Open complaints of the customer (overdue flagged) and the last survey's average. 2 queries
+    at most (none for what card_annotations found empty): the counts of all open complaints ride
+    on the first rows as window sums (taken before the LIMIT)."""
     if not request.user.has_perm("complaints.view_complaint"):
         return None
     today = business_today()
     overdue = Case(When(step_deadline__lt=today, then=Value(1)), default=Value(0), output_field=IntegerField())
-    complaints = list(
-        Complaint.objects.filter(customer=customer)
-        .exclude(step=Step.CLOSED)
-        .annotate(open_total=Window(Count("pk")), overdue_total=Window(Sum(overdue)))
-        .order_by("step_deadline", "pk")[:CARD_LIMIT]
-    )
+    complaints = []
+    if getattr(customer, "card_open_complaints", True):
+        complaints = list(
+            Complaint.objects.filter(customer=customer)
+            .exclude(step=Step.CLOSED)
+            .annotate(open_total=Window(Count("pk")), overdue_total=Window(Sum(overdue)))
+            .order_by("step_deadline", "pk")[:CARD_LIMIT]
+        )
     counts = {"open": 0, "overdue": 0}
     if complaints:
         counts = {"open": complaints[0].open_total, "overdue": complaints[0].overdue_total}
     for complaint in complaints:
         complaint.is_overdue = complaint.step_deadline is not None and complaint.step_deadline < today
-    last = (
-        Response.objects.filter(customer=customer).order_by("-answered_at")
-        .annotate(average=Avg("answers__score")).values("average", "answered_at").first()
-    )
+    last = None
+    if getattr(customer, "card_survey_responses", True):
+        last = (
+            Response.objects.filter(customer=customer).order_by("-answered_at")
+            .annotate(average=Avg("answers__score")).values("average", "answered_at").first()
+        )
     return hooks.Panel(
         template="complaints/_card_panel.html",
         context={"complaints": complaints, "open_count": counts["open"], "overdue_count": counts["overdue"],

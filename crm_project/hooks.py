@@ -15,6 +15,11 @@ from .object_urls import object_url
 
 # fn(request, customer) -> Panel | None: a section of the customer card
 CARD_PANELS = "customer_card_panels"
+# fn(request) -> dict[str, Expression]: annotations on the card's customer row, read by the same
+# app's CARD_PANELS function from `customer` (e.g. an Exists telling whether a section has rows,
+# so an empty section costs no query of its own). Names start with "card_"; a panel reads them
+# with getattr(customer, name, True), so it still works for a customer loaded without them.
+CARD_ANNOTATIONS = "customer_card_annotations"
 # fn(*, viewer, owner, today: date) -> list[AgendaRow]: things due on `owner`'s agenda, as `viewer` may see them
 AGENDA_ROWS = "agenda_rows"
 # fn(*, user, today: date, manager=None) -> list[AgendaRow]: more rows for the control points page

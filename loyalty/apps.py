@@ -48,6 +48,7 @@ class LoyaltyConfig(AppConfig):
             _accrue_after_payment, sender="sales_pipeline.Payment", dispatch_uid="loyalty.accrue_after_payment"
         )
         hooks.register(hooks.CARD_PANELS, panels.card_panel, order=40)
+        hooks.register(hooks.CARD_ANNOTATIONS, panels.card_annotations, order=40)
         hooks.register(hooks.AGENDA_ROWS, panels.agenda_rows, order=40)
         hooks.register(hooks.DASHBOARD_WIDGETS, panels.dashboard_widget, order=40)
         hooks.register(hooks.DASHBOARD_FACTS, panels.dashboard_facts)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
+from crm_project.probes import has_rows
 from segmentation.models import CustomerSnapshot, RecomputeRun
 
 from . import selectors
@@ -18,11 +19,24 @@ ANNOUNCE_DAYS = 30  # tier changes older than this are no longer news
 GIFT_DAYS = 7  # gifts are listed this many days before the card's anniversary
 
 
+def card_annotations(request) -> dict:
+    """Whether the customer holds a card, on the card's customer row
+    (crm_project.hooks.CARD_ANNOTATIONS): most customers hold none, and then the panel
+    costs no query."""
+    if not request.user.has_perm("loyalty.view_card"):
+        return {}
+    return {"card_loyalty_cards": has_rows(Card, "holder")}
+
+
 def card_panel(request, customer) -> hooks.Panel | None:
     """The customer's cards: program, tier, balance, the latest ledger entries and tier history."""
     if not request.user.has_perm("loyalty.view_card"):
         return None
-    cards = list(Card.objects.filter(holder=customer).select_related("program", "tier").order_by("-issued_on", "-pk"))
+    cards = []
+    if getattr(customer, "card_loyalty_cards", True):
+        cards = list(
+            Card.objects.filter(holder=customer).select_related("program", "tier").order_by("-issued_on", "-pk")
+        )
     entries, changes = [], []
     if cards:  # entries and tier changes hang off the cards: none without one, no query for them
         entries = list(PointsEntry.objects.filter(card__holder=customer).select_related("card")[:LEDGER_EXCERPT])

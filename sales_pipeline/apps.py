@@ -13,6 +13,7 @@ class SalesPipelineConfig(AppConfig):
         from .services import deals as deal_services
 
         hooks.register(hooks.CARD_PANELS, contributions.open_deals_panel, order=20)
+        hooks.register(hooks.CARD_ANNOTATIONS, contributions.card_annotations, order=20)
         hooks.register(hooks.AGENDA_ROWS, contributions.control_point_rows, order=20)
         hooks.register(hooks.AGENDA_DOSSIER, contributions.open_deal_dossier, order=20)
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from crm_project import hooks
 from crm_project.object_urls import object_url
+from crm_project.probes import has_rows
 
 from .control_points import control_points
 from .deal_cards import open_deal_rows
@@ -17,14 +18,22 @@ from .models import Deal, Stage
 AGENDA_CONTROL_POINTS = 20  # the agenda lists the most overdue; the page lists them all
 
 
+def card_annotations(request) -> dict:
+    """Whether the customer has an open deal at all, on the card's customer row
+    (crm_project.hooks.CARD_ANNOTATIONS): without one the panel costs no query."""
+    return {"card_open_deals": has_rows(Deal, "customer", status=Deal.Status.OPEN)}
+
+
 def open_deals_panel(request, customer) -> hooks.Panel:
     # a deal is its manager's and the customer's manager's: not everyone's who sees a pool customer
-    deals = list(
-        customer.deals.visible_to(request.user)
-        .filter(status=Deal.Status.OPEN)
-        .only("pk", "customer_id", "title", "stage", "amount")  # what the rows show
-        .order_by("stage", "-pk")
-    )
+    deals = []
+    if getattr(customer, "card_open_deals", True):
+        deals = list(
+            customer.deals.visible_to(request.user)
+            .filter(status=Deal.Status.OPEN)
+            .only("pk", "customer_id", "title", "stage", "amount")  # what the rows show
+            .order_by("stage", "-pk")
+        )
     return hooks.Panel(
         template="sales_pipeline/_card_deals.html",
         context={"open_deals": deals, "open_deal_rows": open_deal_rows(deals)},

@@ -46,13 +46,18 @@ def history_changes(history_queryset, *, limit: int = 20, visible: dict | None =
     return entries[:limit]
 
 
-def customer_product_row(customer) -> list[dict]:
+def customer_product_row(customer, *, has_statuses: bool = True) -> list[dict]:
     """The customer's status for each target product of its segment (not offered when
-    nothing is recorded yet), plus any other product with a recorded status."""
+    nothing is recorded yet), plus any other product with a recorded status.
+    `has_statuses` False: the caller knows the customer has none (no query for them)."""
     from ..models import CustomerProduct
 
     targets = list(customer.segment.target_products.select_related("line")) if customer.segment_id else []
-    recorded = {cp.product_id: cp for cp in customer.product_statuses.select_related("product", "product__line")}
+    recorded = (
+        {cp.product_id: cp for cp in customer.product_statuses.select_related("product", "product__line")}
+        if has_statuses
+        else {}
+    )
     row = [{"product": p, "target": True, "status": recorded.pop(p.pk, None)} for p in targets]
     row += [{"product": cp.product, "target": False, "status": cp} for cp in recorded.values()]
     for cell in row:

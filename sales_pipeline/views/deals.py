@@ -10,6 +10,7 @@ from django.views.generic import DetailView
 
 from crm_project.dates import business_today
 from crm_project.pagination import is_deep_page
+from crm_project.probes import has_rows
 from crm_project.views import ScopedListView
 from customers.access import MANAGER, user_role
 from customers.models import Customer
@@ -30,7 +31,7 @@ from ..deal_forms import (
 )
 from ..deal_tables import DealTable
 from ..deal_timeline import deal_timeline
-from ..models import Deal, DocumentTemplate, Stage
+from ..models import ContractChange, Deal, DealDocument, DocumentTemplate, Payment, Stage
 from ..services import deals as deal_services
 from .common import ADD, CHANGE, OPEN, VIEW, deal_or_404, post_action, put_errors, visible_deals
 
@@ -140,7 +141,18 @@ class DealDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
     template_name = "sales_pipeline/deal_detail.html"
 
     def get_queryset(self):
-        return visible_deals(self.request).select_related("customer", "manager", "lost_reason")
+        # whether the deal has payments, documents, contract changes: probed with its row, so
+        # that the many deals without them spend no query on them (crm_project.probes; not the
+        # lines and stage moves, which every deal has)
+        return (
+            visible_deals(self.request)
+            .select_related("customer", "manager", "lost_reason")
+            .annotate(
+                has_payments=has_rows(Payment, "deal"),
+                has_documents=has_rows(DealDocument, "deal"),
+                has_contract_changes=has_rows(ContractChange, "deal"),
+            )
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -149,10 +161,10 @@ class DealDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
         lines = list(deal.lines.select_related("product", "product__line").order_by("pk"))
         for line in lines:
             line.net = deal_rules.line_net(line)
-        payments = list(deal.payments.select_related("recorded_by"))
-        docs = list(deal.documents.select_related("uploaded_by"))
+        payments = list(deal.payments.select_related("recorded_by")) if deal.has_payments else []
+        docs = list(deal.documents.select_related("uploaded_by")) if deal.has_documents else []
         changes = list(deal.stage_changes.select_related("changed_by"))
-        contract_changes = list(deal.contract_changes.all())
+        contract_changes = list(deal.contract_changes.all()) if deal.has_contract_changes else []
         money = deal_rules.Money(amount=deal.amount, paid=sum((p.amount for p in payments), deal_rules.ZERO))
         is_open = deal.status == OPEN
         context.update(

@@ -50,3 +50,40 @@ def test_a_changed_group_counts_at_the_next_request(mgr_a, client_for):
     assert client.get("/customers/agenda/").status_code == 403
     mgr_a.groups.add(Group.objects.get(name=DIRECTOR))
     assert user_role(fresh(mgr_a)) == DIRECTOR
+
+
+def test_the_sessions_user_comes_with_permissions_and_groups_in_one_query(mgr_a, dir_1, admin_user):
+    nobody = get_user_model().objects.create_user("nobody", password="x")  # no group, no permission
+    for user in (mgr_a, dir_1, admin_user, nobody):
+        with CaptureQueriesContext(connection) as queries:
+            ours = OneQueryModelBackend().get_user(str(user.pk))
+            role = user_role(ours)
+            if not user.is_superuser:  # a superuser's are all permissions, read as ModelBackend does
+                ours.has_perm("customers.view_customer")
+        assert len(queries) == 1, user
+        permissions = OneQueryModelBackend().get_all_permissions(ours)
+        theirs = ModelBackend().get_user(user.pk)
+        assert {f.attname: getattr(ours, f.attname) for f in ours._meta.concrete_fields} == {
+            f.attname: getattr(theirs, f.attname) for f in theirs._meta.concrete_fields
+        }
+        assert ours.last_login == theirs.last_login and ours.date_joined == theirs.date_joined  # aware datetimes
+        assert ours._state.adding is False and ours._state.db == theirs._state.db
+        assert permissions == ModelBackend().get_all_permissions(fresh(user)), user
+        assert role == user_role(fresh(user))
+    assert OneQueryModelBackend().get_user(str(nobody.pk))._group_names == frozenset()
+
+
+def test_the_sessions_user_is_none_when_missing_inactive_or_malformed(mgr_a):
+    inactive = get_user_model().objects.create_user("gone", password="x", is_active=False)
+    assert OneQueryModelBackend().get_user("999999") is None
+    assert OneQueryModelBackend().get_user(str(inactive.pk)) is None
+    assert OneQueryModelBackend().get_user("not a number") is None
+
+
+def test_a_page_reads_the_user_and_their_permissions_in_one_query(mgr_a, client_for):
+    client = client_for(mgr_a)
+    client.get("/loyalty/pos/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/loyalty/pos/").status_code == 200
+    # the session, then the user with permissions and groups; nothing else on an empty lookup
+    assert len(queries) == 2, [q["sql"][:80] for q in queries]

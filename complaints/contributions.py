@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from crm_project import charts, hooks
 from crm_project.dates import business_today, months_before
 from crm_project.object_urls import object_url
-from customers.access import customer_scope
+from customers.access import customer_scope, own_customers_scope
 
 from .models import Answer, Complaint, Response, Step, Survey
 
@@ -68,14 +68,18 @@ def agenda_rows(*, viewer, owner, today: date) -> list:
         .order_by()  # a part of a UNION has no order of its own (the models' Meta.ordering)
     )
     calls = (
-        Survey.objects.filter(visible, customer__manager=owner, channel=Survey.Channel.CALL,
-                              answered_at__isnull=True)
+        # the owner's own customers: no scope of their own on the owner's own agenda (customers.access)
+        Survey.objects.filter(own_customers_scope(viewer, owner, prefix="customer__"), customer__manager=owner,
+                              channel=Survey.Channel.CALL, answered_at__isnull=True)
         .annotate(tag=Value("survey"), customer_name=F("customer__name"), day=TruncDate("created_at"),
                   code=F("reason"), step=Value(""), text=F("product__name"))
         .values_list(*ROW_FIELDS)
         .order_by()
     )
-    kinds, steps, reasons = dict(Complaint.Kind.choices), dict(Step.choices), dict(Survey.Reason.choices)
+    # the labels translated once a page, not once a row
+    kinds, steps, reasons = (
+        {code: str(label) for code, label in choices.choices} for choices in (Complaint.Kind, Step, Survey.Reason)
+    )
     rows = []
     for tag, pk, customer_id, customer_name, day, code, step, text in complaints.union(calls, all=True).order_by(
         "day", "pk"

@@ -44,6 +44,19 @@ def customer_scope(user, prefix: str = "") -> Q:
     return owned_scope(user, manager=f"{prefix}manager", customer=f"{prefix}pk")
 
 
+def own_customers_scope(user, manager, prefix: str = "") -> Q:
+    """customer_scope for rows already narrowed to the customers whose manager is
+    `manager` (a user or an id; `prefix` as for customer_scope): nothing more when those
+    are the user's own, whom a manager, a director and whoever sees everything all see;
+    customer_scope otherwise. The same rows, without the scope's subqueries to build and
+    run on a user's own agenda."""
+    own = manager is not None and getattr(manager, "pk", manager) == user.pk
+    if own and user.is_authenticated and user.is_active:
+        if sees_everything(user) or user_role(user) in (MANAGER, DIRECTOR):
+            return Q()
+    return customer_scope(user, prefix)
+
+
 def owned_scope(user, *, manager: str, customer: str) -> Q:
     """customer_scope on rows that keep a copy of their customer's manager: `manager` the
     manager field, `customer` the customer's id field (reporting's by-customer rows)."""

@@ -136,8 +136,14 @@ def agenda(request):
     viewer = request.user
     today = business_today()
     day = _parse_day(request.GET.get("day")) or today
-    day_rows = selectors.agenda_day(owner, day, viewer=viewer)[:DAY_LIMIT]
-    overdue = selectors.agenda_overdue(owner, today, viewer=viewer).exclude(due_date=day)[:OVERDUE_LIMIT]
+    # The counts first (an index range): a list with nothing in it is not asked for.
+    counts = selectors.agenda_counts(owner, day, today, viewer=viewer)
+    day_rows = selectors.agenda_day(owner, day, viewer=viewer)[:DAY_LIMIT] if counts["day"] else []
+    overdue = (
+        selectors.agenda_overdue(owner, today, viewer=viewer).exclude(due_date=day)[:OVERDUE_LIMIT]
+        if counts["overdue"]
+        else []
+    )
     rows = selectors.agenda_dossier([*day_rows, *overdue], today=today, viewer=viewer)
     holidays = selectors.upcoming_holidays(today, GREETING_DAYS)
     birthdays = selectors.upcoming_birthdays(owner, today, GREETING_DAYS, viewer=viewer)
@@ -152,7 +158,7 @@ def agenda(request):
         "next_day": day + timedelta(days=1),
         "rows": [row for row in rows if row.due_date == day],
         "overdue": [row for row in rows if row.due_date != day],
-        "counts": selectors.agenda_counts(owner, day, today, viewer=viewer),
+        "counts": counts,
         "birthdays": birthdays[:GREETING_LIMIT],
         "more_birthdays": max(len(birthdays) - GREETING_LIMIT, 0),
         "holidays": selectors.holiday_greetings(owner, holidays, viewer=viewer, limit=GREETING_LIMIT),

@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from crm_project.object_urls import object_url, page_url
+from crm_project.object_urls import object_url_for, page_url
 
 PLANNED = "planned"
 SUMMARY_CHARS = 120
@@ -180,8 +180,27 @@ def _outcome(row, *, user_pk, logged, next_contact, moved_to) -> SafeString:
     return format_html('<p class="small mb-0" role="status">{} <a href="{}">{}</a>.</p>', _("Moved to"), link, moved)
 
 
-def _actions(row, labels, phrases, *, today, next_url, csrf_token, move_form, error) -> str:
+class _Page:
+    """What every row of one page shares: the words in the page's language, the addresses'
+    shapes, the escaped `next` and CSRF token; worked out once for a page's 75 rows."""
+
+    def __init__(self, *, today, next_url: str, csrf_token: str, user_pk: int):
+        language = get_language()
+        self.labels, self.phrases = _labels(language), _phrases(language)
+        self.today, self.next_url, self.csrf_token, self.user_pk = today, next_url, csrf_token, user_pk
+        self.customer_url = object_url_for("customers:customer_detail")
+        self.log_url = object_url_for("customers:interaction_create")
+        self.move_url = object_url_for("customers:planned_contact_move")
+        self.cancel_url = object_url_for("customers:planned_contact_cancel")
+        self.next_quoted = _esc(_quoted(next_url))  # escape(urlencode(...))'s spelling of next
+        self.next = _esc(next_url)
+        self.csrf = _esc(csrf_token)
+        self.today_value = f"{today:%Y-%m-%d}"
+
+
+def _actions(row, page: _Page, *, move_form, error) -> str:
     escape = _esc
+    labels, phrases = page.labels, page.phrases
     pk, name = row.pk, row.customer.name
     invalid = move_form is not None and bool(move_form.errors)
     errors = ""
@@ -192,16 +211,16 @@ def _actions(row, labels, phrases, *, today, next_url, csrf_token, move_form, er
         errors += f'<div class="text-danger small" role="alert">{escape(error)}</div>'
     return ACTIONS.format(
         pk=pk,
-        log_url=object_url("customers:interaction_create", row.customer_id),
+        log_url=page.log_url(row.customer_id),
         # escape(urlencode({"completes": pk, "next": next_url})), escape(urlencode({"where": "agenda", "row": pk}))
-        completes=f"completes={pk}&amp;next={escape(_quoted(next_url))}",
+        completes=f"completes={pk}&amp;next={page.next_quoted}",
         inline=f"where=agenda&amp;row={pk}",
-        move_url=object_url("customers:planned_contact_move", pk),
-        cancel_url=object_url("customers:planned_contact_cancel", pk),
-        csrf=escape(csrf_token),
-        next=escape(next_url),
+        move_url=page.move_url(pk),
+        cancel_url=page.cancel_url(pk),
+        csrf=page.csrf,
+        next=page.next,
         invalid=" is-invalid" if invalid else "",
-        today=f"{today:%Y-%m-%d}",
+        today=page.today_value,
         value=escape((move_form["to_date"].value() if move_form is not None else None) or ""),
         move_label=escape(phrases["move_label"] % {"customer": name}),
         cancel_question=escape(phrases["cancel_question"] % {"customer": name}),
@@ -228,30 +247,36 @@ def render_agenda_row(
     """The <li> of one planned contact (a PlannedContact from selectors.agenda.agenda_dossier
     or planned_contact_row): its customer, purpose and badges, the dossier, then either
     its actions (log, move, cancel) or what became of it."""
-    language = get_language()
-    labels, phrases = _labels(language), _phrases(language)
+    page = _Page(today=today, next_url=next_url, csrf_token=csrf_token, user_pk=user_pk)
+    return mark_safe(  # noqa: S308 - every value is escaped
+        _row(row, page, logged=logged, next_contact=next_contact, moved_to=moved_to, move_form=move_form, error=error)
+    )
+
+
+def render_agenda_rows(rows, *, today, next_url: str, csrf_token: str, user_pk: int, separator: str = "") -> SafeString:
+    """render_agenda_row of each of `rows` (none acted on yet), each followed by
+    `separator`, with what the rows share worked out once."""
+    page = _Page(today=today, next_url=next_url, csrf_token=csrf_token, user_pk=user_pk)
+    return mark_safe(  # noqa: S308 - every value is escaped
+        "".join(
+            _row(row, page, logged=None, next_contact=None, moved_to=None, move_form=None, error="") + separator
+            for row in rows
+        )
+    )
+
+
+def _row(row, page: _Page, *, logged, next_contact, moved_to, move_form, error) -> str:
     acted = row.status != PLANNED or bool(moved_to)
     if acted:
-        body = _outcome(row, user_pk=user_pk, logged=logged, next_contact=next_contact, moved_to=moved_to)
+        body = _outcome(row, user_pk=page.user_pk, logged=logged, next_contact=next_contact, moved_to=moved_to)
     else:
-        body = _actions(
-            row,
-            labels,
-            phrases,
-            today=today,
-            next_url=next_url,
-            csrf_token=csrf_token,
-            move_form=move_form,
-            error=error,
-        )
-    return mark_safe(  # noqa: S308 - every value above is escaped
-        ROW.format(
-            muted=" text-muted" if acted else "",
-            pk=row.pk,
-            customer_url=_esc(row.customer.get_absolute_url()),
-            customer=_esc(row.customer.name),
-            badges=_badges(row, today, phrases),
-            dossier=_dossier(row, labels),
-            body=body,
-        )
+        body = _actions(row, page, move_form=move_form, error=error)
+    return ROW.format(
+        muted=" text-muted" if acted else "",
+        pk=row.pk,
+        customer_url=_esc(page.customer_url(row.customer_id)),
+        customer=_esc(row.customer.name),
+        badges=_badges(row, page.today, page.phrases),
+        dossier=_dossier(row, page.labels),
+        body=body,
     )

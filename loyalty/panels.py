@@ -44,6 +44,16 @@ def card_panel(request, customer) -> hooks.Panel | None:
     )
 
 
+# The columns the agenda's rows read (with the keys the joins need).
+TIER_CHANGE_COLUMNS = (
+    "date", "reason", "card", "old_tier", "new_tier", "card__number", "card__holder", "card__holder__name",
+    "old_tier__name", "new_tier__name",
+)  # fmt: skip
+GIFT_CARD_COLUMNS = (
+    "issued_on", "program", "holder", "holder__name", "program__gift_a", "program__gift_b", "program__gift_c",
+)  # fmt: skip
+
+
 def _owner_cards(viewer, owner):
     """The active cards of `owner`'s customers that `viewer` sees (selectors.visible_cards:
     a card with a holder, in the viewer's scope; the holder's manager is given here)."""
@@ -76,6 +86,7 @@ def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
             new_tier__isnull=False,
         )
         .select_related("card__holder", "old_tier", "new_tier")
+        .only(*TIER_CHANGE_COLUMNS)  # what a row shows, not the holder's every column
         .order_by("date", "pk")
     )
     for change in changes:
@@ -100,6 +111,7 @@ def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
         .filter(month_day_in("issued_on", _anniversary_days(today)), issued_on__lt=today)
         .exclude(program__gift_a="", program__gift_b="", program__gift_c="")
         .select_related("program", "holder")
+        .only(*GIFT_CARD_COLUMNS)
         .annotate(holder_abc=Subquery(abc))
     )
     for card in cards:

@@ -215,7 +215,10 @@ def test_agenda_rows_announce_tier_changes_and_gifts_due(cust_a, mgr_a, mgr_b):
     issued = today - timedelta(days=362)
     card = services.card_issue(program=program, holder=cust_a, issued_on=issued)
     services.card_floor_set(card=card, floor_tier=program.tiers.get(name="Gold"))  # a change today
-    rows = panels.agenda_rows(viewer=mgr_a, owner=mgr_a, today=today)
+    assert mgr_a.has_perm("loyalty.view_card")  # the permissions read, as on every page
+    with CaptureQueriesContext(connection) as queries:
+        rows = panels.agenda_rows(viewer=mgr_a, owner=mgr_a, today=today)
+    assert len(queries) == 2  # tier changes, gifts: the rows' columns fetched with them, none deferred
     assert sorted(row.slug for row in rows) == ["loyalty-gift", "loyalty-tier-change"]
     gift = next(row for row in rows if row.slug == "loyalty-gift")
     assert gift.text.startswith("Thank-you note (class C") and gift.date > today

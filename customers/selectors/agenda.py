@@ -219,10 +219,14 @@ def upcoming_birthdays(user, today: date, days: int = 14, *, viewer=None) -> lis
     customers = Customer.objects.visible_to(user)
     if viewer is not None and viewer.pk != user.pk:
         customers = customers.visible_to(viewer)
-    contacts = Contact.objects.filter(
-        month_day_in("birthday", window), customer__in=customers.values("pk"), birthday__isnull=False
-    ).select_related("customer")
-    persons = customers.filter(month_day_in("birthday", window), kind=Customer.Kind.PERSON, birthday__isnull=False)
+    on_days = month_day_in("birthday", window)
+    # what an entry shows (names, the birthday, the customer's link), not every column
+    contacts = (
+        Contact.objects.filter(on_days, customer__in=customers.values("pk"), birthday__isnull=False)
+        .select_related("customer")
+        .only("name", "birthday", "customer", "customer__name")
+    )
+    persons = customers.filter(on_days, kind=Customer.Kind.PERSON, birthday__isnull=False).only("name", "birthday")
     entries = [
         {"customer": contact.customer, "contact": contact, "name": contact.name, "birthday": contact.birthday}
         for contact in contacts

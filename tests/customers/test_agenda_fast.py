@@ -123,3 +123,26 @@ def test_the_owners_scope_is_left_out_only_on_the_users_own_rows(
     assert own_customers_scope(fresh(mgr_a), mgr_a) == Q()
     assert own_customers_scope(fresh(mgr_a), mgr_b) != Q()
     assert own_customers_scope(fresh(roleless), roleless) != Q()
+
+
+def test_the_agenda_forms_fields_are_drawn_as_django_draws_them(cust_a, mgr_a, mgr_b):
+    # {{ field|lean_widget }} in customers/_agenda_field.html: the markup of {{ field }}
+    from crm_project.form_tags import lean_widget
+    from customers.interaction_forms import HandOverForm, InteractionForm
+
+    Contact.objects.create(customer=cust_a, name='Pat "P" <Q>')
+    ProductFactory(name="Kettle & Co")
+    plan = PlannedContact.objects.create(customer=cust_a, manager=mgr_a, due_date=TODAY, purpose="x")
+    forms = [
+        HandOverForm(from_user=mgr_a, actor=mgr_a),
+        HandOverForm({"to_user": str(mgr_b.pk), "start": "2026-03-12", "end": "2026-03-01"}, from_user=mgr_a,
+                     actor=mgr_a),  # fmt: skip
+        HandOverForm({"to_user": "999", "start": "not a date"}, from_user=mgr_a, actor=mgr_a),
+        InteractionForm(customer=cust_a, user=mgr_a, key="card", initial={"completes": plan.pk}),
+        InteractionForm({"kind": "call", "summary": "<b>", "next_date": "x"}, customer=cust_a, user=mgr_a, key="row1"),
+    ]
+    for form in forms:
+        if form.is_bound:
+            form.is_valid()
+        for field in form:
+            assert str(lean_widget(field)) == str(field), field.name

@@ -135,8 +135,9 @@ def test_the_agenda_forms_fields_are_drawn_as_django_draws_them(cust_a, mgr_a, m
     plan = PlannedContact.objects.create(customer=cust_a, manager=mgr_a, due_date=TODAY, purpose="x")
     forms = [
         HandOverForm(from_user=mgr_a, actor=mgr_a),
-        HandOverForm({"to_user": str(mgr_b.pk), "start": "2026-03-12", "end": "2026-03-01"}, from_user=mgr_a,
-                     actor=mgr_a),  # fmt: skip
+        HandOverForm(
+            {"to_user": str(mgr_b.pk), "start": "2026-03-12", "end": "2026-03-01"}, from_user=mgr_a, actor=mgr_a
+        ),  # fmt: skip
         HandOverForm({"to_user": "999", "start": "not a date"}, from_user=mgr_a, actor=mgr_a),
         InteractionForm(customer=cust_a, user=mgr_a, key="card", initial={"completes": plan.pk}),
         InteractionForm({"kind": "call", "summary": "<b>", "next_date": "x"}, customer=cust_a, user=mgr_a, key="row1"),

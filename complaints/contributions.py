@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from crm_project import charts, hooks
 from crm_project.dates import business_today, months_before
-from crm_project.object_urls import object_url
+from crm_project.object_urls import object_url_for
 from crm_project.probes import has_rows
-from customers.access import customer_scope
+from customers.access import customer_scope, own_customers_scope
 
 from .models import Answer, Complaint, Response, Step, Survey
 
@@ -86,33 +86,41 @@ def agenda_rows(*, viewer, owner, today: date) -> list:
         .order_by()  # a part of a UNION has no order of its own (the models' Meta.ordering)
     )
     calls = (
-        Survey.objects.filter(visible, customer__manager=owner, channel=Survey.Channel.CALL,
-                              answered_at__isnull=True)
+        # the owner's own customers: no scope of their own on the owner's own agenda (customers.access)
+        Survey.objects.filter(own_customers_scope(viewer, owner, prefix="customer__"), customer__manager=owner,
+                              channel=Survey.Channel.CALL, answered_at__isnull=True)
         .annotate(tag=Value("survey"), customer_name=F("customer__name"), day=TruncDate("created_at"),
                   code=F("reason"), step=Value(""), text=F("product__name"))
         .values_list(*ROW_FIELDS)
         .order_by()
     )
-    kinds, steps, reasons = dict(Complaint.Kind.choices), dict(Step.choices), dict(Survey.Reason.choices)
+    # the labels translated once a page, not once a row
+    kinds, steps, reasons = (
+        {code: str(label) for code, label in choices.choices} for choices in (Complaint.Kind, Step, Survey.Reason)
+    )
     rows = []
+    # translated and the addresses' shapes read once a page, not once a row (50 rows)
+    survey_kind, ask_about = _("Survey to make"), _("Ask about %(product)s")
+    overdue_kind, new_kind = _("Overdue complaint"), _("New complaint")
+    survey_url, complaint_url = object_url_for("complaints:survey_fill"), object_url_for("complaints:complaint_detail")
     for tag, pk, customer_id, customer_name, day, code, step, text in complaints.union(calls, all=True).order_by(
         "day", "pk"
     )[:AGENDA_LIMIT]:
         if tag == "survey":
             rows.append(hooks.AgendaRow(
-                kind=_("Survey to make"), date=day, customer_id=customer_id, customer_name=customer_name,
-                text=_("Ask about %(product)s") % {"product": text},
-                url=object_url("complaints:survey_fill", pk), slug="survey-call", detail=str(reasons[code]),
+                kind=survey_kind, date=day, customer_id=customer_id, customer_name=customer_name,
+                text=ask_about % {"product": text},
+                url=survey_url(pk), slug="survey-call", detail=str(reasons[code]),
             ))
             continue
         overdue = step != Step.CLOSED and day is not None and day < today
         rows.append(hooks.AgendaRow(
-            kind=_("Overdue complaint") if overdue else _("New complaint"),
+            kind=overdue_kind if overdue else new_kind,
             date=day or today,
             customer_id=customer_id,
             customer_name=customer_name,
             text=f"#{pk} {kinds[code]}: {steps[step]}",
-            url=object_url("complaints:complaint_detail", pk),  # 50 rows: no reverse() each
+            url=complaint_url(pk),  # 50 rows: no reverse() each
             overdue=overdue,
             slug=f"complaint-{code} complaint-{'overdue' if overdue else 'new'}",
             detail=text,

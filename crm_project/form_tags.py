@@ -7,7 +7,7 @@ widget itself goes through Django's form renderer, except a plain <select>: Djan
 renders it with one template include per <option>, which on a filter with 2,000 products
 was 70 % of the complaint list's time; `render_select` writes the same markup in Python.
 Template library `crm_forms` (settings.TEMPLATES libraries): `{{ form|bootstrap_form }}`,
-`{{ field|bootstrap_field }}`.
+`{{ field|bootstrap_field }}`, `{{ field|lean_widget }}` (the widget alone).
 """
 
 from django import forms, template
@@ -165,6 +165,15 @@ def select_context(widget, name: str, value, attrs: dict) -> dict:
 #
 # Fields and forms
 #
+
+
+@register.filter
+def lean_widget(field):
+    """{{ field|lean_widget }}: {{ field }} (BoundField.__str__: the widget, and the hidden
+    initial of a field that shows one), with plain inputs and selects drawn by as_widget."""
+    if field.field.show_hidden_initial:
+        return str(field)
+    return as_widget(field)
 
 
 @register.filter

@@ -34,6 +34,22 @@ def object_url(viewname: str, pk) -> str:
     return shape.replace(SENTINEL, str(pk))
 
 
+def object_url_for(viewname: str):
+    """object_url(viewname, pk) as a function of pk, with the script prefix, URLconf and
+    the address's shape read once: for a page drawing the same link on many rows."""
+    object_url(viewname, 0)  # the shape, in the cache
+    shape = _templates.get((get_script_prefix(), get_urlconf(), viewname))
+    if shape is None:
+        return lambda pk: object_url(viewname, pk)
+
+    def url(pk) -> str:
+        if type(pk) is int and pk >= 0:
+            return shape.replace(SENTINEL, str(pk))
+        return object_url(viewname, pk)
+
+    return url
+
+
 def page_url(viewname: str) -> str:
     """reverse(viewname) for a view without arguments, reversed once."""
     key = (get_script_prefix(), get_urlconf(), viewname)

@@ -44,6 +44,19 @@ def customer_scope(user, prefix: str = "") -> Q:
     return owned_scope(user, manager=f"{prefix}manager", customer=f"{prefix}pk")
 
 
+def own_customers_scope(user, manager, prefix: str = "") -> Q:
+    """customer_scope for rows already narrowed to the customers whose manager is
+    `manager` (a user or an id; `prefix` as for customer_scope): nothing more when those
+    are the user's own, whom a manager, a director and whoever sees everything all see;
+    customer_scope otherwise. The same rows, without the scope's subqueries to build and
+    run on a user's own agenda."""
+    own = manager is not None and getattr(manager, "pk", manager) == user.pk
+    if own and user.is_authenticated and user.is_active:
+        if sees_everything(user) or user_role(user) in (MANAGER, DIRECTOR):
+            return Q()
+    return customer_scope(user, prefix)
+
+
 def owned_scope(user, *, manager: str, customer: str) -> Q:
     """customer_scope on rows that keep a copy of their customer's manager: `manager` the
     manager field, `customer` the customer's id field (reporting's by-customer rows)."""
@@ -110,6 +123,19 @@ def directed_managers(user) -> list[int]:
             get_user_model().objects.filter(team_membership__team__directors=user).values_list("pk", flat=True)
         ))
     return user._crm_directed
+
+
+def own_records_scope(user, manager, *manager_fields: str) -> Q:
+    """managed_scope(user, *manager_fields) for records already narrowed to those whose
+    first manager field is `manager` (a user or an id): nothing more when that is the user,
+    whose own records a manager, a director and whoever sees everything all see;
+    managed_scope otherwise. The same rows, without the scope's conditions and joins to
+    build, compile and run (a manager's own control points on the agenda)."""
+    own = manager is not None and getattr(manager, "pk", manager) == user.pk
+    if own and manager_fields and user.is_authenticated and user.is_active:
+        if sees_everything(user) or user_role(user) in (MANAGER, DIRECTOR):
+            return Q()
+    return managed_scope(user, *manager_fields)
 
 
 def managed_scope(user, *manager_fields: str) -> Q:

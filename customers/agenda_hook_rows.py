@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
-from crm_project.object_urls import object_url
+from crm_project.object_urls import object_url_for
 
 ROW = (
     '<tr class="agenda-hook-row {slug}{overdue}">'
@@ -28,13 +28,14 @@ def agenda_hook_rows(rows) -> SafeString:
     escape = conditional_escape
     days: dict = {}
     parts = []
+    customer_url = object_url_for("customers:customer_detail")  # the shape read once, not once a row
     for row in rows:
         day = days.get(row.date)
         if day is None:
             day = days[row.date] = escape(date_format(row.date, "j M Y")) if row.date else ""
         customer = ""
         if row.customer_id:
-            url = object_url("customers:customer_detail", row.customer_id)
+            url = customer_url(row.customer_id)
             customer = f'<a href="{escape(url)}">{escape(row.customer_name)}</a>'
         parts.append(
             ROW.format(

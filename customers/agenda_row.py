@@ -8,7 +8,10 @@ language and the dates formatted once per day shown. The same function draws the
 the page and the row redrawn after an htmx action (template tag `agenda_row`).
 """
 
+import unicodedata
 from functools import lru_cache
+from html import escape as _html_escape
+from urllib.parse import quote_plus
 
 from django.template.defaultfilters import truncatechars
 from django.utils import formats, timezone
@@ -18,9 +21,45 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from crm_project.object_urls import object_url, page_url
+from crm_project.object_urls import object_url_for, page_url
 
 PLANNED = "planned"
+SUMMARY_CHARS = 120
+
+
+def _esc(value) -> str:
+    """conditional_escape(value): plain text (what the rows hold, nearly always) straight
+    through the standard library's escape, which is what Django's escape calls."""
+    if type(value) is str:
+        return _html_escape(value)
+    return conditional_escape(value)
+
+
+def _summary(text: str) -> str:
+    """truncatechars(text, 120): a text of at most 120 code points is never cut (the
+    filter gives it back NFC-normalised), so only a longer one goes through the Truncator."""
+    if len(text) <= SUMMARY_CHARS:
+        return unicodedata.normalize("NFC", text)
+    return truncatechars(text, SUMMARY_CHARS)
+
+
+@lru_cache(maxsize=16)
+def _phrases(language: str) -> dict[str, str]:
+    """The row's sentences with a value in them, in `language`, translated once (not
+    escaped: the value goes in first)."""
+    return {
+        "due": _("due %(day)s"),
+        "offer": _("offer %(product)s"),
+        "from": _("from %(name)s"),
+        "move_label": _("Move the contact with %(customer)s to"),
+        "cancel_question": _("Cancel the contact with %(customer)s?"),
+    }
+
+
+@lru_cache(maxsize=64)
+def _quoted(next_url: str) -> str:
+    """urlencode's spelling of the page's `next` (the same for every row of a page)."""
+    return quote_plus(next_url)
 
 
 @lru_cache(maxsize=16)
@@ -74,19 +113,19 @@ ACTIONS = (
 )
 
 
-def _badges(row, today) -> str:
-    escape = conditional_escape
+def _badges(row, today, phrases) -> str:
+    escape = _esc
     parts = []
     if row.due_date < today and row.status == PLANNED:
-        text = _("due %(day)s") % {"day": _day(row.due_date, "D j M")}
+        text = phrases["due"] % {"day": _day(row.due_date, "D j M")}
         parts.append(f'<span class="badge text-bg-danger">{escape(text)}</span>')
     parts.append(f"<span>{escape(row.purpose)}</span>")
     if row.product_id:
-        text = _("offer %(product)s") % {"product": row.product.name}
+        text = phrases["offer"] % {"product": row.product.name}
         parts.append(f'<span class="badge text-bg-info">{escape(text)}</span>')
     if row.handed_over_from_id:
         giver = row.handed_over_from
-        text = _("from %(name)s") % {"name": giver.get_full_name() or giver.username}
+        text = phrases["from"] % {"name": giver.get_full_name() or giver.username}
         parts.append(f'<span class="badge text-bg-secondary">{escape(text)}</span>')
     phone = row.customer.phone
     if phone:
@@ -95,9 +134,9 @@ def _badges(row, today) -> str:
 
 
 def _dossier(row, labels) -> str:
-    escape = conditional_escape
+    escape = _esc
     if row.last_at:
-        summary = truncatechars(row.last_summary or "", 120)
+        summary = _summary(row.last_summary or "")
         last = f"{escape(_day(row.last_at, 'j M Y'))} · {escape(row.last_kind_label)} · {escape(summary)}"
     else:
         last = f'<span class="text-muted">{labels["none_yet"]}</span>'
@@ -141,8 +180,27 @@ def _outcome(row, *, user_pk, logged, next_contact, moved_to) -> SafeString:
     return format_html('<p class="small mb-0" role="status">{} <a href="{}">{}</a>.</p>', _("Moved to"), link, moved)
 
 
-def _actions(row, labels, *, today, next_url, csrf_token, move_form, error) -> str:
-    escape = conditional_escape
+class _Page:
+    """What every row of one page shares: the words in the page's language, the addresses'
+    shapes, the escaped `next` and CSRF token; worked out once for a page's 75 rows."""
+
+    def __init__(self, *, today, next_url: str, csrf_token: str, user_pk: int):
+        language = get_language()
+        self.labels, self.phrases = _labels(language), _phrases(language)
+        self.today, self.next_url, self.csrf_token, self.user_pk = today, next_url, csrf_token, user_pk
+        self.customer_url = object_url_for("customers:customer_detail")
+        self.log_url = object_url_for("customers:interaction_create")
+        self.move_url = object_url_for("customers:planned_contact_move")
+        self.cancel_url = object_url_for("customers:planned_contact_cancel")
+        self.next_quoted = _esc(_quoted(next_url))  # escape(urlencode(...))'s spelling of next
+        self.next = _esc(next_url)
+        self.csrf = _esc(csrf_token)
+        self.today_value = f"{today:%Y-%m-%d}"
+
+
+def _actions(row, page: _Page, *, move_form, error) -> str:
+    escape = _esc
+    labels, phrases = page.labels, page.phrases
     pk, name = row.pk, row.customer.name
     invalid = move_form is not None and bool(move_form.errors)
     errors = ""
@@ -153,18 +211,19 @@ def _actions(row, labels, *, today, next_url, csrf_token, move_form, error) -> s
         errors += f'<div class="text-danger small" role="alert">{escape(error)}</div>'
     return ACTIONS.format(
         pk=pk,
-        log_url=object_url("customers:interaction_create", row.customer_id),
-        completes=escape(urlencode({"completes": pk, "next": next_url})),
-        inline=escape(urlencode({"where": "agenda", "row": pk})),
-        move_url=object_url("customers:planned_contact_move", pk),
-        cancel_url=object_url("customers:planned_contact_cancel", pk),
-        csrf=escape(csrf_token),
-        next=escape(next_url),
+        log_url=page.log_url(row.customer_id),
+        # escape(urlencode({"completes": pk, "next": next_url})), escape(urlencode({"where": "agenda", "row": pk}))
+        completes=f"completes={pk}&amp;next={page.next_quoted}",
+        inline=f"where=agenda&amp;row={pk}",
+        move_url=page.move_url(pk),
+        cancel_url=page.cancel_url(pk),
+        csrf=page.csrf,
+        next=page.next,
         invalid=" is-invalid" if invalid else "",
-        today=f"{today:%Y-%m-%d}",
+        today=page.today_value,
         value=escape((move_form["to_date"].value() if move_form is not None else None) or ""),
-        move_label=escape(_("Move the contact with %(customer)s to") % {"customer": name}),
-        cancel_question=escape(_("Cancel the contact with %(customer)s?") % {"customer": name}),
+        move_label=escape(phrases["move_label"] % {"customer": name}),
+        cancel_question=escape(phrases["cancel_question"] % {"customer": name}),
         log=labels["log"],
         move=labels["move"],
         cancel=labels["cancel"],
@@ -188,22 +247,36 @@ def render_agenda_row(
     """The <li> of one planned contact (a PlannedContact from selectors.agenda.agenda_dossier
     or planned_contact_row): its customer, purpose and badges, the dossier, then either
     its actions (log, move, cancel) or what became of it."""
-    labels = _labels(get_language())
+    page = _Page(today=today, next_url=next_url, csrf_token=csrf_token, user_pk=user_pk)
+    return mark_safe(  # noqa: S308 - every value is escaped
+        _row(row, page, logged=logged, next_contact=next_contact, moved_to=moved_to, move_form=move_form, error=error)
+    )
+
+
+def render_agenda_rows(rows, *, today, next_url: str, csrf_token: str, user_pk: int, separator: str = "") -> SafeString:
+    """render_agenda_row of each of `rows` (none acted on yet), each followed by
+    `separator`, with what the rows share worked out once."""
+    page = _Page(today=today, next_url=next_url, csrf_token=csrf_token, user_pk=user_pk)
+    return mark_safe(  # noqa: S308 - every value is escaped
+        "".join(
+            _row(row, page, logged=None, next_contact=None, moved_to=None, move_form=None, error="") + separator
+            for row in rows
+        )
+    )
+
+
+def _row(row, page: _Page, *, logged, next_contact, moved_to, move_form, error) -> str:
     acted = row.status != PLANNED or bool(moved_to)
     if acted:
-        body = _outcome(row, user_pk=user_pk, logged=logged, next_contact=next_contact, moved_to=moved_to)
+        body = _outcome(row, user_pk=page.user_pk, logged=logged, next_contact=next_contact, moved_to=moved_to)
     else:
-        body = _actions(
-            row, labels, today=today, next_url=next_url, csrf_token=csrf_token, move_form=move_form, error=error
-        )
-    return mark_safe(  # noqa: S308 - every value above is escaped
-        ROW.format(
-            muted=" text-muted" if acted else "",
-            pk=row.pk,
-            customer_url=conditional_escape(row.customer.get_absolute_url()),
-            customer=conditional_escape(row.customer.name),
-            badges=_badges(row, today),
-            dossier=_dossier(row, labels),
-            body=body,
-        )
+        body = _actions(row, page, move_form=move_form, error=error)
+    return ROW.format(
+        muted=" text-muted" if acted else "",
+        pk=row.pk,
+        customer_url=_esc(page.customer_url(row.customer_id)),
+        customer=_esc(row.customer.name),
+        badges=_badges(row, page.today, page.phrases),
+        dossier=_dossier(row, page.labels),
+        body=body,
     )

@@ -7,6 +7,7 @@ same transaction, under the card's row lock, as the entries it writes (check_loy
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -180,7 +181,17 @@ class Card(models.Model):
 
     class Meta:
         ordering = ["number"]
-        indexes = [models.Index(fields=["holder", "status"])]
+        indexes = [
+            models.Index(fields=["holder", "status"]),
+            # The agenda's gifts due (loyalty.panels): active cards whose issue day's (month, day)
+            # falls in the coming week, as index ranges, not a pass over every card (issue 15)
+            models.Index(
+                ExtractMonth("issued_on"),
+                ExtractDay("issued_on"),
+                name="card_anniversary",
+                condition=Q(status="active"),
+            ),
+        ]
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_card_balance_not_negative")]
         verbose_name = _("card")
         verbose_name_plural = _("cards")

@@ -1,6 +1,7 @@
 """What loyalty shows on other apps' pages, through crm_project.hooks: the customer card's
 panel, agenda rows, the director's dashboard widget. A constant number of queries each."""
 
+import calendar
 from datetime import date, timedelta
 
 from django.db.models import OuterRef, Subquery
@@ -9,6 +10,8 @@ from django.utils.translation import gettext as _
 
 from crm_project import hooks
 from crm_project.probes import has_rows
+from customers.access import own_customers_scope
+from customers.selectors.agenda import month_day_in
 from segmentation.models import CustomerSnapshot, RecomputeRun
 
 from . import selectors
@@ -55,8 +58,32 @@ def card_panel(request, customer) -> hooks.Panel | None:
     )
 
 
+# The columns the agenda's rows read (with the keys the joins need).
+TIER_CHANGE_COLUMNS = (
+    "date", "reason", "card", "old_tier", "new_tier", "card__number", "card__holder", "card__holder__name",
+    "old_tier__name", "new_tier__name",
+)  # fmt: skip
+GIFT_CARD_COLUMNS = (
+    "issued_on", "program", "holder", "holder__name", "program__gift_a", "program__gift_b", "program__gift_c",
+)  # fmt: skip
+
+
 def _owner_cards(viewer, owner):
-    return selectors.visible_cards(viewer).filter(holder__manager=owner, status=Card.Status.ACTIVE)
+    """The active cards of `owner`'s customers that `viewer` sees (selectors.visible_cards:
+    a card with a holder, in the viewer's scope; the holder's manager is given here)."""
+    scope = own_customers_scope(viewer, owner, prefix="holder__")
+    return Card.objects.filter(scope, holder__manager=owner, status=Card.Status.ACTIVE)
+
+
+def _anniversary_days(today: date) -> list[tuple[int, int]]:
+    """The (month, day) of the issue dates whose anniversary (_next_anniversary) can fall
+    in [today, today + GIFT_DAYS]: the window's days, and 29 February when a 1 March of a
+    non-leap year is one of them. Narrows the cards in SQL; the rule itself stays below."""
+    days = [today + timedelta(days=offset) for offset in range(GIFT_DAYS + 1)]
+    pairs = [(day.month, day.day) for day in days]
+    if any((day.month, day.day) == (3, 1) and not calendar.isleap(day.year) for day in days):
+        pairs.append((2, 29))
+    return pairs
 
 
 def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
@@ -73,6 +100,7 @@ def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
             new_tier__isnull=False,
         )
         .select_related("card__holder", "old_tier", "new_tier")
+        .only(*TIER_CHANGE_COLUMNS)  # what a row shows, not the holder's every column
         .order_by("date", "pk")
     )
     for change in changes:
@@ -94,8 +122,10 @@ def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
     abc = CustomerSnapshot.objects.filter(as_of=Subquery(latest), customer_id=OuterRef("holder_id")).values("abc")[:1]
     cards = (
         _owner_cards(viewer, owner)
+        .filter(month_day_in("issued_on", _anniversary_days(today)), issued_on__lt=today)
         .exclude(program__gift_a="", program__gift_b="", program__gift_c="")
         .select_related("program", "holder")
+        .only(*GIFT_CARD_COLUMNS)
         .annotate(holder_abc=Subquery(abc))
     )
     for card in cards:

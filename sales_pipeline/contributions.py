@@ -8,7 +8,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
-from crm_project.object_urls import object_url
+from crm_project.object_urls import object_url_for
 from crm_project.probes import has_rows
 
 from .control_points import control_points
@@ -43,6 +43,9 @@ def open_deals_panel(request, customer) -> hooks.Panel:
 
 def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:
     """The overdue control dates of `owner`'s deals, as `viewer` may see them."""
+    # translated and the address's shape read once a page, not once a row
+    deal_url, over = object_url_for("sales_pipeline:deal_detail"), _("%(stage)s, %(days)d days over")
+    stages = {stage: str(stage.label) for stage in Stage}
     return [
         hooks.AgendaRow(
             kind=point.label,
@@ -50,10 +53,10 @@ def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:
             customer_id=point.customer_id,
             customer_name=point.customer_name,
             text=point.title,
-            url=object_url("sales_pipeline:deal_detail", point.deal_id),
+            url=deal_url(point.deal_id),
             overdue=True,
             slug=f"control-point control-point-{point.kind}",
-            detail=_("%(stage)s, %(days)d days over") % {"stage": point.stage_label, "days": point.days_overdue},
+            detail=over % {"stage": stages[point.stage], "days": point.days_overdue},
         )
         for point in control_points(user=viewer, today=today, manager=owner, limit=AGENDA_CONTROL_POINTS)
     ]
@@ -73,8 +76,8 @@ def open_deal_dossier(customer_ids: set[int], *, viewer=None) -> dict[int, list[
         .values("pk", "customer_id", "stage", "amount")
     )
     dossier = {}
+    label, deal_url = _("Open deal"), object_url_for("sales_pipeline:deal_detail")  # once, not once a row
     for deal in ranked:
         text = f"{Stage(deal['stage']).label} · {number_format(deal['amount'], 2)}"
-        url = object_url("sales_pipeline:deal_detail", deal["pk"])
-        dossier[deal["customer_id"]] = [hooks.DossierItem(label=_("Open deal"), text=text, url=url)]
+        dossier[deal["customer_id"]] = [hooks.DossierItem(label=label, text=text, url=deal_url(deal["pk"]))]
     return dossier

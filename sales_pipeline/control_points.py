@@ -36,8 +36,10 @@ from django.db.models import (
 )
 
 from crm_project.object_urls import object_url
+from customers.access import own_records_scope
 
 from .models import Deal, Stage
+from .models.deals import DEAL_MANAGERS
 
 LIMIT = 1000  # the page lists at most this many, most overdue first
 
@@ -86,10 +88,10 @@ class ControlPoint:
 
 
 def _deals(user, manager) -> QuerySet:
-    deals = Deal.objects.visible_to(user)
-    if manager is not None:
-        deals = deals.filter(manager=manager)
-    return deals.order_by()
+    if manager is None:
+        return Deal.objects.visible_to(user).order_by()
+    # Deal.objects.visible_to(user) of one manager's deals: no scope to add on the user's own
+    return Deal.objects.filter(own_records_scope(user, manager, *DEAL_MANAGERS), manager=manager).order_by()
 
 
 def _branches(deals: QuerySet, today: date) -> dict[str, QuerySet]:

@@ -10,7 +10,7 @@ before today.
 
 sales_pipeline must not import segmentation, so this is contributed to the control points
 page (hooks.CONTROL_POINTS) and to the agenda (hooks.AGENDA_ROWS) through crm_project.hooks.
-Three queries whatever the number of customers: the settings, the current date, the rows.
+Two queries whatever the number of customers: the current date with the settings, the rows.
 The rows come from ContactDue (contact_due.py), kept for the current classes, as index
 range reads; until it holds the current run's classes, from the snapshot itself.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, DateField, F, Func, Q, When
+from django.db.models import Case, DateField, Exists, F, Func, Q, Subquery, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from crm_project.hooks import AgendaRow
 from crm_project.object_urls import object_url
+from customers.access import own_customers_scope
 from customers.models import Customer
 
 from .models import ClassificationSettings, RecomputeRun
@@ -71,28 +72,40 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _current_run(today: date) -> tuple[date | None, bool]:
-    """The date of the current classes (CustomerSnapshot.objects.latest_date) and whether
-    ContactDue holds them, in one query."""
+INTERVAL_FIELDS = ("contact_days_a", "contact_days_b", "contact_days_c")
+
+
+def _current_run(today: date) -> tuple[date | None, bool, dict[str, int]]:
+    """The date of the current classes (CustomerSnapshot.objects.latest_date), whether
+    ContactDue holds them, and the contact intervals (ClassificationSettings.read()'s),
+    in one query: the settings' row rides on the run's as subqueries."""
+    saved = ClassificationSettings.objects.filter(pk=1)
     row = (
         RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=today)
         .order_by("-as_of")
-        .values_list("as_of", "contact_due_filled")
+        .annotate(saved=Exists(saved), **{name: Subquery(saved.values(name)[:1]) for name in INTERVAL_FIELDS})
+        .values_list("as_of", "contact_due_filled", "saved", *INTERVAL_FIELDS)
         .first()
     )
-    return row or (None, False)
+    if row is None:
+        return None, False, {}
+    as_of, filled, is_saved, *days = row
+    # the saved row's intervals, else the defaults unsaved (as ClassificationSettings.read())
+    settings = ClassificationSettings(pk=1, **dict(zip(INTERVAL_FIELDS, days, strict=True)) if is_saved else {})
+    return as_of, filled, settings.contact_intervals()
 
 
 def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LIMIT) -> list[ContactDue]:
     """The assigned customers `user` may see (of one `manager` if given) whose contact
     interval has passed, most overdue first, at most `limit`."""
-    current, filled = _current_run(today)
-    intervals = ClassificationSettings.read().contact_intervals() if current else {}
+    current, filled, intervals = _current_run(today)
     if not intervals:  # no classes yet, or no interval checked
         return []
-    customers = Customer.objects.visible_to(user).filter(manager__isnull=False)
     if manager is not None:
-        customers = customers.filter(manager=manager)
+        # the user's own customers need no scope of theirs (customers.access)
+        customers = Customer.objects.filter(own_customers_scope(user, manager), manager=manager)
+    else:
+        customers = Customer.objects.visible_to(user).filter(manager__isnull=False)
     zone = timezone.get_current_timezone()
     if filled:
         # The kept rows (models.ContactDue): one index range per class over (abc, since).

@@ -43,11 +43,25 @@ def _open_contacts(user, viewer=None) -> QuerySet:
     return contacts
 
 
+# What a row draws (customers.agenda_row) and its dossier reads (the customer's segment):
+# the customer's, product's and colleague's other columns are neither fetched nor made
+# into model fields, 75 rows a page.
+ROW_COLUMNS = (
+    *(field.name for field in PlannedContact._meta.concrete_fields),
+    "customer__name", "customer__phone", "customer__segment_id", "customer__manager_id",
+    "product__name",
+    "handed_over_from__username", "handed_over_from__first_name", "handed_over_from__last_name",
+)  # fmt: skip
+
+
+def _rows_of(contacts: QuerySet) -> QuerySet:
+    return with_last_interaction(contacts.select_related("customer", "product", "handed_over_from").only(*ROW_COLUMNS))
+
+
 def agenda_contacts(user, *, viewer=None) -> QuerySet:
     """`user`'s open planned contacts with what a row shows. A `viewer` other than the
     owner (a director looking at a manager's agenda) gets only customers they see."""
-    contacts = _open_contacts(user, viewer).select_related("customer", "product", "handed_over_from")
-    return with_last_interaction(contacts).order_by("due_date", "customer__name", "pk")
+    return _rows_of(_open_contacts(user, viewer)).order_by("due_date", "customer__name", "pk")
 
 
 def agenda_counts(user, day: date, today: date, *, viewer=None) -> dict[str, int]:
@@ -96,9 +110,10 @@ def agenda_dossier(contacts, *, today: date | None = None, viewer=None) -> list[
     deal, of what `viewer` may see). A fixed number of queries for any number of rows."""
     rows = list(contacts)
     customer_ids = {row.customer_id for row in rows}
-    offers = offer_next_for(customer_ids, today=today) if rows else {}
+    segments = {row.customer_id: row.customer.segment_id for row in rows}  # fetched with the rows
+    offers = offer_next_for(customer_ids, today=today, segments=segments) if rows else {}
     contributed = [hook(customer_ids, viewer=viewer) for hook in hooks.get_hooks(hooks.AGENDA_DOSSIER)] if rows else []
-    kinds = dict(Interaction.Kind.choices)
+    kinds = {kind: str(label) for kind, label in Interaction.Kind.choices}  # not lazy: 75 rows escape them
     for row in rows:
         row.offer_next = offers.get(row.customer_id, [])
         row.last_kind_label = kinds.get(getattr(row, "last_kind", None) or "", "")
@@ -143,8 +158,7 @@ def hand_over_status(owner) -> dict[str, list[dict]]:
 
 def planned_contact_row(pk: int, *, today: date | None = None, viewer=None) -> PlannedContact:
     """One planned contact with its dossier, to redraw an agenda row after an action."""
-    contacts = PlannedContact.objects.filter(pk=pk).select_related("customer", "product", "handed_over_from")
-    return agenda_dossier(with_last_interaction(contacts), today=today, viewer=viewer)[0]
+    return agenda_dossier(_rows_of(PlannedContact.objects.filter(pk=pk)), today=today, viewer=viewer)[0]
 
 
 #
@@ -177,8 +191,24 @@ def _window(today: date, days: int) -> dict[tuple[int, int], date]:
     return window
 
 
-def _on_any(field: str, window) -> Q:
-    return reduce(operator.or_, (Q(**{f"{field}__month": m, f"{field}__day": d}) for m, d in window))
+def month_day_in(field: str, window) -> Q:
+    """`field`'s (month, day) is one of `window`'s (month, day) pairs: one range of days per month and run
+    of days (a fortnight is two or three lookups, not thirty to build and compile)."""
+    runs: list[list[int]] = []  # [month, first day, last day]
+    for month, day in sorted(window):
+        if runs and runs[-1][0] == month and runs[-1][2] == day - 1:
+            runs[-1][2] = day
+        else:
+            runs.append([month, day, day])
+    return reduce(
+        operator.or_,
+        (
+            Q(**{f"{field}__month": month, f"{field}__day": first})
+            if first == last
+            else Q(**{f"{field}__month": month, f"{field}__day__range": (first, last)})
+            for month, first, last in runs
+        ),
+    )
 
 
 def upcoming_birthdays(user, today: date, days: int = 14, *, viewer=None) -> list[dict]:
@@ -189,10 +219,14 @@ def upcoming_birthdays(user, today: date, days: int = 14, *, viewer=None) -> lis
     customers = Customer.objects.visible_to(user)
     if viewer is not None and viewer.pk != user.pk:
         customers = customers.visible_to(viewer)
-    contacts = Contact.objects.filter(
-        _on_any("birthday", window), customer__in=customers.values("pk"), birthday__isnull=False
-    ).select_related("customer")
-    persons = customers.filter(_on_any("birthday", window), kind=Customer.Kind.PERSON, birthday__isnull=False)
+    on_days = month_day_in("birthday", window)
+    # what an entry shows (names, the birthday, the customer's link), not every column
+    contacts = (
+        Contact.objects.filter(on_days, customer__in=customers.values("pk"), birthday__isnull=False)
+        .select_related("customer")
+        .only("name", "birthday", "customer", "customer__name")
+    )
+    persons = customers.filter(on_days, kind=Customer.Kind.PERSON, birthday__isnull=False).only("name", "birthday")
     entries = [
         {"customer": contact.customer, "contact": contact, "name": contact.name, "birthday": contact.birthday}
         for contact in contacts
@@ -222,7 +256,8 @@ def upcoming_holidays(today: date, days: int = 14) -> list[dict]:
     """Holidays in [today, today + days]: dicts with date and holiday, by date. One query."""
     window = _window(today, days)
     holidays = Holiday.objects.filter(
-        Q(yearly=True) & _on_any("date", window) | Q(yearly=False, date__range=(today, today + timedelta(days=days)))
+        Q(yearly=True) & month_day_in("date", window)
+        | Q(yearly=False, date__range=(today, today + timedelta(days=days)))
     )
     entries = [{"date": window[(h.date.month, h.date.day)] if h.yearly else h.date, "holiday": h} for h in holidays]
     return sorted(entries, key=lambda entry: (entry["date"], entry["holiday"].name))

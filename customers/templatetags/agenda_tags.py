@@ -1,9 +1,10 @@
-"""{% agenda_row row %}: one agenda row, drawn in Python (customers.agenda_row)."""
+"""{% agenda_row row %}: one agenda row, drawn in Python (customers.agenda_row);
+{% agenda_rows rows %} a page's rows."""
 
 from django import template
 
 from ..agenda_hook_rows import agenda_hook_rows as render_hook_rows
-from ..agenda_row import render_agenda_row
+from ..agenda_row import render_agenda_row, render_agenda_rows
 
 register = template.Library()
 
@@ -23,6 +24,20 @@ def agenda_row(context, row):
         moved_to=context.get("moved_to"),
         move_form=context.get("move_form"),
         error=context.get("error") or "",
+    )
+
+
+@register.simple_tag(takes_context=True)
+def agenda_rows(context, rows):
+    """{% agenda_rows rows %}: the page's rows, one line each, as {% agenda_row %} draws
+    them, with what they share (words, addresses, next, CSRF token) worked out once."""
+    return render_agenda_rows(
+        rows,
+        today=context["today"],
+        next_url=context.get("next") or "",
+        csrf_token=str(context.get("csrf_token") or ""),
+        user_pk=context["user"].pk,
+        separator="\n",
     )
 
 

@@ -136,8 +136,15 @@ def agenda(request):
     viewer = request.user
     today = business_today()
     day = _parse_day(request.GET.get("day")) or today
-    day_rows = selectors.agenda_day(owner, day, viewer=viewer)[:DAY_LIMIT]
-    overdue = selectors.agenda_overdue(owner, today, viewer=viewer).exclude(due_date=day)[:OVERDUE_LIMIT]
+    # The counts first (an index range): a list with nothing in it is not asked for.
+    counts = selectors.agenda_counts(owner, day, today, viewer=viewer)
+    day_rows, overdue = [], []
+    if counts["day"] or counts["overdue"]:
+        contacts = selectors.agenda_contacts(owner, viewer=viewer)  # built once for both (agenda_day, agenda_overdue)
+        if counts["day"]:
+            day_rows = contacts.filter(due_date=day)[:DAY_LIMIT]
+        if counts["overdue"]:
+            overdue = contacts.filter(due_date__lt=today).exclude(due_date=day)[:OVERDUE_LIMIT]
     rows = selectors.agenda_dossier([*day_rows, *overdue], today=today, viewer=viewer)
     holidays = selectors.upcoming_holidays(today, GREETING_DAYS)
     birthdays = selectors.upcoming_birthdays(owner, today, GREETING_DAYS, viewer=viewer)
@@ -152,7 +159,7 @@ def agenda(request):
         "next_day": day + timedelta(days=1),
         "rows": [row for row in rows if row.due_date == day],
         "overdue": [row for row in rows if row.due_date != day],
-        "counts": selectors.agenda_counts(owner, day, today, viewer=viewer),
+        "counts": counts,
         "birthdays": birthdays[:GREETING_LIMIT],
         "more_birthdays": max(len(birthdays) - GREETING_LIMIT, 0),
         "holidays": selectors.holiday_greetings(owner, holidays, viewer=viewer, limit=GREETING_LIMIT),

@@ -215,13 +215,44 @@ def test_agenda_rows_announce_tier_changes_and_gifts_due(cust_a, mgr_a, mgr_b):
     issued = today - timedelta(days=362)
     card = services.card_issue(program=program, holder=cust_a, issued_on=issued)
     services.card_floor_set(card=card, floor_tier=program.tiers.get(name="Gold"))  # a change today
-    rows = panels.agenda_rows(viewer=mgr_a, owner=mgr_a, today=today)
+    assert mgr_a.has_perm("loyalty.view_card")  # the permissions read, as on every page
+    with CaptureQueriesContext(connection) as queries:
+        rows = panels.agenda_rows(viewer=mgr_a, owner=mgr_a, today=today)
+    assert len(queries) == 2  # tier changes, gifts: the rows' columns fetched with them, none deferred
     assert sorted(row.slug for row in rows) == ["loyalty-gift", "loyalty-tier-change"]
     gift = next(row for row in rows if row.slug == "loyalty-gift")
     assert gift.text.startswith("Thank-you note (class C") and gift.date > today
     change = next(row for row in rows if row.slug == "loyalty-tier-change")
     assert "Silver → Gold" in change.text
     assert panels.agenda_rows(viewer=mgr_b, owner=mgr_a, today=today) == []
+
+
+@pytest.mark.parametrize("today", [date(2027, 2, 24), date(2028, 2, 24), date(2026, 12, 28), date(2026, 6, 10)])
+def test_gifts_due_narrowed_in_sql_are_exactly_the_anniversary_rule(cust_a, mgr_a, today):
+    # Issue 15: the cards are narrowed to issue days whose anniversary can fall in the week
+    # (29 February's falls on 1 March in other years) before the rule picks them: the same
+    # rows as the rule applied to every active card of the owner.
+    from segmentation.models import CustomerSnapshot, RecomputeRun
+
+    RecomputeRun.objects.create(as_of=date(2020, 1, 1), status=RecomputeRun.Status.DONE)
+    CustomerSnapshot.objects.create(as_of=date(2020, 1, 1), customer=cust_a, status="regular", abc="B")
+    program = tiered_program(gift_a="Hamper", gift_b="Mug", gift_c="Thank-you note")
+    issued = {today - timedelta(days=offset) for offset in range(-3, 800, 1)} | {date(2024, 2, 29), date(2020, 2, 29)}
+    cards = [
+        Card(number=f"G{n:05d}", program=program, holder=cust_a, issued_on=day, status=Card.Status.ACTIVE)
+        for n, day in enumerate(sorted(issued))
+    ]
+    Card.objects.bulk_create(cards)
+    expected = sorted(
+        (panels._next_anniversary(card.issued_on, today), card.number)
+        for card in cards
+        if (anniversary := panels._next_anniversary(card.issued_on, today)) <= today + timedelta(days=panels.GIFT_DAYS)
+        and anniversary.year > card.issued_on.year
+    )
+    rows = [row for row in panels.agenda_rows(viewer=mgr_a, owner=mgr_a, today=today) if row.slug == "loyalty-gift"]
+    assert sorted(row.date for row in rows) == [day for day, _ in expected]
+    assert {row.text for row in rows} == {"Mug (class B, card anniversary)"}
+    assert len(expected) >= 3
 
 
 def test_announcing_a_tier_change_takes_it_off_the_agenda(cust_a, mgr_a, client_for):

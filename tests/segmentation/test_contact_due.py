@@ -217,4 +217,4 @@ def test_the_kept_rows_take_the_same_queries_whatever_the_number_of_customers(co
     user = type(mgr_a).objects.get(pk=mgr_a.pk)
     with CaptureQueriesContext(connection) as queries:
         assert len(contact_interval_overdue(user=user, today=LAST_CALL + timedelta(days=31))) == count
-    assert len(queries) == 3 + 1  # settings, the current run, the rows; the user's permissions
+    assert len(queries) == 2 + 1  # the current run with the settings (issue 15), the rows; the user's permissions

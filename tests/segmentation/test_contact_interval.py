@@ -98,8 +98,9 @@ def test_the_contact_interval_takes_the_same_queries_whatever_the_number_of_cust
     ClassificationSettings.current()  # the row exists, as it does after the first run
     with CaptureQueriesContext(connection) as queries:
         assert len(contact_interval_overdue(user=user, today=LAST_CALL + timedelta(days=31))) == count
-    # settings, current date, the rows; one for the user (role and permissions, crm_project.auth_backend)
-    assert len(queries) == 3 + 1
+    # current date with the settings (issue 15: one query), the rows; one for the user (role and
+    # permissions, crm_project.auth_backend)
+    assert len(queries) == 2 + 1
 
 
 def test_the_control_points_page_and_the_agenda_show_customers_due_a_contact(mgr_a, client_for):

@@ -1,0 +1,149 @@
+"""Issue 15, the agenda's fifth-round changes kept exact: the page's rows drawn in one
+go, the scope left out only where it adds nothing, (month, day) windows as ranges, the
+truncation's short cut, and the columns a row reads fetched with it."""
+
+import itertools
+from datetime import date, timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.db.models import Q
+from django.template.defaultfilters import truncatechars
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.access import customer_scope, managed_scope, own_customers_scope, own_records_scope
+from customers.agenda_row import _summary, render_agenda_row, render_agenda_rows
+from customers.models import Contact, Customer, Interaction, PlannedContact
+from customers.selectors.agenda import _window, agenda_dossier, agenda_overdue, month_day_in
+from sales_pipeline.models import Deal
+from tests.factories import CustomerFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 3, 11)
+
+
+def fresh(user):
+    return type(user).objects.get(pk=user.pk)  # a new request's user: no cached role or permissions
+
+
+def test_the_pages_rows_in_one_go_are_the_rows_one_by_one(mgr_a, mgr_b):
+    # given rows with every badge: overdue, a product, handed over, a phone, a last interaction
+    # with a long summary, characters to escape
+    product = ProductFactory(name="Boiler <XL>")
+    customers = [
+        CustomerFactory(manager=mgr_a, name='Oak & "Sons" <Ltd>', phone="+44 1 & 2"),
+        CustomerFactory(manager=mgr_a, name="Plain Co", phone=""),
+    ]
+    PlannedContact.objects.create(customer=customers[0], manager=mgr_a, due_date=TODAY - timedelta(days=3),
+                                  purpose="Chase <quote>", product=product, handed_over_from=mgr_b)  # fmt: skip
+    PlannedContact.objects.create(customer=customers[1], manager=mgr_a, due_date=TODAY - timedelta(days=1),
+                                  purpose="Call")  # fmt: skip
+    Interaction.objects.create(customer=customers[0], manager=mgr_a, summary="Said <no> & " + "x" * 130)
+    rows = agenda_dossier(agenda_overdue(mgr_a, TODAY), today=TODAY, viewer=mgr_a)
+    assert len(rows) == 2
+    page = {"today": TODAY, "next_url": "/customers/agenda/?day=2026-03-11&x=<1>", "csrf_token": "t<k>", "user_pk": 7}
+    # when drawn in one go and one by one
+    together = str(render_agenda_rows(rows, separator="|", **page))
+    # then the same markup, every value escaped
+    assert together == "".join(str(render_agenda_row(row, **page)) + "|" for row in rows)
+    assert "Oak &amp; &quot;Sons&quot; &lt;Ltd&gt;" in together and "<Ltd>" not in together
+    assert "Chase &lt;quote&gt;" in together and "Boiler &lt;XL&gt;" in together
+    assert "next=%2Fcustomers%2Fagenda%2F%3Fday%3D2026-03-11%26x%3D%3C1%3E" in together
+    assert 'value="t&lt;k&gt;"' in together
+
+
+def test_the_rows_read_no_column_left_behind(mgr_a, mgr_b, client_for):
+    # given overdue rows with a product and a colleague's hand-over
+    product = ProductFactory()
+    for number in range(3):
+        customer = CustomerFactory(manager=mgr_a)
+        PlannedContact.objects.create(customer=customer, manager=mgr_a, due_date=timezone.localdate() - timedelta(1),
+                                      purpose=f"P{number}", product=product, handed_over_from=mgr_b)  # fmt: skip
+    rows = list(agenda_overdue(mgr_a, timezone.localdate()))
+    # then drawing them asks for nothing more (no deferred column loaded row by row)
+    with CaptureQueriesContext(connection) as queries:
+        html = "".join(
+            str(render_agenda_row(row, today=timezone.localdate(), next_url="/", csrf_token="t", user_pk=mgr_a.pk))
+            for row in agenda_dossier(rows, today=timezone.localdate(), viewer=mgr_a)
+        )
+    assert len(queries) == 3  # the dossier: target products, product statuses, open deals
+    assert html.count("badge text-bg-secondary") == 3  # "from <colleague>"
+    assert client_for(mgr_a).get(reverse("customers:agenda")).status_code == 200
+
+
+@pytest.mark.parametrize("text", ["", "short", "x" * 120, "x" * 121, "e\u0301" * 70, "e\u0301" * 130, "a" * 119 + "é"])
+def test_the_summarys_short_cut_is_truncatechars(text):
+    assert _summary(text) == truncatechars(text, 120)
+
+
+@pytest.mark.parametrize(
+    "today", [date(2026, 12, 25), date(2027, 2, 14), date(2027, 2, 20), date(2028, 2, 20), date(2026, 3, 11)]
+)
+def test_month_day_ranges_match_exactly_the_windows_days(cust_a, today):
+    # every day of a leap year as a birthday: the window's (month, day) pairs, no others
+    first = date(2000, 1, 1)
+    Contact.objects.bulk_create(
+        Contact(customer=cust_a, name=str(n), birthday=first + timedelta(days=n)) for n in range(366)
+    )
+    window = _window(today, 14)
+    found = Contact.objects.filter(month_day_in("birthday", window)).values_list("birthday", flat=True)
+    assert sorted((day.month, day.day) for day in found) == sorted(window)
+
+
+def test_the_owners_scope_is_left_out_only_on_the_users_own_rows(
+    cust_a, cust_c, pool_customer, mgr_a, mgr_b, mgr_c, dir_1, admin_user, django_user_model
+):
+    # given deals of several managers, handed-over customers, a roleless user and an inactive one
+    cust_b = CustomerFactory(manager=mgr_b)
+    PlannedContact.objects.create(customer=cust_b, manager=mgr_a, due_date=TODAY, handed_over_from=mgr_b)
+    for manager, customer in itertools.product([mgr_a, mgr_b, mgr_c, dir_1], [cust_a, cust_b, cust_c, pool_customer]):
+        Deal.objects.create(customer=customer, manager=manager, title="D", sale_type="short_push", stage=1)
+    roleless = django_user_model.objects.create_user("nobody", password="x" * 12)
+    roleless.user_permissions.add(Permission.objects.get(codename="view_plannedcontact"))
+    inactive = django_user_model.objects.create_user("gone", password="x" * 12, is_active=False)
+    viewer_all = django_user_model.objects.create_user("auditor", password="x" * 12)
+    viewer_all.user_permissions.add(Permission.objects.get(codename="view_all_customers"))
+    users = [mgr_a, mgr_b, mgr_c, dir_1, admin_user, roleless, inactive, viewer_all]
+    for viewer, owner in itertools.product(users, users):
+        viewer = fresh(viewer)
+        # then the rows are those of the full scope, for every viewer and owner
+        customers = Customer.objects.filter(manager=owner)
+        assert set(customers.filter(own_customers_scope(viewer, owner))) == set(
+            customers.filter(customer_scope(viewer))
+        ), (viewer, owner)
+        deals = Deal.objects.filter(manager=owner)
+        assert set(deals.filter(own_records_scope(viewer, owner, "manager", "customer__manager"))) == set(
+            deals.filter(managed_scope(viewer, "manager", "customer__manager"))
+        ), (viewer, owner)
+    # and the scope is left out only for the user's own rows, never for someone else's
+    assert own_customers_scope(fresh(mgr_a), mgr_a) == Q()
+    assert own_customers_scope(fresh(mgr_a), mgr_b) != Q()
+    assert own_customers_scope(fresh(roleless), roleless) != Q()
+
+
+def test_the_agenda_forms_fields_are_drawn_as_django_draws_them(cust_a, mgr_a, mgr_b):
+    # {{ field|lean_widget }} in customers/_agenda_field.html: the markup of {{ field }}
+    from crm_project.form_tags import lean_widget
+    from customers.interaction_forms import HandOverForm, InteractionForm
+
+    Contact.objects.create(customer=cust_a, name='Pat "P" <Q>')
+    ProductFactory(name="Kettle & Co")
+    plan = PlannedContact.objects.create(customer=cust_a, manager=mgr_a, due_date=TODAY, purpose="x")
+    forms = [
+        HandOverForm(from_user=mgr_a, actor=mgr_a),
+        HandOverForm(
+            {"to_user": str(mgr_b.pk), "start": "2026-03-12", "end": "2026-03-01"}, from_user=mgr_a, actor=mgr_a
+        ),  # fmt: skip
+        HandOverForm({"to_user": "999", "start": "not a date"}, from_user=mgr_a, actor=mgr_a),
+        InteractionForm(customer=cust_a, user=mgr_a, key="card", initial={"completes": plan.pk}),
+        InteractionForm({"kind": "call", "summary": "<b>", "next_date": "x"}, customer=cust_a, user=mgr_a, key="row1"),
+    ]
+    for form in forms:
+        if form.is_bound:
+            form.is_valid()
+        for field in form:
+            assert str(lean_widget(field)) == str(field), field.name

@@ -10,6 +10,8 @@ Template library `crm_forms` (settings.TEMPLATES libraries): `{{ form|bootstrap_
 `{{ field|bootstrap_field }}`.
 """
 
+from html import escape as html_escape
+
 from django import forms, template
 from django.forms.widgets import Input
 from django.template import Context
@@ -68,10 +70,18 @@ def render_select(widget: dict) -> str:
         if group_name:
             parts.append(f'\n  <optgroup label="{render_value_in_context(group_name, context)}">')
         for option in group_choices:
-            value = option["value"]
-            text = str(value) if isinstance(value, SafeData) else conditional_escape(str(value))
-            label = render_value_in_context(option["label"], context)
-            parts.append(f'\n  <option value="{text}"{_attrs_html(option["attrs"])}>{label}</option>\n')
+            value, label, attrs = option["value"], option["label"], option["attrs"]
+            # plain keys and labels (a model's options: thousands of products) escaped
+            # directly, as conditional_escape and render_value_in_context do for them
+            kind = type(value)
+            if kind is int:
+                text = str(value)
+            elif kind is str:
+                text = html_escape(value)
+            else:
+                text = str(value) if isinstance(value, SafeData) else conditional_escape(str(value))
+            label = html_escape(label) if type(label) is str else render_value_in_context(label, context)
+            parts.append(f'\n  <option value="{text}"{_attrs_html(attrs) if attrs else ""}>{label}</option>\n')
         if group_name:
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")  # the form renderer strips the template's last newline

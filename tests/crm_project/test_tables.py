@@ -222,3 +222,51 @@ def test_lean_select_of_a_model_choice_field_renders_as_django(mgr_a, mgr_b):
         field = Pick(data=data)["who"]
         assert as_widget(field, {"class": "form-select"}) == field.as_widget(attrs={"class": "form-select"})
         assert "mgr_a" in as_widget(field)
+
+
+@pytest.mark.django_db
+def test_a_values_choice_filter_draws_the_options_of_a_model_choice_filter():
+    """crm_project.filters.ValuesModelChoiceFilter: the same <select> (keys, labels,
+    selection, escaping) as django-filter's ModelChoiceFilter, from values, and the same
+    filtering."""
+    import django_filters
+
+    from complaints.filters import ComplaintFilterSet, SurveyFilterSet
+    from complaints.models import Complaint
+    from crm_project.filters import ValuesModelChoiceFilter
+    from customers.models import Product
+    from tests.factories import ProductFactory
+
+    ProductFactory(sku="S-1", name="<b>Bolt</b> & nut")
+    ProductFactory(sku="S-2", name="S-2")  # the name is the SKU: shown once
+    chosen = ProductFactory(sku="S-3", name="Anvil")
+
+    class Original(django_filters.FilterSet):
+        product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label="Any product")
+
+        class Meta:
+            model = Complaint
+            fields = ["product"]
+
+    class Lean(django_filters.FilterSet):
+        product = ValuesModelChoiceFilter(
+            queryset=Product.objects.all(), label_fields=("name", "sku"), label_from_values=Product.label,
+            empty_label="Any product",
+        )
+
+        class Meta:
+            model = Complaint
+            fields = ["product"]
+
+    for data in ({}, {"product": str(chosen.pk)}, {"product": "nope"}):
+        lean, original = Lean(data=data).form["product"], Original(data=data).form["product"]
+        assert bootstrap_field(lean) == bootstrap_field(original), data
+        assert lean.field.widget.render("product", lean.value()) == original.field.widget.render(
+            "product", original.value()
+        ), data
+    html = bootstrap_field(Lean(data={}).form["product"])
+    assert "&lt;b&gt;Bolt&lt;/b&gt; &amp; nut (S-1)" in html and ">S-2</option>" in html
+    assert Lean(data={"product": str(chosen.pk)}).form.is_valid()
+    assert not Lean(data={"product": "0"}).form.is_valid()
+    for filterset in (ComplaintFilterSet, SurveyFilterSet):
+        assert isinstance(filterset.base_filters["product"], ValuesModelChoiceFilter)

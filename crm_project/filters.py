@@ -22,16 +22,25 @@ class ValuesChoiceIterator(ModelChoiceIterator):
     options are the same (value = the key, label = `label_from_values` of the fields, which
     must equal str() of the instance)."""
 
-    def __iter__(self):
+    def head(self) -> list[tuple]:
+        """The choices before the model's: the empty and the null one, when set."""
         field = self.field
+        head = []
         if field.empty_label is not None:
-            yield ("", field.empty_label)
+            head.append(("", field.empty_label))
         if field.null_label is not None:
-            yield (field.null_value, field.null_label)
-        label = field.label_from_values
-        # one query, fetched at once (ModelChoiceIterator's .iterator() opens a
-        # server-side cursor on PostgreSQL: three round trips)
-        for key, *values in self.queryset.values_list("pk", *field.label_fields):
+            head.append((field.null_value, field.null_label))
+        return head
+
+    def rows(self) -> list[tuple]:
+        """The model's rows as (key, *label_fields): one query, fetched at once
+        (ModelChoiceIterator's .iterator() opens a server-side cursor on PostgreSQL)."""
+        return list(self.queryset.values_list("pk", *self.field.label_fields))
+
+    def __iter__(self):
+        yield from self.head()
+        label = self.field.label_from_values
+        for key, *values in self.rows():
             yield (key, label(*values))
 
 

@@ -264,8 +264,15 @@ def test_a_values_choice_filter_draws_the_options_of_a_model_choice_filter():
         assert lean.field.widget.render("product", lean.value()) == original.field.widget.render(
             "product", original.value()
         ), data
+        # the options drawn once are drawn again when the rows change
+        ProductFactory(sku=f"S-{len(data) + 4}", name="Added")
+        lean, original = Lean(data=data).form["product"], Original(data=data).form["product"]
+        assert bootstrap_field(lean) == bootstrap_field(original), data
     html = bootstrap_field(Lean(data={}).form["product"])
-    assert "&lt;b&gt;Bolt&lt;/b&gt; &amp; nut (S-1)" in html and ">S-2</option>" in html
+    assert "&lt;b&gt;Bolt&lt;/b&gt; &amp; nut (S-1)" in html and ">S-2</option>" in html and ">Added (S-5)<" in html
+    assert html.count(" selected") == 1  # the empty choice
+    html = bootstrap_field(Lean(data={"product": str(chosen.pk)}).form["product"])
+    assert f'<option value="{chosen.pk}" selected>Anvil (S-3)</option>' in html and html.count(" selected") == 1
     assert Lean(data={"product": str(chosen.pk)}).form.is_valid()
     assert not Lean(data={"product": "0"}).form.is_valid()
     for filterset in (ComplaintFilterSet, SurveyFilterSet):

@@ -250,7 +250,9 @@ def test_a_values_choice_filter_draws_the_options_of_a_model_choice_filter():
 
     class Lean(django_filters.FilterSet):
         product = ValuesModelChoiceFilter(
-            queryset=Product.objects.all(), label_fields=("name", "sku"), label_from_values=Product.label,
+            queryset=Product.objects.all(),
+            label_fields=("name", "sku"),
+            label_from_values=Product.label,
             empty_label="Any product",
         )
 

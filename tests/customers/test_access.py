@@ -312,9 +312,8 @@ def test_customers_handed_over_to_a_manager_are_in_their_scope_through_in_array(
     assert visible == {handed, pool_customer}
     sql = queries.captured_queries[-1]["sql"]
     assert ("= ANY(ARRAY(SELECT" in sql) == (connection.vendor == "postgresql")
-    assert set(Customer.objects.filter(pk__in_array=Customer.objects.filter(manager=mgr_a).values("pk"))) == {
-        cust_a, handed
-    }
+    of_mgr_a = Customer.objects.filter(manager=mgr_a).values("pk")
+    assert set(Customer.objects.filter(pk__in_array=of_mgr_a)) == {cust_a, handed}
     assert not Customer.objects.filter(pk__in_array=Customer.objects.none().values("pk")).exists()
     complaint = Complaint.objects.create(customer=handed, description="Late", owner=mgr_a)
     Complaint.objects.create(customer=cust_c, description="Other", owner=mgr_a)

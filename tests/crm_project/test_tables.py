@@ -279,3 +279,29 @@ def test_a_values_choice_filter_draws_the_options_of_a_model_choice_filter():
     assert not Lean(data={"product": "0"}).form.is_valid()
     for filterset in (ComplaintFilterSet, SurveyFilterSet):
         assert isinstance(filterset.base_filters["product"], ValuesModelChoiceFilter)
+
+
+def test_days_are_formatted_once_per_format_and_language_with_the_same_text(settings):
+    """crm_project.tables.day_format: formats.date_format's text, kept per format,
+    language and day; a datetime column whose format shows only the day uses it."""
+    from django.utils import formats, translation
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    day = date(2026, 3, 1)
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 2 March in Berlin
+    for language in ("en-gb", "de", "en-gb"):
+        with translation.override(language):
+            for name in ("SHORT_DATE_FORMAT", "DATE_FORMAT", "j M Y", "D, j F Y"):
+                assert crm_tables.day_format(day, name) == formats.date_format(day, name), (language, name)
+                column = crm_tables.LeanDateTimeColumn(format=name)
+                assert column.render(late) == formats.date_format(late.astimezone(column_zone()), name)
+            assert crm_tables.LeanDateColumn().render(day) == formats.date_format(day, "SHORT_DATE_FORMAT")
+    assert crm_tables._day_only("j M Y") and crm_tables._day_only(r"\a\t j M")
+    assert not crm_tables._day_only("SHORT_DATETIME_FORMAT") and not crm_tables._day_only("j M Y H:i")
+    assert not crm_tables._day_only("r") and not crm_tables._day_only("U")
+
+
+def column_zone():
+    from django.utils import timezone
+
+    return timezone.get_current_timezone()

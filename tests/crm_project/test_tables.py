@@ -279,6 +279,12 @@ def test_a_values_choice_filter_draws_the_options_of_a_model_choice_filter():
     assert not Lean(data={"product": "0"}).form.is_valid()
     for filterset in (ComplaintFilterSet, SurveyFilterSet):
         assert isinstance(filterset.base_filters["product"], ValuesModelChoiceFilter)
+    # drawn by values_select (the options kept per process), not by render_select
+    from crm_project.form_tags import values_select
+
+    widget = Lean(data={}).form["product"].field.widget
+    assert values_select(widget, "product", None, {}) is not None
+    assert values_select(Original(data={}).form["product"].field.widget, "product", None, {}) is None
 
 
 def test_days_are_formatted_once_per_format_and_language_with_the_same_text(settings):

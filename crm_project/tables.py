@@ -19,10 +19,13 @@ from datetime import date, datetime
 from functools import partialmethod
 
 from django import template
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.template.base import render_value_in_context
 from django.utils import dateformat, formats, timezone
 from django.utils.encoding import force_str
+from django.utils.formats import FORMAT_SETTINGS
 from django.utils.functional import Promise
 from django.utils.hashable import make_hashable
 from django.utils.html import conditional_escape, escape, format_html
@@ -61,6 +64,15 @@ def cached_signature(fn):
 _DAY_CHARACTERS = frozenset("bdDEFjlLmMnNoStwWyYz")
 _day_only_formats: dict[str, bool] = {}
 _days: dict[tuple, str] = {}
+
+
+@receiver(setting_changed)
+def _forget_days(*, setting, **kwargs):
+    """Formats come from settings (and the language's format files): tests that change
+    them see their own text."""
+    if setting in FORMAT_SETTINGS or setting in {"FORMAT_MODULE_PATH", "LANGUAGE_CODE", "USE_L10N", "TIME_ZONE"}:
+        _days.clear()
+        _day_only_formats.clear()
 
 
 def _day_only(format_name: str) -> bool:

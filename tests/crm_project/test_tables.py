@@ -311,3 +311,10 @@ def column_zone():
     from django.utils import timezone
 
     return timezone.get_current_timezone()
+
+
+def test_a_changed_format_setting_empties_the_kept_days(settings):
+    crm_tables.day_format(date(2026, 3, 1), "SHORT_DATE_FORMAT")
+    assert crm_tables._days
+    settings.FORMAT_MODULE_PATH = None  # any format setting (or the language, the zone)
+    assert not crm_tables._days and not crm_tables._day_only_formats

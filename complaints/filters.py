@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.filters import ValuesModelChoiceFilter
 from customers.models import Product
 
 from .models import CauseCategory, Complaint, Severity, Step, Survey
@@ -26,7 +27,10 @@ class ComplaintFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Complaint.Kind.choices, empty_label=_("Any kind"))
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label=_("Any severity"))
     channel = django_filters.ChoiceFilter(choices=Complaint.Channel.choices, empty_label=_("Any channel"))
-    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label=_("Any product"))
+    product = ValuesModelChoiceFilter(
+        queryset=Product.objects.all(), label_fields=("name", "sku"), label_from_values=Product.label,
+        empty_label=_("Any product"),
+    )
     cause_category = django_filters.ModelChoiceFilter(queryset=CauseCategory.objects.all(),
                                                       empty_label=_("Any cause"))
     owner = django_filters.ModelChoiceFilter(queryset=_owners, empty_label=_("Any owner"))
@@ -59,7 +63,10 @@ class SurveyFilterSet(django_filters.FilterSet):
     reason = django_filters.ChoiceFilter(choices=Survey.Reason.choices, empty_label=_("Any reason"))
     answered = django_filters.ChoiceFilter(choices=YES_NO, method="by_answered", label=_("Answered"),
                                            empty_label=_("Any"))
-    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label=_("Any product"))
+    product = ValuesModelChoiceFilter(
+        queryset=Product.objects.all(), label_fields=("name", "sku"), label_from_values=Product.label,
+        empty_label=_("Any product"),
+    )
 
     class Meta:
         model = Survey

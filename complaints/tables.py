@@ -1,11 +1,10 @@
 import django_tables2 as tables
-from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from crm_project.tables import LeanDateTimeColumn
+from crm_project.object_urls import object_url
+from crm_project.tables import LeanDateTimeColumn, day_format
 
 from .models import Complaint, Survey
 
@@ -33,13 +32,13 @@ class ComplaintTable(tables.Table):
         return value.name
 
     def render_registered_at(self, value):
-        return date_format(localtime(value), "SHORT_DATE_FORMAT")
+        return day_format(localtime(value).date(), "SHORT_DATE_FORMAT")
 
     def value_registered_at(self, value):
         return localtime(value).date()
 
     def render_step_deadline(self, value, record):
-        shown = date_format(value, "SHORT_DATE_FORMAT")
+        shown = day_format(value, "SHORT_DATE_FORMAT")
         if record.is_overdue:
             return format_html(
                 '<span class="text-danger fw-semibold">{}</span> <span class="badge text-bg-danger">{}</span>',
@@ -73,10 +72,16 @@ class SurveyTable(tables.Table):
 
     def render_fill(self, record):
         """The "Fill in" button of an unanswered survey, for who may record answers."""
-        if record.answered_at or not self.request.user.has_perm("complaints.add_response"):
+        if record.answered_at or not self._may_fill():
             return ""
         return format_html(
             '<a class="btn btn-outline-primary btn-sm py-0" href="{}">{}</a>',
-            reverse("complaints:survey_fill", args=[record.pk]),
+            object_url("complaints:survey_fill", record.pk),  # 25 rows: no reverse() each
             _("Fill in"),
         )
+
+    def _may_fill(self) -> bool:
+        """The user's permission, asked once per table (not once per row)."""
+        if not hasattr(self, "_fill_allowed"):
+            self._fill_allowed = self.request.user.has_perm("complaints.add_response")
+        return self._fill_allowed

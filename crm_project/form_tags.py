@@ -10,6 +10,8 @@ Template library `crm_forms` (settings.TEMPLATES libraries): `{{ form|bootstrap_
 `{{ field|bootstrap_field }}`, `{{ field|lean_widget }}` (the widget alone).
 """
 
+from html import escape as html_escape
+
 from django import forms, template
 from django.forms.widgets import Input
 from django.template import Context
@@ -68,10 +70,18 @@ def render_select(widget: dict) -> str:
         if group_name:
             parts.append(f'\n  <optgroup label="{render_value_in_context(group_name, context)}">')
         for option in group_choices:
-            value = option["value"]
-            text = str(value) if isinstance(value, SafeData) else conditional_escape(str(value))
-            label = render_value_in_context(option["label"], context)
-            parts.append(f'\n  <option value="{text}"{_attrs_html(option["attrs"])}>{label}</option>\n')
+            value, label, attrs = option["value"], option["label"], option["attrs"]
+            # plain keys and labels (a model's options: thousands of products) escaped
+            # directly, as conditional_escape and render_value_in_context do for them
+            kind = type(value)
+            if kind is int:
+                text = str(value)
+            elif kind is str:
+                text = html_escape(value)
+            else:
+                text = str(value) if isinstance(value, SafeData) else conditional_escape(str(value))
+            label = html_escape(label) if type(label) is str else render_value_in_context(label, context)
+            parts.append(f'\n  <option value="{text}"{_attrs_html(attrs) if attrs else ""}>{label}</option>\n')
         if group_name:
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")  # the form renderer strips the template's last newline
@@ -123,21 +133,107 @@ def as_widget(field, attrs=None):
     attrs = field.build_widget_attrs(attrs or {}, widget)
     if field.auto_id and "id" not in widget.attrs:
         attrs.setdefault("id", field.auto_id)
+    html = values_select(widget, field.html_name, field.value(), attrs)
+    if html is not None:
+        return html
     return render_select(select_context(widget, field.html_name, field.value(), attrs))
+
+
+def _plain_select(widget) -> bool:
+    """A Select whose options are exactly ChoiceWidget's (see select_context)."""
+    kind = type(widget)
+    return (
+        kind.get_context is forms.Select.get_context
+        and kind.optgroups is forms.Select.optgroups
+        and kind.create_option is forms.Select.create_option
+        and not widget.option_inherits_attrs
+        and widget.checked_attribute == {"selected": True}
+    )
+
+
+# (model, label fields, label function) -> (the rows, their <option>s, key -> position)
+_OPTIONS: dict = {}
+
+
+def _model_options(choices) -> tuple[list[str], dict[str, int], list[tuple]]:
+    """The <option>s of a ValuesChoiceIterator's rows, unselected, drawn once per process
+    for as long as the rows read are the same (a thousands-long product list is read on
+    every page, but changes seldom): the rows decide, never the key."""
+    field = choices.field
+    rows = choices.rows()
+    slot = (choices.queryset.model, field.label_fields, field.label_from_values)
+    known = _OPTIONS.get(slot)
+    if known is None or known[0] != rows:
+        label = field.label_from_values
+        labelled = [(key, label(*values)) for key, *values in rows]
+        context = Context(autoescape=True)
+        html = [
+            f'\n  <option value="{_option_value(key)}">{_option_label(text, context)}</option>\n'
+            for key, text in labelled
+        ]
+        positions = {}
+        for index, (key, _text) in enumerate(labelled):
+            positions.setdefault(str(key), index)
+        known = _OPTIONS[slot] = (rows, html, positions, labelled)
+    return known[1], known[2], known[3]
+
+
+def _option_value(value) -> str:
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return html_escape(value)
+    return str(value) if isinstance(value, SafeData) else conditional_escape(str(value))
+
+
+def _option_label(label, context) -> str:
+    return html_escape(label) if type(label) is str else render_value_in_context(label, context)
+
+
+def values_select(widget, name: str, value, attrs: dict):
+    """render_select(select_context(...)) of a single select whose choices are a
+    crm_project.filters.ValuesChoiceIterator, with the model's options drawn once
+    (_model_options); None for any other select."""
+    from .filters import ValuesChoiceIterator
+
+    choices = widget.choices
+    if type(choices) is not ValuesChoiceIterator or widget.allow_multiple_selected or not _plain_select(widget):
+        return None
+    value = widget.format_value(value)
+    final_attrs = widget.build_attrs(widget.attrs, attrs)
+    context = Context(autoescape=True)
+    parts = [f'<select name="{render_value_in_context(name, context)}"{_attrs_html(final_attrs)}>']
+    selected = False  # only the first option whose key is chosen, as ChoiceWidget.optgroups
+    for key, label in choices.head():
+        key = "" if key is None else key
+        chosen = not selected and str(key) in value
+        selected |= chosen
+        parts.append(
+            f'\n  <option value="{_option_value(key)}"{" selected" if chosen else ""}>'
+            f"{_option_label(label, context)}</option>\n"
+        )
+    options, positions, labelled = _model_options(choices)
+    if not selected:
+        found = [positions[text] for text in value if text in positions]
+        if found:
+            index = min(found)
+            key, label = labelled[index]
+            options = [
+                *options[:index],
+                f'\n  <option value="{_option_value(key)}" selected>{_option_label(label, context)}</option>\n',
+                *options[index + 1 :],
+            ]
+    parts.extend(options)
+    parts.append("\n</select>")
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
 
 
 def select_context(widget, name: str, value, attrs: dict) -> dict:
     """Select.get_context(...)["widget"]'s name, attrs and optgroups, built directly: a
     Select's options inherit no attributes, so each is its value, label and `selected`
     (ChoiceWidget.optgroups and create_option build and copy attribute dicts per option)."""
-    kind = type(widget)
-    if (
-        kind.get_context is not forms.Select.get_context
-        or kind.optgroups is not forms.Select.optgroups
-        or kind.create_option is not forms.Select.create_option
-        or widget.option_inherits_attrs
-        or widget.checked_attribute != {"selected": True}
-    ):
+    if not _plain_select(widget):
         return widget.get_context(name, value, attrs)["widget"]
     value = widget.format_value(value)
     final_attrs = widget.build_attrs(widget.attrs, attrs)

@@ -19,16 +19,19 @@ from datetime import date, datetime
 from functools import partialmethod
 
 from django import template
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.template.base import render_value_in_context
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone
 from django.utils.encoding import force_str
+from django.utils.formats import FORMAT_SETTINGS
 from django.utils.functional import Promise
 from django.utils.hashable import make_hashable
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import Column, ManyToManyColumn, library
 from django_tables2.columns.base import LinkTransform
@@ -56,6 +59,43 @@ def cached_signature(fn):
     return per_function[bound]
 
 
+# Format characters of django.utils.dateformat that read only the day (no time, zone or
+# epoch): a date shown with these alone is the same text for every time of that day.
+_DAY_CHARACTERS = frozenset("bdDEFjlLmMnNoStwWyYz")
+_day_only_formats: dict[str, bool] = {}
+_days: dict[tuple, str] = {}
+
+
+@receiver(setting_changed)
+def _forget_days(*, setting, **kwargs):
+    """Formats come from settings (and the language's format files): tests that change
+    them see their own text."""
+    if setting in FORMAT_SETTINGS or setting in {"FORMAT_MODULE_PATH", "LANGUAGE_CODE", "USE_L10N", "TIME_ZONE"}:
+        _days.clear()
+        _day_only_formats.clear()
+
+
+def _day_only(format_name: str) -> bool:
+    """Whether `format_name` (a format setting's name or a format) shows only the day."""
+    resolved = formats.get_format(format_name)
+    known = _day_only_formats.get(resolved)
+    if known is None:
+        known = _day_only_formats[resolved] = set(dateformat.re_formatchars.findall(resolved)) <= _DAY_CHARACTERS
+    return known
+
+
+def day_format(day: date, format_name: str) -> str:
+    """formats.date_format(day, format_name), kept per format, language and day: a list
+    shows the same few days many times (each date_format costs about 60 microseconds)."""
+    key = (format_name, get_language(), day)
+    text = _days.get(key)
+    if text is None:
+        if len(_days) >= 20_000:
+            _days.clear()
+        text = _days[key] = formats.date_format(day, format_name)
+    return text
+
+
 class LeanDateColumn(Column):
     """A date in SHORT_DATE_FORMAT, as django-tables2's DateColumn shows it, without a
     template per cell; exports the ISO date."""
@@ -70,6 +110,8 @@ class LeanDateColumn(Column):
             return cls(**kwargs)
 
     def render(self, value):
+        if type(value) is date:
+            return day_format(value, self.format)
         return formats.date_format(value, self.format)
 
     def value(self, value):
@@ -90,6 +132,8 @@ class LeanDateTimeColumn(LeanDateColumn):
     def render(self, value):
         if isinstance(value, datetime) and timezone.is_aware(value):
             value = timezone.localtime(value)
+        if type(value) is datetime and _day_only(self.format):
+            return day_format(value.date(), self.format)
         return formats.date_format(value, self.format)
 
     def value(self, value):
@@ -139,6 +183,7 @@ class _Cell:
         self.display = f"get_{self.bits[-1]}_display" if self.bits and getattr(field, "choices", ()) else None
         self.model = model
         self.choices = _own_choices(model, field, self.display) if len(self.bits) == 1 else None
+        self.labels = {}  # choice key -> its label's text, for this table
         # Without a model, which fields have choices is only known per record.
         self.lean = model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
         self.link = _static_link(bound_column)
@@ -157,10 +202,14 @@ class _Cell:
         for index, bit in enumerate(bits):
             if index == last and self.display is not None and isinstance(current, models.Model):
                 if self.choices is not None and type(current) is self.model:
-                    # Model._get_FIELD_display with the choices looked up once
+                    # Model._get_FIELD_display with the choices looked up once, and each
+                    # label's text once per table (a lazy translation, forced per cell)
                     value = getattr(current, bit)
                     key = value if type(value) in (str, int) else make_hashable(value)
-                    return force_str(self.choices.get(key, value), strings_only=True)
+                    label = self.labels.get(key, self._EMPTY)
+                    if label is self._EMPTY:
+                        label = self.labels[key] = force_str(self.choices.get(key, value), strings_only=True)
+                    return label
                 return getattr(current, self.display)()
             try:
                 current = getattr(current, bit)

@@ -11,6 +11,7 @@ Access follows the assignment: having once planned a contact gives nothing.
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q
 
+from crm_project import lookups  # noqa: F401 - registers __in_array
 from crm_project.auth_backend import group_names
 
 MANAGER = "Sales manager"
@@ -73,7 +74,9 @@ def owned_scope(user, *, manager: str, customer: str) -> Q:
         # A colleague's agenda handed over while they are away brings its customers along,
         # but only contacts the customer's current manager handed over: a reassignment or
         # the hand-back ends the access (customers.services.agenda, customers.services.profiles).
-        covered = Q(**{f"{customer}__in": _covering_contacts(user).values("customer_id")})
+        # in_array: the same rows as __in, costed by PostgreSQL as the one-off lookup it is
+        # (crm_project.lookups): counts and pages probe the rows they show
+        covered = Q(**{f"{customer}__in_array": _covering_contacts(user).values("customer_id")})
         return Q(**{manager: user}) | pool | covered
     return NOTHING
 

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from customers.access import managers_visible
+from customers.filters import ManagerFilter
 
 from .models import SettlementLine
 
@@ -11,7 +11,7 @@ class SettlementLineFilterSet(django_filters.FilterSet):
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To")
     customer = django_filters.CharFilter(method="by_customer", label="Customer (name or reference)")
     product = django_filters.CharFilter(method="by_product", label="Product (SKU or name)")
-    manager = django_filters.ModelChoiceFilter(queryset=managers_visible, empty_label="Any manager")
+    manager = ManagerFilter(empty_label="Any manager")
     document = django_filters.CharFilter(lookup_expr="iexact")
 
     class Meta:

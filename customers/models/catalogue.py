@@ -37,7 +37,12 @@ class Product(models.Model):
         ordering = ["name", "sku"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.sku})" if self.name != self.sku else self.sku
+        return self.label(self.name, self.sku)
+
+    @staticmethod
+    def label(name: str, sku: str) -> str:
+        """str() of a product with this name and SKU (for choices read as values)."""
+        return f"{name} ({sku})" if name != sku else sku
 
 
 #

@@ -222,3 +222,99 @@ def test_lean_select_of_a_model_choice_field_renders_as_django(mgr_a, mgr_b):
         field = Pick(data=data)["who"]
         assert as_widget(field, {"class": "form-select"}) == field.as_widget(attrs={"class": "form-select"})
         assert "mgr_a" in as_widget(field)
+
+
+@pytest.mark.django_db
+def test_a_values_choice_filter_draws_the_options_of_a_model_choice_filter():
+    """crm_project.filters.ValuesModelChoiceFilter: the same <select> (keys, labels,
+    selection, escaping) as django-filter's ModelChoiceFilter, from values, and the same
+    filtering."""
+    import django_filters
+
+    from complaints.filters import ComplaintFilterSet, SurveyFilterSet
+    from complaints.models import Complaint
+    from crm_project.filters import ValuesModelChoiceFilter
+    from customers.models import Product
+    from tests.factories import ProductFactory
+
+    ProductFactory(sku="S-1", name="<b>Bolt</b> & nut")
+    ProductFactory(sku="S-2", name="S-2")  # the name is the SKU: shown once
+    chosen = ProductFactory(sku="S-3", name="Anvil")
+
+    class Original(django_filters.FilterSet):
+        product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label="Any product")
+
+        class Meta:
+            model = Complaint
+            fields = ["product"]
+
+    class Lean(django_filters.FilterSet):
+        product = ValuesModelChoiceFilter(
+            queryset=Product.objects.all(),
+            label_fields=("name", "sku"),
+            label_from_values=Product.label,
+            empty_label="Any product",
+        )
+
+        class Meta:
+            model = Complaint
+            fields = ["product"]
+
+    for data in ({}, {"product": str(chosen.pk)}, {"product": "nope"}):
+        lean, original = Lean(data=data).form["product"], Original(data=data).form["product"]
+        assert bootstrap_field(lean) == bootstrap_field(original), data
+        assert lean.field.widget.render("product", lean.value()) == original.field.widget.render(
+            "product", original.value()
+        ), data
+        # the options drawn once are drawn again when the rows change
+        ProductFactory(sku=f"S-{len(data) + 4}", name="Added")
+        lean, original = Lean(data=data).form["product"], Original(data=data).form["product"]
+        assert bootstrap_field(lean) == bootstrap_field(original), data
+    html = bootstrap_field(Lean(data={}).form["product"])
+    assert "&lt;b&gt;Bolt&lt;/b&gt; &amp; nut (S-1)" in html and ">S-2</option>" in html and ">Added (S-5)<" in html
+    assert html.count(" selected") == 1  # the empty choice
+    html = bootstrap_field(Lean(data={"product": str(chosen.pk)}).form["product"])
+    assert f'<option value="{chosen.pk}" selected>Anvil (S-3)</option>' in html and html.count(" selected") == 1
+    assert Lean(data={"product": str(chosen.pk)}).form.is_valid()
+    assert not Lean(data={"product": "0"}).form.is_valid()
+    for filterset in (ComplaintFilterSet, SurveyFilterSet):
+        assert isinstance(filterset.base_filters["product"], ValuesModelChoiceFilter)
+    # drawn by values_select (the options kept per process), not by render_select
+    from crm_project.form_tags import values_select
+
+    widget = Lean(data={}).form["product"].field.widget
+    assert values_select(widget, "product", None, {}) is not None
+    assert values_select(Original(data={}).form["product"].field.widget, "product", None, {}) is None
+
+
+def test_days_are_formatted_once_per_format_and_language_with_the_same_text(settings):
+    """crm_project.tables.day_format: formats.date_format's text, kept per format,
+    language and day; a datetime column whose format shows only the day uses it."""
+    from django.utils import formats, translation
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    day = date(2026, 3, 1)
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 2 March in Berlin
+    for language in ("en-gb", "de", "en-gb"):
+        with translation.override(language):
+            for name in ("SHORT_DATE_FORMAT", "DATE_FORMAT", "j M Y", "D, j F Y"):
+                assert crm_tables.day_format(day, name) == formats.date_format(day, name), (language, name)
+                column = crm_tables.LeanDateTimeColumn(format=name)
+                assert column.render(late) == formats.date_format(late.astimezone(column_zone()), name)
+            assert crm_tables.LeanDateColumn().render(day) == formats.date_format(day, "SHORT_DATE_FORMAT")
+    assert crm_tables._day_only("j M Y") and crm_tables._day_only(r"\a\t j M")
+    assert not crm_tables._day_only("SHORT_DATETIME_FORMAT") and not crm_tables._day_only("j M Y H:i")
+    assert not crm_tables._day_only("r") and not crm_tables._day_only("U")
+
+
+def column_zone():
+    from django.utils import timezone
+
+    return timezone.get_current_timezone()
+
+
+def test_a_changed_format_setting_empties_the_kept_days(settings):
+    crm_tables.day_format(date(2026, 3, 1), "SHORT_DATE_FORMAT")
+    assert crm_tables._days
+    settings.FORMAT_MODULE_PATH = None  # any format setting (or the language, the zone)
+    assert not crm_tables._days and not crm_tables._day_only_formats

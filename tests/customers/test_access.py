@@ -289,3 +289,32 @@ def test_a_director_assigns_only_within_their_teams(dir_1, mgr_a, mgr_c, client_
 def test_admin_site_is_closed_to_managers(mgr_a, client_for):
     response = client_for(mgr_a).get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_customers_handed_over_to_a_manager_are_in_their_scope_through_in_array(
+    cust_a, cust_c, pool_customer, mgr_a, mgr_b
+):
+    """A manager's scope reads the customers handed over to them with `__in_array`
+    (crm_project.lookups: `= ANY(ARRAY(...))` on PostgreSQL, `IN` elsewhere): the same rows,
+    for customers and for rows hanging off them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from complaints.models import Complaint
+    from tests.factories import CustomerFactory
+
+    handed = CustomerFactory(manager=mgr_a)
+    PlannedContact.objects.create(
+        customer=handed, manager=mgr_b, handed_over_from=mgr_a, due_date=timezone.localdate(), purpose="Call"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        visible = set(Customer.objects.visible_to(mgr_b))
+    assert visible == {handed, pool_customer}
+    sql = queries.captured_queries[-1]["sql"]
+    assert ("= ANY(ARRAY(SELECT" in sql) == (connection.vendor == "postgresql")
+    of_mgr_a = Customer.objects.filter(manager=mgr_a).values("pk")
+    assert set(Customer.objects.filter(pk__in_array=of_mgr_a)) == {cust_a, handed}
+    assert not Customer.objects.filter(pk__in_array=Customer.objects.none().values("pk")).exists()
+    complaint = Complaint.objects.create(customer=handed, description="Late", owner=mgr_a)
+    Complaint.objects.create(customer=cust_c, description="Other", owner=mgr_a)
+    assert list(Complaint.objects.visible_to(mgr_b)) == [complaint]

@@ -1,6 +1,7 @@
 import csv
 import io
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -228,3 +229,29 @@ def test_empty_sections_skip_their_queries_and_draw_the_same_card(cust_a, mgr_a,
     # the bare customer's: no history, statuses, contacts, competitors, deals, complaints,
     # surveys or loyalty cards queried
     assert queries(bare) - skipping[bare.pk][1] == 8
+
+
+@pytest.mark.django_db
+def test_a_search_of_several_words_finds_what_icontains_finds(mgr_a):
+    """customer_search: several words go through NameForWords (the GiST index's
+    expression, customers 0015, on PostgreSQL), one word through the plain icontains:
+    the same customers either way, the text taken literally (% and _ too)."""
+    from django.db import connection
+    from django.db.models import Q
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.filters import customer_search
+
+    names = ["Bench customer 12", "Bench customer 120", "bench  customer 12", "Acme 50% off_x", "Other"]
+    for name in names:
+        CustomerFactory(manager=mgr_a, name=name, email="", phone="", city="")
+    everyone = Customer.objects.all()
+    for text in ("bench customer 12", "BENCH CUSTOMER", "customer 12", "50% off_x", "50% off x", "acme", "zz"):
+        expected = set(everyone.filter(Q(name__icontains=text) | Q(external_ref__iexact=text)))
+        with CaptureQueriesContext(connection) as queries:
+            found = set(customer_search(everyone, text))
+        assert found == expected, text
+        several = len(text.split()) > 1 and connection.vendor == "postgresql"
+        assert ("|| '')" in queries.captured_queries[-1]["sql"]) == several, text
+    found = {customer.name for customer in customer_search(everyone, "bench customer 12")}
+    assert found == {"Bench customer 12", "Bench customer 120"}

@@ -142,6 +142,11 @@ class _Cell:
         # Without a model, which fields have choices is only known per record.
         self.lean = model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
         self.link = _static_link(bound_column)
+        # A column may draw its cells itself: `cell_html(record, table)` returns the cell's
+        # safe HTML, the same as its render() gives through BoundRow.get_cell (used for
+        # the many cells of the managed base's product columns).
+        direct = getattr(column, "cell_html", None)
+        self.direct = direct if callable(direct) and not bound_column.link else None
         render = bound_column.render
         self.plain = getattr(render, "__func__", None) is Column.render
         args, catch_all = cached_signature(render)
@@ -174,6 +179,8 @@ class _Cell:
 
     def render(self, row):
         record = row.record
+        if self.direct is not None:
+            return self.direct(record, row.table)
         value = self.value(record) if self.lean and not isinstance(record, dict) else self._EMPTY
         if value is self._EMPTY:
             return row.get_cell(self.name)

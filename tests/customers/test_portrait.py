@@ -190,6 +190,82 @@ def test_the_managed_base_runs_the_same_queries_at_any_size(mgr_a, client_for):
     assert queries_with(2) == queries_with(60) <= 20
 
 
+# ProductStatusColumn.render as it was before the page drew the cells itself (django-tables2's
+# per-cell code called it for every product and row)
+def old_status_cell(status):
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+
+    if status is None:
+        return mark_safe('<span class="product-status status-not_offered badge">–</span>')
+    date = f" {status.status_date:%d.%m.%y}" if status.status_date else ""
+    return format_html(
+        '<span class="badge product-status status-{}" title="{}">{}{}</span>',
+        status.status,
+        status.get_status_display(),
+        status.get_status_display(),
+        date,
+    )
+
+
+def test_the_managed_base_draws_the_same_table_as_django_tables2(mgr_a, client_for):
+    """The page's body (product and offer cells drawn by cell_html) is the markup of
+    django-tables2's bootstrap5 template (every cell through BoundRow.get_cell and the
+    columns' render), and each product cell the badge the old render() drew."""
+    import re
+
+    from django.template import Context, Template
+
+    from customers.managed_base import ProductStatusColumn
+
+    products = [ProductFactory(name="Film <A> & co"), ProductFactory(name='Tape "wide"'), ProductFactory()]
+    make_segment(products=products)
+    make_segment(name="Others <b>", products=products[:1], priority=2)
+    customers = [
+        CustomerFactory(manager=mgr_a, industry="Manufacturing", name=name)
+        for name in ("Maker <One>", "Maker & Two", "Maker 3", "Maker 4")
+    ]
+    CustomerFactory(manager=mgr_a, industry="Retail", name="Non-target 'shop'")
+    status(customers[0], products[0], "in_use", date(2026, 1, 5))
+    status(customers[0], products[1], "refused", date(2026, 11, 20))
+    status(customers[1], products[0], "offered", date(2026, 3, 1))
+    status(customers[1], products[2], "contract", date(2025, 12, 31))
+    status(customers[2], products[1], "not_offered")  # no date
+    status(customers[3], products[2], "in_use", date(2026, 2, 28))
+    from customers.segment_rules import segments_assign
+
+    segments_assign()
+    client = client_for(mgr_a)
+
+    def tbody(html):
+        html = " ".join(html[html.index("<tbody") : html.index("</tbody>")].replace("><", "> <").split())
+        # a second drawing of the same table counts its rows on (django-tables2's parity)
+        return re.sub(r'<tr class="(even|odd)">', "<tr>", html)
+
+    for params in ({}, {"sort": "-maturity"}, {"sort": "name", "line": ""}):
+        response = managed_base(client, **params)
+        page = tbody(response.content.decode())
+        table = response.context["table"]
+        table.template_name = "django_tables2/bootstrap5-responsive.html"
+        html = Template("{% load django_tables2 %}{% render_table table %}").render(
+            Context({"table": table, "request": response.wsgi_request})
+        )
+        assert page == tbody(html)
+        # the product cells, row by row, are the badges the old render() drew
+        statuses = {(s.customer_id, s.product_id): s for s in CustomerProduct.objects.all()}
+        shown = [c.column.product.pk for c in table.columns if isinstance(c.column, ProductStatusColumn)]
+        assert len(shown) == len(products)
+        expected = [
+            " ".join(str(old_status_cell(statuses.get((row.record.pk, pk)))).split())
+            for row in table.paginated_rows
+            for pk in shown
+        ]
+        drawn = re.findall(r'<span class="[^"]*product-status[^"]*"[^>]*>[^<]*</span>', page)
+        assert drawn == expected
+        assert "Film &lt;A&gt; &amp; co" in response.content.decode() and "Maker &lt;One&gt;" in page
+        assert "In use 05.01.26" in page and "Refused 20.11.26" in page and 'title="Not offered">Not offered<' in page
+
+
 # customers/_card_products.html's loops as they were before the row was written in Python
 TEMPLATE_BADGES = """{% for cell in product_row %}
       <span class="badge product-status status-{{ cell.code }}{% if not cell.target %} opacity-75{% endif %}" title="{{ cell.product }}{% if cell.status.refusal_reason %}: {{ cell.status.refusal_reason }}{% endif %}">{{ cell.product.name }}: {% if cell.status %}{{ cell.status.get_status_display }}{% if cell.status.status_date %} {{ cell.status.status_date|date:"j M y" }}{% endif %}{% else %}Not offered{% endif %}</span>

@@ -28,14 +28,18 @@ def targets_by_segment(segment_ids) -> dict[int, list[Product]]:
     return targets
 
 
-def offer_next_for(customer_ids, *, today: date | None = None) -> dict[int, list[Product]]:
+def offer_next_for(
+    customer_ids, *, today: date | None = None, segments: dict[int, int | None] | None = None
+) -> dict[int, list[Product]]:
     """For each customer: its segment's target products that are not in use and were not
     refused in the last six months, half-open: a refusal dated exactly six months before
     `today` no longer blocks (months_before clips to the month's end). Three queries for
-    any number of customers."""
+    any number of customers, two when the caller has their segments (customer id ->
+    segment id) at hand."""
     today = today or business_today()
     refused_after = months_before(today, REFUSAL_MEMORY_MONTHS)
-    segments = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "segment_id"))
+    if segments is None:
+        segments = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "segment_id"))
     targets = targets_by_segment(segments.values())
     blocked = set(
         CustomerProduct.objects.filter(customer_id__in=customer_ids)

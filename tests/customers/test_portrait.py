@@ -190,6 +190,43 @@ def test_the_managed_base_runs_the_same_queries_at_any_size(mgr_a, client_for):
     assert queries_with(2) == queries_with(60) <= 20
 
 
+def test_the_managed_base_pages_through_segments_in_priority_order(mgr_a, mgr_b, client_for):
+    """The default order (segment priority, then name; non-target customers last), read
+    segment by segment: pages that end inside a segment, span segments, skip a segment
+    whose customers are all someone else's, and the reverse order."""
+    first = Segment.objects.create(name="First", priority=1)
+    hidden = Segment.objects.create(name="Hidden", priority=2)
+    third = Segment.objects.create(name="Third", priority=3)
+    also_third = Segment.objects.create(name="Also third", priority=3)  # ties on priority: by name
+    mine = {first: 10, third: 20, also_third: 3, None: 15}
+    for segment, count in mine.items():
+        for n in range(count):
+            CustomerFactory(manager=mgr_a, segment=segment, name=f"{segment or 'none'} {n:02d}")
+    CustomerFactory(segment=None, manager=None, name="Pool customer")  # the pool: visible
+    for n in range(30):
+        CustomerFactory(manager=mgr_b, segment=hidden if n % 2 else first, name=f"Other {n:02d}")
+
+    def expected(descending):
+        rows = Customer.objects.visible_to(mgr_a)
+        key_of = {s.pk: (-s.priority if descending else s.priority, s.name) for s in Segment.objects.all()}
+        ordered = sorted(
+            rows, key=lambda c: ((1, 0, "") if c.segment_id is None else (0, *key_of[c.segment_id]), c.name)
+        )
+        return [c.name for c in ordered]
+
+    client = client_for(mgr_a)
+    for descending in (False, True):
+        names = []
+        for page in (1, 2):
+            params = {"page": page, **({"sort": "-segment"} if descending else {})}
+            names += [row.record.name for row in managed_base(client, **params).context["table"].page.object_list]
+        assert names == expected(descending), descending
+        assert len(names) == 10 + 20 + 3 + 15 + 1  # mgr_a's and the pool's, none of mgr_b's
+    # a filter narrows every segment's walk; per_page moves the page's end
+    page = managed_base(client, q="third", per_page=7, page=2).context["table"].page
+    assert [row.record.name for row in page.object_list] == [n for n in expected(False) if "third" in n.lower()][7:14]
+
+
 # ProductStatusColumn.render as it was before the page drew the cells itself (django-tables2's
 # per-cell code called it for every product and row)
 def old_status_cell(status):

@@ -114,6 +114,9 @@ class OfferNextColumn(tables.Column):
         return table.render_offer_next(record)
 
 
+_SEGMENT_PLACEHOLDER = -7_654_321  # no segment has this id
+
+
 class ManagedBaseTable(tables.Table):
     segment = tables.Column(default="non-target", order_by=("segment__priority", "segment__name", "name"))
     name = tables.Column(linkify=True)
@@ -164,12 +167,25 @@ class ManagedBaseTable(tables.Table):
         ranked = [*segments.values_list("pk", flat=True), None]  # non-target customers last
         base = self.data.data.order_by()
         want = high  # rows from the first segments up to the page's end
+
+        def compiled(queryset):
+            return queryset.order_by("name", "pk").values_list("pk", "name")[:want].query.sql_with_params()
+
+        # Compiled once for every segment (the segment's id is a parameter: compiling the
+        # list's query cost more than running it), once for the non-target customers.
+        sql, template_params = compiled(base.filter(segment_id=_SEGMENT_PLACEHOLDER))
+        at = [i for i, value in enumerate(template_params) if value == _SEGMENT_PLACEHOLDER]
+        if len(at) != 1:
+            return None
         parts, params = [], []
         for rank, segment_id in enumerate(ranked):
-            part = base.filter(segment_id=segment_id) if segment_id is not None else base.filter(segment__isnull=True)
-            sql, part_params = part.order_by("name", "pk").values_list("pk", "name")[:want].query.sql_with_params()
-            parts.append((rank, sql))
-            params.extend(part_params)
+            if segment_id is None:
+                none_sql, none_params = compiled(base.filter(segment__isnull=True))
+                parts.append((rank, none_sql))
+                params.extend(none_params)
+            else:
+                parts.append((rank, sql))
+                params.extend(segment_id if i == at[0] else value for i, value in enumerate(template_params))
         ctes = ", ".join(f"b{rank} AS MATERIALIZED (SELECT * FROM ({sql}) q)" for rank, sql in parts)
         selects = []
         for rank, _sql in parts:
@@ -207,18 +223,21 @@ class ManagedBaseTable(tables.Table):
     def value_maturity(self, record):
         return None if record.maturity is None else round(record.maturity, 4)
 
+    def _shown_records(self) -> list:
+        """The page's customers (every row when exporting), read from the data: iterating
+        the rows would make new BoundRows, and each takes a number from the table's row
+        counter, which decides the rows' even/odd classes."""
+        return list(self.page.object_list.data if hasattr(self, "page") else self.data)
+
     def _shown_ids(self) -> list[int]:
-        rows = self.page.object_list if hasattr(self, "page") else self.rows
-        return [row.record.pk for row in rows]
+        return [record.pk for record in self._shown_records()]
 
     def offers_for(self, customer) -> list:
         """What to offer next (portrait.offer_next_for) for the shown rows, two queries
         the first time a cell asks (the rows carry their segments)."""
         if self._offers is None:
-            rows = self.page.object_list if hasattr(self, "page") else self.rows
-            self._offers = offer_next_for(
-                self._shown_ids(), segments={row.record.pk: row.record.segment_id for row in rows}
-            )
+            segments = {record.pk: record.segment_id for record in self._shown_records()}
+            self._offers = offer_next_for(list(segments), segments=segments)
         return self._offers.get(customer.pk, [])
 
     def render_offer_next(self, record):

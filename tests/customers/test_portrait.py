@@ -281,6 +281,9 @@ def test_the_managed_base_draws_the_same_table_as_django_tables2(mgr_a, client_f
 
     for params in ({}, {"sort": "-maturity"}, {"sort": "name", "line": ""}):
         response = managed_base(client, **params)
+        parities = re.findall(r'<tr class="(even|odd)">', response.content.decode())
+        assert parities == ["even", "odd"] * (len(parities) // 2) + ["even"] * (len(parities) % 2)
+        assert len(parities) == 5
         page = tbody(response.content.decode())
         table = response.context["table"]
         table.template_name = "django_tables2/bootstrap5-responsive.html"

@@ -7,7 +7,10 @@ Profiled on the customer list, half the page's time went to django-tables2 itsel
 - `DateColumn` / `DateTimeColumn` are TemplateColumns that compile a template for every
   cell; the columns registered here format the date in Python, with the same output;
 - the row template renders every cell through the template engine (`row.items`, the
-  `td` attributes and `localize` per cell); `table_rows` renders the body in Python.
+  `td` attributes and `localize` per cell); `table_rows` renders the body in Python,
+  each column's cells from a plan worked out once per table (`_Cell`); a column with a
+  `cell_html(record, table)` method draws its own cells (safe HTML, the same markup its
+  render() gives through django-tables2: the managed base's product columns).
 
 `install()` runs once at start-up (customers' AppConfig.ready, before any table class
 is built). The table template (settings.DJANGO_TABLES2_TEMPLATE) uses `table_rows`.

@@ -227,6 +227,33 @@ def test_the_managed_base_pages_through_segments_in_priority_order(mgr_a, mgr_b,
     assert [row.record.name for row in page.object_list] == [n for n in expected(False) if "third" in n.lower()][7:14]
 
 
+def test_the_managed_base_sorts_by_maturity_within_one_segment_and_across_segments(mgr_a, client_for):
+    """One segment: sorted by the count of targets in use (the same order: one target
+    count); several segments: by maturity itself (2 of 4 comes after 2 of 3)."""
+    products = ProductFactory.create_batch(4)
+    three = make_segment(name="Three", products=products[:3])
+    four = Segment.objects.create(name="Four", priority=2)
+    for product in products:
+        PortraitEntry.objects.create(segment=four, product=product)
+    in_use = {(three, 0): 0, (three, 1): 2, (three, 2): 1, (three, 3): 3, (four, 0): 2, (four, 1): 4, (four, 2): 0}
+    for (segment, n), count in in_use.items():
+        customer = CustomerFactory(manager=mgr_a, segment=segment, name=f"{segment.name} {n}")
+        for product in products[:count]:
+            status(customer, product, "in_use", date(2026, 1, 5))
+    client = client_for(mgr_a)
+
+    def maturities(**params):
+        rows = managed_base(client, **params).context["table"].page.object_list
+        return [(row.record.name, row.record.in_use_count, row.record.target_count) for row in rows]
+
+    assert [m[1] for m in maturities(segment=three.pk, sort="-maturity")] == [3, 2, 1, 0]
+    assert [m[1] for m in maturities(segment=three.pk, sort="maturity")] == [0, 1, 2, 3]
+    assert [m[1] for m in maturities(segment=four.pk, sort="-maturity")] == [4, 2, 0]
+    across = [(n, t) for _, n, t in maturities(sort="-maturity")]
+    assert [n / t for n, t in across] == sorted((n / t for n, t in across), reverse=True)
+    assert across.index((2, 3)) < across.index((2, 4)) and len(across) == 7
+
+
 # ProductStatusColumn.render as it was before the page drew the cells itself (django-tables2's
 # per-cell code called it for every product and row)
 def old_status_cell(status):

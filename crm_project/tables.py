@@ -7,7 +7,10 @@ Profiled on the customer list, half the page's time went to django-tables2 itsel
 - `DateColumn` / `DateTimeColumn` are TemplateColumns that compile a template for every
   cell; the columns registered here format the date in Python, with the same output;
 - the row template renders every cell through the template engine (`row.items`, the
-  `td` attributes and `localize` per cell); `table_rows` renders the body in Python.
+  `td` attributes and `localize` per cell); `table_rows` renders the body in Python,
+  each column's cells from a plan worked out once per table (`_Cell`); a column with a
+  `cell_html(record, table)` method draws its own cells (safe HTML, the same markup its
+  render() gives through django-tables2: the managed base's product columns).
 
 `install()` runs once at start-up (customers' AppConfig.ready, before any table class
 is built). The table template (settings.DJANGO_TABLES2_TEMPLATE) uses `table_rows`.
@@ -187,6 +190,11 @@ class _Cell:
         # Without a model, which fields have choices is only known per record.
         self.lean = model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
         self.link = _static_link(bound_column)
+        # A column may draw its cells itself: `cell_html(record, table)` returns the cell's
+        # safe HTML, the same as its render() gives through BoundRow.get_cell (used for
+        # the many cells of the managed base's product columns).
+        direct = getattr(column, "cell_html", None)
+        self.direct = direct if callable(direct) and not bound_column.link else None
         render = bound_column.render
         self.plain = getattr(render, "__func__", None) is Column.render
         args, catch_all = cached_signature(render)
@@ -223,6 +231,8 @@ class _Cell:
 
     def render(self, row):
         record = row.record
+        if self.direct is not None:
+            return self.direct(record, row.table)
         value = self.value(record) if self.lean and not isinstance(record, dict) else self._EMPTY
         if value is self._EMPTY:
             return row.get_cell(self.name)

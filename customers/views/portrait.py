@@ -111,7 +111,12 @@ class ManagedBaseView(ScopedListView):
 
     def get_table_kwargs(self):
         line = self.request.GET.get("line")
-        return {"products": target_products(int(line) if line and line.isdigit() else None)}
+        filterset = getattr(self, "filterset", None)
+        valid = filterset is not None and filterset.is_valid()
+        return {
+            "products": target_products(int(line) if line and line.isdigit() else None),
+            "one_segment": filterset.form.cleaned_data.get("segment") if valid else None,
+        }
 
 
 urlpatterns = [

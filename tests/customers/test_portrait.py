@@ -190,6 +190,149 @@ def test_the_managed_base_runs_the_same_queries_at_any_size(mgr_a, client_for):
     assert queries_with(2) == queries_with(60) <= 20
 
 
+def test_the_managed_base_pages_through_segments_in_priority_order(mgr_a, mgr_b, client_for):
+    """The default order (segment priority, then name; non-target customers last), read
+    segment by segment: pages that end inside a segment, span segments, skip a segment
+    whose customers are all someone else's, and the reverse order."""
+    first = Segment.objects.create(name="First", priority=1)
+    hidden = Segment.objects.create(name="Hidden", priority=2)
+    third = Segment.objects.create(name="Third", priority=3)
+    also_third = Segment.objects.create(name="Also third", priority=3)  # ties on priority: by name
+    mine = {first: 10, third: 20, also_third: 3, None: 15}
+    for segment, count in mine.items():
+        for n in range(count):
+            CustomerFactory(manager=mgr_a, segment=segment, name=f"{segment or 'none'} {n:02d}")
+    CustomerFactory(segment=None, manager=None, name="Pool customer")  # the pool: visible
+    for n in range(30):
+        CustomerFactory(manager=mgr_b, segment=hidden if n % 2 else first, name=f"Other {n:02d}")
+
+    def expected(descending):
+        rows = Customer.objects.visible_to(mgr_a)
+        key_of = {s.pk: (-s.priority if descending else s.priority, s.name) for s in Segment.objects.all()}
+        ordered = sorted(
+            rows, key=lambda c: ((1, 0, "") if c.segment_id is None else (0, *key_of[c.segment_id]), c.name)
+        )
+        return [c.name for c in ordered]
+
+    client = client_for(mgr_a)
+    for descending in (False, True):
+        names = []
+        for page in (1, 2):
+            params = {"page": page, **({"sort": "-segment"} if descending else {})}
+            names += [row.record.name for row in managed_base(client, **params).context["table"].page.object_list]
+        assert names == expected(descending), descending
+        assert len(names) == 10 + 20 + 3 + 15 + 1  # mgr_a's and the pool's, none of mgr_b's
+    # a filter narrows every segment's walk; per_page moves the page's end
+    page = managed_base(client, q="third", per_page=7, page=2).context["table"].page
+    assert [row.record.name for row in page.object_list] == [n for n in expected(False) if "third" in n.lower()][7:14]
+
+
+def test_the_managed_base_sorts_by_maturity_within_one_segment_and_across_segments(mgr_a, client_for):
+    """One segment: sorted by the count of targets in use (the same order: one target
+    count); several segments: by maturity itself (2 of 4 comes after 2 of 3)."""
+    products = ProductFactory.create_batch(4)
+    three = make_segment(name="Three", products=products[:3])
+    four = Segment.objects.create(name="Four", priority=2)
+    for product in products:
+        PortraitEntry.objects.create(segment=four, product=product)
+    in_use = {(three, 0): 0, (three, 1): 2, (three, 2): 1, (three, 3): 3, (four, 0): 2, (four, 1): 4, (four, 2): 0}
+    for (segment, n), count in in_use.items():
+        customer = CustomerFactory(manager=mgr_a, segment=segment, name=f"{segment.name} {n}")
+        for product in products[:count]:
+            status(customer, product, "in_use", date(2026, 1, 5))
+    client = client_for(mgr_a)
+
+    def maturities(**params):
+        rows = managed_base(client, **params).context["table"].page.object_list
+        return [(row.record.name, row.record.in_use_count, row.record.target_count) for row in rows]
+
+    assert [m[1] for m in maturities(segment=three.pk, sort="-maturity")] == [3, 2, 1, 0]
+    assert [m[1] for m in maturities(segment=three.pk, sort="maturity")] == [0, 1, 2, 3]
+    assert [m[1] for m in maturities(segment=four.pk, sort="-maturity")] == [4, 2, 0]
+    across = [(n, t) for _, n, t in maturities(sort="-maturity")]
+    assert [n / t for n, t in across] == sorted((n / t for n, t in across), reverse=True)
+    assert across.index((2, 3)) < across.index((2, 4)) and len(across) == 7
+
+
+# ProductStatusColumn.render as it was before the page drew the cells itself (django-tables2's
+# per-cell code called it for every product and row)
+def old_status_cell(status):
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+
+    if status is None:
+        return mark_safe('<span class="product-status status-not_offered badge">–</span>')
+    date = f" {status.status_date:%d.%m.%y}" if status.status_date else ""
+    return format_html(
+        '<span class="badge product-status status-{}" title="{}">{}{}</span>',
+        status.status,
+        status.get_status_display(),
+        status.get_status_display(),
+        date,
+    )
+
+
+def test_the_managed_base_draws_the_same_table_as_django_tables2(mgr_a, client_for):
+    """The page's body (product and offer cells drawn by cell_html) is the markup of
+    django-tables2's bootstrap5 template (every cell through BoundRow.get_cell and the
+    columns' render), and each product cell the badge the old render() drew."""
+    import re
+
+    from django.template import Context, Template
+
+    from customers.managed_base import ProductStatusColumn
+
+    products = [ProductFactory(name="Film <A> & co"), ProductFactory(name='Tape "wide"'), ProductFactory()]
+    make_segment(products=products)
+    make_segment(name="Others <b>", products=products[:1], priority=2)
+    customers = [
+        CustomerFactory(manager=mgr_a, industry="Manufacturing", name=name)
+        for name in ("Maker <One>", "Maker & Two", "Maker 3", "Maker 4")
+    ]
+    CustomerFactory(manager=mgr_a, industry="Retail", name="Non-target 'shop'")
+    status(customers[0], products[0], "in_use", date(2026, 1, 5))
+    status(customers[0], products[1], "refused", date(2026, 11, 20))
+    status(customers[1], products[0], "offered", date(2026, 3, 1))
+    status(customers[1], products[2], "contract", date(2025, 12, 31))
+    status(customers[2], products[1], "not_offered")  # no date
+    status(customers[3], products[2], "in_use", date(2026, 2, 28))
+    from customers.segment_rules import segments_assign
+
+    segments_assign()
+    client = client_for(mgr_a)
+
+    def tbody(html):
+        html = " ".join(html[html.index("<tbody") : html.index("</tbody>")].replace("><", "> <").split())
+        # a second drawing of the same table counts its rows on (django-tables2's parity)
+        return re.sub(r'<tr class="(even|odd)">', "<tr>", html)
+
+    for params in ({}, {"sort": "-maturity"}, {"sort": "name", "line": ""}):
+        response = managed_base(client, **params)
+        parities = re.findall(r'<tr class="(even|odd)">', response.content.decode())
+        assert parities == ["even", "odd"] * (len(parities) // 2) + ["even"] * (len(parities) % 2)
+        assert len(parities) == 5
+        page = tbody(response.content.decode())
+        table = response.context["table"]
+        table.template_name = "django_tables2/bootstrap5-responsive.html"
+        html = Template("{% load django_tables2 %}{% render_table table %}").render(
+            Context({"table": table, "request": response.wsgi_request})
+        )
+        assert page == tbody(html)
+        # the product cells, row by row, are the badges the old render() drew
+        statuses = {(s.customer_id, s.product_id): s for s in CustomerProduct.objects.all()}
+        shown = [c.column.product.pk for c in table.columns if isinstance(c.column, ProductStatusColumn)]
+        assert len(shown) == len(products)
+        expected = [
+            " ".join(str(old_status_cell(statuses.get((row.record.pk, pk)))).split())
+            for row in table.paginated_rows
+            for pk in shown
+        ]
+        drawn = re.findall(r'<span class="[^"]*product-status[^"]*"[^>]*>[^<]*</span>', page)
+        assert drawn == expected
+        assert "Film &lt;A&gt; &amp; co" in response.content.decode() and "Maker &lt;One&gt;" in page
+        assert "In use 05.01.26" in page and "Refused 20.11.26" in page and 'title="Not offered">Not offered<' in page
+
+
 # customers/_card_products.html's loops as they were before the row was written in Python
 TEMPLATE_BADGES = """{% for cell in product_row %}
       <span class="badge product-status status-{{ cell.code }}{% if not cell.target %} opacity-75{% endif %}" title="{{ cell.product }}{% if cell.status.refusal_reason %}: {{ cell.status.refusal_reason }}{% endif %}">{{ cell.product.name }}: {% if cell.status %}{{ cell.status.get_status_display }}{% if cell.status.status_date %} {{ cell.status.status_date|date:"j M y" }}{% endif %}{% else %}Not offered{% endif %}</span>

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.test.utils import CaptureQueriesContext
@@ -218,3 +218,17 @@ def test_the_kept_rows_take_the_same_queries_whatever_the_number_of_customers(co
     with CaptureQueriesContext(connection) as queries:
         assert len(contact_interval_overdue(user=user, today=LAST_CALL + timedelta(days=31))) == count
     assert len(queries) == 2 + 1  # the current run with the settings (issue 15), the rows; the user's permissions
+
+
+def test_an_interaction_deleted_after_its_customer_leaves_the_row_alone(base):
+    """A flush (the test runner's, `manage.py flush`) deletes table after table, customers
+    before interactions: the last interaction's delete trigger must not write a missing
+    customer's creation time (NULL) into the row (SQLite: segmentation 0008)."""
+    customer = base["A"]
+    kept = _kept()[customer.pk]
+    with transaction.atomic(), connection.cursor() as cursor:  # undone: the other rows keep their keys
+        cursor.execute("DELETE FROM customers_customer WHERE id = %s", [customer.pk])
+        cursor.execute("DELETE FROM customers_interaction WHERE customer_id = %s", [customer.pk])
+        after = _kept()[customer.pk]
+        transaction.set_rollback(True)
+    assert after == kept

@@ -51,11 +51,18 @@ def own_customers_scope(user, manager, prefix: str = "") -> Q:
     are the user's own, whom a manager, a director and whoever sees everything all see;
     customer_scope otherwise. The same rows, without the scope's subqueries to build and
     run on a user's own agenda."""
-    own = manager is not None and getattr(manager, "pk", manager) == user.pk
-    if own and user.is_authenticated and user.is_active:
-        if sees_everything(user) or user_role(user) in (MANAGER, DIRECTOR):
-            return Q()
-    return customer_scope(user, prefix)
+    return Q() if _sees_own(user, manager) else customer_scope(user, prefix)
+
+
+def _sees_own(user, manager) -> bool:
+    """`manager` (a user or an id) is `user`, who sees their own records: an active
+    manager, director or whoever sees everything (what customer_scope and managed_scope
+    give such a user on their own rows)."""
+    if manager is None or getattr(manager, "pk", manager) != user.pk:
+        return False
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return sees_everything(user) or user_role(user) in (MANAGER, DIRECTOR)
 
 
 def owned_scope(user, *, manager: str, customer: str) -> Q:
@@ -134,11 +141,7 @@ def own_records_scope(user, manager, *manager_fields: str) -> Q:
     whose own records a manager, a director and whoever sees everything all see;
     managed_scope otherwise. The same rows, without the scope's conditions and joins to
     build, compile and run (a manager's own control points on the agenda)."""
-    own = manager is not None and getattr(manager, "pk", manager) == user.pk
-    if own and manager_fields and user.is_authenticated and user.is_active:
-        if sees_everything(user) or user_role(user) in (MANAGER, DIRECTOR):
-            return Q()
-    return managed_scope(user, *manager_fields)
+    return Q() if manager_fields and _sees_own(user, manager) else managed_scope(user, *manager_fields)
 
 
 def managed_scope(user, *manager_fields: str) -> Q:

@@ -15,10 +15,7 @@ def agenda_row(context, row):
     htmx action put in the context (logged, next_contact, moved_to, move_form, error)."""
     return render_agenda_row(
         row,
-        today=context["today"],
-        next_url=context.get("next") or "",
-        csrf_token=str(context.get("csrf_token") or ""),
-        user_pk=context["user"].pk,
+        **_page(context),
         logged=context.get("logged"),
         next_contact=context.get("next_contact"),
         moved_to=context.get("moved_to"),
@@ -31,14 +28,17 @@ def agenda_row(context, row):
 def agenda_rows(context, rows):
     """{% agenda_rows rows %}: the page's rows, one line each, as {% agenda_row %} draws
     them, with what they share (words, addresses, next, CSRF token) worked out once."""
-    return render_agenda_rows(
-        rows,
-        today=context["today"],
-        next_url=context.get("next") or "",
-        csrf_token=str(context.get("csrf_token") or ""),
-        user_pk=context["user"].pk,
-        separator="\n",
-    )
+    return render_agenda_rows(rows, **_page(context), separator="\n")
+
+
+def _page(context) -> dict:
+    """What every row reads from the page: today, next, the CSRF token and the user."""
+    return {
+        "today": context["today"],
+        "next_url": context.get("next") or "",
+        "csrf_token": str(context.get("csrf_token") or ""),
+        "user_pk": context["user"].pk,
+    }
 
 
 @register.simple_tag

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from reporting import selectors as reporting_selectors
@@ -339,3 +340,18 @@ def test_the_overview_counts_from_one_query_equal_the_four_separate_ones(mgr_a, 
             reference = (*(count(rows) for count in separate), segments)
             assert selectors.overview_counts(rows) == reference
     assert selectors.overview_counts(selectors.classes_as_of(day))[2]  # the RFM cells were compared too
+
+
+def test_on_postgresql_the_write_leaves_fresh_planner_statistics_for_the_intervals(db):
+    """The count of class changes that follows the write in the same run joins the intervals
+    just written: planned from statistics that do not know them, it went quadratic (184 s
+    for 32,000 changes at 40,000 customers). The write analyses the table it wrote."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics: PostgreSQL")
+    customers = [c.pk for c in CustomerFactory.create_batch(30)]
+    write(date(2026, 1, 31), {pk: ("regular", "A", "X", "vip") for pk in customers})
+    write(date(2026, 2, 28), {pk: ("regular", "B", "Z", "growing") for pk in customers[:20]})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [ClassInterval._meta.db_table])
+        (estimated,) = cursor.fetchone()
+    assert estimated == ClassInterval.objects.count() == 30 + 20

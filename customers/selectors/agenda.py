@@ -8,7 +8,9 @@ import calendar
 import operator
 from datetime import date, timedelta
 from functools import reduce
+from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, DateField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 
 from crm_project import hooks
@@ -64,6 +66,90 @@ def agenda_contacts(user, *, viewer=None) -> QuerySet:
     """`user`'s open planned contacts with what a row shows. A `viewer` other than the
     owner (a director looking at a manager's agenda) gets only customers they see."""
     return _rows_of(_open_contacts(user, viewer)).order_by("due_date", "customer__name", "pk")
+
+
+# What a page's row draws and its dossier reads, as values (no model instances to build for
+# 75 rows); the names are a PlannedContact's, so the row drawer reads either.
+PAGE_ROW_COLUMNS = (
+    "id", "customer_id", "manager_id", "due_date", "purpose", "product_id", "status", "handed_over_from_id",
+    "customer__name", "customer__phone", "customer__segment_id", "product__name",
+    "handed_over_from__username", "handed_over_from__first_name", "handed_over_from__last_name",
+    "last_at", "last_kind", "last_summary",
+)  # fmt: skip
+
+
+def _page_rows(contacts: QuerySet, *, on_day, before, but_not, limit: int) -> QuerySet:
+    """Open contacts of `contacts` due on `on_day`, or before `before` except on `but_not`,
+    in the agenda's order, as values."""
+    if on_day is not None:
+        contacts = contacts.filter(due_date=on_day)
+    else:
+        contacts = contacts.filter(due_date__lt=before).exclude(due_date=but_not)
+    rows = with_last_interaction(contacts).order_by("due_date", "customer__name", "pk")
+    return rows.values(*PAGE_ROW_COLUMNS)[:limit]
+
+
+# The owner's own contacts (no scope to add): compiled once per limit (crm_project.prepared)
+_OWN_DAY_ROWS = Prepared(
+    lambda limit, *, owner, day: _page_rows(
+        PlannedContact.objects.filter(manager_id=owner, status=PLANNED), on_day=day, before=None, but_not=None,
+        limit=limit,
+    ),
+    owner=IntegerField(),
+    day=DateField(),
+)  # fmt: skip
+_OWN_OVERDUE_ROWS = Prepared(
+    lambda limit, *, owner, today, day: _page_rows(
+        PlannedContact.objects.filter(manager_id=owner, status=PLANNED), on_day=None, before=today, but_not=day,
+        limit=limit,
+    ),
+    owner=IntegerField(),
+    today=DateField(),
+    day=DateField(),
+)  # fmt: skip
+
+
+def _page_row(row: dict) -> SimpleNamespace:
+    giver = None
+    if row["handed_over_from_id"]:
+        giver = get_user_model()(
+            pk=row["handed_over_from_id"],
+            username=row["handed_over_from__username"],
+            first_name=row["handed_over_from__first_name"],
+            last_name=row["handed_over_from__last_name"],
+        )
+    return SimpleNamespace(
+        pk=row["id"],
+        **{name: row[name] for name in PAGE_ROW_COLUMNS if "__" not in name},
+        customer=SimpleNamespace(
+            pk=row["customer_id"], name=row["customer__name"], phone=row["customer__phone"],
+            segment_id=row["customer__segment_id"],
+        ),
+        product=SimpleNamespace(pk=row["product_id"], name=row["product__name"]) if row["product_id"] else None,
+        handed_over_from=giver,
+    )  # fmt: skip
+
+
+def agenda_page_rows(user, day: date, today: date, *, viewer=None, day_limit: int, overdue_limit: int, counts):
+    """The agenda's two lists of `user`'s open contacts: the first `day_limit` due on `day`
+    and the oldest `overdue_limit` overdue before `today` (not `day` again), each row with
+    what the page draws (PlannedContact's names; agenda_dossier adds the dossier). A list
+    `counts` (agenda_counts) says is empty costs no query."""
+    own = viewer is None or viewer.pk == user.pk
+    day_rows, overdue = [], []
+    if counts["day"]:
+        if own:
+            day_rows = _OWN_DAY_ROWS.rows(day_limit, owner=user.pk, day=day)
+        else:
+            contacts = _open_contacts(user, viewer)
+            day_rows = _page_rows(contacts, on_day=day, before=None, but_not=None, limit=day_limit)
+    if counts["overdue"]:
+        if own:
+            overdue = _OWN_OVERDUE_ROWS.rows(overdue_limit, owner=user.pk, today=today, day=day)
+        else:
+            contacts = _open_contacts(user, viewer)
+            overdue = _page_rows(contacts, on_day=None, before=today, but_not=day, limit=overdue_limit)
+    return [_page_row(row) for row in day_rows], [_page_row(row) for row in overdue]
 
 
 def agenda_counts(user, day: date, today: date, *, viewer=None) -> dict[str, int]:

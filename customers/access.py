@@ -51,10 +51,10 @@ def own_customers_scope(user, manager, prefix: str = "") -> Q:
     are the user's own, whom a manager, a director and whoever sees everything all see;
     customer_scope otherwise. The same rows, without the scope's subqueries to build and
     run on a user's own agenda."""
-    return Q() if _sees_own(user, manager) else customer_scope(user, prefix)
+    return Q() if sees_own(user, manager) else customer_scope(user, prefix)
 
 
-def _sees_own(user, manager) -> bool:
+def sees_own(user, manager) -> bool:
     """`manager` (a user or an id) is `user`, who sees their own records: an active
     manager, director or whoever sees everything (what customer_scope and managed_scope
     give such a user on their own rows)."""
@@ -63,6 +63,19 @@ def _sees_own(user, manager) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False
     return sees_everything(user) or user_role(user) in (MANAGER, DIRECTOR)
+
+
+def scope_key(user) -> tuple:
+    """What customer_scope(user) and managed_scope(user) are made of besides their field
+    names: a statement built with either may be kept under this key (crm_project.prepared)."""
+    role = user_role(user)
+    return (
+        user.pk,
+        user.is_authenticated and user.is_active,
+        sees_everything(user),
+        role,
+        tuple(directed_managers(user)) if role == DIRECTOR else (),
+    )
 
 
 def owned_scope(user, *, manager: str, customer: str) -> Q:
@@ -129,9 +142,9 @@ def directed_managers(user) -> list[int]:
     scoped counts probe the rows they count instead of scanning every customer (issue 15:
     the survey list's count 35 -> 10 ms at 50,000 customers)."""
     if not hasattr(user, "_crm_directed"):
-        user._crm_directed = sorted(set(
-            get_user_model().objects.filter(team_membership__team__directors=user).values_list("pk", flat=True)
-        ))
+        user._crm_directed = sorted(
+            set(get_user_model().objects.filter(team_membership__team__directors=user).values_list("pk", flat=True))
+        )
     return user._crm_directed
 
 
@@ -141,7 +154,7 @@ def own_records_scope(user, manager, *manager_fields: str) -> Q:
     whose own records a manager, a director and whoever sees everything all see;
     managed_scope otherwise. The same rows, without the scope's conditions and joins to
     build, compile and run (a manager's own control points on the agenda)."""
-    return Q() if manager_fields and _sees_own(user, manager) else managed_scope(user, *manager_fields)
+    return Q() if manager_fields and sees_own(user, manager) else managed_scope(user, *manager_fields)
 
 
 def managed_scope(user, *manager_fields: str) -> Q:

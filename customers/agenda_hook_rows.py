@@ -8,10 +8,11 @@ value escaped and each date formatted once per page. The HTML is the template's
 """
 
 from django.utils.formats import date_format
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from crm_project.object_urls import object_url_for
+
+from .agenda_row import escape_text
 
 ROW = (
     '<tr class="agenda-hook-row {slug}{overdue}">'
@@ -25,7 +26,7 @@ ROW = (
 def agenda_hook_rows(rows) -> SafeString:
     """The <tr> of each hooks.AgendaRow: due date, what, customer (linked), the text linked
     to its page and the detail."""
-    escape = conditional_escape
+    escape = escape_text  # conditional_escape, plain text straight through the standard library's escape
     days: dict = {}
     parts = []
     customer_url = object_url_for("customers:customer_detail")  # the shape read once, not once a row

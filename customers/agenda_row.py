@@ -27,7 +27,7 @@ PLANNED = "planned"
 SUMMARY_CHARS = 120
 
 
-def _esc(value) -> str:
+def escape_text(value) -> str:
     """conditional_escape(value): plain text (what the rows hold, nearly always) straight
     through the standard library's escape, which is what Django's escape calls."""
     if type(value) is str:
@@ -114,7 +114,7 @@ ACTIONS = (
 
 
 def _badges(row, today, phrases) -> str:
-    escape = _esc
+    escape = escape_text
     parts = []
     if row.due_date < today and row.status == PLANNED:
         text = phrases["due"] % {"day": _day(row.due_date, "D j M")}
@@ -134,7 +134,7 @@ def _badges(row, today, phrases) -> str:
 
 
 def _dossier(row, labels) -> str:
-    escape = _esc
+    escape = escape_text
     if row.last_at:
         summary = _summary(row.last_summary or "")
         last = f"{escape(_day(row.last_at, 'j M Y'))} · {escape(row.last_kind_label)} · {escape(summary)}"
@@ -192,14 +192,14 @@ class _Page:
         self.log_url = object_url_for("customers:interaction_create")
         self.move_url = object_url_for("customers:planned_contact_move")
         self.cancel_url = object_url_for("customers:planned_contact_cancel")
-        self.next_quoted = _esc(_quoted(next_url))  # escape(urlencode(...))'s spelling of next
-        self.next = _esc(next_url)
-        self.csrf = _esc(csrf_token)
+        self.next_quoted = escape_text(_quoted(next_url))  # escape(urlencode(...))'s spelling of next
+        self.next = escape_text(next_url)
+        self.csrf = escape_text(csrf_token)
         self.today_value = f"{today:%Y-%m-%d}"
 
 
 def _actions(row, page: _Page, *, move_form, error) -> str:
-    escape = _esc
+    escape = escape_text
     labels, phrases = page.labels, page.phrases
     pk, name = row.pk, row.customer.name
     invalid = move_form is not None and bool(move_form.errors)
@@ -274,8 +274,8 @@ def _row(row, page: _Page, *, logged, next_contact, moved_to, move_form, error) 
     return ROW.format(
         muted=" text-muted" if acted else "",
         pk=row.pk,
-        customer_url=_esc(page.customer_url(row.customer_id)),
-        customer=_esc(row.customer.name),
+        customer_url=escape_text(page.customer_url(row.customer_id)),
+        customer=escape_text(row.customer.name),
         badges=_badges(row, page.today, page.phrases),
         dossier=_dossier(row, page.labels),
         body=body,

@@ -4,18 +4,20 @@ panel, agenda rows, the director's dashboard widget. A constant number of querie
 import calendar
 from datetime import date, timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import DateField, IntegerField, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
+from crm_project.object_urls import object_url
+from crm_project.prepared import Prepared
 from crm_project.probes import has_rows
-from customers.access import own_customers_scope
+from customers.access import own_customers_scope, sees_own
 from customers.selectors.agenda import month_day_in
 from segmentation.models import CustomerSnapshot, RecomputeRun
 
 from . import selectors
-from .models import Card, PointsEntry, TierChange
+from .models import Card, PointsEntry, Program, TierChange
 
 LEDGER_EXCERPT = 10
 ANNOUNCE_DAYS = 30  # tier changes older than this are no longer news
@@ -58,13 +60,14 @@ def card_panel(request, customer) -> hooks.Panel | None:
     )
 
 
-# The columns the agenda's rows read (with the keys the joins need).
+# The columns the agenda's rows read.
 TIER_CHANGE_COLUMNS = (
-    "date", "reason", "card", "old_tier", "new_tier", "card__number", "card__holder", "card__holder__name",
-    "old_tier__name", "new_tier__name",
+    "date", "reason", "card_id", "card__number", "card__holder_id", "card__holder__name", "old_tier__name",
+    "new_tier__name",
 )  # fmt: skip
 GIFT_CARD_COLUMNS = (
-    "issued_on", "program", "holder", "holder__name", "program__gift_a", "program__gift_b", "program__gift_c",
+    "pk", "issued_on", "holder_id", "holder__name", "program__gift_a", "program__gift_b", "program__gift_c",
+    "holder_abc",
 )  # fmt: skip
 
 
@@ -86,60 +89,87 @@ def _anniversary_days(today: date) -> list[tuple[int, int]]:
     return pairs
 
 
+def _tier_changes(cards, *, since):
+    """Tier changes of `cards` since `since` not yet announced, as values."""
+    return (
+        TierChange.objects.filter(
+            card__in=cards.values("pk"), announced_on__isnull=True, date__gte=since, new_tier__isnull=False
+        )
+        .order_by("date", "pk")
+        .values(*TIER_CHANGE_COLUMNS)
+    )
+
+
+def _gift_cards(cards, today: date):
+    """`cards` whose anniversary may fall in the gift window, with their holder's class, as values."""
+    # The class from the newest finished recompute, inside the same query (no query of its own).
+    latest = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by("-as_of").values("as_of")[:1]
+    abc = CustomerSnapshot.objects.filter(as_of=Subquery(latest), customer_id=OuterRef("holder_id")).values("abc")[:1]
+    return (
+        cards.filter(month_day_in("issued_on", _anniversary_days(today)), issued_on__lt=today)
+        .exclude(program__gift_a="", program__gift_b="", program__gift_c="")
+        .annotate(holder_abc=Subquery(abc))
+        .values(*GIFT_CARD_COLUMNS)
+    )
+
+
+# An owner's own agenda (no scope to add: customers.access.own_customers_scope): compiled once
+# (crm_project.prepared), the gift window's days written out once a day.
+_OWN_TIER_CHANGES = Prepared(
+    lambda *, owner, since: _tier_changes(Card.objects.filter(holder__manager=owner, status=Card.Status.ACTIVE),
+                                          since=since),
+    owner=IntegerField(),
+    since=DateField(),
+)  # fmt: skip
+_OWN_GIFT_CARDS = Prepared(
+    lambda today, *, owner: _gift_cards(Card.objects.filter(holder__manager=owner, status=Card.Status.ACTIVE), today),
+    owner=IntegerField(),
+)
+
+
 def agenda_rows(*, viewer, owner, today: date) -> list[hooks.AgendaRow]:
     """Tier changes of the last 30 days not yet announced to the customer, and gifts due
     (by the holder's class) for cards whose anniversary comes within a week."""
     if not viewer.has_perm("loyalty.view_card"):
         return []
+    since = today - timedelta(days=ANNOUNCE_DAYS)
+    if sees_own(viewer, owner):
+        changes = _OWN_TIER_CHANGES.rows(owner=owner.pk, since=since)
+        cards = _OWN_GIFT_CARDS.rows(today, owner=owner.pk)
+    else:
+        changes = _tier_changes(_owner_cards(viewer, owner), since=since)
+        cards = _gift_cards(_owner_cards(viewer, owner), today)
     rows = []
-    changes = (
-        TierChange.objects.filter(
-            card__in=_owner_cards(viewer, owner).values("pk"),
-            announced_on__isnull=True,
-            date__gte=today - timedelta(days=ANNOUNCE_DAYS),
-            new_tier__isnull=False,
-        )
-        .select_related("card__holder", "old_tier", "new_tier")
-        .only(*TIER_CHANGE_COLUMNS)  # what a row shows, not the holder's every column
-        .order_by("date", "pk")
-    )
     for change in changes:
         rows.append(
             hooks.AgendaRow(
                 kind=_("Tier change to announce"),
-                date=change.date,
-                customer_id=change.card.holder_id,
-                customer_name=change.card.holder.name,
+                date=change["date"],
+                customer_id=change["card__holder_id"],
+                customer_name=change["card__holder__name"],
                 text=_("Card %(number)s: %(old)s → %(new)s")
-                % {"number": change.card.number, "old": change.old_tier or "—", "new": change.new_tier},
-                url=change.card.get_absolute_url(),
+                % {"number": change["card__number"], "old": change["old_tier__name"] or "—",
+                   "new": change["new_tier__name"]},
+                url=object_url("loyalty:card_detail", change["card_id"]),
                 slug="loyalty-tier-change",
-                detail=change.reason,
+                detail=change["reason"],
             )
-        )
-    # The class from the newest finished recompute, inside the same query (no query of its own).
-    latest = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).order_by("-as_of").values("as_of")[:1]
-    abc = CustomerSnapshot.objects.filter(as_of=Subquery(latest), customer_id=OuterRef("holder_id")).values("abc")[:1]
-    cards = (
-        _owner_cards(viewer, owner)
-        .filter(month_day_in("issued_on", _anniversary_days(today)), issued_on__lt=today)
-        .exclude(program__gift_a="", program__gift_b="", program__gift_c="")
-        .select_related("program", "holder")
-        .only(*GIFT_CARD_COLUMNS)
-        .annotate(holder_abc=Subquery(abc))
-    )
+        )  # fmt: skip
     for card in cards:
-        anniversary = _next_anniversary(card.issued_on, today)
-        gift = card.program.gift_for(card.holder_abc or "")
-        if gift and anniversary <= today + timedelta(days=GIFT_DAYS) and anniversary.year > card.issued_on.year:
+        anniversary = _next_anniversary(card["issued_on"], today)
+        program = Program(
+            gift_a=card["program__gift_a"], gift_b=card["program__gift_b"], gift_c=card["program__gift_c"]
+        )
+        gift = program.gift_for(card["holder_abc"] or "")
+        if gift and anniversary <= today + timedelta(days=GIFT_DAYS) and anniversary.year > card["issued_on"].year:
             rows.append(
                 hooks.AgendaRow(
                     kind=_("Gift due"),
                     date=anniversary,
-                    customer_id=card.holder_id,
-                    customer_name=card.holder.name,
-                    text=_("%(gift)s (class %(abc)s, card anniversary)") % {"gift": gift, "abc": card.holder_abc},
-                    url=card.get_absolute_url(),
+                    customer_id=card["holder_id"],
+                    customer_name=card["holder__name"],
+                    text=_("%(gift)s (class %(abc)s, card anniversary)") % {"gift": gift, "abc": card["holder_abc"]},
+                    url=object_url("loyalty:card_detail", card["pk"]),
                     slug="loyalty-gift",
                 )
             )

@@ -28,15 +28,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import (
-    CharField,
-    F,
-    QuerySet,
-    Value,
-)
+from django.db.models import CharField, DateField, F, IntegerField, QuerySet, Value
 
 from crm_project.object_urls import object_url
-from customers.access import own_records_scope
+from crm_project.prepared import Prepared
+from customers.access import own_records_scope, sees_own
 
 from .models import Deal, Stage
 from .models.deals import DEAL_MANAGERS
@@ -126,22 +122,13 @@ COLUMNS = [
 def control_points(*, user, today: date, manager=None, kinds=None, limit: int = LIMIT) -> list[ControlPoint]:
     """The overdue control points of the deals `user` may see (of one `manager`'s deals
     if given), most overdue first, at most `limit`. One query (a UNION ALL of the kinds)."""
-    branches = [
-        queryset.annotate(kind=Value(kind, output_field=CharField())).values(*COLUMNS)
-        for kind, queryset in _branches(_deals(user, manager), today).items()
-        if kinds is None or kind in kinds
-    ]
-    if not branches:
-        return []
-    if connection.features.supports_slicing_ordering_in_compound:
-        # The first `limit` of the union are among the first `limit` of each kind: each kind
-        # walks its partial index (Deal.Meta) in due order and stops there, where the union
-        # of every overdue deal, sorted, cost a pass over tens of thousands (PostgreSQL).
-        # The outer query must not be a sliced one: an empty query (no part of the SQL) leads.
-        branches = [branches[0].filter(pk__in=[]), *(branch.order_by("due", "pk")[:limit] for branch in branches)]
-    union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    if manager is not None and kinds is None and sees_own(user, manager):
+        # the user's own deals (their agenda): the statement compiled once (crm_project.prepared)
+        rows = _OWN_POINTS.rows(limit, manager=getattr(manager, "pk", manager), today=today)
+    else:
+        rows = _union(_deals(user, manager), today, kinds, limit)
     points = []
-    for row in union.order_by("due", "kind", "pk")[:limit]:
+    for row in rows:
         full_name = f"{row['manager__first_name']} {row['manager__last_name']}".strip()
         points.append(
             ControlPoint(
@@ -158,6 +145,33 @@ def control_points(*, user, today: date, manager=None, kinds=None, limit: int = 
             )
         )
     return points
+
+
+def _union(deals: QuerySet, today, kinds, limit: int) -> QuerySet:
+    """The first `limit` overdue control points of `deals` as values(*COLUMNS), most overdue first."""
+    branches = [
+        queryset.annotate(kind=Value(kind, output_field=CharField())).values(*COLUMNS)
+        for kind, queryset in _branches(deals, today).items()
+        if kinds is None or kind in kinds
+    ]
+    if not branches:
+        return Deal.objects.none().values(*COLUMNS)
+    if connection.features.supports_slicing_ordering_in_compound:
+        # The first `limit` of the union are among the first `limit` of each kind: each kind
+        # walks its partial index (Deal.Meta) in due order and stops there, where the union
+        # of every overdue deal, sorted, cost a pass over tens of thousands (PostgreSQL).
+        # The outer query must not be a sliced one: an empty query (no part of the SQL) leads.
+        branches = [branches[0].filter(pk__in=[]), *(branch.order_by("due", "pk")[:limit] for branch in branches)]
+    union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    return union.order_by("due", "kind", "pk")[:limit]
+
+
+# One manager's deals seen by that manager (no scope to add: customers.access.own_records_scope)
+_OWN_POINTS = Prepared(
+    lambda limit, *, manager, today: _union(Deal.objects.filter(manager_id=manager).order_by(), today, None, limit),
+    manager=IntegerField(),
+    today=DateField(),
+)
 
 
 def by_manager(points: list[ControlPoint]) -> list[tuple[str, list[ControlPoint]]]:

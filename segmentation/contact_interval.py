@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, DateField, Exists, F, Func, Q, Subquery, When
+from django.db.models import Case, DateField, Exists, F, Func, IntegerField, Q, Subquery, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -28,7 +28,8 @@ from django.utils.translation import gettext as _
 
 from crm_project.hooks import AgendaRow
 from crm_project.object_urls import object_url
-from customers.access import own_customers_scope
+from crm_project.prepared import Prepared
+from customers.access import own_customers_scope, sees_own
 from customers.models import Customer
 
 from .models import ClassificationSettings, RecomputeRun
@@ -75,24 +76,31 @@ def _start_of(day: date) -> datetime:
 INTERVAL_FIELDS = ("contact_days_a", "contact_days_b", "contact_days_c")
 
 
+def _current_run_row(today):
+    saved = ClassificationSettings.objects.filter(pk=1)
+    return (
+        RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=today)
+        .order_by("-as_of")
+        .annotate(saved=Exists(saved), **{name: Subquery(saved.values(name)[:1]) for name in INTERVAL_FIELDS})
+        .values("as_of", "contact_due_filled", "saved", *INTERVAL_FIELDS)[:1]
+    )
+
+
+_CURRENT_RUN = Prepared(lambda *, today: _current_run_row(today), today=DateField())  # compiled once (issue 15)
+
+
 def _current_run(today: date) -> tuple[date | None, bool, dict[str, int]]:
     """The date of the current classes (CustomerSnapshot.objects.latest_date), whether
     ContactDue holds them, and the contact intervals (ClassificationSettings.read()'s),
     in one query: the settings' row rides on the run's as subqueries."""
-    saved = ClassificationSettings.objects.filter(pk=1)
-    row = (
-        RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__lte=today)
-        .order_by("-as_of")
-        .annotate(saved=Exists(saved), **{name: Subquery(saved.values(name)[:1]) for name in INTERVAL_FIELDS})
-        .values_list("as_of", "contact_due_filled", "saved", *INTERVAL_FIELDS)
-        .first()
-    )
-    if row is None:
+    rows = _CURRENT_RUN.rows(today=today)
+    if not rows:
         return None, False, {}
-    as_of, filled, is_saved, *days = row
+    row = rows[0]
     # the saved row's intervals, else the defaults unsaved (as ClassificationSettings.read())
-    settings = ClassificationSettings(pk=1, **dict(zip(INTERVAL_FIELDS, days, strict=True)) if is_saved else {})
-    return as_of, filled, settings.contact_intervals()
+    days = {name: row[name] for name in INTERVAL_FIELDS} if row["saved"] else {}
+    settings = ClassificationSettings(pk=1, **days)
+    return row["as_of"], row["contact_due_filled"], settings.contact_intervals()
 
 
 def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LIMIT) -> list[ContactDue]:
@@ -101,12 +109,33 @@ def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LI
     current, filled, intervals = _current_run(today)
     if not intervals:  # no classes yet, or no interval checked
         return []
-    if manager is not None:
-        # the user's own customers need no scope of theirs (customers.access)
-        customers = Customer.objects.filter(own_customers_scope(user, manager), manager=manager)
-    else:
-        customers = Customer.objects.visible_to(user).filter(manager__isnull=False)
     zone = timezone.get_current_timezone()
+    if manager is not None and sees_own(user, manager):
+        # the user's own customers (their agenda): compiled once a day (crm_project.prepared)
+        shape = (today, current, filled, tuple(intervals.items()), zone, limit)
+        rows = _OWN_OVERDUE.rows(*shape, manager=getattr(manager, "pk", manager))
+    else:
+        if manager is not None:
+            customers = Customer.objects.filter(own_customers_scope(user, manager), manager=manager)
+        else:
+            customers = Customer.objects.visible_to(user).filter(manager__isnull=False)
+        rows = _overdue(customers, today, current, filled, intervals, zone, limit)
+    return [
+        ContactDue(
+            customer_id=row["pk"],
+            customer_name=row["name"],
+            manager_name=_full_name(row),
+            abc=row["abc_class"],
+            interval=intervals[row["abc_class"]],
+            last_contact=timezone.localdate(row["last_contact"]) if row["last_contact"] else None,
+            due=_as_date(row["due"]),
+        )
+        for row in rows
+    ]
+
+
+def _overdue(customers, today: date, current, filled: bool, intervals: dict[str, int], zone, limit: int):
+    """`customers` whose contact interval has passed, most overdue first, as values."""
     if filled:
         # The kept rows (models.ContactDue): one index range per class over (abc, since).
         customers = customers.annotate(
@@ -131,7 +160,7 @@ def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LI
         *(When(abc_class=abc, then=_PlusDays(since_day, days)) for abc, days in intervals.items()),
         output_field=DateField(),
     )
-    rows = (
+    return (
         customers.filter(overdue)
         .annotate(due=due)
         .order_by("due", "name", "pk")
@@ -140,18 +169,14 @@ def contact_interval_overdue(*, user, today: date, manager=None, limit: int = LI
             "manager__username", "manager__first_name", "manager__last_name",
         )[:limit]
     )  # fmt: skip
-    return [
-        ContactDue(
-            customer_id=row["pk"],
-            customer_name=row["name"],
-            manager_name=_full_name(row),
-            abc=row["abc_class"],
-            interval=intervals[row["abc_class"]],
-            last_contact=timezone.localdate(row["last_contact"]) if row["last_contact"] else None,
-            due=_as_date(row["due"]),
-        )
-        for row in rows
-    ]
+
+
+_OWN_OVERDUE = Prepared(
+    lambda today, current, filled, intervals, zone, limit, *, manager: _overdue(
+        Customer.objects.filter(manager=manager), today, current, filled, dict(intervals), zone, limit
+    ),
+    manager=IntegerField(),
+)
 
 
 def _full_name(row: dict) -> str:

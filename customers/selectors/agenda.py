@@ -8,11 +8,15 @@ import calendar
 import operator
 from datetime import date, timedelta
 from functools import reduce
+from types import SimpleNamespace
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.contrib.auth import get_user_model
+from django.db.models import Count, DateField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 
 from crm_project import hooks
+from crm_project.prepared import Prepared
 
+from ..access import scope_key
 from ..models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact
 from ..portrait import offer_next_for
 
@@ -64,18 +68,123 @@ def agenda_contacts(user, *, viewer=None) -> QuerySet:
     return _rows_of(_open_contacts(user, viewer)).order_by("due_date", "customer__name", "pk")
 
 
+# What a page's row draws and its dossier reads, as values (no model instances to build for
+# 75 rows); the names are a PlannedContact's, so the row drawer reads either.
+PAGE_ROW_COLUMNS = (
+    "id", "customer_id", "manager_id", "due_date", "purpose", "product_id", "status", "handed_over_from_id",
+    "customer__name", "customer__phone", "customer__segment_id", "product__name",
+    "handed_over_from__username", "handed_over_from__first_name", "handed_over_from__last_name",
+    "last_at", "last_kind", "last_summary",
+)  # fmt: skip
+
+
+def _page_rows(contacts: QuerySet, *, on_day, before, but_not, limit: int) -> QuerySet:
+    """Open contacts of `contacts` due on `on_day`, or before `before` except on `but_not`,
+    in the agenda's order, as values."""
+    if on_day is not None:
+        contacts = contacts.filter(due_date=on_day)
+    else:
+        contacts = contacts.filter(due_date__lt=before).exclude(due_date=but_not)
+    rows = with_last_interaction(contacts).order_by("due_date", "customer__name", "pk")
+    return rows.values(*PAGE_ROW_COLUMNS)[:limit]
+
+
+# The owner's own contacts (no scope to add): compiled once per limit (crm_project.prepared)
+_OWN_DAY_ROWS = Prepared(
+    lambda limit, *, owner, day: _page_rows(
+        PlannedContact.objects.filter(manager_id=owner, status=PLANNED), on_day=day, before=None, but_not=None,
+        limit=limit,
+    ),
+    owner=IntegerField(),
+    day=DateField(),
+)  # fmt: skip
+_OWN_OVERDUE_ROWS = Prepared(
+    lambda limit, *, owner, today, day: _page_rows(
+        PlannedContact.objects.filter(manager_id=owner, status=PLANNED), on_day=None, before=today, but_not=day,
+        limit=limit,
+    ),
+    owner=IntegerField(),
+    today=DateField(),
+    day=DateField(),
+)  # fmt: skip
+
+
+def _page_row(row: dict) -> SimpleNamespace:
+    giver = None
+    if row["handed_over_from_id"]:
+        giver = get_user_model()(
+            pk=row["handed_over_from_id"],
+            username=row["handed_over_from__username"],
+            first_name=row["handed_over_from__first_name"],
+            last_name=row["handed_over_from__last_name"],
+        )
+    return SimpleNamespace(
+        pk=row["id"],
+        **{name: row[name] for name in PAGE_ROW_COLUMNS if "__" not in name},
+        customer=SimpleNamespace(
+            pk=row["customer_id"], name=row["customer__name"], phone=row["customer__phone"],
+            segment_id=row["customer__segment_id"],
+        ),
+        product=SimpleNamespace(pk=row["product_id"], name=row["product__name"]) if row["product_id"] else None,
+        handed_over_from=giver,
+    )  # fmt: skip
+
+
+def agenda_page_rows(user, day: date, today: date, *, viewer=None, day_limit: int, overdue_limit: int, counts):
+    """The agenda's two lists of `user`'s open contacts: the first `day_limit` due on `day`
+    and the oldest `overdue_limit` overdue before `today` (not `day` again), each row with
+    what the page draws (PlannedContact's names; agenda_dossier adds the dossier). A list
+    `counts` (agenda_counts) says is empty costs no query."""
+    own = viewer is None or viewer.pk == user.pk
+    day_rows, overdue = [], []
+    if counts["day"]:
+        if own:
+            day_rows = _OWN_DAY_ROWS.rows(day_limit, owner=user.pk, day=day)
+        else:
+            contacts = _open_contacts(user, viewer)
+            day_rows = _page_rows(contacts, on_day=day, before=None, but_not=None, limit=day_limit)
+    if counts["overdue"]:
+        if own:
+            overdue = _OWN_OVERDUE_ROWS.rows(overdue_limit, owner=user.pk, today=today, day=day)
+        else:
+            contacts = _open_contacts(user, viewer)
+            overdue = _page_rows(contacts, on_day=None, before=today, but_not=day, limit=overdue_limit)
+    return [_page_row(row) for row in day_rows], [_page_row(row) for row in overdue]
+
+
 def agenda_counts(user, day: date, today: date, *, viewer=None) -> dict[str, int]:
     """How many open contacts `user` has on `day` and overdue before `today` (not counting
     `day` twice when it is in the past), in one query: the page lists only the first ones."""
-    overdue = Q(due_date__lt=today) & ~Q(due_date=day)
+    if viewer is None or viewer.pk == user.pk:  # no scope to add: compiled once (crm_project.prepared)
+        rows = _OWN_COUNTS.rows(owner=user.pk, day=day, today=today)
+        return {"day": rows[0]["day"], "overdue": rows[0]["overdue"]} if rows else {"day": 0, "overdue": 0}
+    return _counts(_open_contacts(user, viewer), day, today).aggregate(**_count_columns(day, today))
+
+
+def _counts(contacts: QuerySet, day, today) -> QuerySet:
     # Only the rows either count can take: a range of the (manager, status, due_date)
     # index, not every open contact the manager has planned ahead; counting the indexed
     # due_date (never empty) lets it read the index alone.
-    return (
-        _open_contacts(user, viewer)
-        .filter(Q(due_date=day) | Q(due_date__lt=today))
-        .aggregate(day=Count("due_date", filter=Q(due_date=day)), overdue=Count("due_date", filter=overdue))
-    )
+    return contacts.filter(Q(due_date=day) | Q(due_date__lt=today))
+
+
+def _count_columns(day, today) -> dict:
+    overdue = Q(due_date__lt=today) & ~Q(due_date=day)
+    return {"day": Count("due_date", filter=Q(due_date=day)), "overdue": Count("due_date", filter=overdue)}
+
+
+# The same counts of the owner's own contacts, one row (none without contacts on those days)
+_OWN_COUNTS = Prepared(
+    lambda *, owner, day, today: (
+        _counts(PlannedContact.objects.filter(manager_id=owner, status=PLANNED), day, today)
+        .order_by()
+        .values("manager_id")
+        .annotate(**_count_columns(day, today))
+    ),
+    owner=IntegerField(),
+    day=DateField(),
+    today=DateField(),
+)
 
 
 def agenda_day(user, day: date, *, viewer=None) -> QuerySet:
@@ -121,13 +230,10 @@ def agenda_dossier(contacts, *, today: date | None = None, viewer=None) -> list[
     return rows
 
 
-def hand_over_status(owner) -> dict[str, list[dict]]:
-    """The hand-overs in force around `owner`'s agenda: `given` (their open contacts on
-    colleagues' agendas) and `held` (colleagues' open contacts on theirs), each a list of
-    {user_id, name, n} for the colleague. One query."""
-    rows = (
+def _hand_overs(owner) -> QuerySet:
+    return (
         PlannedContact.objects.filter(
-            Q(handed_over_from=owner) | Q(manager=owner, handed_over_from__isnull=False), status=PLANNED
+            Q(handed_over_from_id=owner) | Q(manager_id=owner, handed_over_from__isnull=False), status=PLANNED
         )
         .values(
             "manager",
@@ -142,6 +248,16 @@ def hand_over_status(owner) -> dict[str, list[dict]]:
         .annotate(n=Count("pk"))
         .order_by("manager__username", "handed_over_from__username")
     )
+
+
+_HAND_OVERS = Prepared(lambda *, owner: _hand_overs(owner), owner=IntegerField())  # compiled once (issue 15)
+
+
+def hand_over_status(owner) -> dict[str, list[dict]]:
+    """The hand-overs in force around `owner`'s agenda: `given` (their open contacts on
+    colleagues' agendas) and `held` (colleagues' open contacts on theirs), each a list of
+    {user_id, name, n} for the colleague. One query."""
+    rows = _HAND_OVERS.rows(owner=owner.pk)
 
     def entry(row, prefix):
         name = f"{row[prefix + '__first_name']} {row[prefix + '__last_name']}".strip()
@@ -211,28 +327,49 @@ def month_day_in(field: str, window) -> Q:
     )
 
 
+def _birthdays(customers: QuerySet, window) -> QuerySet:
+    """Contact persons of `customers` and person customers with a birthday in `window`, one UNION ALL."""
+    on_days = month_day_in("birthday", window)
+    columns = ("customer_id", "customer_name", "contact_id", "name", "birthday")
+    contacts = (
+        Contact.objects.filter(on_days, customer__in=customers.values("pk"), birthday__isnull=False)
+        .annotate(customer_name=F("customer__name"), contact_id=F("pk"))
+        .values(*columns)
+        .order_by()
+    )
+    persons = (
+        customers.filter(on_days, kind=Customer.Kind.PERSON, birthday__isnull=False)
+        .annotate(customer_id=F("pk"), customer_name=F("name"), contact_id=Value(None, output_field=IntegerField()))
+        .values(*columns)
+        .order_by()
+    )
+    return contacts.union(persons, all=True)
+
+
+# An agenda seen by its owner: the owner's scope (customers.access.scope_key), the window's days
+# written out; compiled once per user and day (crm_project.prepared)
+_OWN_BIRTHDAYS = Prepared(lambda user, key, today, days: _birthdays(Customer.objects.visible_to(user),
+                                                                    _window(today, days)))  # fmt: skip
+
+
 def upcoming_birthdays(user, today: date, days: int = 14, *, viewer=None) -> list[dict]:
     """Birthdays in [today, today + days] of the contact persons of the customers `user`
     sees, and of person customers: dicts with date, customer, contact (None for a
-    person customer), name, age and greeted, by date. Three queries."""
+    person customer), name, age and greeted, by date. Two queries, one without birthdays."""
     window = _window(today, days)
-    customers = Customer.objects.visible_to(user)
-    if viewer is not None and viewer.pk != user.pk:
-        customers = customers.visible_to(viewer)
-    on_days = month_day_in("birthday", window)
-    # what an entry shows (names, the birthday, the customer's link), not every column
-    contacts = (
-        Contact.objects.filter(on_days, customer__in=customers.values("pk"), birthday__isnull=False)
-        .select_related("customer")
-        .only("name", "birthday", "customer", "customer__name")
-    )
-    persons = customers.filter(on_days, kind=Customer.Kind.PERSON, birthday__isnull=False).only("name", "birthday")
+    if viewer is None or viewer.pk == user.pk:
+        rows = _OWN_BIRTHDAYS.rows(user, scope_key(user), today, days)
+    else:
+        rows = _birthdays(Customer.objects.visible_to(user).visible_to(viewer), window)
+    # what an entry shows: names, the birthday, the customer's link
     entries = [
-        {"customer": contact.customer, "contact": contact, "name": contact.name, "birthday": contact.birthday}
-        for contact in contacts
-    ]
-    entries += [
-        {"customer": person, "contact": None, "name": person.name, "birthday": person.birthday} for person in persons
+        {
+            "customer": Customer(pk=row["customer_id"], name=row["customer_name"]),
+            "contact": Contact(pk=row["contact_id"], name=row["name"]) if row["contact_id"] is not None else None,
+            "name": row["name"],
+            "birthday": row["birthday"],
+        }
+        for row in rows
     ]
     if not entries:
         return []
@@ -252,13 +389,20 @@ def upcoming_birthdays(user, today: date, days: int = 14, *, viewer=None) -> lis
     return sorted(entries, key=lambda entry: (entry["date"], entry["name"], entry["customer"].pk))
 
 
+def _holidays(today: date, days: int) -> QuerySet:
+    return Holiday.objects.filter(
+        Q(yearly=True) & month_day_in("date", _window(today, days))
+        | Q(yearly=False, date__range=(today, today + timedelta(days=days)))
+    ).values("id", "name", "date", "yearly")
+
+
+_HOLIDAYS = Prepared(_holidays)  # compiled once a day (crm_project.prepared)
+
+
 def upcoming_holidays(today: date, days: int = 14) -> list[dict]:
     """Holidays in [today, today + days]: dicts with date and holiday, by date. One query."""
     window = _window(today, days)
-    holidays = Holiday.objects.filter(
-        Q(yearly=True) & month_day_in("date", window)
-        | Q(yearly=False, date__range=(today, today + timedelta(days=days)))
-    )
+    holidays = [Holiday(**row) for row in _HOLIDAYS.rows(today, days)]
     entries = [{"date": window[(h.date.month, h.date.day)] if h.yearly else h.date, "holiday": h} for h in holidays]
     return sorted(entries, key=lambda entry: (entry["date"], entry["holiday"].name))
 

@@ -138,13 +138,9 @@ def agenda(request):
     day = _parse_day(request.GET.get("day")) or today
     # The counts first (an index range): a list with nothing in it is not asked for.
     counts = selectors.agenda_counts(owner, day, today, viewer=viewer)
-    day_rows, overdue = [], []
-    if counts["day"] or counts["overdue"]:
-        contacts = selectors.agenda_contacts(owner, viewer=viewer)  # built once for both (agenda_day, agenda_overdue)
-        if counts["day"]:
-            day_rows = contacts.filter(due_date=day)[:DAY_LIMIT]
-        if counts["overdue"]:
-            overdue = contacts.filter(due_date__lt=today).exclude(due_date=day)[:OVERDUE_LIMIT]
+    day_rows, overdue = selectors.agenda_page_rows(
+        owner, day, today, viewer=viewer, day_limit=DAY_LIMIT, overdue_limit=OVERDUE_LIMIT, counts=counts
+    )
     rows = selectors.agenda_dossier([*day_rows, *overdue], today=today, viewer=viewer)
     holidays = selectors.upcoming_holidays(today, GREETING_DAYS)
     birthdays = selectors.upcoming_birthdays(owner, today, GREETING_DAYS, viewer=viewer)

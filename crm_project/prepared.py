@@ -1,0 +1,92 @@
+"""Querysets compiled once per process and run again with new values (issue 15).
+
+The agenda asks some twenty queries whose shape never changes from one request to the
+next: only the user's id and the day do. Built through the ORM, each cost 1-3 ms of
+Python on every request (cloning querysets, resolving lookups, compiling SQL), more
+than most of them cost the database. Here the queryset is written once, as before, with
+`Slot("name", field)` where a value changes; the first run compiles it, and every later
+run substitutes the values into the compiled statement's parameters and applies the
+ORM's own converters to the rows. The SQL is the ORM's, so it is the same on every
+database the ORM supports.
+
+Only what is a parameter may be a Slot: whatever changes the statement's shape (a
+scope that depends on the user's role, the length of a list, the day when a window of
+days is written out) must be part of the `shape` the builder is called with, so each
+shape gets its own statement. The last SHAPES shapes are kept.
+"""
+
+from collections.abc import Callable
+from threading import Lock
+
+from django.db import connections
+from django.db.models import Expression, Field, QuerySet
+
+SHAPES = 64  # statements kept per prepared query (per user and day at most, for a few)
+
+
+class Slot(Expression):
+    """A named value of a prepared query: one placeholder in its SQL, filled at each run
+    with the value prepared for `output_field` (a date as the database stores it, an id)."""
+
+    def __init__(self, name: str, output_field: Field):
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def as_sql(self, compiler, connection):
+        return "%s", [self]
+
+
+class _Compiled:
+    def __init__(self, queryset: QuerySet):
+        self.alias = queryset.db
+        compiler = queryset.query.get_compiler(self.alias)
+        self.sql, params = compiler.as_sql()
+        self.params = list(params)
+        self.slots = {index: param for index, param in enumerate(self.params) if isinstance(param, Slot)}
+        query = queryset.query
+        self.names = list(query.selected) if query.selected else [
+            *query.extra_select, *query.values_select, *query.annotation_select,
+        ]  # fmt: skip
+        # the ORM's converters of each column (SQLite's dates and decimals, for instance)
+        fields = [select[0] for select in compiler.select[0 : compiler.col_count]]
+        self.converters = list(compiler.get_converters(fields).items())
+
+
+class Prepared:
+    """`build(*shape, **values)` gives a values() queryset; `rows(*shape, **values)` runs it as
+    a list of dicts, compiled once per shape with a Slot for each of `fields` (name: the
+    model field its value is prepared for) and run with the values given."""
+
+    def __init__(self, build: Callable[..., QuerySet], **fields: Field):
+        self.build = build
+        self.slots = {name: Slot(name, field) for name, field in fields.items()}
+        self._compiled: dict[tuple, _Compiled] = {}
+        self._lock = Lock()
+
+    def rows(self, *shape, **values) -> list[dict]:
+        statement = self._compiled.get(shape)
+        if statement is None:
+            statement = _Compiled(self.build(*shape, **self.slots))
+            with self._lock:
+                if len(self._compiled) >= SHAPES:  # the oldest goes
+                    del self._compiled[next(iter(self._compiled))]
+                self._compiled[shape] = statement
+        connection = connections[statement.alias]
+        params = list(statement.params)
+        for index, slot in statement.slots.items():
+            params[index] = slot.output_field.get_db_prep_value(values[slot.name], connection, prepared=False)
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            fetched = cursor.fetchall()
+        names, converters = statement.names, statement.converters
+        rows = []
+        for row in fetched:
+            if converters:
+                row = list(row)
+                for position, (functions, expression) in converters:
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+            rows.append(dict(zip(names, row, strict=True)))
+        return rows

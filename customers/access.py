@@ -203,9 +203,15 @@ def managers_visible(request):
     if request is None:
         return users.none()
     user = request.user
+    if not user.is_authenticated or not user.is_active:  # customer_scope's NOTHING
+        return users.none()
     # Not "the managers of every visible customer" (a scan of the user's whole base on
     # every list page): the few users who could manage a visible customer, each kept if
-    # one such customer exists (an index probe per user).
+    # one such customer exists (an index probe per user). Every customer of a candidate is
+    # visible, or one of them is: a director's teams and their own, a manager's own, and
+    # for a colleague who handed over a contact that contact's customer (its manager is
+    # the colleague, _covering_contacts). So "manages a customer" is the test, without the
+    # user's scope (issue 15: the scope's subqueries built and planned again per page).
     if sees_everything(user):
         candidates = users
     elif user_role(user) == DIRECTOR:
@@ -215,8 +221,7 @@ def managers_visible(request):
         candidates = users.filter(Q(pk=user.pk) | Q(pk__in=covering))
     else:
         return users.none()
-    visible = Customer.objects.filter(customer_scope(user), manager=OuterRef("pk"))
-    return candidates.filter(Exists(visible))
+    return candidates.filter(Exists(Customer.objects.filter(manager=OuterRef("pk"))))
 
 
 def manager_choices(user):

@@ -122,11 +122,14 @@ class Customer(models.Model):
             ("import_customers", "Can import customers"),
         ]
         indexes = [
-            models.Index(fields=["manager", "name"]),
+            # With the key: "the customers of these managers" (a deep deal-list page's
+            # scope, DealQuerySet.visible_to_by_customer_keys) read from the index alone.
+            models.Index(fields=["manager", "name"], name="customer_manager_name", include=["id"]),
             models.Index(fields=["segment", "name"]),
             # A director's or an administrator's list in name order, walked without sorting
-            # every customer they see (issue 15).
-            models.Index(fields=["name", "id"], name="customer_name_id"),
+            # every customer they see (issue 15); with the manager, a page's scope is
+            # checked from the index alone (page 200: no heap visit for the rows skipped).
+            models.Index(fields=["name", "id"], name="customer_name_id", include=["manager"]),
             # The agenda's birthdays of the next two weeks (month and day, across years),
             # read without scanning every customer; only those with a birthday are indexed.
             models.Index(

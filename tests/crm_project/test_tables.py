@@ -318,3 +318,32 @@ def test_a_changed_format_setting_empties_the_kept_days(settings):
     assert crm_tables._days
     settings.FORMAT_MODULE_PATH = None  # any format setting (or the language, the zone)
     assert not crm_tables._days and not crm_tables._day_only_formats
+
+
+def test_moments_are_formatted_once_per_format_language_and_wall_time_with_the_same_text(settings):
+    """crm_project.tables.moment_format: a datetime column whose format shows only the
+    wall-clock day and time keeps each moment's text; the text is date_format's for the
+    moment in the current zone, in each language and zone; formats reading the zone, DST or
+    the epoch are never kept."""
+    from django.utils import formats, timezone, translation
+
+    moments = [datetime(2026, 3, 1, 23, 30, tzinfo=UTC), datetime(2026, 7, 1, 0, 5, 7, 120, tzinfo=UTC)]
+    for zone in ("Europe/Berlin", "America/New_York", "Europe/Berlin"):
+        settings.TIME_ZONE = zone
+        for language in ("en-gb", "de", "en-gb"):
+            with translation.override(language):
+                for name in ("SHORT_DATETIME_FORMAT", "DATETIME_FORMAT", "j M Y H:i:s.u", "P A g h", "c", "r", "j M T"):
+                    column = crm_tables.LeanDateTimeColumn(format=name)
+                    for moment in moments:
+                        expected = formats.date_format(timezone.localtime(moment), name)
+                        assert column.render(moment) == expected, (zone, language, name)
+    column = crm_tables.LeanDateTimeColumn()
+    for zone in ("Asia/Tokyo", "UTC"):  # a zone activated per request, no setting changed
+        with timezone.override(zone):
+            assert column.render(moments[0]) == formats.date_format(timezone.localtime(moments[0]), column.format)
+    assert crm_tables._wall_only("SHORT_DATETIME_FORMAT") and crm_tables._wall_only("j M Y H:i:s.u")
+    assert not any(crm_tables._wall_only(name) for name in ("c", "r", "U", "j M T", "H:i O", "e", "I"))
+    kept = {key[0] for key in crm_tables._moments}
+    assert "SHORT_DATETIME_FORMAT" in kept and not kept & {"c", "r", "j M T"}
+    settings.FORMAT_MODULE_PATH = None  # any format setting empties them
+    assert not crm_tables._moments and not crm_tables._wall_only_formats

@@ -318,3 +318,32 @@ def test_customers_handed_over_to_a_manager_are_in_their_scope_through_in_array(
     complaint = Complaint.objects.create(customer=handed, description="Late", owner=mgr_a)
     Complaint.objects.create(customer=cust_c, description="Other", owner=mgr_a)
     assert list(Complaint.objects.visible_to(mgr_b)) == [complaint]
+
+
+@pytest.mark.parametrize("who", ["mgr_a", "mgr_b", "mgr_c", "dir_1", "admin_user"])
+def test_the_manager_filter_offers_exactly_the_managers_of_the_visible_customers(
+    who, request, cust_a, cust_c, pool_customer, mgr_a, mgr_b, mgr_c, dir_1, admin_user
+):
+    """managers_visible tests "manages a customer" for its candidates, not the user's
+    scope: the same options as the managers of every customer the user sees, for each
+    role, with a contact handed over (mgr_a to mgr_b), a director's own customer and a
+    manager (mgr_c's colleague-less team) whose customers a director of T1 does not see."""
+    from types import SimpleNamespace
+
+    from customers.access import managers_visible
+
+    handed = CustomerFactory(manager=mgr_a)
+    PlannedContact.objects.create(
+        customer=handed, manager=mgr_b, handed_over_from=mgr_a, due_date=timezone.localdate(), purpose="Call"
+    )
+    # a contact handed over by a colleague who no longer manages its customer gives nothing
+    moved = CustomerFactory(manager=mgr_c)
+    PlannedContact.objects.create(
+        customer=moved, manager=mgr_b, handed_over_from=mgr_a, due_date=timezone.localdate(), purpose="Call"
+    )
+    CustomerFactory(manager=dir_1)
+    user = request.getfixturevalue(who)
+    expected = set(Customer.objects.visible_to(user).exclude(manager=None).values_list("manager__username", flat=True))
+    offered = [u.username for u in managers_visible(SimpleNamespace(user=user))]
+    assert set(offered) == expected and offered == sorted(offered)
+    assert expected  # every persona sees some managed customer here

@@ -54,14 +54,19 @@ def test_the_director_sees_the_teams_they_direct_with_subtotal_and_total(ledger,
 
 
 # The table's body as the template drew it before reporting.kpi_table_rows.
-KPI_ROWS_TEMPLATE = """{% for row in rows %}
-    <tr class="kpi-row-{{ row.kind }}{% if row.kind == 'team' %} table-light{% elif row.kind == 'total' %} table-secondary fw-semibold{% endif %}" data-row="{{ row.label }}">
-      <th scope="row">{{ row.label }}</th>
-      {% for cell in row.cells %}
-      <td class="text-end kpi-{{ cell.key }}">{% if cell.kpi and cell.value %}<a href="{% url 'reporting:kpi_drill' %}?{{ period_query }}&amp;kpi={{ cell.kpi }}&amp;row={{ row.key }}">{{ cell.shown }}</a>{% else %}{{ cell.shown }}{% endif %}</td>
-      {% endfor %}
-    </tr>
-  {% endfor %}"""  # fmt: skip
+KPI_ROWS_TEMPLATE = (
+    "{% for row in rows %}\n"
+    '    <tr class="kpi-row-{{ row.kind }}{% if row.kind == \'team\' %} table-light{% elif row.kind == \'total\' %}'
+    ' table-secondary fw-semibold{% endif %}" data-row="{{ row.label }}">\n'
+    '      <th scope="row">{{ row.label }}</th>\n'
+    "      {% for cell in row.cells %}\n"
+    '      <td class="text-end kpi-{{ cell.key }}">{% if cell.kpi and cell.value %}'
+    "<a href=\"{% url 'reporting:kpi_drill' %}?{{ period_query }}&amp;kpi={{ cell.kpi }}&amp;row={{ row.key }}\">"
+    "{{ cell.shown }}</a>{% else %}{{ cell.shown }}{% endif %}</td>\n"
+    "      {% endfor %}\n"
+    "    </tr>\n"
+    "  {% endfor %}"
+)
 
 
 def test_the_kpi_rows_drawn_in_python_are_the_templates(ledger, dir_1, mgr_a, client_for):

@@ -56,7 +56,7 @@ def test_the_director_sees_the_teams_they_direct_with_subtotal_and_total(ledger,
 # The table's body as the template drew it before reporting.kpi_table_rows.
 KPI_ROWS_TEMPLATE = (
     "{% for row in rows %}\n"
-    '    <tr class="kpi-row-{{ row.kind }}{% if row.kind == \'team\' %} table-light{% elif row.kind == \'total\' %}'
+    "    <tr class=\"kpi-row-{{ row.kind }}{% if row.kind == 'team' %} table-light{% elif row.kind == 'total' %}"
     ' table-secondary fw-semibold{% endif %}" data-row="{{ row.label }}">\n'
     '      <th scope="row">{{ row.label }}</th>\n'
     "      {% for cell in row.cells %}\n"
@@ -75,7 +75,7 @@ def test_the_kpi_rows_drawn_in_python_are_the_templates(ledger, dir_1, mgr_a, cl
     from reporting.kpi_table_rows import kpi_table_rows
 
     # given a label to escape and rows with linked, empty and share cells
-    mgr_a.first_name, mgr_a.last_name = "<Ann & \"Co\">", ""
+    mgr_a.first_name, mgr_a.last_name = '<Ann & "Co">', ""
     mgr_a.save()
     response = client_for(dir_1).get(reverse("reporting:kpi_managers") + "?" + Q2)
     rows, period_query = response.context["rows"], response.context["period_query"]

@@ -1,6 +1,9 @@
 """Complaint and satisfaction figures computed on frames (pandas, no Django): the
 selectors read the rows, these functions group them."""
 
+from collections import Counter
+
+import numpy as np
 import pandas as pd
 
 LOW_SCORE = 3
@@ -11,11 +14,16 @@ def composition(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     columns label, count, share (0..1)."""
     if frame.empty:
         return pd.DataFrame({"label": [], "count": [], "share": []})
-    labels = frame[column].fillna("—").replace("", "—")
-    counts = labels.value_counts().rename_axis("label").reset_index(name="count")
-    counts = counts.sort_values(["count", "label"], ascending=[False, True]).reset_index(drop=True)
-    counts["share"] = counts["count"] / counts["count"].sum()
-    return counts
+    # Counted in Python: a few thousand labels, where pandas' value_counts, sort and resets
+    # cost about 2 ms a table in fixed overhead (seven tables a page).
+    counts = Counter("—" if label is None or label == "" or label != label else label for label in frame[column])
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(counts.values())
+    return pd.DataFrame({
+        "label": [label for label, _n in ordered],
+        "count": np.array([n for _label, n in ordered], dtype="int64"),
+        "share": np.array([n / total for _label, n in ordered], dtype="float64"),
+    })
 
 
 def close_times(frame: pd.DataFrame) -> dict:

@@ -34,6 +34,7 @@ from . import dashboard_blocks as blocks
 from . import health, kpi_table, kpis, periods, selectors, services
 from .filters import KpiCustomerFilterSet
 from .forms import MonthForm, PeriodForm, PlanForm
+from .kpi_table_rows import kpi_table_rows
 from .models import KpiPeriod, Plan
 from .tables import KpiCustomerTable
 
@@ -62,6 +63,7 @@ def _table_context(request, period: KpiPeriod) -> dict:
         "period": period,
         "period_query": _period_query(period),
         "rows": rows,
+        "kpi_rows": kpi_table_rows(rows, _period_query(period)),
         "columns": kpi_table.COLUMNS,
         "header_groups": kpi_table.HEADER_GROUPS,
         "export_formats": list(CONTENT_TYPES),

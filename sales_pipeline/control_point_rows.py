@@ -7,9 +7,13 @@ the page's rendering). Here a row is one format string with every value escaped
 less the whitespace between cells.
 """
 
+from html import escape
+
 from django.utils.formats import date_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+
+from crm_project.object_urls import object_url_for
 
 from .control_points import KINDS, ControlPoint
 from .models import Stage
@@ -27,26 +31,32 @@ ROW = (
 
 def control_point_rows(points: list[ControlPoint]) -> SafeString:
     """The <tr> of each point: due date, what, deal, customer, stage, days over."""
-    escape = conditional_escape
-    labels = {kind: escape(label) for kind, label in KINDS.items()}
-    stages = {stage.value: escape(stage.label) for stage in Stage}
+    labels = {kind: conditional_escape(label) for kind, label in KINDS.items()}
+    kinds = {kind: conditional_escape(kind) for kind in KINDS}
+    stages = {stage.value: conditional_escape(stage.label) for stage in Stage}
+    # Each address's shape read once for the table (crm_project.object_urls), where the
+    # points' properties read the script prefix and URLconf again for every row.
+    deal_url = object_url_for("sales_pipeline:deal_detail")
+    customer_url = object_url_for("customers:customer_detail")
     days: dict = {}
     rows = []
     for point in points:
         due = days.get(point.due)
         if due is None:
-            due = days[point.due] = escape(date_format(point.due, "j M Y"))
+            due = days[point.due] = conditional_escape(date_format(point.due, "j M Y"))
         rows.append(
             ROW.format(
-                kind=escape(point.kind),
+                kind=kinds[point.kind],
                 due=due,
                 label=labels[point.kind],
-                deal_url=escape(point.deal_url),
+                # html.escape is conditional_escape's escaping of a plain str, without
+                # the SafeString each call builds (the values here are plain text)
+                deal_url=escape(deal_url(point.deal_id)),
                 title=escape(point.title),
-                customer_url=escape(point.customer_url),
+                customer_url=escape(customer_url(point.customer_id)),
                 customer=escape(point.customer_name),
                 stage=stages[point.stage],
-                days=point.days_overdue,
+                days=(point.today - point.due).days,  # point.days_overdue
             )
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value above is escaped

@@ -53,6 +53,39 @@ def test_the_director_sees_the_teams_they_direct_with_subtotal_and_total(ledger,
     assert rows["Total"].values["potential"] == 2  # F (mgr_b) and E (the pool)
 
 
+# The table's body as the template drew it before reporting.kpi_table_rows.
+KPI_ROWS_TEMPLATE = (
+    "{% for row in rows %}\n"
+    "    <tr class=\"kpi-row-{{ row.kind }}{% if row.kind == 'team' %} table-light{% elif row.kind == 'total' %}"
+    ' table-secondary fw-semibold{% endif %}" data-row="{{ row.label }}">\n'
+    '      <th scope="row">{{ row.label }}</th>\n'
+    "      {% for cell in row.cells %}\n"
+    '      <td class="text-end kpi-{{ cell.key }}">{% if cell.kpi and cell.value %}'
+    "<a href=\"{% url 'reporting:kpi_drill' %}?{{ period_query }}&amp;kpi={{ cell.kpi }}&amp;row={{ row.key }}\">"
+    "{{ cell.shown }}</a>{% else %}{{ cell.shown }}{% endif %}</td>\n"
+    "      {% endfor %}\n"
+    "    </tr>\n"
+    "  {% endfor %}"
+)
+
+
+def test_the_kpi_rows_drawn_in_python_are_the_templates(ledger, dir_1, mgr_a, client_for):
+    from django.template import engines
+
+    from reporting.kpi_table_rows import kpi_table_rows
+
+    # given a label to escape and rows with linked, empty and share cells
+    mgr_a.first_name, mgr_a.last_name = '<Ann & "Co">', ""
+    mgr_a.save()
+    response = client_for(dir_1).get(reverse("reporting:kpi_managers") + "?" + Q2)
+    rows, period_query = response.context["rows"], response.context["period_query"]
+    assert any(row.kind == "team" for row in rows) and any(cell["kpi"] and cell["value"] for cell in rows[0].cells)
+    # when / then
+    expected = engines["django"].from_string(KPI_ROWS_TEMPLATE).render({"rows": rows, "period_query": period_query})
+    assert kpi_table_rows(rows, period_query) == expected
+    assert "&lt;Ann &amp; &quot;Co&quot;&gt;" in response.content.decode()
+
+
 def test_every_number_drills_into_exactly_its_customers(ledger, dir_1, mgr_b, client_for):
     client = client_for(dir_1)
     assert drilled_names(drill(client, "lost", mgr_b.pk)) == ["Cog"]

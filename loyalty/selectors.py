@@ -1,13 +1,16 @@
 """Read side of loyalty: the measures of domain.md section 6, points liability and expiry,
 what the customer card and the point of sale show. A constant number of queries each."""
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.postgres.aggregates import BitOr
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import (
+    BigIntegerField,
     Case,
     Count,
     DecimalField,
@@ -20,6 +23,7 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
+    Value,
     When,
 )
 from django.db.models.functions import Coalesce
@@ -57,6 +61,14 @@ def _visible(user):
     return Customer.objects.visible_to(user).values("pk")
 
 
+def _or_of_bits(expression):
+    """The bitwise OR of `expression` (a power of two or NULL) over a group: PostgreSQL's
+    BIT_OR; elsewhere the sum of its distinct values, the same number."""
+    if connection.vendor == "postgresql":
+        return BitOr(expression)
+    return Sum(expression, distinct=True)
+
+
 def measures(*, user, as_of: date, params: ClassificationSettings | None = None) -> Measures:
     """Loyalty index over the last four lifecycle periods, the share of the window's revenue
     from customers who bought before the window, referral revenue and regular customers,
@@ -72,31 +84,45 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
     params = params or ClassificationSettings.current()
     period, window = params.period_months, params.window_months
     visible = _visible(user)
-    flags: dict = {}
+    # The four periods (ends[j + 1], ends[j]] before each date, ends[j] = D - jP. Each
+    # customer's purchase days are read as one number: a bit for each stretch between two
+    # consecutive period ends of any date, ORed over the customer's days with a purchase;
+    # a period bought in is then a test of its stretches' bits. Sixteen MAX(CASE) on every
+    # day row were most of the query's CPU (issue 15).
+    periods_of = []
+    for as_of in dates:
+        ends = [months_before(as_of, j * period) for j in range(5)]
+        periods_of.append([(ends[j + 1], ends[j]) for j in range(4)])
+    bounds = sorted({day for periods in periods_of for period_ in periods for day in period_})
+    if len(bounds) > 64:  # five ends a date: a dozen dates fit
+        raise ValueError("too many dates for one pass: their stretches' bits must fit a bigint")
+    # stretch i is (bounds[i], bounds[i + 1]]: a day's is the first bound it is after,
+    # tried from the newest (one comparison a bound, no bit after the last)
+    stretch = [When(date__gt=bounds[-1], then=None)]
+    stretch += [When(date__gt=bounds[i], then=Value(1 << i)) for i in reversed(range(len(bounds) - 1))]
+    stretch_bit = Case(
+        When(positive_lines__gt=0, then=Case(*stretch, default=None, output_field=BigIntegerField())),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    flags: dict = {"bought": _or_of_bits(stretch_bit)}
+
+    def bought_in(start: date, end: date) -> str:
+        mask = sum(1 << i for i, (low, high) in enumerate(itertools.pairwise(bounds)) if start <= low and high <= end)
+        return f"CASE WHEN (bought & {mask}) <> 0 THEN 1 ELSE 0 END"
+
     figures: list[tuple[str, str, list]] = []
     for k, as_of in enumerate(dates):
-        ends = [months_before(as_of, j * period) for j in range(5)]  # ends[j] = D - jP
-        # 1 for each of the four periods (ends[j + 1], ends[j]] with a purchase day: the index
-        # counts customers buying in at least two of them.
-        bought = [
-            Max(
-                Case(
-                    When(date__gt=ends[j + 1], date__lte=ends[j], positive_lines__gt=0, then=1),
-                    default=0,
-                    output_field=IntegerField(),
-                )
-            )
-            for j in range(4)
-        ]
-        flags[f"periods{k}"] = bought[0] + bought[1] + bought[2] + bought[3]
+        # in how many of its four periods the customer bought
+        bought = " + ".join(bought_in(start, end) for start, end in periods_of[k])
         window_start = months_before(as_of, window)
         flags[f"revenue{k}"] = Sum("amount", filter=Q(date__gt=window_start, date__lte=as_of))
         revenue = f"revenue{k}"
         # Summed over the customers; "existing": those whose first day (of any line up to D)
         # is on or before the window's start, i.e. who bought before the window.
         figures += [
-            (f"buyers{k}", f"SUM(CASE WHEN periods{k} >= 1 THEN 1 ELSE 0 END)", []),
-            (f"loyal{k}", f"SUM(CASE WHEN periods{k} >= 2 THEN 1 ELSE 0 END)", []),
+            (f"buyers{k}", f"SUM(CASE WHEN {bought} >= 1 THEN 1 ELSE 0 END)", []),
+            (f"loyal{k}", f"SUM(CASE WHEN {bought} >= 2 THEN 1 ELSE 0 END)", []),
             (f"revenue{k}", f"SUM({revenue})", []),
             (
                 f"existing{k}",
@@ -109,26 +135,28 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
         day_sums(end=max(dates))
         .filter(customer_id__in=visible)
         .values("customer_id")
-        .annotate(
-            first_date=Min("date"),
-            referred=Max(Case(When(customer__referred_by__isnull=False, then=1), default=0)),
-        )
-        .annotate(**flags)
+        .annotate(first_date=Min("date"), **flags)
         .order_by()
     )
+    # Whether a customer was referred, read once per customer after the grouping: joined
+    # to every day row, the customers cost a quarter of the query.
+    referred = Customer.objects.filter(referred_by__isnull=False).order_by().values("pk")
     try:
         inner, inner_params = per_customer.query.sql_with_params()
+        referred_sql, referred_params = referred.query.sql_with_params()
     except EmptyResultSet:  # sees no customer
         totals = {}
     else:
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                # Some 25 sums per customer: the default 4MB spilled the grouping to disk
+                # Some 20 sums per customer: the default 4MB spilled the grouping to disk
                 # at 40,000 customers (as sales_pipeline.selectors.customer_sums).
                 cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(
-                f"SELECT {', '.join(sql for _n, sql, _p in figures)} FROM ({inner}) AS per_customer",
-                [*(p for _n, _s, params_ in figures for p in params_), *inner_params],
+                f"SELECT {', '.join(sql for _n, sql, _p in figures)} FROM ("
+                f"SELECT g.*, CASE WHEN g.customer_id IN ({referred_sql}) THEN 1 ELSE 0 END AS referred "
+                f"FROM ({inner}) AS g) AS per_customer",
+                [*(p for _n, _s, params_ in figures for p in params_), *referred_params, *inner_params],
             )
             totals = dict(zip((name for name, _s, _p in figures), cursor.fetchone(), strict=True))
     regular: dict[date, int] = {}

@@ -10,11 +10,12 @@ for all the checks over deals.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
@@ -68,6 +69,11 @@ def _since():
     return business_today() - timedelta(days=RECENT_DAYS)
 
 
+def _start_of(day: date) -> datetime:
+    """The first instant of `day` in the current time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 # The checks counted over the user's deals: key -> (label, which deals, the condition of a
 # good one). graded_checks counts them all in one pass over the deals.
 def _deal_checks() -> dict:
@@ -93,7 +99,9 @@ def _deal_checks() -> dict:
 # key -> (label, the records counted, the condition of a good one), in the page's order
 def _definitions(user) -> dict:
     deals = Deal.objects.visible_to(user)
-    planned_after = PlannedContact.objects.filter(planned_in=OuterRef("pk"))
+    # Interactions some planned contact was planned in: one hashed list for the count, where
+    # an EXISTS probe per interaction of the 90 days cost 85 % of that query (issue 15).
+    planned_in = PlannedContact.objects.filter(planned_in__isnull=False).values("planned_in_id")
     on_deals = {key: (label, deals.filter(which), good) for key, (label, which, good) in _deal_checks().items()}
     return {
         "lost_with_reason": on_deals["lost_with_reason"],
@@ -104,10 +112,10 @@ def _definitions(user) -> dict:
         ),
         "contacts_planned": (
             _("Interactions of the last 90 days followed by a planned contact"),
-            Interaction.objects.filter(figures_scope(user), occurred_at__date__gte=_since()).annotate(
-                planned=Exists(planned_after)
-            ),
-            Q(planned=True),
+            # from the first instant of that day: the same rows as occurred_at__date__gte,
+            # without converting every interaction's time to a date first
+            Interaction.objects.filter(figures_scope(user), occurred_at__gte=_start_of(_since())),
+            Q(pk__in=planned_in),
         ),
         "offers_with_expiry": on_deals["offers_with_expiry"],
         "closed_with_survey": on_deals["closed_with_survey"],
@@ -122,7 +130,10 @@ def _counts(user) -> dict[str, tuple[int, int]]:
     for key, (_label, which, good) in deal_checks.items():
         figures[f"{key}_total"] = Count("pk", filter=which)
         figures[f"{key}_good"] = Count("pk", filter=which & good)
-    sums = Deal.objects.visible_to(user).aggregate(**figures)
+    # The user's deals with the customer's-manager half as "customer in (those customers)":
+    # the same deals, without joining every deal to its customer (a director's count at
+    # 200,000 deals: 230 -> 100 ms timed in psql under load, issue 15)
+    sums = Deal.objects.visible_to_by_customer_keys(user).aggregate(**figures)
     counts = {key: (sums[f"{key}_good"], sums[f"{key}_total"]) for key in deal_checks}
     for key, (_label, records, condition) in _definitions(user).items():
         if key not in deal_checks:

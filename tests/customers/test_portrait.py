@@ -254,6 +254,46 @@ def test_the_managed_base_sorts_by_maturity_within_one_segment_and_across_segmen
     assert across.index((2, 3)) < across.index((2, 4)) and len(across) == 7
 
 
+def test_the_managed_base_pages_one_segment_by_maturity_ties_by_name(mgr_a, mgr_b, client_for):
+    """One segment by maturity: the page's rows are the segment's visible customers by
+    targets in use, ties by name (then id), page after page, in both directions; statuses
+    of other products, other statuses and a colleague's customers do not count; the
+    export lists the same order."""
+    products = ProductFactory.create_batch(4)
+    segment = make_segment(name="Three", products=products[:3])
+    other = make_segment(name="Other", products=products, priority=2)
+    counts = [2, 0, 3, 1, 2, 0, 1, 2, 3, 0, 1, 2]
+    for n, count in enumerate(counts):
+        # names run against the ids, so a tie broken by id would read backwards
+        customer = CustomerFactory(manager=mgr_a, segment=segment, name=f"Customer {len(counts) - n:02d}")
+        for product in products[:count]:
+            status(customer, product, "in_use", date(2026, 1, 5))
+        status(customer, products[3], "in_use", date(2026, 1, 5))  # not a target of this segment
+        if count < 3:
+            status(customer, products[count], "offered", date(2026, 1, 5))
+    hidden = CustomerFactory(manager=mgr_b, segment=segment, name="Colleague's")
+    for product in products[:3]:
+        status(hidden, product, "in_use", date(2026, 1, 5))
+    CustomerFactory(manager=mgr_a, segment=other, name="Other segment")
+    client = client_for(mgr_a)
+    rows = list(Customer.objects.filter(manager=mgr_a, segment=segment))
+    in_use = {c.pk: CustomerProduct.objects.filter(customer=c, product__in=products[:3], status="in_use").count()
+              for c in rows}  # fmt: skip
+    for sort, sign in (("-maturity", -1), ("maturity", 1)):
+        ordered = sorted(rows, key=lambda c: (sign * in_use[c.pk], c.name, c.pk))
+        expected = [c.name for c in ordered]
+        shown = []
+        for page in (1, 2, 3):
+            table = managed_base(client, segment=segment.pk, sort=sort, per_page=5, page=page).context["table"]
+            shown += [(row.record.name, row.record.in_use_count) for row in table.page.object_list]
+        assert [name for name, _ in shown] == expected, sort
+        assert [n for _, n in shown] == [in_use[c.pk] for c in ordered]
+        exported = list(csv.reader(io.StringIO(
+            managed_base(client, segment=segment.pk, sort=sort, _export="csv").content.decode("utf-8-sig")
+        )))  # fmt: skip
+        assert [row[1] for row in exported[1:]] == expected, sort
+
+
 # ProductStatusColumn.render as it was before the page drew the cells itself (django-tables2's
 # per-cell code called it for every product and row)
 def old_status_cell(status):

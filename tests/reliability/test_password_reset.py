@@ -44,7 +44,8 @@ def test_known_and_unknown_addresses_get_the_same_answer(known):
 
 
 def test_known_and_unknown_addresses_take_the_same_time(known, monkeypatch):
-    monkeypatch.setattr(password_reset, "MIN_SECONDS", 0.2)
+    # a floor well above the work itself, so that a loaded machine does not show through it
+    monkeypatch.setattr(password_reset, "MIN_SECONDS", 0.5)
     monkeypatch.setattr(password_reset, "PER_CLIENT", 1000)
     monkeypatch.setattr(password_reset, "PER_EMAIL", 1000)
 
@@ -55,9 +56,9 @@ def test_known_and_unknown_addresses_take_the_same_time(known, monkeypatch):
 
     known_times = [timed("mgr_a@example.com") for _ in range(5)]
     unknown_times = [timed("nobody@example.com") for _ in range(5)]
-    # both pinned to the floor: medians within 50 ms (the floor is 200 ms)
+    # both pinned to the floor: medians within 50 ms (the floor is 500 ms)
     assert abs(statistics.median(known_times) - statistics.median(unknown_times)) < 0.05
-    assert min(known_times + unknown_times) >= 0.2
+    assert min(known_times + unknown_times) >= 0.5
 
 
 def test_the_link_sets_a_new_password_once(known):

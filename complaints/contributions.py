@@ -59,20 +59,13 @@ def card_panel(request, customer):
     last = None
     if getattr(customer, "card_survey_responses", True):
         last = (
-            Response.objects.filter(customer=customer)
-            .order_by("-answered_at")
-            .annotate(average=Avg("answers__score"))
-            .values("average", "answered_at")
-            .first()
+            Response.objects.filter(customer=customer).order_by("-answered_at")
+            .annotate(average=Avg("answers__score")).values("average", "answered_at").first()
         )
     return hooks.Panel(
         template="complaints/_card_panel.html",
-        context={
-            "complaints": complaints,
-            "open_count": counts["open"],
-            "overdue_count": counts["overdue"],
-            "last_response": last,
-        },
+        context={"complaints": complaints, "open_count": counts["open"], "overdue_count": counts["overdue"],
+                 "last_response": last},
         column="main",
         order=60,
     )
@@ -91,7 +84,7 @@ def _agenda_union(viewer, owner, today: date):
                   code=F("kind"), text=Substr("description", 1, 80))
         .values(*ROW_FIELDS)
         .order_by()  # a part of a UNION has no order of its own (the models' Meta.ordering)
-    )  # fmt: skip
+    )
     calls = (
         # the owner's own customers: no scope of their own on the owner's own agenda (customers.access)
         Survey.objects.filter(own_customers_scope(viewer, owner, prefix="customer__"), customer__manager=owner,
@@ -100,7 +93,7 @@ def _agenda_union(viewer, owner, today: date):
                   code=F("reason"), step=Value(""), text=F("product__name"))
         .values(*ROW_FIELDS)
         .order_by()
-    )  # fmt: skip
+    )
     return complaints.union(calls, all=True).order_by("day", "pk")[:AGENDA_LIMIT]
 
 
@@ -129,33 +122,24 @@ def agenda_rows(*, viewer, owner, today: date) -> list:
     for row in union:
         tag, pk, customer_id, customer_name, day, code, step, text = (row[name] for name in ROW_FIELDS)
         if tag == "survey":
-            rows.append(
-                hooks.AgendaRow(
-                    kind=survey_kind,
-                    date=day,
-                    customer_id=customer_id,
-                    customer_name=customer_name,
-                    text=ask_about % {"product": text},
-                    url=survey_url(pk),
-                    slug="survey-call",
-                    detail=str(reasons[code]),
-                )
-            )
+            rows.append(hooks.AgendaRow(
+                kind=survey_kind, date=day, customer_id=customer_id, customer_name=customer_name,
+                text=ask_about % {"product": text},
+                url=survey_url(pk), slug="survey-call", detail=str(reasons[code]),
+            ))
             continue
         overdue = step != Step.CLOSED and day is not None and day < today
-        rows.append(
-            hooks.AgendaRow(
-                kind=overdue_kind if overdue else new_kind,
-                date=day or today,
-                customer_id=customer_id,
-                customer_name=customer_name,
-                text=f"#{pk} {kinds[code]}: {steps[step]}",
-                url=complaint_url(pk),  # 50 rows: no reverse() each
-                overdue=overdue,
-                slug=f"complaint-{code} complaint-{'overdue' if overdue else 'new'}",
-                detail=text,
-            )
-        )
+        rows.append(hooks.AgendaRow(
+            kind=overdue_kind if overdue else new_kind,
+            date=day or today,
+            customer_id=customer_id,
+            customer_name=customer_name,
+            text=f"#{pk} {kinds[code]}: {steps[step]}",
+            url=complaint_url(pk),  # 50 rows: no reverse() each
+            overdue=overdue,
+            slug=f"complaint-{code} complaint-{'overdue' if overdue else 'new'}",
+            detail=text,
+        ))
     return rows
 
 
@@ -168,18 +152,16 @@ def dashboard_figures(user, start: date, end: date, today: date | None = None) -
         opened=Count("pk", filter=Q(registered_at__date__gte=start, registered_at__date__lte=end)),
         closed=Count("pk", filter=Q(closed_at__date__gte=start, closed_at__date__lte=end)),
         overdue=Count("pk", filter=Q(step_deadline__lt=today) & ~Q(step=Step.CLOSED)),
-        registered=Count(
-            "pk", filter=Q(kind=Complaint.Kind.REGISTERED, registered_at__date__gte=start, registered_at__date__lte=end)
-        ),
-        explicit=Count(
-            "pk", filter=Q(kind=Complaint.Kind.EXPLICIT, registered_at__date__gte=start, registered_at__date__lte=end)
-        ),
-        hidden=Count(
-            "pk", filter=Q(kind=Complaint.Kind.HIDDEN, registered_at__date__gte=start, registered_at__date__lte=end)
-        ),
+        registered=Count("pk", filter=Q(kind=Complaint.Kind.REGISTERED, registered_at__date__gte=start,
+                                        registered_at__date__lte=end)),
+        explicit=Count("pk", filter=Q(kind=Complaint.Kind.EXPLICIT, registered_at__date__gte=start,
+                                      registered_at__date__lte=end)),
+        hidden=Count("pk", filter=Q(kind=Complaint.Kind.HIDDEN, registered_at__date__gte=start,
+                                    registered_at__date__lte=end)),
     )
     answers = Answer.objects.filter(
-        response__in=Response.objects.visible_to(user).filter(answered_at__date__gte=start, answered_at__date__lte=end)
+        response__in=Response.objects.visible_to(user).filter(answered_at__date__gte=start,
+                                                              answered_at__date__lte=end)
     ).aggregate(average=Avg("score"), count=Count("pk"), low=Count("pk", filter=Q(score__lte=3)))
     figures["average_score"] = round(float(answers["average"]), 2) if answers["average"] is not None else None
     figures["low_share"] = answers["low"] / answers["count"] if answers["count"] else None
@@ -196,54 +178,32 @@ def dashboard_widget(request, start: date, end: date, stored: dict | None = None
     labels = [str(label) for label in Complaint.Kind.labels]
     counts = [figures["registered"], figures["explicit"], figures["hidden"]]
     chart = charts.bar_chart(labels, [(_("Complaints"), counts)], height=160, label=_("Complaints by kind"))
-    return hooks.Widget(
-        title=_("Complaints and satisfaction"),
-        template="complaints/_dashboard_widget.html",
-        context={"figures": figures, "chart": chart},
-        order=70,
-    )
+    return hooks.Widget(title=_("Complaints and satisfaction"), template="complaints/_dashboard_widget.html",
+                        context={"figures": figures, "chart": chart}, order=70)
 
 
 def health_checks(user) -> list:
     """Open complaints within their deadline; surveys of the last year answered; low-score
     responses that opened a complaint. 3 queries."""
     today = business_today()
-    open_complaints = (
-        Complaint.objects.visible_to(user)
-        .exclude(step=Step.CLOSED)
-        .aggregate(total=Count("pk"), late=Count("pk", filter=Q(step_deadline__lt=today)))
+    open_complaints = Complaint.objects.visible_to(user).exclude(step=Step.CLOSED).aggregate(
+        total=Count("pk"), late=Count("pk", filter=Q(step_deadline__lt=today))
     )
     year_ago = months_before(today, 12)
-    surveys = (
-        Survey.objects.visible_to(user)
-        .filter(created_at__date__gt=year_ago)
-        .aggregate(total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
+    surveys = Survey.objects.visible_to(user).filter(created_at__date__gt=year_ago).aggregate(
+        total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False))
     )
     low = Response.objects.visible_to(user).filter(answers__score__lte=3).distinct()
-    lows = low.aggregate(
-        total=Count("pk", distinct=True), handled=Count("pk", filter=Q(complaint__isnull=False), distinct=True)
-    )
+    lows = low.aggregate(total=Count("pk", distinct=True),
+                         handled=Count("pk", filter=Q(complaint__isnull=False), distinct=True))
     complaints_url = reverse("complaints:complaint_list")
     return [
-        hooks.HealthCheck(
-            key="complaints_on_time",
-            label=_("Open complaints within their deadline"),
-            good=open_complaints["total"] - open_complaints["late"],
-            total=open_complaints["total"],
-            url=f"{complaints_url}?overdue=true",
-        ),
-        hooks.HealthCheck(
-            key="surveys_answered",
-            label=_("Surveys of the last 12 months answered"),
-            good=surveys["answered"],
-            total=surveys["total"],
-            url=reverse("complaints:survey_list") + "?answered=false",
-        ),
-        hooks.HealthCheck(
-            key="low_scores_handled",
-            label=_("Low-score responses that opened a complaint"),
-            good=lows["handled"],
-            total=lows["total"],
-            url=f"{complaints_url}?channel=survey",
-        ),
+        hooks.HealthCheck(key="complaints_on_time", label=_("Open complaints within their deadline"),
+                          good=open_complaints["total"] - open_complaints["late"], total=open_complaints["total"],
+                          url=f"{complaints_url}?overdue=true"),
+        hooks.HealthCheck(key="surveys_answered", label=_("Surveys of the last 12 months answered"),
+                          good=surveys["answered"], total=surveys["total"],
+                          url=reverse("complaints:survey_list") + "?answered=false"),
+        hooks.HealthCheck(key="low_scores_handled", label=_("Low-score responses that opened a complaint"),
+                          good=lows["handled"], total=lows["total"], url=f"{complaints_url}?channel=survey"),
     ]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from threading import Lock
 
 from django.db import connections
-from django.db.models import Expression, Field, QuerySet
+from django.db.models import Expression, Field, IntegerField, QuerySet
 
 SHAPES = 64  # statements kept per prepared query (per user and day at most, for a few)
 
@@ -90,3 +90,21 @@ class Prepared:
                     row[position] = value
             rows.append(dict(zip(names, row, strict=True)))
         return rows
+
+
+def id_slots(name: str, places: int) -> list[Slot]:
+    """`places` Slots for ids, `<name>0`, `<name>1`..., for `In(F(column), id_slots(...))`."""
+    return [Slot(f"{name}{index}", IntegerField()) for index in range(places)]
+
+
+def id_places(ids) -> int:
+    """The places a list of `ids` takes: its length rounded up to a power of two, so that
+    lists of any length make a handful of statements, not one per length."""
+    return 1 << max(len(ids) - 1, 0).bit_length()
+
+
+def id_values(name: str, ids, places: int) -> dict:
+    """The values of id_slots(name, places) for `ids`, the last one repeated (the same set)."""
+    ids = list(ids)
+    ids += ids[-1:] * (places - len(ids))
+    return {f"{name}{index}": value for index, value in enumerate(ids)}

@@ -353,3 +353,5 @@ def _add_contact(group: CustomerRows, line: int, contact: dict, errors: RowError
                 errors.add(line, "contact_name", f"the same contact is on line {other_line} with other details")
             return
     group.contacts.append((line, contact))
+
+

@@ -42,5 +42,7 @@ def product_options(product_row: list[dict]) -> SafeString:
     """The status form's product choices, in the row's order."""
     escape = conditional_escape
     return mark_safe(  # noqa: S308 -- every value is escaped
-        "".join(f'<option value="{cell["product"].pk}">{escape(cell["product"].name)}</option>' for cell in product_row)
+        "".join(
+            f'<option value="{cell["product"].pk}">{escape(cell["product"].name)}</option>' for cell in product_row
+        )
     )

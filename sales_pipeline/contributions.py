@@ -2,14 +2,17 @@
 card's open deals, the deals' control points on the agenda, and each agenda row's open
 deal. Each function costs one query, whatever the data size."""
 
-from django.db.models import Window
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
+from django.db.models.lookups import In
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from crm_project import hooks
 from crm_project.object_urls import object_url_for
+from crm_project.prepared import Prepared, id_places, id_slots, id_values
 from crm_project.probes import has_rows
+from customers.access import scope_key
 
 from .control_points import control_points
 from .deal_cards import open_deal_rows
@@ -62,19 +65,36 @@ def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:
     ]
 
 
-def open_deal_dossier(customer_ids: set[int], *, viewer=None) -> dict[int, list[hooks.DossierItem]]:
-    """Each customer's most advanced open deal (stage, amount) among those `viewer` may
-    see, in one query: a colleague covering a hand-over sees the customer, not its
-    manager's deals."""
-    deals = Deal.objects.filter(customer_id__in=customer_ids, status=Deal.Status.OPEN)
+def _ranked_open_deals(customers, viewer):
+    """The most advanced open deal of each customer `customers` (a condition) selects, of
+    those `viewer` may see, as values."""
+    deals = Deal.objects.filter(customers, status=Deal.Status.OPEN)
     if viewer is not None:
         deals = deals.visible_to(viewer)
-    ranked = (
+    return (
         deals
         .annotate(rank=Window(RowNumber(), partition_by="customer_id", order_by=["-stage", "-pk"]))
         .filter(rank=1)
         .values("pk", "customer_id", "stage", "amount")
-    )
+    )  # fmt: skip
+
+
+# Compiled once per viewer (their scope: customers.access.scope_key) and number of places
+# for the customers' ids (crm_project.prepared)
+_OPEN_DEALS = Prepared(
+    lambda viewer, key, places: _ranked_open_deals(In(F("customer_id"), id_slots("customer", places)), viewer)
+)
+
+
+def open_deal_dossier(customer_ids: set[int], *, viewer=None) -> dict[int, list[hooks.DossierItem]]:
+    """Each customer's most advanced open deal (stage, amount) among those `viewer` may
+    see, in one query: a colleague covering a hand-over sees the customer, not its
+    manager's deals."""
+    if viewer is not None and customer_ids:
+        places = id_places(customer_ids)
+        ranked = _OPEN_DEALS.rows(viewer, scope_key(viewer), places, **id_values("customer", customer_ids, places))
+    else:
+        ranked = _ranked_open_deals(Q(customer_id__in=customer_ids), viewer)
     dossier = {}
     label, deal_url = _("Open deal"), object_url_for("sales_pipeline:deal_detail")  # once, not once a row
     for deal in ranked:

@@ -1,12 +1,5 @@
-HISTORY_IGNORED = {
-    "id",
-    "history_id",
-    "history_date",
-    "history_change_reason",
-    "history_type",
-    "history_user_id",
-    "history_user_name",
-}
+HISTORY_IGNORED = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user_id",
+                   "history_user_name"}
 
 
 NOT_VISIBLE = "a customer of another manager"

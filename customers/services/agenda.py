@@ -84,7 +84,9 @@ def interaction_log(
             # planned by a colleague covering a handed-over contact: it stays part of the
             # hand-over (keeps their access, goes back with the agenda)
             handed_over_from=(
-                completes.handed_over_from if completes is not None and completes.manager_id == manager.pk else None
+                completes.handed_over_from
+                if completes is not None and completes.manager_id == manager.pk
+                else None
             ),
         )
         planned.full_clean()
@@ -222,3 +224,5 @@ def greeting_log(
         occasion_date=occasion_date,
         defaults={"greeted_by": actor},
     )
+
+

@@ -5,6 +5,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.filters import ValuesModelChoiceFilter
 from customers.access import manager_choices
 from customers.models import ProductLine, SalesTeam
 
@@ -19,14 +20,27 @@ class DealFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label=_("Any stage"))
     status = django_filters.ChoiceFilter(choices=Deal.Status.choices, empty_label=_("Any status"))
-    manager = django_filters.ModelChoiceFilter(queryset=_managers, empty_label=_("Any manager"))
-    team = django_filters.ModelChoiceFilter(
-        queryset=SalesTeam.objects.all(), field_name="manager__team_membership__team", label=_("Team"),
+    # The model choices read as values, one query each (crm_project.filters): as model
+    # objects, each was read through a server-side cursor on PostgreSQL (DECLARE, FETCH,
+    # CLOSE) on every deal list. str() of a user, a team and a line is its username or name.
+    manager = ValuesModelChoiceFilter(
+        queryset=_managers, label_fields=("username",), label_from_values=str, empty_label=_("Any manager")
+    )
+    team = ValuesModelChoiceFilter(
+        queryset=SalesTeam.objects.all(),
+        label_fields=("name",),
+        label_from_values=str,
+        field_name="manager__team_membership__team",
+        label=_("Team"),
         empty_label=_("Any team"),
     )
     sale_type = django_filters.ChoiceFilter(choices=Deal.SaleType.choices, empty_label=_("Any sale type"))
-    product_line = django_filters.ModelChoiceFilter(
-        queryset=ProductLine.objects.all(), method="by_product_line", label=_("Product line"),
+    product_line = ValuesModelChoiceFilter(
+        queryset=ProductLine.objects.all(),
+        label_fields=("name",),
+        label_from_values=str,
+        method="by_product_line",
+        label=_("Product line"),
         empty_label=_("Any product line"),
     )
     expected_from = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte", label=_("Expected from"))

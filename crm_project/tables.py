@@ -85,22 +85,24 @@ def _forget_days(*, setting, **kwargs):
         _wall_only_formats.clear()
 
 
-def _day_only(format_name: str) -> bool:
-    """Whether `format_name` (a format setting's name or a format) shows only the day."""
+def _shows_only(format_name: str, characters: frozenset, known: dict[str, bool]) -> bool:
+    """Whether `format_name` (a format setting's name or a format) uses only `characters`,
+    kept in `known` per resolved format."""
     resolved = formats.get_format(format_name)
-    known = _day_only_formats.get(resolved)
-    if known is None:
-        known = _day_only_formats[resolved] = set(dateformat.re_formatchars.findall(resolved)) <= _DAY_CHARACTERS
-    return known
+    answer = known.get(resolved)
+    if answer is None:
+        answer = known[resolved] = set(dateformat.re_formatchars.findall(resolved)) <= characters
+    return answer
+
+
+def _day_only(format_name: str) -> bool:
+    """Whether `format_name` shows only the day."""
+    return _shows_only(format_name, _DAY_CHARACTERS, _day_only_formats)
 
 
 def _wall_only(format_name: str) -> bool:
     """Whether `format_name` shows only the wall-clock day and time (_WALL_CHARACTERS)."""
-    resolved = formats.get_format(format_name)
-    known = _wall_only_formats.get(resolved)
-    if known is None:
-        known = _wall_only_formats[resolved] = set(dateformat.re_formatchars.findall(resolved)) <= _WALL_CHARACTERS
-    return known
+    return _shows_only(format_name, _WALL_CHARACTERS, _wall_only_formats)
 
 
 def moment_format(moment: datetime, format_name: str) -> str:

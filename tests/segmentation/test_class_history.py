@@ -345,7 +345,7 @@ def test_the_overview_counts_from_one_query_equal_the_four_separate_ones(mgr_a, 
 def test_on_postgresql_the_write_leaves_fresh_planner_statistics_for_the_intervals(db):
     """The count of class changes that follows the write in the same run joins the intervals
     just written: planned from statistics that do not know them, it went quadratic (184 s
-    for 32,000 changes at 40,000 customers). The write analyses the table it wrote."""
+    for 25,751 changes at 40,000 customers). The write analyses the table it wrote."""
     if connection.vendor != "postgresql":
         pytest.skip("planner statistics: PostgreSQL")
     customers = [c.pk for c in CustomerFactory.create_batch(30)]

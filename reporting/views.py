@@ -59,11 +59,12 @@ def _period_query(period: KpiPeriod) -> str:
 
 def _table_context(request, period: KpiPeriod) -> dict:
     rows = kpi_table.manager_table(user=request.user, period=period, with_teams=user_role(request.user) != MANAGER)
+    period_query = _period_query(period)
     return {
         "period": period,
-        "period_query": _period_query(period),
+        "period_query": period_query,
         "rows": rows,
-        "kpi_rows": kpi_table_rows(rows, _period_query(period)),
+        "kpi_rows": kpi_table_rows(rows, period_query),
         "columns": kpi_table.COLUMNS,
         "header_groups": kpi_table.HEADER_GROUPS,
         "export_formats": list(CONTENT_TYPES),

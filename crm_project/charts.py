@@ -6,6 +6,7 @@ the table of its numbers, so it carries no axis labels beyond the categories; ea
 point has a <title> for a tooltip.
 """
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -15,6 +16,12 @@ from django.utils.safestring import SafeString, mark_safe
 # Colour-blind-safe palette (Okabe-Ito)
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 Number = int | float | Decimal
+# An average character's width and a line's height at the charts' 11px font, for fitting labels
+CHAR_WIDTH = 6.2
+LINE_HEIGHT = 12
+# Category labels that do not fit level are slanted and cut at this length
+ROTATION = 35
+LONGEST_LABEL = 24
 
 
 def _num(value) -> float:
@@ -40,6 +47,16 @@ def bar_chart(
         return mark_safe("")
     left, bottom, top = 48, 36, 10
     plot_w, plot_h = width - left - 8, height - bottom - top
+    group_w = plot_w / len(categories)
+    labels, extra, slanted = _category_labels(categories, group_w - 4)
+    height, bottom = round(height + extra), round(bottom + extra)  # taller, the plot kept
+    if slanted:
+        # the first slanted labels reach left of the plot: the axis moves right for them
+        slant = CHAR_WIDTH * math.cos(math.radians(ROTATION))
+        reach = max(len(lines[0]) * slant - group_w * (i + 0.5) for i, lines in enumerate(labels))
+        left = max(left, math.ceil(reach + 4))
+        plot_w = width - left - 8
+        group_w = plot_w / len(categories)
     if stacked:
         totals = [sum(_num(values[i]) for _, values in series) for i in range(len(categories))]
         high, low = max([0.0, *totals]), min([0.0, *totals])
@@ -49,7 +66,6 @@ def bar_chart(
     span = (high - low) or 1.0
     scale = plot_h / span
     zero_y = top + high * scale
-    group_w = plot_w / len(categories)
     bar_w = group_w * 0.8 / (1 if stacked else len(series))
     parts = [_svg_open(width, height, label)]
     parts.append(_gridlines(left, top, plot_w, plot_h, low, high))
@@ -75,7 +91,8 @@ def bar_chart(
                 f'fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(category)} · {escape(name)}: '
                 f"{_fmt(value)}</title></rect>"
             )
-        parts.append(_category_label(left + i * group_w + group_w / 2, height - bottom + 14, category, len(categories)))
+        x = left + i * group_w + group_w / 2
+        parts.append(_category_label(x, height - bottom + 14, category, labels[i], slanted))
     parts.append(_legend(series, left, height - 6) if len(series) > 1 else "")
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - numbers we format, every label through escape()
@@ -109,8 +126,12 @@ def line_chart(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(category)} · '
                 f"{escape(name)}: {_fmt(value)}</title></circle>"
             )
+    # every k-th category labelled, whole: dates cut short said nothing
+    longest = max(len(str(category)) for category in categories) * CHAR_WIDTH + 6
+    every = max(1, math.ceil(longest / step)) if len(categories) > 1 else 1
     for i, category in enumerate(categories):
-        parts.append(_category_label(left + i * step, height - bottom + 14, category, len(categories)))
+        if i % every == 0:
+            parts.append(_category_label(left + i * step, height - bottom + 14, category, [str(category)]))
     parts.append(_legend(series, left, height - 6) if len(series) > 1 else "")
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - numbers we format, every label through escape()
@@ -153,10 +174,49 @@ def _gridlines(left: float, top: float, plot_w: float, plot_h: float, low: float
     return "".join(parts)
 
 
-def _category_label(x: float, y: float, text: str, count: int) -> str:
-    text = str(text)
-    shown = text if count <= 12 or len(text) <= 6 else text[:6] + "…"
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="#495057">{escape(shown)}</text>'
+def _wrapped(text: str, most: int) -> list[str] | None:
+    """`text` as at most two lines of at most `most` characters, broken between words; None
+    if it does not go."""
+    lines = [""]
+    for word in text.split():
+        if len(word) > most:
+            return None
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > most:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    return lines if len(lines) <= 2 else None
+
+
+def _category_labels(categories: Sequence[str], room: float) -> tuple[list[list[str]], float, bool]:
+    """Each category's label lines, the extra height they need below the plot and whether
+    they are slanted: one level line each when all fit in `room` pixels, else two lines
+    broken between words when all go, else slanted (ROTATION degrees) and cut at
+    LONGEST_LABEL characters with an ellipsis, the whole text kept as the tooltip."""
+    texts = [str(category) for category in categories]
+    most = int(room // CHAR_WIDTH)
+    if max(len(text) for text in texts) <= most:
+        return [[text] for text in texts], 0.0, False
+    wrapped = [_wrapped(text, most) for text in texts]
+    if all(wrapped):
+        return wrapped, float(LINE_HEIGHT), False
+    shown = [text if len(text) <= LONGEST_LABEL else text[: LONGEST_LABEL - 1] + "…" for text in texts]
+    longest = max(len(text) for text in shown) * CHAR_WIDTH
+    angle = math.radians(ROTATION)
+    return [[text] for text in shown], longest * math.sin(angle) + LINE_HEIGHT * math.cos(angle) - LINE_HEIGHT, True
+
+
+def _category_label(x: float, y: float, text: str, lines: list[str], slanted: bool = False) -> str:
+    title = f"<title>{escape(text)}</title>" if " ".join(lines) != str(text) else ""
+    if slanted:
+        # anchored at its end under the tick, falling to the left
+        return (
+            f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="end" fill="#495057" '
+            f'transform="rotate(-{ROTATION} {x:.1f} {y - 4:.1f})">{title}{escape(lines[0])}</text>'
+        )
+    spans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else LINE_HEIGHT}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="#495057">{title}{spans}</text>'
 
 
 def _legend(series, x: float, y: float) -> str:

@@ -169,8 +169,8 @@ def records(user, key: str) -> dict | None:
         rows = [(c.name, c.get_absolute_url(), c.manager) for c in bad.select_related("manager")[:RECORDS_SHOWN]]
     elif key == "contacts_planned":
         rows = [
-            (f"{i.customer.name}: {i.get_kind_display()} {i.occurred_at:%Y-%m-%d}", i.customer.get_absolute_url(),
-             i.manager)
+            (f"{i.customer.name}: {i.get_kind_display()} {timezone.localdate(i.occurred_at):%Y-%m-%d}",
+             i.customer.get_absolute_url(), i.manager)
             for i in bad.select_related("customer", "manager").order_by("-occurred_at")[:RECORDS_SHOWN]
         ]  # fmt: skip
     else:

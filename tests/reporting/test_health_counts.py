@@ -3,7 +3,7 @@ the deals a user sees (their own and their customers'), the interactions of the 
 days (from the first instant of that day, local time) followed by a planned contact, and
 the drill-down listing the ones that pull a share down."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -106,3 +106,20 @@ def test_the_drill_down_lists_the_recent_interactions_without_a_planned_contact(
     listing = client_for(mgr_a).get(reverse("reporting:health_records") + "?key=contacts_planned").context
     assert listing["count"] == 3
     assert sorted(text.split(": ")[0] for text, _url, _manager in listing["rows"]) == ["Ours"] * 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "America/New_York"])
+def test_the_drill_down_dates_an_interaction_by_the_local_day(zone, mgr_a, client_for, settings):
+    """An interaction late in the local evening (or just after local midnight) is listed
+    under the local day, not the UTC one."""
+    settings.TIME_ZONE = zone
+    with timezone.override(zone):
+        local_noon = timezone.make_aware(datetime.combine(business_today() - timedelta(days=2), time(12)))
+        moment = local_noon.replace(hour=0, minute=30) if zone == "Europe/Moscow" else local_noon.replace(hour=23)
+        Interaction.objects.create(customer=CustomerFactory(manager=mgr_a, name="Late"), manager=mgr_a,
+                                   summary="Call", occurred_at=moment)  # fmt: skip
+        assert moment.astimezone(UTC).date() != moment.date()  # the UTC day is another
+        listing = client_for(mgr_a).get(reverse("reporting:health_records") + "?key=contacts_planned").context
+    (text,) = [text for text, _url, _manager in listing["rows"]]
+    assert text.endswith(f"{moment.date():%Y-%m-%d}")

@@ -83,8 +83,7 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
     settings (MeasureFill, loyalty.measure_store) is the sum of the stored rows of the
     managers `user` sees plus, for a manager, the customers handed over to them computed
     live (customers.access.counted_scope: together exactly customer_scope); the other dates
-    are computed live from one grouped pass over the visible customers' day rows (figure_sums).
-    Regular customers come from the classes, one count per distinct class date."""
+    are computed live from one grouped pass over the visible customers' day rows (figure_sums)."""
     params = params or ClassificationSettings.current()
     visible = _visible(user)
     totals: dict[date, list[int]] = {as_of: [0] * len(FIGURES) for as_of in dates}
@@ -107,14 +106,15 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
     if live:
         for as_of, sums in figure_sums(customers=visible, dates=live, params=params).get(None, {}).items():
             _add(totals[as_of], sums)
-    regular: dict[date, int] = {}
+    # Regular customers at the newest class date on or before each date, counted from the
+    # trigger-kept per-manager counts where that date has a full snapshot (segmentation's
+    # lifecycle_counts, scoped as customer_scope), where counting the visible customers'
+    # snapshot rows grew with the base.
+    class_dates = {as_of: segments.computed_date_on_or_before(as_of) for as_of in dict.fromkeys(dates)}
+    wanted = sorted({class_date for class_date in class_dates.values() if class_date})
+    statuses = segments.lifecycle_counts(user=user, dates=wanted) if wanted else {}
     result = []
     for as_of in dates:
-        snapshot_date = segments.computed_date_on_or_before(as_of)
-        if snapshot_date and snapshot_date not in regular:
-            regular[snapshot_date] = (
-                segments.classes_as_of(snapshot_date).filter(status="regular", customer_id__in=visible).count()
-            )
         buyers, loyal, revenue, existing, referral = totals[as_of]
         result.append(
             Measures(
@@ -125,7 +125,7 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
                 revenue=Decimal(revenue) / MONEY_UNIT,
                 existing_revenue=Decimal(existing) / MONEY_UNIT,
                 referral_revenue=Decimal(referral) / MONEY_UNIT,
-                regular_customers=regular[snapshot_date] if snapshot_date else 0,
+                regular_customers=statuses.get((class_dates[as_of], "regular"), 0),
             )
         )
     return result

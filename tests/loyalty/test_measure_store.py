@@ -57,7 +57,9 @@ def _stale():
 def test_the_stored_figures_equal_the_live_ones_for_every_user(ledger, mgr_a, mgr_b, mgr_c, dir_1, admin_user):
     # given mgr_c's customer handed over to mgr_b while mgr_c is away
     handed = Customer.objects.filter(manager=mgr_c).order_by("pk").first()
-    PlannedContact.objects.create(customer=handed, manager=mgr_b, handed_over_from=mgr_c, purpose="Cover", due_date=TODAY)
+    PlannedContact.objects.create(
+        customer=handed, manager=mgr_b, handed_over_from=mgr_c, purpose="Cover", due_date=TODAY
+    )
     live = {user.pk: measures_on(user=user, dates=ledger) for user in (mgr_a, mgr_b, mgr_c, dir_1, admin_user)}
     # when the page's dates are stored
     assert measure_store.measures_fill(today=TODAY) == 4
@@ -186,3 +188,56 @@ def test_the_measures_page_is_the_same_from_the_stored_rows(ledger, mgr_a, dir_1
 def test_the_customers_trigger_takes_the_fills_lock():
     migration = importlib.import_module("loyalty.migrations.0006_measure_store")
     assert migration.LOCK_KEY == measure_store.LOCK_KEY
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_reassignment_during_a_fill_marks_what_the_fill_wrote(mgr_a, mgr_c, monkeypatch):
+    """The fill reads, then writes its rows; a reassignment committed in between would leave
+    rows counted for the old manager marked fresh, had the trigger not waited for the fill."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    from loyalty import selectors
+    from tests.conftest import require
+
+    if connection.vendor != "postgresql":
+        require("CRM_REQUIRE_SERVICES", "the advisory lock is tested on PostgreSQL")
+    ClassificationSettings.objects.update_or_create(pk=1, defaults={"period_months": 3, "window_months": 12})
+    _ledger([mgr_a, mgr_c], seed=7)
+    moved = Customer.objects.filter(manager=mgr_a, settlement_days__isnull=False).order_by("pk").first()
+    computed = threading.Event()
+    real = selectors.figure_sums
+
+    def slow_figure_sums(**kwargs):
+        sums = real(**kwargs)
+        computed.set()
+        time.sleep(1)  # the reassignment comes now, before the rows are written
+        return sums
+
+    monkeypatch.setattr(selectors, "figure_sums", slow_figure_sums)
+
+    def fill():
+        try:
+            measure_store.measures_fill(today=TODAY)
+        finally:
+            connections.close_all()
+
+    def reassign():
+        try:
+            computed.wait(10)
+            Customer.objects.filter(pk=moved.pk).update(manager=mgr_c)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fill), threading.Thread(target=reassign)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert MeasureFill.objects.count() == 4
+    assert _stale() == sorted(MeasureFill.objects.values_list("as_of", flat=True))
+    dates = period_ends(TODAY, ClassificationSettings.current())
+    assert measures_on(user=mgr_c, dates=dates) == _reference(mgr_c, dates)

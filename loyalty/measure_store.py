@@ -17,7 +17,8 @@ reassignment commits.
 The fill and the markers exclude each other (an advisory lock, PostgreSQL): the fill holds
 it exclusively from before it reads to its commit, a marker shares it until its own
 transaction ends. So a write either committed before the fill read (the fill counts it)
-or marks the fill after it committed (the page reads that date live again).
+or marks the fill after it committed (the page reads that date live again). The fill
+does not wait for the lock: it gives up and its task retries.
 """
 
 import logging
@@ -27,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm_project.dates import business_today
-from crm_project.locks import lock_key
+from crm_project.locks import LockHeld, lock_key
 from segmentation.models import ClassificationSettings
 
 from . import selectors
@@ -40,12 +41,23 @@ LOCK = "loyalty-measures"
 LOCK_KEY = lock_key(LOCK)
 
 
-def _lock(*, shared: bool) -> None:
-    """Hold LOCK until the transaction ends (SQLite serialises writers by itself)."""
+def _share_lock() -> None:
+    """A marker: hold LOCK shared until the transaction ends, waiting for a fill under way
+    (a second or two) to commit. SQLite serialises writers by itself."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-            cursor.execute(f"SELECT {function}(%s)", [LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [LOCK_KEY])
+
+
+def _take_lock() -> None:
+    """The fill: hold LOCK exclusively until the transaction ends, or raise LockHeld at once
+    while a marker's transaction is open (an import may take minutes). Never queued: a
+    waiting exclusive request would make every payment's marker wait behind it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                raise LockHeld(LOCK)
 
 
 @transaction.atomic
@@ -54,9 +66,11 @@ def measures_fill(*, today: date | None = None) -> int:
     three period ends before it) that are missing, stale or counted with other settings,
     in one pass over the day table for every customer; delete the rows of other dates.
     Called by fill_measures_task: nightly after the recompute, and after the writes that
-    mark dates stale. Idempotent. Returns how many dates were filled."""
+    mark dates stale. Idempotent. Raises crm_project.locks.LockHeld, having done nothing,
+    while a write that marks dates is not yet committed (the task retries). Returns how
+    many dates were filled."""
     today = today or business_today()
-    _lock(shared=False)
+    _take_lock()
     params = ClassificationSettings.current()
     dates = selectors.period_ends(today, params)
     MeasureFill.objects.exclude(as_of__in=dates).delete()  # their counts go with them
@@ -91,7 +105,7 @@ def measures_mark_stale(*, since: date) -> int:
     """hooks.LEDGER_CHANGED: lines dated `since` or later were written, in the writer's
     transaction; the stored dates on or after it count them, so they are stale (one
     UPDATE), and are filled again once the write commits. Returns the dates marked."""
-    _lock(shared=True)
+    _share_lock()
     marked = MeasureFill.objects.filter(as_of__gte=since, stale_since__isnull=True).update(stale_since=timezone.now())
     if marked:
         transaction.on_commit(_fill_soon)

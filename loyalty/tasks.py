@@ -7,6 +7,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from crm_project.dates import business_today
+from crm_project.locks import LockHeld
 
 from . import campaigns, measure_store, services
 
@@ -40,7 +41,9 @@ def campaign_send_due_task(campaign_id: int | None = None) -> str:
     return f"{sent} messages sent"
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=60, retry_jitter=True, max_retries=3)
+# LockHeld: a ledger write or a reassignment not yet committed (an import may take
+# minutes); backing off from 30 s to 10 minutes, eight tries cover half an hour or so.
+@shared_task(autoretry_for=(OperationalError, LockHeld), retry_backoff=30, retry_jitter=True, max_retries=8)
 def fill_measures_task(today: str | None = None) -> str:
     """Beat, after the recompute; and queued once a ledger write or a reassignment commits:
     the measures page's dates stored per manager where missing or stale."""

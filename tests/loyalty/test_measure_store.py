@@ -241,3 +241,37 @@ def test_on_postgresql_a_reassignment_during_a_fill_marks_what_the_fill_wrote(mg
     assert _stale() == sorted(MeasureFill.objects.values_list("as_of", flat=True))
     dates = period_ends(TODAY, ClassificationSettings.current())
     assert measures_on(user=mgr_c, dates=dates) == _reference(mgr_c, dates)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_fill_gives_up_while_a_ledger_write_is_open(mgr_a):
+    """The fill never queues for the lock: behind it, every payment's marker would wait
+    for an import under way to commit."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from crm_project.locks import LockHeld
+    from tests.conftest import require
+
+    if connection.vendor != "postgresql":
+        require("CRM_REQUIRE_SERVICES", "the advisory lock is tested on PostgreSQL")
+    outcome = []
+
+    def fill():
+        try:
+            measure_store.measures_fill(today=TODAY)
+            outcome.append("filled")
+        except LockHeld:
+            outcome.append("gave up")
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        measure_store.measures_mark_stale(since=TODAY)  # a ledger write, not yet committed
+        thread = threading.Thread(target=fill)
+        thread.start()
+        thread.join(10)
+    assert outcome == ["gave up"] and not MeasureFill.objects.exists()
+    assert measure_store.measures_fill(today=TODAY) == 4  # once committed

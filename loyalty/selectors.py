@@ -99,8 +99,12 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
         )
         for fill_id, *sums in stored:
             _add(totals[dates_of[fill_id]], sums)
-        if covered is not None:  # handed over by another manager: not in the user's rows
-            for as_of, sums in figure_sums(customers=covered, dates=list(fills), params=params).get(None, {}).items():
+        # handed over by another manager: not in the user's rows. Read first, as most managers
+        # cover no one and the grouped query costs some milliseconds of compiling.
+        covered_ids = sorted({row["customer_id"] for row in covered}) if covered is not None else []
+        if covered_ids:
+            by_date = figure_sums(customers=covered_ids, dates=list(fills), params=params).get(None, {})
+            for as_of, sums in by_date.items():
                 _add(totals[as_of], sums)
     live = [as_of for as_of in dict.fromkeys(dates) if as_of not in fills]
     if live:

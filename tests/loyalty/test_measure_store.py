@@ -279,3 +279,16 @@ def test_on_postgresql_the_fill_gives_up_while_a_ledger_write_is_open(mgr_a):
         thread.join(10)
     assert outcome == ["gave up"] and not MeasureFill.objects.exists()
     assert measure_store.measures_fill(today=TODAY) == 4  # once committed
+
+
+def test_the_stored_dates_are_read_only_in_admin(ledger, admin_user, client_for):
+    measure_store.measures_fill(today=TODAY)
+    fill = MeasureFill.objects.get(as_of=TODAY)
+    client = client_for(admin_user)
+    assert client.get(reverse("admin:loyalty_measurefill_changelist")).status_code == 200
+    assert client.get(reverse("admin:loyalty_measurefill_add")).status_code == 403
+    assert client.get(reverse("admin:loyalty_measurefill_change", args=[fill.pk])).status_code == 200
+    # deleting one is harmless: that date is read live until the next fill
+    client.post(reverse("admin:loyalty_measurefill_delete", args=[fill.pk]), {"post": "yes"})
+    assert not MeasureFill.objects.filter(pk=fill.pk).exists() and not MeasureCount.objects.filter(fill=fill.pk)
+    assert measures_on(user=admin_user, dates=ledger) == _reference(admin_user, ledger)

@@ -195,6 +195,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=0),
         "options": {"expires": 20 * 60 * 60},
     },
+    # The measures page's dates stored per manager (loyalty.measure_store); after the
+    # recompute, whose classes the page's regular customers are read from.
+    "loyalty-measures-nightly": {
+        "task": "loyalty.tasks.fill_measures_task",
+        "schedule": crontab(hour=3, minute=10),
+        "options": {"expires": 20 * 60 * 60},
+    },
     "loyalty-campaigns": {
         "task": "loyalty.tasks.campaign_send_due_task",
         "schedule": crontab(minute=15),

@@ -11,6 +11,7 @@ from .models import (
     CampaignStep,
     Card,
     LineEarnRate,
+    MeasureFill,
     OptOut,
     PointsEntry,
     Program,
@@ -74,6 +75,15 @@ class TierChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # the history is read here, never added or edited.
     list_display = ("card", "old_tier", "new_tier", "reason", "date", "announced_on")
     list_filter = ("date",)
+
+
+@admin.register(MeasureFill)
+class MeasureFillAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The measures' stored dates, for looking only: loyalty.measure_store writes them. A
+    deleted date is computed live until the next fill stores it again."""
+
+    list_display = ("as_of", "period_months", "window_months", "filled_at", "stale_since")
+    deletable = True
 
 
 class StepInline(admin.StackedInline):

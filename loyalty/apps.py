@@ -42,7 +42,7 @@ class LoyaltyConfig(AppConfig):
     def ready(self) -> None:
         from crm_project import hooks
 
-        from . import demo, panels
+        from . import demo, measure_store, panels
 
         post_save.connect(
             _accrue_after_payment, sender="sales_pipeline.Payment", dispatch_uid="loyalty.accrue_after_payment"
@@ -52,5 +52,7 @@ class LoyaltyConfig(AppConfig):
         hooks.register(hooks.AGENDA_ROWS, panels.agenda_rows, order=40)
         hooks.register(hooks.DASHBOARD_WIDGETS, panels.dashboard_widget, order=40)
         hooks.register(hooks.DASHBOARD_FACTS, panels.dashboard_facts)
+        hooks.register(hooks.LEDGER_CHANGED, measure_store.measures_mark_stale)
+        hooks.register(hooks.CUSTOMERS_REASSIGNED, measure_store.measures_after_reassignment, order=90)
         hooks.register(hooks.DEMO_SEEDERS, demo.seed_demo_loyalty, order=70)
         hooks.register(hooks.DEMO_RESETS, demo.reset_demo, order=70)

@@ -420,3 +420,47 @@ class CampaignMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step_id}: {self.member_id} {self.status}"
+
+
+class MeasureFill(models.Model):
+    """A date whose loyalty measures are stored per customer's manager (MeasureCount), so
+    the measures page sums a few rows instead of reading every visible customer's day rows
+    per request (issue 15). Written by loyalty.measure_store.measures_fill only (nightly,
+    and after the writes that mark it stale); a date without a fresh fill counted with the
+    current settings is computed live."""
+
+    as_of = models.DateField(unique=True)
+    period_months = models.PositiveSmallIntegerField(help_text="The lifecycle period the figures were counted with.")
+    window_months = models.PositiveSmallIntegerField(help_text="The analysis window the figures were counted with.")
+    filled_at = models.DateTimeField()
+    stale_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set by a ledger write of this date or earlier, or a customer's manager or referrer changed "
+        "(a trigger on customers, migration 0006): read live until filled again.",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.as_of}{' (stale)' if self.stale_since else ''}"
+
+
+class MeasureCount(models.Model):
+    """One manager's customers' sums at one filled date: what the page adds up for the
+    managers a user sees (customers.access.counted_scope). Manager 0 is the unassigned
+    pool. Money in exact integers of 1/10,000, as the day table's."""
+
+    fill = models.ForeignKey(MeasureFill, on_delete=models.CASCADE, related_name="counts")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    buyers = models.PositiveIntegerField(help_text="Customers with a purchase in the last four periods.")
+    loyal_buyers = models.PositiveIntegerField(help_text="Of them, those with purchases in two periods or more.")
+    revenue_units = models.BigIntegerField(help_text="Revenue in the window, in 1/10,000.")
+    existing_units = models.BigIntegerField(help_text="Of it, from customers who bought before the window.")
+    referral_units = models.BigIntegerField(help_text="Of it, from customers referred by another.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fill", "manager"], name="loyalty_measure_count_once")]
+
+    def __str__(self) -> str:
+        return f"{self.fill_id} manager {self.manager_id}: {self.buyers} buyers"

@@ -29,16 +29,17 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from crm_project.dates import months_before
-from customers.access import sees_everything
+from customers.access import counted_scope, sees_everything
 from customers.models import Customer
 from sales_pipeline.selectors import MONEY_UNIT, day_sums
 from segmentation import selectors as segments
 from segmentation.models import ClassificationSettings
 
 from . import discounts
-from .models import CampaignMember, CampaignStep, Card, PointsEntry, Program
+from .models import CampaignMember, CampaignStep, Card, MeasureCount, MeasureFill, PointsEntry, Program
 
 ZERO = Decimal(0)
+PAGE_PERIODS = 4  # the measures page's dates: today and the three period ends before
 
 
 @dataclass
@@ -78,12 +79,91 @@ def measures(*, user, as_of: date, params: ClassificationSettings | None = None)
 
 
 def measures_on(*, user, dates: list[date], params: ClassificationSettings | None = None) -> list[Measures]:
-    """measures() at each of `dates`, in that order, from one grouped pass over the day
-    table (per customer, then summed in the same query) and one count of regular customers
-    per distinct class date: a pass per date and per figure cost about forty queries."""
+    """measures() at each of `dates`, in that order. A date stored fresh with the current
+    settings (MeasureFill, loyalty.measure_store) is the sum of the stored rows of the
+    managers `user` sees plus, for a manager, the customers handed over to them computed
+    live (customers.access.counted_scope: together exactly customer_scope); the other dates
+    are computed live from one grouped pass over the visible customers' day rows (figure_sums)."""
     params = params or ClassificationSettings.current()
-    period, window = params.period_months, params.window_months
     visible = _visible(user)
+    totals: dict[date, list[int]] = {as_of: [0] * len(FIGURES) for as_of in dates}
+    fills = stored_fills(dates=dates, params=params)
+    if fills:
+        counted, covered = counted_scope(user, manager="manager_id")
+        dates_of = {fill_id: as_of for as_of, fill_id in fills.items()}
+        stored = (
+            MeasureCount.objects.filter(counted, fill_id__in=dates_of)
+            .values_list("fill_id")
+            .annotate(*(Sum(column) for column in STORED_COLUMNS))
+            .order_by()
+        )
+        for fill_id, *sums in stored:
+            _add(totals[dates_of[fill_id]], sums)
+        # handed over by another manager: not in the user's rows. Read first, as most managers
+        # cover no one and the grouped query costs some milliseconds of compiling.
+        covered_ids = sorted({row["customer_id"] for row in covered}) if covered is not None else []
+        if covered_ids:
+            by_date = figure_sums(customers=covered_ids, dates=list(fills), params=params).get(None, {})
+            for as_of, sums in by_date.items():
+                _add(totals[as_of], sums)
+    live = [as_of for as_of in dict.fromkeys(dates) if as_of not in fills]
+    if live:
+        for as_of, sums in figure_sums(customers=visible, dates=live, params=params).get(None, {}).items():
+            _add(totals[as_of], sums)
+    # Regular customers at the newest class date on or before each date, counted from the
+    # trigger-kept per-manager counts where that date has a full snapshot (segmentation's
+    # lifecycle_counts, scoped as customer_scope), where counting the visible customers'
+    # snapshot rows grew with the base.
+    class_dates = {as_of: segments.computed_date_on_or_before(as_of) for as_of in dict.fromkeys(dates)}
+    wanted = sorted({class_date for class_date in class_dates.values() if class_date})
+    statuses = segments.lifecycle_counts(user=user, dates=wanted) if wanted else {}
+    result = []
+    for as_of in dates:
+        buyers, loyal, revenue, existing, referral = totals[as_of]
+        result.append(
+            Measures(
+                as_of=as_of,
+                loyalty_index=Decimal(loyal) / Decimal(buyers) if buyers else None,
+                buyers=buyers,
+                loyal_buyers=loyal,
+                revenue=Decimal(revenue) / MONEY_UNIT,
+                existing_revenue=Decimal(existing) / MONEY_UNIT,
+                referral_revenue=Decimal(referral) / MONEY_UNIT,
+                regular_customers=statuses.get((class_dates[as_of], "regular"), 0),
+            )
+        )
+    return result
+
+
+# What measures_on sums per date, and the stored row's columns holding them (MeasureCount).
+FIGURES = ("buyers", "loyal_buyers", "revenue", "existing", "referral")
+STORED_COLUMNS = ("buyers", "loyal_buyers", "revenue_units", "existing_units", "referral_units")
+
+
+def _add(into: list[int], sums) -> None:
+    for i, value in enumerate(sums):
+        into[i] += int(value or 0)
+
+
+def stored_fills(*, dates: list[date], params: ClassificationSettings) -> dict[date, int]:
+    """The ids of the fresh fills of `dates` counted with `params`' period and window."""
+    fills = MeasureFill.objects.filter(
+        as_of__in=dates,
+        stale_since__isnull=True,
+        period_months=params.period_months,
+        window_months=params.window_months,
+    )
+    return dict(fills.values_list("as_of", "pk"))
+
+
+def figure_sums(*, customers, dates: list[date], params: ClassificationSettings, by_manager: bool = False) -> dict:
+    """The measures' sums over `customers` (a queryset of customer ids; None: every
+    customer) at each of `dates`: {key: {date: (buyers, loyal buyers, revenue, existing
+    revenue, referral revenue)}}, money in 1/10,000, key None, or with `by_manager` the
+    customer's manager id (0 for the pool), the rows measure_store keeps. One grouped pass
+    over the day table (per customer, then summed in the same query): a pass per date and
+    per figure cost about forty queries."""
+    period, window = params.period_months, params.window_months
     # The four periods (ends[j + 1], ends[j]] before each date, ends[j] = D - jP. Each
     # customer's purchase days are read as one number: a bit for each stretch between two
     # consecutive period ends of any date, ORed over the customer's days with a purchase;
@@ -111,7 +191,7 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
         mask = sum(1 << i for i, (low, high) in enumerate(itertools.pairwise(bounds)) if start <= low and high <= end)
         return f"CASE WHEN (bought & {mask}) <> 0 THEN 1 ELSE 0 END"
 
-    figures: list[tuple[str, str, list]] = []
+    figures: list[tuple[str, list]] = []
     for k, as_of in enumerate(dates):
         # in how many of its four periods the customer bought
         bought = " + ".join(bought_in(start, end) for start, end in periods_of[k])
@@ -121,65 +201,59 @@ def measures_on(*, user, dates: list[date], params: ClassificationSettings | Non
         # Summed over the customers; "existing": those whose first day (of any line up to D)
         # is on or before the window's start, i.e. who bought before the window.
         figures += [
-            (f"buyers{k}", f"SUM(CASE WHEN {bought} >= 1 THEN 1 ELSE 0 END)", []),
-            (f"loyal{k}", f"SUM(CASE WHEN {bought} >= 2 THEN 1 ELSE 0 END)", []),
-            (f"revenue{k}", f"SUM({revenue})", []),
+            (f"SUM(CASE WHEN {bought} >= 1 THEN 1 ELSE 0 END)", []),
+            (f"SUM(CASE WHEN {bought} >= 2 THEN 1 ELSE 0 END)", []),
+            (f"SUM({revenue})", []),
             (
-                f"existing{k}",
                 f"SUM(CASE WHEN first_date <= %s THEN {revenue} END)",
                 [connection.ops.adapt_datefield_value(window_start)],
             ),
-            (f"referral{k}", f"SUM(CASE WHEN referred = 1 THEN {revenue} END)", []),
+            (f"SUM(CASE WHEN referred = 1 THEN {revenue} END)", []),
         ]
-    per_customer = (
-        day_sums(end=max(dates))
-        .filter(customer_id__in=visible)
-        .values("customer_id")
-        .annotate(first_date=Min("date"), **flags)
-        .order_by()
-    )
-    # Whether a customer was referred, read once per customer after the grouping: joined
-    # to every day row, the customers cost a quarter of the query.
-    referred = Customer.objects.filter(referred_by__isnull=False).order_by().values("pk")
+    days = day_sums(end=max(dates))
+    if customers is not None:
+        days = days.filter(customer_id__in=customers)
+    per_customer = days.values("customer_id").annotate(first_date=Min("date"), **flags).order_by()
+    sums = ", ".join(sql for sql, _p in figures)
+    sums_params = [p for _s, params_ in figures for p in params_]
     try:
         inner, inner_params = per_customer.query.sql_with_params()
-        referred_sql, referred_params = referred.query.sql_with_params()
-    except EmptyResultSet:  # sees no customer
-        totals = {}
-    else:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # Some 20 sums per customer: the default 4MB spilled the grouping to disk
-                # at 40,000 customers (as sales_pipeline.selectors.customer_sums).
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-            cursor.execute(
-                f"SELECT {', '.join(sql for _n, sql, _p in figures)} FROM ("
-                f"SELECT g.*, CASE WHEN g.customer_id IN ({referred_sql}) THEN 1 ELSE 0 END AS referred "
-                f"FROM ({inner}) AS g) AS per_customer",
-                [*(p for _n, _s, params_ in figures for p in params_), *referred_params, *inner_params],
-            )
-            totals = dict(zip((name for name, _s, _p in figures), cursor.fetchone(), strict=True))
-    regular: dict[date, int] = {}
-    result = []
-    for k, as_of in enumerate(dates):
-        snapshot_date = segments.computed_date_on_or_before(as_of)
-        if snapshot_date and snapshot_date not in regular:
-            regular[snapshot_date] = (
-                segments.classes_as_of(snapshot_date).filter(status="regular", customer_id__in=visible).count()
-            )
-        buyers, loyal = totals.get(f"buyers{k}") or 0, totals.get(f"loyal{k}") or 0
-        result.append(
-            Measures(
-                as_of=as_of,
-                loyalty_index=Decimal(loyal) / Decimal(buyers) if buyers else None,
-                buyers=buyers,
-                loyal_buyers=loyal,
-                revenue=Decimal(totals.get(f"revenue{k}") or 0) / MONEY_UNIT,
-                existing_revenue=Decimal(totals.get(f"existing{k}") or 0) / MONEY_UNIT,
-                referral_revenue=Decimal(totals.get(f"referral{k}") or 0) / MONEY_UNIT,
-                regular_customers=regular[snapshot_date] if snapshot_date else 0,
-            )
+    except EmptyResultSet:  # no customer
+        return {}
+    if by_manager:
+        # Every customer's manager and referrer, joined once per customer after the grouping.
+        sql = (
+            f"SELECT manager, {sums} FROM ("
+            f"SELECT g.*, COALESCE(c.manager_id, 0) AS manager, "
+            f"CASE WHEN c.referred_by_id IS NOT NULL THEN 1 ELSE 0 END AS referred "
+            f"FROM ({inner}) AS g JOIN {Customer._meta.db_table} AS c ON c.id = g.customer_id) AS per_customer "
+            f"GROUP BY manager"
         )
+        query_params = [*sums_params, *inner_params]
+    else:
+        # Whether a customer was referred, read once per customer after the grouping: joined
+        # to every day row, the customers cost a quarter of the query.
+        referred = Customer.objects.filter(referred_by__isnull=False).order_by().values("pk")
+        referred_sql, referred_params = referred.query.sql_with_params()
+        sql = (
+            f"SELECT NULL, {sums} FROM ("
+            f"SELECT g.*, CASE WHEN g.customer_id IN ({referred_sql}) THEN 1 ELSE 0 END AS referred "
+            f"FROM ({inner}) AS g) AS per_customer"
+        )
+        query_params = [*sums_params, *referred_params, *inner_params]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Some 20 sums per customer: the default 4MB spilled the grouping to disk
+            # at 40,000 customers (as sales_pipeline.selectors.customer_sums).
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(sql, query_params)
+        rows = cursor.fetchall()
+    n = len(FIGURES)
+    result: dict = {}
+    for key, *values in rows:
+        result[key] = {
+            as_of: tuple(int(value or 0) for value in values[k * n : (k + 1) * n]) for k, as_of in enumerate(dates)
+        }
     return result
 
 
@@ -232,11 +306,15 @@ def index_by_manager(*, as_of: date) -> list[tuple]:
     return [(manager_id, key, n, 0) for manager_id, keys in counts.items() for key, n in keys.items()]
 
 
-def measures_by_period(*, user, as_of: date, periods: int = 4) -> list[Measures]:
+def measures_by_period(*, user, as_of: date, periods: int = PAGE_PERIODS) -> list[Measures]:
     """The measures at the last `periods` period ends, oldest first (for the table and chart)."""
     params = ClassificationSettings.current()
-    dates = [months_before(as_of, j * params.period_months) for j in reversed(range(periods))]
-    return measures_on(user=user, dates=dates, params=params)
+    return measures_on(user=user, dates=period_ends(as_of, params, periods), params=params)
+
+
+def period_ends(as_of: date, params: ClassificationSettings, periods: int = PAGE_PERIODS) -> list[date]:
+    """`as_of` and the `periods` - 1 period ends before it, oldest first."""
+    return [months_before(as_of, j * params.period_months) for j in reversed(range(periods))]
 
 
 def campaigns_with_counts(campaigns, *, user):

@@ -7,8 +7,9 @@ from celery import shared_task
 from django.db import OperationalError
 
 from crm_project.dates import business_today
+from crm_project.locks import LockHeld
 
-from . import campaigns, services
+from . import campaigns, measure_store, services
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +39,14 @@ def campaign_send_due_task(campaign_id: int | None = None) -> str:
     A retry sends nothing twice: each message is a row claimed before it is sent."""
     sent = campaigns.campaigns_send_due(campaign_id=campaign_id)
     return f"{sent} messages sent"
+
+
+# LockHeld: a ledger write or a reassignment not yet committed (an import may take
+# minutes); backing off from 30 s to 10 minutes, eight tries cover half an hour or so.
+@shared_task(autoretry_for=(OperationalError, LockHeld), retry_backoff=30, retry_jitter=True, max_retries=8)
+def fill_measures_task(today: str | None = None) -> str:
+    """Beat, after the recompute; and queued once a ledger write or a reassignment commits:
+    the measures page's dates stored per manager where missing or stale."""
+    day = date.fromisoformat(today) if today else business_today()
+    filled = measure_store.measures_fill(today=day)
+    return f"{filled} loyalty measure dates filled as of {day}"

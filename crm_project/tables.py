@@ -19,14 +19,16 @@ is built). The table template (settings.DJANGO_TABLES2_TEMPLATE) uses `table_row
 import inspect
 import weakref
 from datetime import date, datetime
+from decimal import Decimal
 from functools import partialmethod
+from html import escape as html_escape
 
 from django import template
 from django.core.signals import setting_changed
 from django.db import models
 from django.dispatch import receiver
 from django.template.base import render_value_in_context
-from django.utils import dateformat, formats, timezone
+from django.utils import dateformat, formats, numberformat, timezone
 from django.utils.encoding import force_str
 from django.utils.formats import FORMAT_SETTINGS
 from django.utils.functional import Promise
@@ -356,13 +358,14 @@ def _value_link(bound_column) -> tuple | None:
 
 
 def _escaped(value, context, lazy: dict) -> str:
-    """render_value_in_context, with the common cases (text, safe text, lazy translations)
-    short-cut. `lazy` keeps each lazy translation's text for one table: a column's labels
-    are the same few objects on every row, each translated once (kept alongside, so that
-    no id is reused while the table is drawn)."""
+    """render_value_in_context, with the common cases (text, safe text, lazy translations,
+    decimals, model objects) short-cut. `lazy` keeps each lazy translation's text for one
+    table: a column's labels are the same few objects on every row, each translated once
+    (kept alongside, so that no id is reused while the table is drawn); and, under
+    _NUMBER, the number format of the table's language."""
     kind = type(value)
     if kind is str:
-        return escape(value)
+        return html_escape(value) if context.autoescape else value  # django's escape(), unwrapped
     if kind is SafeString:
         return value
     if isinstance(value, Promise):  # str() then escaped, as the template does
@@ -370,7 +373,24 @@ def _escaped(value, context, lazy: dict) -> str:
         if known is None:
             known = lazy[id(value)] = (value, conditional_escape(str(value)))
         return known[1]
+    if kind is Decimal and context.use_l10n is not False:
+        # formats.localize -> number_format with the language's separators, read once per table
+        number = lazy.get(_NUMBER)
+        if number is None:
+            language = get_language()
+            number = lazy[_NUMBER] = tuple(
+                formats.get_format(name, language, use_l10n=True)
+                for name in ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")
+            )
+        text = numberformat.format(value, number[0], None, number[1], number[2], use_l10n=True)
+        return conditional_escape(text) if context.autoescape else text
+    if isinstance(value, models.Model):  # neither localized nor a local time: its str()
+        text = str(value)
+        return conditional_escape(text) if context.autoescape else text
     return render_value_in_context(value, context)
+
+
+_NUMBER = object()  # _escaped's key for the number format
 
 
 register = template.Library()

@@ -371,3 +371,39 @@ def test_email_cells_are_drawn_as_django_tables2s_without_asking_the_row(mgr_a, 
     assert lean == original
     assert 'href="mailto:o&#x27;neil&amp;co&lt;x&gt;@example.com"' in lean
     assert lean_cells == []
+
+
+class _Amounts(tables.Table):
+    amount = tables.Column()
+    who = tables.Column()
+
+
+@pytest.mark.parametrize("language", ["en-gb", "de", "fr"])
+@pytest.mark.parametrize("grouping", [False, True])
+def test_decimals_and_objects_are_drawn_as_the_template_draws_them(settings, language, grouping):
+    from decimal import Decimal
+
+    from django.contrib.auth.models import User
+    from django.utils import translation
+
+    # given decimals of several shapes and a model object whose text needs escaping
+    settings.USE_THOUSAND_SEPARATOR = grouping
+    rows = [
+        {"amount": Decimal(text), "who": User(username="<o'neil>")}
+        for text in ("1234567.50", "0.00", "-1234.5", "1E+3", "12", "0.000001")
+    ]
+    request = RequestFactory().get("/")
+
+    def body(template_name):
+        table = _Amounts(rows, template_name=template_name)
+        html = Template("{% load django_tables2 %}{% render_table table %}").render(
+            Context({"table": table, "request": request})
+        )
+        return " ".join(html[html.index("<tbody") : html.index("</tbody>")].replace("><", "> <").split())
+
+    # when the body is drawn in the language
+    with translation.override(language):
+        lean, original = body("generic/table.html"), body("django_tables2/bootstrap5-responsive.html")
+    # then it is django-tables2's template's, cell for cell
+    assert lean == original
+    assert "&lt;o&#x27;neil&gt;" in lean

@@ -435,11 +435,19 @@ def table_rows(context, table):
 
 
 def _querystring(request, key, value) -> str:
-    """django-tables2's {% querystring_replace key=value %}."""
-    params = dict(request.GET)
+    """django-tables2's {% querystring_replace key=value %}: the query string with `key`
+    set to `value` (in its place, or last). Each parameter is encoded once per request
+    (a header and its page links ask some twenty times); urlencode joins the pairs with
+    "&", so the pieces joined give its text."""
+    query = request.GET
+    known = getattr(request, "_crm_query_pieces", None)
+    if known is None or known[0] is not query:
+        pieces = {name: urlencode({name: values}, doseq=True) for name, values in query.lists()}
+        known = request._crm_query_pieces = (query, pieces)
+    pieces = known[1]
     if key not in ("", None):
-        params[key] = value
-    return escape("?" + urlencode(params, doseq=True))
+        pieces = {**pieces, key: urlencode({key: value}, doseq=True)}
+    return escape("?" + "&".join(piece for piece in pieces.values() if piece))
 
 
 @register.simple_tag(takes_context=True)

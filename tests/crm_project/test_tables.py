@@ -407,3 +407,23 @@ def test_decimals_and_objects_are_drawn_as_the_template_draws_them(settings, lan
     # then it is django-tables2's template's, cell for cell
     assert lean == original
     assert "&lt;o&#x27;neil&gt;" in lean
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "a=1", "sort=-name&city=lee&page=2", "q=%C3%A9t%C3%A9+%26+co&q=x&page=", "page=3&per_page=5&x=&y=%3Cb%3E"],
+)
+def test_the_query_string_links_are_django_tables2s(query):
+    from django.utils.html import escape
+    from django.utils.http import urlencode
+
+    from crm_project.tables import _querystring
+
+    # given a request's query string, encoded once per request for its links
+    request = RequestFactory().get("/?" + query)
+    for key, value in [("sort", "-name"), ("page", 7), ("", None), ("new", "a&b"), ("q", ["x", "y"]), ("city", "é")]:
+        # when a link sets one parameter, then it reads as querystring_replace's
+        params = dict(request.GET)
+        if key:
+            params[key] = value
+        assert _querystring(request, key, value) == escape("?" + urlencode(params, doseq=True)), (key, value)

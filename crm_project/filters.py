@@ -2,8 +2,13 @@
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
+from django.forms import ChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
+from django_filters.filters import QuerySetRequestMixin
+
+from .prepared import Prepared
 
 
 class YesNoFilter(django_filters.BooleanFilter):
@@ -32,9 +37,21 @@ class ValuesChoiceIterator(ModelChoiceIterator):
             head.append((field.null_value, field.null_label))
         return head
 
+    def __init__(self, field):
+        # The queryset is the field's, read when needed: options given as rows
+        # (ValuesModelChoiceField `rows`) do not build it.
+        self.field = field
+
+    @property
+    def queryset(self):
+        return self.field.queryset
+
     def rows(self) -> list[tuple]:
         """The model's rows as (key, *label_fields): one query, fetched at once
-        (ModelChoiceIterator's .iterator() opens a server-side cursor on PostgreSQL)."""
+        (ModelChoiceIterator's .iterator() opens a server-side cursor on PostgreSQL), or the
+        field's `rows` when it has them."""
+        if self.field.rows is not None:
+            return self.field.rows()
         return list(self.queryset.values_list("pk", *self.field.label_fields))
 
     def __iter__(self):
@@ -45,16 +62,78 @@ class ValuesChoiceIterator(ModelChoiceIterator):
 
 
 class ValuesModelChoiceField(ModelChoiceField):
+    """`rows`, when given, is a function without arguments giving the options' rows as
+    ValuesChoiceIterator.rows would read them; `queryset` may then be a function without
+    arguments too, called the first time the queryset is needed (to validate a chosen key)."""
+
     iterator = ValuesChoiceIterator
 
-    def __init__(self, *args, label_fields=(), label_from_values=None, **kwargs):
+    def __init__(self, queryset, *args, label_fields=(), label_from_values=None, rows=None, **kwargs):
         self.label_fields = tuple(label_fields)
         self.label_from_values = label_from_values
-        super().__init__(*args, **kwargs)
+        self.rows = rows
+        self._make_queryset = None
+        if callable(queryset) and not isinstance(queryset, QuerySet):
+            self._make_queryset, queryset = queryset, None
+        super().__init__(queryset, *args, **kwargs)
+
+    @property
+    def queryset(self):
+        if self._queryset is None and self._make_queryset is not None:
+            made = self._make_queryset()
+            self._queryset = None if made is None else made.all()
+        return self._queryset
+
+    @queryset.setter
+    def queryset(self, queryset):
+        ModelChoiceField._set_queryset(self, queryset)
+
+    def __deepcopy__(self, memo):
+        if self._queryset is not None or self._make_queryset is None:
+            return super().__deepcopy__(memo)
+        # ModelChoiceField's copy without building the queryset: the copy builds its own
+        result = super(ChoiceField, self).__deepcopy__(memo)
+        result.widget.choices = result.choices
+        return result
+
+    @property
+    def options_key(self):
+        """What the options drawn once (crm_project.form_tags) are kept under: the rows'
+        function, or the queryset's model."""
+        return self.rows if self.rows is not None else self.queryset.model
 
 
 class ValuesModelChoiceFilter(django_filters.ModelChoiceFilter):
     """ModelChoiceFilter whose options come from `label_fields` through
-    `label_from_values` (ValuesChoiceIterator); filtering and validation are the same."""
+    `label_from_values` (ValuesChoiceIterator); filtering and validation are the same.
+    With `options` (a function of the request giving the rows, prepared_options), the
+    options are read through it and the queryset is built only to validate a chosen key."""
 
     field_class = ValuesModelChoiceField
+
+    def __init__(self, *args, options=None, **kwargs):
+        self.options = options
+        super().__init__(*args, **kwargs)
+
+    @property
+    def field(self):
+        if self.options is None:
+            return super().field
+        request = self.get_request()
+        self.extra["queryset"] = lambda: self.get_queryset(request)
+        self.extra["rows"] = lambda: self.options(request)
+        return super(QuerySetRequestMixin, self).field
+
+
+def prepared_options(build, label_fields, shape=lambda request: ()):
+    """`options` for a ValuesModelChoiceFilter, read through a statement compiled once per
+    shape (crm_project.prepared; issue 15: building and compiling the options' query was a
+    tenth of a list page): `shape(request)` gives the shape (None: no options), `build(*shape)`
+    the queryset of the options, the same as the filter's `queryset` gives for that request."""
+    prepared = Prepared(lambda *shape: build(*shape).values_list("pk", *label_fields))
+
+    def options(request) -> list[tuple]:
+        key = shape(request)
+        return [] if key is None else [tuple(row.values()) for row in prepared.rows(*key)]
+
+    return options

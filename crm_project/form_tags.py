@@ -161,7 +161,7 @@ def _model_options(choices) -> tuple[list[str], dict[str, int], list[tuple]]:
     every page, but changes seldom): the rows decide, never the key."""
     field = choices.field
     rows = choices.rows()
-    slot = (choices.queryset.model, field.label_fields, field.label_from_values)
+    slot = (field.options_key, field.label_fields, field.label_from_values)
     known = _OPTIONS.get(slot)
     if known is None or known[0] != rows:
         label = field.label_from_values

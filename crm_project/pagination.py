@@ -70,21 +70,35 @@ class CappedPaginator(Paginator):
 
     def page(self, number):
         self._number = number
+        queryset = _queryset(self.object_list)
+        deferred = (
+            queryset is not None
+            and not queryset.query.distinct
+            and not queryset.query.combinator
+            and hasattr(self.object_list, "table")
+        )
+        counted = None
+        if deferred and "count" not in self.__dict__ and self._top() - self.per_page >= DEFERRED_FROM:
+            # A deep page's count and keys from one read: the keys in the list's order up to
+            # the count's cap, counted here (the same rows the count reads: the first cap + 1).
+            # Counted apart, the database walked those rows twice, and built the user's
+            # scope (a hashed list of their customers) twice (issue 15: a manager's deal list
+            # page 200, 14 -> 7 ms by EXPLAIN ANALYZE).
+            self.cap = (self._top() // self.step + 1) * self.step
+            counted = list(queryset.values_list("pk", flat=True)[: self.cap + 1])
+            self.capped = len(counted) > self.cap
+            self.__dict__["count"] = len(counted)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        queryset = _queryset(self.object_list)
-        if (
-            bottom < DEFERRED_FROM
-            or queryset is None
-            or queryset.query.distinct
-            or queryset.query.combinator
-            or not hasattr(self.object_list, "table")
-        ):
+        if bottom < DEFERRED_FROM or not deferred:
             return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
+        if counted is not None:
+            keys = counted[bottom:top]
+        else:
+            keys = list(queryset.values_list("pk", flat=True)[bottom:top])
         found = {row.pk: row for row in queryset.filter(pk__in=keys).order_by()}
         records = [found[key] for key in keys if key in found]
         bound = self.object_list  # django-tables2's BoundRows over the table's data

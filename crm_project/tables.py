@@ -19,14 +19,16 @@ is built). The table template (settings.DJANGO_TABLES2_TEMPLATE) uses `table_row
 import inspect
 import weakref
 from datetime import date, datetime
+from decimal import Decimal
 from functools import partialmethod
+from html import escape as html_escape
 
 from django import template
 from django.core.signals import setting_changed
 from django.db import models
 from django.dispatch import receiver
 from django.template.base import render_value_in_context
-from django.utils import dateformat, formats, timezone
+from django.utils import dateformat, formats, numberformat, timezone
 from django.utils.encoding import force_str
 from django.utils.formats import FORMAT_SETTINGS
 from django.utils.functional import Promise
@@ -226,15 +228,23 @@ class _Cell:
         self.choices = _own_choices(model, field, self.display) if len(self.bits) == 1 else None
         self.labels = {}  # choice key -> its label's text, for this table
         # Without a model, which fields have choices is only known per record.
-        self.lean = model is not None and bool(self.bits) and not isinstance(column, (ManyToManyColumn, BaseLinkColumn))
+        self.lean = model is not None and bool(self.bits) and not isinstance(column, ManyToManyColumn)
         self.link = _static_link(bound_column)
+        # A link column whose text is the value and whose href is made from the value alone
+        # (EmailColumn's mailto:): drawn here, not through BoundRow.get_cell (a tenth of the
+        # customer list's Python went to its email column's cells).
+        self.value_link = _value_link(bound_column)
+        if isinstance(column, BaseLinkColumn) and (column.text is not None or self.value_link is None):
+            self.lean = False
         # A column may draw its cells itself: `cell_html(record, table)` returns the cell's
         # safe HTML, the same as its render() gives through BoundRow.get_cell (used for
         # the many cells of the managed base's product columns).
         direct = getattr(column, "cell_html", None)
         self.direct = direct if callable(direct) and not bound_column.link else None
         render = bound_column.render
-        self.plain = getattr(render, "__func__", None) is Column.render
+        function = getattr(render, "__func__", None)
+        # Column.render gives the value; so does a link column's without a text of its own
+        self.plain = function is Column.render or (function is BaseLinkColumn.render and column.text is None)
         args, catch_all = cached_signature(render)
         self.value_only = not catch_all and tuple(args) == ("value",)
         self.empty_values = column.empty_values
@@ -283,6 +293,9 @@ class _Cell:
             content = bound_column.render(value=value)
         else:
             content = call_with_appropriate(bound_column.render, row._optional_cell_arguments(bound_column, value))
+        if self.value_link is not None:
+            href = self.value_link[1](value)
+            return content if href is None else format_html('<a {}href="{}">{}</a>', self.value_link[0], href, content)
         if self.link is not None:
             href = self._href(record)
             if href is not self._EMPTY:
@@ -328,14 +341,31 @@ def _static_link(bound_column) -> str | None:
     return mark_safe(f"{html} " if html else "")  # noqa: S308 - as_html escapes
 
 
+def _value_link(bound_column) -> tuple | None:
+    """(the <a> attributes before href, the href's function of the value) for a link column
+    whose href is `url(value)` (EmailColumn.get_url) and whose attributes do not depend on
+    the row; None for any other column."""
+    link, column = bound_column.link, bound_column.column
+    if type(link) is not LinkTransform or not callable(link.url) or link.reverse_args or link.accessor is not None:
+        return None
+    if link.url != getattr(column, "get_url", None) or cached_signature(link.url) != (("value",), None):
+        return None
+    attrs = link.attrs or {}
+    if "href" in attrs or any(callable(value) for value in attrs.values()):
+        return None
+    html = AttributeDict(attrs).as_html()
+    return mark_safe(f"{html} " if html else ""), link.url  # noqa: S308 - as_html escapes
+
+
 def _escaped(value, context, lazy: dict) -> str:
-    """render_value_in_context, with the common cases (text, safe text, lazy translations)
-    short-cut. `lazy` keeps each lazy translation's text for one table: a column's labels
-    are the same few objects on every row, each translated once (kept alongside, so that
-    no id is reused while the table is drawn)."""
+    """render_value_in_context, with the common cases (text, safe text, lazy translations,
+    decimals, model objects) short-cut. `lazy` keeps each lazy translation's text for one
+    table: a column's labels are the same few objects on every row, each translated once
+    (kept alongside, so that no id is reused while the table is drawn); and, under
+    _NUMBER, the number format of the table's language."""
     kind = type(value)
     if kind is str:
-        return escape(value)
+        return html_escape(value) if context.autoescape else value  # django's escape(), unwrapped
     if kind is SafeString:
         return value
     if isinstance(value, Promise):  # str() then escaped, as the template does
@@ -343,7 +373,24 @@ def _escaped(value, context, lazy: dict) -> str:
         if known is None:
             known = lazy[id(value)] = (value, conditional_escape(str(value)))
         return known[1]
+    if kind is Decimal and context.use_l10n is not False:
+        # formats.localize -> number_format with the language's separators, read once per table
+        number = lazy.get(_NUMBER)
+        if number is None:
+            language = get_language()
+            number = lazy[_NUMBER] = tuple(
+                formats.get_format(name, language, use_l10n=True)
+                for name in ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")
+            )
+        text = numberformat.format(value, number[0], None, number[1], number[2], use_l10n=True)
+        return conditional_escape(text) if context.autoescape else text
+    if isinstance(value, models.Model):  # neither localized nor a local time: its str()
+        text = str(value)
+        return conditional_escape(text) if context.autoescape else text
     return render_value_in_context(value, context)
+
+
+_NUMBER = object()  # _escaped's key for the number format
 
 
 register = template.Library()
@@ -388,11 +435,19 @@ def table_rows(context, table):
 
 
 def _querystring(request, key, value) -> str:
-    """django-tables2's {% querystring_replace key=value %}."""
-    params = dict(request.GET)
+    """django-tables2's {% querystring_replace key=value %}: the query string with `key`
+    set to `value` (in its place, or last). Each parameter is encoded once per request
+    (a header and its page links ask some twenty times); urlencode joins the pairs with
+    "&", so the pieces joined give its text."""
+    query = request.GET
+    known = getattr(request, "_crm_query_pieces", None)
+    if known is None or known[0] is not query:
+        pieces = {name: urlencode({name: values}, doseq=True) for name, values in query.lists()}
+        known = request._crm_query_pieces = (query, pieces)
+    pieces = known[1]
     if key not in ("", None):
-        params[key] = value
-    return escape("?" + urlencode(params, doseq=True))
+        pieces = {**pieces, key: urlencode({key: value}, doseq=True)}
+    return escape("?" + "&".join(piece for piece in pieces.values() if piece))
 
 
 @register.simple_tag(takes_context=True)

@@ -197,14 +197,32 @@ def assignable_managers(user):
 
 def managers_visible(request):
     """The managers of the customers `request.user` sees: a list filter's choices."""
+    if request is None:
+        return get_user_model().objects.none()
+    managers = managers_visible_to(request.user)
+    return get_user_model().objects.none() if managers is None else managers
+
+
+def managers_visible_shape(request) -> tuple | None:
+    """What managers_visible(request) is built from, as a crm_project.prepared shape (the
+    user and scope_key), or None when it is empty whoever asks."""
+    if request is None:
+        return None
+    user = request.user
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if not sees_everything(user) and user_role(user) not in (DIRECTOR, MANAGER):
+        return None
+    return user, scope_key(user)
+
+
+def managers_visible_to(user):
+    """managers_visible for `user`, or None for none at all (managers_visible_shape None)."""
     from .models import Customer
 
     users = get_user_model().objects.order_by("username")
-    if request is None:
-        return users.none()
-    user = request.user
     if not user.is_authenticated or not user.is_active:  # customer_scope's NOTHING
-        return users.none()
+        return None
     # Not "the managers of every visible customer" (a scan of the user's whole base on
     # every list page): the few users who could manage a visible customer, each kept if
     # one such customer exists (an index probe per user). Every customer of a candidate is
@@ -220,7 +238,7 @@ def managers_visible(request):
         covering = _covering_contacts(user).values("handed_over_from")
         candidates = users.filter(Q(pk=user.pk) | Q(pk__in=covering))
     else:
-        return users.none()
+        return None
     return candidates.filter(Exists(Customer.objects.filter(manager=OuterRef("pk"))))
 
 

@@ -4,9 +4,9 @@ from django.db.models import CharField, Func, Q
 from django.db.models.lookups import IContains
 from django.utils.translation import gettext_lazy as _
 
-from crm_project.filters import ValuesModelChoiceFilter, YesNoFilter
+from crm_project.filters import ValuesModelChoiceFilter, YesNoFilter, prepared_options
 
-from .access import managers_visible
+from .access import managers_visible, managers_visible_shape, managers_visible_to
 from .models import Customer
 
 
@@ -43,13 +43,21 @@ def customer_search(queryset, value: str):
 
 class ManagerFilter(ValuesModelChoiceFilter):
     """The managers of the customers the user sees (access.managers_visible), their
-    options read as (key, username): str() of a user is its username."""
+    options read as (key, username): str() of a user is its username. The queryset is built
+    only to validate a chosen manager."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("queryset", managers_visible)
         kwargs.setdefault("label_fields", ("username",))
         kwargs.setdefault("label_from_values", str)
+        kwargs.setdefault("options", _MANAGER_OPTIONS)
         super().__init__(*args, **kwargs)
+
+
+# the options compiled once per user's scope (crm_project.prepared), as managers_visible gives them
+_MANAGER_OPTIONS = prepared_options(
+    lambda user, key: managers_visible_to(user), ("username",), shape=managers_visible_shape
+)
 
 
 class CustomerFilterSet(django_filters.FilterSet):

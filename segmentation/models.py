@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.prepared import Prepared
 from customers.access import customer_scope
 
 from .classification import ClassificationParams
@@ -91,7 +92,10 @@ class SnapshotQuerySet(models.QuerySet):
     def latest_date(self, today=None):
         """The as-of date of the newest successful recompute on or before the business
         today (the customers' current classes): a run dated in the future never counts."""
-        return self.latest_date_query(today).first()
+        from crm_project.dates import business_today
+
+        rows = _LATEST_DATE.rows(today=today or business_today())
+        return rows[0]["as_of"] if rows else None
 
     def latest_date_query(self, today=None):
         """latest_date as a one-row queryset of as_of, to use as a subquery."""
@@ -102,6 +106,10 @@ class SnapshotQuerySet(models.QuerySet):
             .order_by("-as_of")
             .values_list("as_of", flat=True)[:1]
         )
+
+
+# latest_date_query compiled once (crm_project.prepared): every customer list asks it (issue 15)
+_LATEST_DATE = Prepared(lambda *, today: CustomerSnapshot.objects.latest_date_query(today), today=models.DateField())
 
 
 class CustomerSnapshot(models.Model):

@@ -94,3 +94,33 @@ def test_a_deep_page_read_keys_first_shows_the_same_rows(mgr_a, client_for, monk
         html = client.get(reverse("sales_pipeline:deal_list"), {"page": 2, "sort": "-amount"}).content.decode()
         pages.append(re.sub(r'(csrfmiddlewaretoken" value=|X-CSRFToken": )"[^"]+"', "", html))  # masked per request
     assert pages[0] == pages[1]
+
+
+def test_a_deep_page_counts_and_reads_its_keys_in_one_query(mgr_a, client_for, monkeypatch, settings):
+    """A deep page's count comes from the same read as its keys (the first cap + 1 keys in
+    the list's order): no COUNT query, and the same count, rows and links as counted apart."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm_project import pagination
+
+    # given 31 customers, a cap of 10 and pages of 5
+    settings.LIST_COUNT_CAP = 10
+    CustomerFactory.create_batch(31, manager=mgr_a)
+    client = client_for(mgr_a)
+    url = reverse("customers:customer_list")
+    for page in (3, 4, 7, 9):
+        params = {"page": page, "per_page": 5, "sort": "name"}
+        monkeypatch.setattr(pagination, "DEFERRED_FROM", 10_000)
+        expected = _page(client, url, params), client.get(url, params).content.decode()
+        # when the page is deep
+        monkeypatch.setattr(pagination, "DEFERRED_FROM", 1)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, params)
+        # then nothing is counted apart, and the page is the same
+        assert not [q for q in queries if "COUNT(" in q["sql"].upper() and "customers_customer" in q["sql"]], page
+        table = response.context["table"]
+        got = [row.record.pk for row in table.page.object_list], table.paginator.count
+        masked = re.compile(r'(csrfmiddlewaretoken" value=|X-CSRFToken": )"[^"]+"')
+        assert got == expected[0], page
+        assert masked.sub("", response.content.decode()) == masked.sub("", expected[1]), page

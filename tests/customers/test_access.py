@@ -347,3 +347,35 @@ def test_the_manager_filter_offers_exactly_the_managers_of_the_visible_customers
     offered = [u.username for u in managers_visible(SimpleNamespace(user=user))]
     assert set(offered) == expected and offered == sorted(offered)
     assert expected  # every persona sees some managed customer here
+    # the list's options, read through the statement compiled per scope, are the same rows
+    from customers.filters import _MANAGER_OPTIONS
+
+    rows = [(u.pk, u.username) for u in managers_visible(SimpleNamespace(user=user))]
+    assert _MANAGER_OPTIONS(SimpleNamespace(user=user)) == rows
+
+
+def test_the_manager_filter_builds_its_queryset_only_to_check_a_chosen_manager(mgr_a, mgr_c, client_for, monkeypatch):
+    """The customer list's manager options come from a statement compiled once per scope;
+    the filter's queryset (managers_visible) is built only when a manager is chosen, and
+    still refuses one whose customers the user does not see."""
+    from customers import filters
+
+    # given the list's manager filter with its queryset function counted
+    built = []
+    manager_filter = filters.CustomerFilterSet.base_filters["manager"]
+    original = manager_filter.queryset
+    monkeypatch.setattr(manager_filter, "queryset", lambda request: built.append(1) or original(request))
+    CustomerFactory(manager=mgr_a, name="Mine")
+    CustomerFactory(manager=mgr_c, name="Not mine")
+    client = client_for(mgr_a)
+    # when the list is shown without a chosen manager: options, but no queryset built
+    page = client.get("/customers/")
+    assert page.status_code == 200 and not built
+    assert f'<option value="{mgr_a.pk}">{mgr_a.username}</option>' in page.content.decode()
+    # when the user's own manager is chosen: built once, and the list filtered
+    mine = client.get("/customers/", {"manager": mgr_a.pk})
+    assert len(built) == 1 and "Mine" in mine.content.decode()
+    # when another team's manager is typed in: refused, no rows
+    other = client.get("/customers/", {"manager": mgr_c.pk})
+    assert "Not mine" not in other.content.decode()
+    assert "Select a valid choice" in other.content.decode()

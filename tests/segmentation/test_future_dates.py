@@ -67,3 +67,19 @@ def test_the_customer_list_and_card_show_the_classes_of_today_not_of_a_future_da
     assert client.get(cust_a.get_absolute_url()).context["snapshot"].as_of == D
     base = client.get(reverse("customers:managed_base")).context["table"].page.object_list
     assert [row.record.abc_class for row in base] == ["A"]
+
+
+def test_the_latest_date_follows_new_runs_and_the_day_asked_with_one_query(db, django_assert_num_queries):
+    """latest_date runs a statement compiled once (crm_project.prepared): each call reads
+    the runs as they are now, for the day it is given."""
+    # given no run, then runs on two days, one failed later
+    assert CustomerSnapshot.objects.latest_date() is None
+    RecomputeRun.objects.create(as_of=D, status=RecomputeRun.Status.DONE)
+    RecomputeRun.objects.create(as_of=D + timedelta(days=10), status=RecomputeRun.Status.DONE)
+    RecomputeRun.objects.create(as_of=D + timedelta(days=20), status=RecomputeRun.Status.FAILED)
+    # when asked for today and for days in between, then the newest done run up to that day
+    with django_assert_num_queries(1):
+        assert CustomerSnapshot.objects.latest_date() == D + timedelta(days=10)
+    assert CustomerSnapshot.objects.latest_date(D + timedelta(days=9)) == D
+    assert CustomerSnapshot.objects.latest_date(D - timedelta(days=1)) is None
+    assert CustomerSnapshot.objects.latest_date(D + timedelta(days=30)) == D + timedelta(days=10)

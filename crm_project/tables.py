@@ -41,6 +41,7 @@ from django_tables2 import utils as tables_utils
 from django_tables2.columns import Column, ManyToManyColumn, library
 from django_tables2.columns.base import LinkTransform
 from django_tables2.columns.linkcolumn import BaseLinkColumn
+from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRow
 from django_tables2.templatetags.django_tables2 import table_page_range
 from django_tables2.utils import Accessor, AttributeDict, call_with_appropriate
@@ -192,9 +193,40 @@ def install() -> None:
         return
     _installed = True
     tables_utils.signature = cached_signature
+    TableQuerysetData.order_by = _then_by_key(TableQuerysetData.order_by)
     # Registered last, so chosen first for model date fields.
     library.register(LeanDateColumn)
     library.register(LeanDateTimeColumn)
+
+
+def _then_by_key(order_by):
+    """TableQuerysetData.order_by, then by the primary key: rows that tie on the sorted
+    column (customers created in the same second, deals at the same stage) kept one order
+    between requests, so that no row repeats on two pages or falls between them."""
+
+    def order_by_then_key(self, aliases):
+        order_by(self, aliases)
+        self.data = stable_order(self.data)
+
+    return order_by_then_key
+
+
+def stable_order(queryset):
+    """`queryset` with its primary key as the last sort key, in the direction of the key
+    before it (an index on that key can then serve both); as it is when it has no explicit
+    order, is a union, or already ends with its key."""
+    query = queryset.query
+    ordering = list(query.order_by)
+    if not ordering or query.combinator:
+        return queryset
+    last = ordering[-1]
+    if isinstance(last, str):
+        descending, name = last.startswith("-"), last.lstrip("-")
+        if name in ("pk", queryset.model._meta.pk.name, queryset.model._meta.pk.attname):
+            return queryset
+    else:  # an expression: OrderBy(...) or a bare one, ascending
+        descending = bool(getattr(last, "descending", False))
+    return queryset.order_by(*ordering, "-pk" if descending else "pk")
 
 
 def _static_td(table, bound_column) -> str | None:

@@ -8,11 +8,14 @@ import pytest
 from django import forms
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import DateColumn, DateTimeColumn
 
 from crm_project import tables as crm_tables
 from crm_project.form_tags import bootstrap_field, bootstrap_form
+from customers.models import Customer
 
 
 def test_signature_is_cached_and_the_same_as_uncached():
@@ -427,3 +430,49 @@ def test_the_query_string_links_are_django_tables2s(query):
         if key:
             params[key] = value
         assert _querystring(request, key, value) == escape("?" + urlencode(params, doseq=True)), (key, value)
+
+
+# Rows that tie on the sorted column keep one order: the primary key sorts them last
+
+
+@pytest.mark.django_db
+def test_a_list_sorted_on_a_tied_column_pages_through_every_row_once(mgr_a, client_for):
+    from django.conf import settings
+
+    from tests.factories import CustomerFactory
+
+    same_moment = timezone.now()
+    customers = [CustomerFactory(manager=mgr_a, name=f"Tied {n:02d}") for n in range(2 * settings.LIST_PAGE_SIZE + 5)]
+    Customer.objects.filter(pk__in=[c.pk for c in customers]).update(created_at=same_moment)
+    client = client_for(mgr_a)
+    seen = []
+    for page in (1, 2, 3):
+        response = client.get(reverse("customers:customer_list"), {"sort": "-created_at", "page": page})
+        seen += [row.record.pk for row in response.context["table"].page.object_list]
+    assert sorted(seen) == sorted(c.pk for c in customers)  # none twice, none missing
+    assert seen == sorted(seen, reverse=True)  # the ties by key, in the sort's direction
+
+
+def test_stable_order_appends_the_key_once_in_the_last_keys_direction():
+    from django.db.models import F
+
+    from crm_project.tables import stable_order
+
+    def ordering(queryset):
+        return list(queryset.query.order_by)
+
+    assert ordering(stable_order(Customer.objects.order_by("name"))) == ["name", "pk"]
+    assert ordering(stable_order(Customer.objects.order_by("city", "-created_at"))) == ["city", "-created_at", "-pk"]
+    assert ordering(stable_order(Customer.objects.order_by("-id"))) == ["-id"]
+    assert ordering(stable_order(Customer.objects.order_by("name", "pk"))) == ["name", "pk"]
+    assert ordering(stable_order(Customer.objects.all())) == []  # no explicit order: the model's own
+    descending = stable_order(Customer.objects.order_by(F("name").desc()))
+    assert ordering(descending)[-1] == "-pk"
+
+
+@pytest.mark.django_db
+def test_the_table_sorts_with_the_key_last():
+    from customers.tables import CustomerTable
+
+    table = CustomerTable(Customer.objects.all(), order_by=("-created_at",))
+    assert list(table.data.data.query.order_by) == ["-created_at", "-pk"]

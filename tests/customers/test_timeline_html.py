@@ -1,0 +1,60 @@
+"""The card's interactions written in Python (customers.timeline_html) give the markup the
+card's loop over customers/_agenda_interaction.html gave, character for character."""
+
+from datetime import datetime, timezone
+
+import pytest
+from django.template import engines
+from django.utils import translation
+
+from customers.models import Contact, Interaction
+from customers.selectors import card
+
+pytestmark = pytest.mark.django_db
+
+# customers/_card_timeline.html's loop before the rows were written in Python
+TEMPLATE_LOOP = """{% for item in interactions %}{% include "customers/_agenda_interaction.html" %}
+    {% empty %}<li class="list-group-item text-muted" id="timeline-empty">No interactions yet.</li>{% endfor %}"""
+NEW_LOOP = """{% load card_tags %}{% if interactions %}{% interaction_rows interactions %}{% else %}\
+<li class="list-group-item text-muted" id="timeline-empty">No interactions yet.</li>{% endif %}"""
+
+
+def _render(source, interactions):
+    return engines["django"].from_string(source).render({"interactions": interactions})
+
+
+def test_the_timeline_rows_are_the_includes_markup(cust_a, mgr_a, mgr_b):
+    # given interactions of every kind and outcome, with and without a contact, by a manager
+    # with a full name and one without, summaries with markup, newlines and 300+ characters,
+    # and times either side of midnight and of the clock change in the business time zone
+    mgr_a.first_name, mgr_a.last_name = "Ann", "O'Hara <A>"
+    mgr_a.save()
+    contact = Contact.objects.create(customer=cust_a, name='Bob "B" & Co')
+    summaries = ["Plain", "<b>bold</b> & more\nline two\r\nline three", "x" * 299 + "yz" + " tail", ""]
+    moments = [
+        datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc),
+        datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc),
+        datetime(2026, 10, 25, 23, 59, tzinfo=timezone.utc),
+        datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    ]
+    number = 0
+    for kind in Interaction.Kind:
+        for outcome in Interaction.Outcome:
+            Interaction.objects.create(
+                customer=cust_a,
+                manager=(mgr_a, mgr_b)[number % 2],
+                contact=contact if number % 3 else None,
+                kind=kind,
+                outcome=outcome,
+                summary=summaries[number % len(summaries)],
+                occurred_at=moments[number % len(moments)],
+            )
+            number += 1
+    rows = card.interactions(cust_a)
+    assert len(rows) == 25
+    # then each language draws the same markup both ways, and an empty timeline too
+    for language in ("en-gb", "de"):
+        with translation.override(language):
+            assert _render(NEW_LOOP, rows) == _render(TEMPLATE_LOOP, rows)
+    assert _render(NEW_LOOP, []) == _render(TEMPLATE_LOOP, []) != ""
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; more<br>line two<br>line three" in _render(NEW_LOOP, rows)

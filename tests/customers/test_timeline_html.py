@@ -1,7 +1,7 @@
 """The card's interactions written in Python (customers.timeline_html) give the markup the
 card's loop over customers/_agenda_interaction.html gave, character for character."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.template import engines
@@ -32,10 +32,10 @@ def test_the_timeline_rows_are_the_includes_markup(cust_a, mgr_a, mgr_b):
     contact = Contact.objects.create(customer=cust_a, name='Bob "B" & Co')
     summaries = ["Plain", "<b>bold</b> & more\nline two\r\nline three", "x" * 299 + "yz" + " tail", ""]
     moments = [
-        datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc),
-        datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc),
-        datetime(2026, 10, 25, 23, 59, tzinfo=timezone.utc),
-        datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 23, 59, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC),
     ]
     number = 0
     for kind in Interaction.Kind:

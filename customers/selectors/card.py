@@ -8,13 +8,22 @@ the viewer's permissions give) is part of the shape. The scope is in the SQL and
 every request, so a reassigned customer is out of it at once.
 """
 
-from django.db.models import IntegerField
+from django.db.models import BooleanField, ExpressionWrapper, F, FilteredRelation, IntegerField, Q
 from django.http import Http404
 
 from crm_project.prepared import Prepared
 from customers.access import scope_key
 
-from ..models import Contact, Customer, CustomerCompetitor, CustomerProduct, Interaction, PlannedContact, Product
+from ..models import (
+    Contact,
+    Customer,
+    CustomerCompetitor,
+    CustomerProduct,
+    Interaction,
+    PlannedContact,
+    PortraitEntry,
+    Product,
+)
 
 TIMELINE = 30  # interactions on the card
 
@@ -77,14 +86,49 @@ _COMPETITORS = Prepared(
     lambda *, customer: CustomerCompetitor.objects.filter(customer_id=customer).select_related("competitor", "product"),
     customer=IntegerField(),
 )
-_TARGETS = Prepared(
-    lambda *, segment: Product.objects.filter(portrait_entries__segment_id=segment).select_related("line"),
-    segment=IntegerField(),
+# A status's own columns, read on its product's row (its customer and product are known)
+STATUS_COLUMNS = tuple(
+    field.attname
+    for field in CustomerProduct._meta.concrete_fields
+    if field.attname not in ("customer_id", "product_id")
 )
-_STATUSES = Prepared(
-    lambda *, customer: CustomerProduct.objects.filter(customer_id=customer).select_related("product", "product__line"),
-    customer=IntegerField(),
-)
+
+
+def _product_row(*, customer, segment):
+    # the segment's targets and the products the customer has a status for, in one query:
+    # those products (probed by key from the two short id lists: crm_project.lookups'
+    # in_array, not a scan of the catalogue) left-joined to this customer's statuses
+    targets = PortraitEntry.objects.filter(segment_id=segment).values("product_id")
+    recorded = CustomerProduct.objects.filter(customer_id=customer).values("product_id")
+    mine = FilteredRelation("customer_statuses", condition=Q(customer_statuses__customer_id=customer))
+    return (
+        Product.objects.annotate(mine=mine)
+        .filter(Q(pk__in_array=targets) | Q(pk__in_array=recorded))
+        .annotate(is_target=ExpressionWrapper(Q(pk__in_array=targets), output_field=BooleanField()))
+        .annotate(**{f"mine_{name}": F(f"mine__{name}") for name in STATUS_COLUMNS})
+        .select_related("line")
+        .order_by("name", "sku", "pk")
+    )
+
+
+_PRODUCT_ROW = Prepared(_product_row, customer=IntegerField(), segment=IntegerField())
+
+
+def product_row_parts(customer) -> tuple[list[Product], list[CustomerProduct]]:
+    """The target products of the customer's segment with their line (as
+    segment.target_products, by name and sku), and the customer's recorded statuses with
+    product and line (as customer.product_statuses, by product), in one query."""
+    products = _PRODUCT_ROW.objects(customer=customer.pk, segment=customer.segment_id)
+    db, fields = CustomerProduct.objects.db, CustomerProduct._meta.concrete_fields
+    names = [field.attname for field in fields]  # from_db takes the values in the fields' order
+    statuses = []
+    for product in sorted((p for p in products if p.mine_id is not None), key=lambda p: p.pk):
+        known = {"customer_id": customer.pk, "product_id": product.pk}
+        known.update((name, getattr(product, f"mine_{name}")) for name in STATUS_COLUMNS)
+        status = CustomerProduct.from_db(db, names, [known[name] for name in names])
+        status.product = product
+        statuses.append(status)
+    return [product for product in products if product.is_target], _of(customer, statuses)
 
 
 def interactions(customer) -> list[Interaction]:
@@ -103,15 +147,3 @@ def contacts(customer) -> list[Contact]:
 
 def competitor_links(customer) -> list[CustomerCompetitor]:
     return _of(customer, _COMPETITORS.objects(customer=customer.pk))
-
-
-def target_products(segment_id: int) -> list[Product]:
-    """The segment's target products with their line (segment.target_products)."""
-    return _TARGETS.objects(segment=segment_id)
-
-
-def product_statuses(customer) -> list[CustomerProduct]:
-    """The customer's recorded product statuses, with product and line."""
-    return _of(customer, _STATUSES.objects(customer=customer.pk))
-
-

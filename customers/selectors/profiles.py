@@ -53,8 +53,8 @@ def customer_product_row(customer, *, has_statuses: bool = True) -> list[dict]:
     from ..models import CustomerProduct
     from . import card  # the same reads, compiled once (crm_project.prepared)
 
-    targets = card.target_products(customer.segment_id) if customer.segment_id else []
-    recorded = {cp.product_id: cp for cp in card.product_statuses(customer)} if has_statuses else {}
+    targets, statuses = card.product_row_parts(customer) if customer.segment_id or has_statuses else ([], [])
+    recorded = {cp.product_id: cp for cp in statuses}
     row = [{"product": p, "target": True, "status": recorded.pop(p.pk, None)} for p in targets]
     row += [{"product": cp.product, "target": False, "status": cp} for cp in recorded.values()]
     for cell in row:

@@ -10,15 +10,16 @@ escaped.
 
 from django.template.defaultfilters import linebreaksbr
 from django.utils import formats
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
 
+from .agenda_row import escape_text
+
 
 def interaction_row(item) -> str:
     """customers/_agenda_interaction.html for `item` (with manager and contact loaded)."""
-    escape = conditional_escape
+    escape = escape_text  # conditional_escape, plain text through the standard library
     when = escape(formats.date_format(template_localtime(item.occurred_at), "j M Y H:i"))
     contact = f" with {escape(item.contact.name)}" if item.contact else ""
     outcome = (

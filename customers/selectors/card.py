@@ -10,6 +10,7 @@ every request, so a reassigned customer is out of it at once.
 
 from django.db.models import BooleanField, ExpressionWrapper, F, FilteredRelation, IntegerField, Q
 from django.http import Http404
+from django.utils.translation import gettext
 
 from crm_project.prepared import Prepared
 from customers.access import scope_key
@@ -51,7 +52,8 @@ def card_customer(viewer, pk: int, annotations: dict) -> Customer:
     `annotations` (customers.views.customers.card_annotations); Http404 otherwise."""
     found = _CUSTOMER.objects(viewer, scope_key(viewer), tuple(annotations.items()), pk=pk)
     if not found:
-        raise Http404("No customer found matching the query")
+        message = gettext("No %(verbose_name)s found matching the query")  # DetailView's words
+        raise Http404(message % {"verbose_name": Customer._meta.verbose_name})
     return found[0]
 
 

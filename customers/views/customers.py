@@ -113,14 +113,6 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
         # and the section probes their permissions give (customers.selectors.card)
         return card.card_customer(self.request.user, self.kwargs["pk"], card_annotations(self.request))
 
-    def get_queryset(self):
-        # the referrer's name comes with its visibility (referred_by_name), not joined here
-        return (
-            Customer.objects.visible_to(self.request.user)
-            .select_related("manager", "segment")
-            .annotate(**card_annotations(self.request))
-        )
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         customer = self.object

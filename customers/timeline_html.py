@@ -1,18 +1,21 @@
-"""The card's interactions as HTML, written in Python (issue 15).
+"""The card's interactions and open planned contacts as HTML, written in Python (issue 15).
 
 The card lists up to 30 interactions, each through an include of
 customers/_agenda_interaction.html: some fifteen variable lookups and filters a row, the
 card's largest template cost for an active customer. The markup here is the include's,
 character for character (tests/customers/test_timeline_html.py compares them for every
-kind of row); the include stays for the row the quick entry prepends. Every value is
-escaped.
+kind of row); the include stays for the row the quick entry prepends. The planned
+contacts likewise (customers/_agenda_planned.html's loop, for the card and its redraw after
+the quick entry). Every value is escaped.
 """
 
 from django.template.defaultfilters import linebreaksbr
 from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from django.utils.timezone import template_localtime
+from django.utils.timezone import localtime, now, template_localtime
+
+from crm_project.object_urls import page_url
 
 from .agenda_row import escape_text
 
@@ -43,3 +46,29 @@ def interaction_row(item) -> str:
 def interaction_rows(interactions) -> SafeString:
     """The card timeline's loop: each row as the include draws it, then the loop's indent."""
     return mark_safe("".join(interaction_row(item) + "\n    " for item in interactions))  # noqa: S308 -- escaped above
+
+
+def planned_rows(planned_contacts, user) -> SafeString:
+    """customers/_agenda_planned.html's loop over the open planned contacts (with manager and
+    product): the date links to `user`'s agenda on the day when the contact is theirs, and a
+    contact due before today (the business time zone's) is flagged overdue."""
+    escape = escape_text
+    today_iso = formats.date_format(localtime(now()), "Y-m-d")  # what {% now "Y-m-d" %} gave
+    agenda = escape(page_url("customers:agenda"))
+    days: dict = {}
+    parts = []
+    for pc in planned_contacts:
+        due = pc.due_date
+        if due not in days:
+            days[due] = (formats.date_format(due, "Y-m-d"), escape(formats.date_format(due, "D j M Y")))
+        iso, shown = days[due]
+        when = f'<a href="{agenda}?day={escape(iso)}">{shown}</a>' if pc.manager_id == user.pk else shown
+        overdue = '<span class="badge text-bg-danger">overdue</span>' if iso < today_iso else ""
+        product = f" · offer <em>{escape(pc.product.name)}</em>" if pc.product else ""
+        manager = escape(pc.manager.get_full_name() or pc.manager.username)
+        parts.append(
+            f'\n    <li class="list-group-item">\n      {when}\n      {overdue}\n'
+            f"      · {escape(pc.purpose)}{product}\n"
+            f'      · <span class="text-muted">{manager}</span>\n    </li>\n  '
+        )
+    return mark_safe("".join(parts))  # noqa: S308 -- every value above is escaped

@@ -58,3 +58,51 @@ def test_the_timeline_rows_are_the_includes_markup(cust_a, mgr_a, mgr_b):
             assert _render(NEW_LOOP, rows) == _render(TEMPLATE_LOOP, rows)
     assert _render(NEW_LOOP, []) == _render(TEMPLATE_LOOP, []) != ""
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; more<br>line two<br>line three" in _render(NEW_LOOP, rows)
+
+
+# customers/_agenda_planned.html's loop before the rows were written in Python
+TEMPLATE_PLANNED = """{% load crm_urls %}{% now "Y-m-d" as today_iso %}{% for pc in planned_contacts %}
+    <li class="list-group-item">
+      {% if pc.manager_id == user.pk %}<a href="{% page_url 'customers:agenda' %}?day={{ pc.due_date|date:'Y-m-d' }}">\
+{{ pc.due_date|date:"D j M Y" }}</a>{% else %}{{ pc.due_date|date:"D j M Y" }}{% endif %}
+      {% if pc.due_date|date:"Y-m-d" < today_iso %}<span class="badge text-bg-danger">overdue</span>{% endif %}
+      · {{ pc.purpose }}{% if pc.product %} · offer <em>{{ pc.product.name }}</em>{% endif %}
+      · <span class="text-muted">{{ pc.manager.get_full_name|default:pc.manager.username }}</span>
+    </li>
+  {% empty %}<li class="list-group-item text-muted">Nothing planned.</li>{% endfor %}"""
+NEW_PLANNED = """{% load card_tags %}{% if planned_contacts %}{% planned_rows planned_contacts user %}{% else %}\
+<li class="list-group-item text-muted">Nothing planned.</li>{% endif %}"""
+
+
+def test_the_planned_contact_rows_are_the_loops_markup(cust_a, mgr_a, mgr_b):
+    # given open contacts of two managers (one with a full name with markup), past, today and
+    # later in the business time zone, with and without a product, purposes with markup
+    from datetime import timedelta
+
+    from crm_project.dates import business_today
+    from customers.models import PlannedContact
+    from tests.factories import ProductFactory
+
+    mgr_b.first_name = "<Bea>"
+    mgr_b.save()
+    product = ProductFactory(name="Gold & <Silver>")
+    today = business_today()
+    for number, days in enumerate([-40, -1, 0, 0, 1, 300]):
+        PlannedContact.objects.create(
+            customer=cust_a, manager=(mgr_a, mgr_b)[number % 2], due_date=today + timedelta(days=days),
+            purpose=f"Call <{number}> & ask", product=product if number % 3 == 0 else None,
+        )
+    rows = card.planned_contacts(cust_a)
+    assert len(rows) == 6
+    # then the markup is the loop's, for either manager reading it, in two languages
+    for reader in (mgr_a, mgr_b):
+        for language in ("en-gb", "de"):
+            with translation.override(language):
+                context = {"planned_contacts": rows, "user": reader}
+                new = engines["django"].from_string(NEW_PLANNED).render(context)
+                assert new == engines["django"].from_string(TEMPLATE_PLANNED).render(context)
+        assert new.count("overdue") == 2 and new.count("?day=") == 3 and "Gold &amp; &lt;Silver&gt;" in new
+    empty = {"planned_contacts": [], "user": mgr_a}
+    assert engines["django"].from_string(NEW_PLANNED).render(empty) == (
+        engines["django"].from_string(TEMPLATE_PLANNED).render(empty)
+    )

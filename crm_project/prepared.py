@@ -13,6 +13,11 @@ Only what is a parameter may be a Slot: whatever changes the statement's shape (
 scope that depends on the user's role, the length of a list, the day when a window of
 days is written out) must be part of the `shape` the builder is called with, so each
 shape gets its own statement. The last SHAPES shapes are kept.
+
+`objects()` runs a model queryset the same way and gives its model instances, with what
+select_related() joined and the annotations set, as the ORM's ModelIterable builds them:
+for detail pages such as the customer card, whose few queries cost more to build and
+compile than to run.
 """
 
 from collections.abc import Callable
@@ -20,6 +25,7 @@ from threading import Lock
 
 from django.db import connections
 from django.db.models import Expression, Field, IntegerField, QuerySet
+from django.db.models.query import get_related_populators
 
 SHAPES = 64  # statements kept per prepared query (per user and day at most, for a few)
 
@@ -50,12 +56,21 @@ class _Compiled:
         # the ORM's converters of each column (SQLite's dates and decimals, for instance)
         fields = [select[0] for select in compiler.select[0 : compiler.col_count]]
         self.converters = list(compiler.get_converters(fields).items())
+        self.model = None  # a values() queryset's rows are no model instances
+        if query.selected is None and compiler.klass_info is not None:  # what ModelIterable reads from its compiler
+            self.model = compiler.klass_info["model"]
+            select_fields = compiler.klass_info["select_fields"]
+            self.model_slice = slice(select_fields[0], select_fields[-1] + 1)
+            self.init_list = [column[0].target.attname for column in compiler.select[self.model_slice]]
+            self.related_populators = get_related_populators(compiler.klass_info, compiler.select, self.alias)
+            self.annotation_col_map = list((compiler.annotation_col_map or {}).items())
 
 
 class Prepared:
-    """`build(*shape, **values)` gives a values() queryset; `rows(*shape, **values)` runs it as
-    a list of dicts, compiled once per shape with a Slot for each of `fields` (name: the
-    model field its value is prepared for) and run with the values given."""
+    """`build(*shape, **values)` gives a queryset; `rows(*shape, **values)` runs a values() one
+    as a list of dicts, `objects(*shape, **values)` a model one as a list of instances,
+    compiled once per shape with a Slot for each of `fields` (name: the model field its
+    value is prepared for) and run with the values given."""
 
     def __init__(self, build: Callable[..., QuerySet], **fields: Field):
         self.build = build
@@ -63,7 +78,7 @@ class Prepared:
         self._compiled: dict[tuple, _Compiled] = {}
         self._lock = Lock()
 
-    def rows(self, *shape, **values) -> list[dict]:
+    def _statement(self, shape) -> _Compiled:
         statement = self._compiled.get(shape)
         if statement is None:
             statement = _Compiled(self.build(*shape, **self.slots))
@@ -71,6 +86,10 @@ class Prepared:
                 if len(self._compiled) >= SHAPES:  # the oldest goes
                     del self._compiled[next(iter(self._compiled))]
                 self._compiled[shape] = statement
+        return statement
+
+    def _fetch(self, statement: _Compiled, values: dict) -> list:
+        """The statement's rows for `values`, each converted as the ORM converts it."""
         connection = connections[statement.alias]
         params = list(statement.params)
         for index, slot in statement.slots.items():
@@ -78,18 +97,43 @@ class Prepared:
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, params)
             fetched = cursor.fetchall()
-        names, converters = statement.names, statement.converters
+        converters = statement.converters
+        if not converters:
+            return fetched
         rows = []
         for row in fetched:
-            if converters:
-                row = list(row)
-                for position, (functions, expression) in converters:
-                    value = row[position]
-                    for function in functions:
-                        value = function(value, expression, connection)
-                    row[position] = value
-            rows.append(dict(zip(names, row, strict=True)))
+            row = list(row)
+            for position, (functions, expression) in converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            rows.append(row)
         return rows
+
+    def rows(self, *shape, **values) -> list[dict]:
+        statement = self._statement(shape)
+        names = statement.names
+        return [dict(zip(names, row, strict=True)) for row in self._fetch(statement, values)]
+
+    def objects(self, *shape, **values) -> list:
+        """The model instances of a model queryset (not values()), built as ModelIterable
+        builds them: its fields, what select_related() joined, its annotations."""
+        statement = self._statement(shape)
+        if statement.model is None:
+            raise TypeError("Prepared.objects() runs a model queryset, not values()")
+        model, alias, init_list = statement.model, statement.alias, statement.init_list
+        model_slice = statement.model_slice
+        populators, annotations = statement.related_populators, statement.annotation_col_map
+        objects = []
+        for row in self._fetch(statement, values):
+            obj = model.from_db(alias, init_list, row[model_slice])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, position in annotations:
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
 
 
 def id_slots(name: str, places: int) -> list[Slot]:

@@ -2,7 +2,7 @@
 card's open deals, the deals' control points on the agenda, and each agenda row's open
 deal. Each function costs one query, whatever the data size."""
 
-from django.db.models import F, Q, Window
+from django.db.models import F, IntegerField, Q, Window
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import In
 from django.utils.formats import number_format
@@ -27,16 +27,26 @@ def card_annotations(request) -> dict:
     return {"card_open_deals": has_rows(Deal, "customer", status=Deal.Status.OPEN)}
 
 
+# Compiled once per viewer's scope (crm_project.prepared): the card's open deals
+_CARD_DEALS = Prepared(
+    lambda viewer, key, *, customer: (
+        Deal.objects.visible_to(viewer)
+        .filter(customer_id=customer, status=Deal.Status.OPEN)
+        .only("pk", "customer_id", "title", "stage", "amount")  # what the rows show
+        .order_by("stage", "-pk")
+    ),
+    customer=IntegerField(),
+)
+
+
 def open_deals_panel(request, customer) -> hooks.Panel:
     # a deal is its manager's and the customer's manager's: not everyone's who sees a pool customer
     deals = []
     if getattr(customer, "card_open_deals", True):
-        deals = list(
-            customer.deals.visible_to(request.user)
-            .filter(status=Deal.Status.OPEN)
-            .only("pk", "customer_id", "title", "stage", "amount")  # what the rows show
-            .order_by("stage", "-pk")
-        )
+        viewer = request.user
+        deals = _CARD_DEALS.objects(viewer, scope_key(viewer), customer=customer.pk)
+        for deal in deals:  # as from customer.deals: each knows its customer without a query
+            Deal.customer.field.set_cached_value(deal, customer)
     return hooks.Panel(
         template="sales_pipeline/_card_deals.html",
         context={"open_deals": deals, "open_deal_rows": open_deal_rows(deals)},

@@ -14,7 +14,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
-from crm_project.object_urls import object_url
+from crm_project.object_urls import object_url, object_url_for
 
 from .models import Stage
 
@@ -121,12 +121,19 @@ def open_deal_rows(deals) -> SafeString:
     written here for the same reason as the board's cards: a dozen deals through the
     template engine (floatformat and intcomma per amount) were a fifth of the card's
     rendering. `deals`: with pk, title, stage and amount."""
-    number = card_texts()["number"]
-    stages = dict(Stage.choices)
+    if not deals:
+        return mark_safe("")
+    # the number format and the address's shape read once a list, not the card's words
+    number = (
+        formats.get_format("DECIMAL_SEPARATOR"),
+        formats.get_format("NUMBER_GROUPING"),
+        formats.get_format("THOUSAND_SEPARATOR"),
+    )
+    stages, deal_url = dict(Stage.choices), object_url_for("sales_pipeline:deal_detail")
     return mark_safe(  # noqa: S308 -- every value below is escaped
         "".join(
             '\n    <li class="list-group-item d-flex gap-2">'
-            f'<a class="me-auto" href="{conditional_escape(object_url("sales_pipeline:deal_detail", deal.pk))}">'
+            f'<a class="me-auto" href="{conditional_escape(deal_url(deal.pk))}">'
             f"{conditional_escape(deal.title)}</a>\n      "
             f'<span class="text-muted">{conditional_escape(stages.get(deal.stage, deal.stage))}</span>'
             f"<span>{money(deal.amount, number)}</span></li>"

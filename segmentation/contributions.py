@@ -3,10 +3,12 @@ the customer card's classes, and class columns and filters on the customer lists
 
 import django_filters
 import django_tables2 as tables
-from django.db.models import Subquery
+from django.db.models import DateField, IntegerField, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from crm_project import hooks
+from crm_project.dates import business_today
+from crm_project.prepared import Prepared
 
 from . import selectors
 from .models import CustomerSnapshot
@@ -15,10 +17,22 @@ STATUS_CHOICES = CustomerSnapshot.Status.choices
 SEGMENT_CHOICES = CustomerSnapshot.Segment.choices
 
 
+# Compiled once (crm_project.prepared). One row at most (one snapshot per customer and date):
+# no ordering, so no join to the customer that the model's ordering would bring.
+_CARD_SNAPSHOT = Prepared(
+    lambda *, customer, today: CustomerSnapshot.objects.filter(
+        customer_id=customer, as_of=Subquery(CustomerSnapshot.objects.latest_date_query(today))
+    ).order_by()[:1],
+    customer=IntegerField(),
+    today=DateField(),
+)
+
+
 def classes_panel(request, customer) -> hooks.Panel:
     """The card's "Classes and figures": the customer's row of the current snapshot. One
     query: the newest run's date (latest_date) is read inside it."""
-    snapshot = customer.snapshots.filter(as_of=Subquery(CustomerSnapshot.objects.latest_date_query())).first()
+    rows = _CARD_SNAPSHOT.objects(customer=customer.pk, today=business_today())
+    snapshot = rows[0] if rows else None
     return hooks.Panel(template="segmentation/_card_classes.html", context={"snapshot": snapshot}, column="side")
 
 

@@ -51,13 +51,10 @@ def customer_product_row(customer, *, has_statuses: bool = True) -> list[dict]:
     nothing is recorded yet), plus any other product with a recorded status.
     `has_statuses` False: the caller knows the customer has none (no query for them)."""
     from ..models import CustomerProduct
+    from . import card  # the same reads, compiled once (crm_project.prepared)
 
-    targets = list(customer.segment.target_products.select_related("line")) if customer.segment_id else []
-    recorded = (
-        {cp.product_id: cp for cp in customer.product_statuses.select_related("product", "product__line")}
-        if has_statuses
-        else {}
-    )
+    targets, statuses = card.product_row_parts(customer) if customer.segment_id or has_statuses else ([], [])
+    recorded = {cp.product_id: cp for cp in statuses}
     row = [{"product": p, "target": True, "status": recorded.pop(p.pk, None)} for p in targets]
     row += [{"product": cp.product, "target": False, "status": cp} for cp in recorded.values()]
     for cell in row:

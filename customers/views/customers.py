@@ -14,8 +14,9 @@ from ..access import DIRECTOR, user_role
 from ..duplicates import duplicates_for_user, find_duplicates
 from ..filters import CustomerFilterSet, customer_search
 from ..forms import CustomerForm, customer_formsets
-from ..models import Contact, Customer, CustomerCompetitor, CustomerProduct, PlannedContact
+from ..models import Contact, Customer, CustomerCompetitor, CustomerProduct
 from ..portrait import offer_next_from_row
+from ..selectors import card
 from ..selectors import profiles as selectors
 from ..selectors.profiles import history_changes
 from ..services.profiles import customer_save
@@ -107,13 +108,10 @@ class CustomerScopeMixin(LoginRequiredMixin, PermissionRequiredMixin):
 class CustomerDetailView(CustomerScopeMixin, DetailView):
     permission_required = "customers.view_customer"
 
-    def get_queryset(self):
-        # the referrer's name comes with its visibility (referred_by_name), not joined here
-        return (
-            Customer.objects.visible_to(self.request.user)
-            .select_related("manager", "segment")
-            .annotate(**card_annotations(self.request))
-        )
+    def get_object(self, queryset=None):
+        # the customer's query as get_queryset() writes it, compiled once per viewer's scope
+        # and the section probes their permissions give (customers.selectors.card)
+        return card.card_customer(self.request.user, self.kwargs["pk"], card_annotations(self.request))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -126,22 +124,14 @@ class CustomerDetailView(CustomerScopeMixin, DetailView):
             )
             if customer.card_has_history
             else [],
-            contacts=customer.contacts.all() if customer.card_has_contacts else [],
-            competitor_links=customer.competitor_links.select_related("competitor", "product")
-            if customer.card_has_competitors
-            else [],
-            interactions=customer.interactions.select_related("manager", "contact")[:30],
-            planned_contacts=customer.planned_contacts.filter(status=PlannedContact.Status.PLANNED).select_related(
-                "manager", "product"
-            ),
+            contacts=card.contacts(customer) if customer.card_has_contacts else [],
+            competitor_links=card.competitor_links(customer) if customer.card_has_competitors else [],
+            interactions=card.interactions(customer),
+            planned_contacts=card.planned_contacts(customer),
             product_row=product_row,
             offer_next=offer_next_from_row(product_row),
             # the referrer's name when the reader may see it (None otherwise): one query, only for referred customers
-            referred_by_name=customer.referred_by_id
-            and Customer.objects.visible_to(self.request.user)
-            .filter(pk=customer.referred_by_id)
-            .values_list("name", flat=True)
-            .first(),
+            referred_by_name=customer.referred_by_id and card.referrer_name(self.request.user, customer.referred_by_id),
             product_statuses=CustomerProduct.Status.choices,
         )
         context.update(card_panels(self.request, customer))

@@ -67,3 +67,51 @@ def test_a_list_of_ids_takes_a_power_of_two_places_and_finds_the_same_rows(mgr_a
         rows = prepared.rows(places, **id_values("c", ids, places))
         assert rows == list(Deal.objects.filter(customer_id__in=ids).order_by("pk").values("customer_id", "amount"))
         assert all(row["amount"] == Decimal("12.50") for row in rows)
+
+
+def _open_contacts(*, owner):
+    return (
+        PlannedContact.objects.filter(manager_id=owner)
+        .select_related("customer", "customer__manager", "product")
+        .annotate(customer_city=F("customer__city"))
+        .order_by("due_date", "pk")
+    )
+
+
+def test_prepared_objects_are_the_querysets_instances_with_their_joins_and_annotations(
+    mgr_a, mgr_b, monkeypatch, django_assert_num_queries
+):
+    # given planned contacts of two managers, one with a product
+    from tests.factories import ProductFactory
+
+    product = ProductFactory()
+    for number, manager in itertools.product(range(3), [mgr_a, mgr_b]):
+        customer = CustomerFactory(manager=manager, name=f"C{number} {manager.username}", city=f"Town {number}")
+        PlannedContact.objects.create(
+            customer=customer, manager=manager, due_date=date(2026, 3, 1 + number), purpose=f"P{number}",
+            product=product if number == 1 else None,
+        )
+    prepared = Prepared(_open_contacts, owner=IntegerField())
+    prepared.objects(owner=mgr_a.pk)  # compiled
+    compiled = []
+    as_sql = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or as_sql(self, *a, **k))
+    for manager in (mgr_a, mgr_b):
+        expected = list(_open_contacts(owner=manager.pk))
+        compiled.clear()
+        # when it runs: one query, no compilation, and the joined rows need none either
+        with django_assert_num_queries(1):
+            got = prepared.objects(owner=manager.pk)
+            seen = [(pc.customer.name, pc.customer.manager.username, pc.product and pc.product.name) for pc in got]
+        assert compiled == []
+        # then the instances are the queryset's, field by field, joins and annotation too
+        assert [type(pc) for pc in got] == [PlannedContact] * 3
+        assert [(pc.pk, pc.due_date, pc.purpose, pc.customer_city) for pc in got] == [
+            (pc.pk, pc.due_date, pc.purpose, pc.customer_city) for pc in expected
+        ]
+        assert seen == [
+            (pc.customer.name, pc.customer.manager.username, pc.product and pc.product.name) for pc in expected
+        ]
+        assert all(pc._state.db == "default" and not pc._state.adding for pc in got)
+    with pytest.raises(TypeError):
+        Prepared(lambda: PlannedContact.objects.values("pk")).objects()

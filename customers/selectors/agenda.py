@@ -427,10 +427,18 @@ def holiday_greetings(user, holidays: list[dict], *, viewer=None, limit: int = 3
         )
         for number, entry in enumerate(holidays)
     }
-    customers = customers.annotate(**flags)
+    # Counted against each holiday's greeted customers as one hashed list (NOT IN), not an
+    # EXISTS probe per customer: 16,667 probes took 22-61 ms with a holiday in range.
+    greeted = [
+        Greeting.objects.filter(contact__isnull=True, occasion=entry["holiday"].name, occasion_date=entry["date"])
+        .values("customer_id")
+        for entry in holidays
+    ]
     counts = customers.aggregate(
-        total=Count("pk"), **{f"left_{name[8:]}": Count("pk", filter=Q(**{name: False})) for name in flags}
+        total=Count("pk"),
+        **{f"left_{number}": Count("pk", filter=~Q(pk__in=ids)) for number, ids in enumerate(greeted)},
     )
+    customers = customers.annotate(**flags)
     anyone_left = reduce(operator.or_, (Q(**{name: False}) for name in flags))
     to_greet = list(customers.filter(anyone_left).only("pk", "name").order_by("name", "pk")[:limit])
     return [

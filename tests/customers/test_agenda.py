@@ -347,6 +347,28 @@ def test_holiday_greetings_list_the_managers_own_customers_still_to_greet(cust_a
     assert holiday_greetings(mgr_a, holidays, limit=1)[1]["customers"] == [cust_a]
 
 
+
+def test_a_holiday_counts_as_greeted_only_the_customers_own_greeting_on_that_day(cust_a, mgr_a, mgr_b):
+    # given own customers greeted on last year's New Year, through a contact person, or for
+    # another holiday that day, and one greeted rightly, plus a colleague's greeted customer
+    greeted = CustomerFactory(name="Greeted", manager=mgr_a)
+    through_contact = CustomerFactory(name="Contact only", manager=mgr_a)
+    colleagues = CustomerFactory(name="Colleague's", manager=mgr_b)
+    new_year = Holiday.objects.create(name="New Year", date=date(2000, 1, 1))
+    Greeting.objects.create(customer=cust_a, occasion="New Year", occasion_date=date(2026, 1, 1))
+    Greeting.objects.create(customer=cust_a, occasion="Bank day", occasion_date=date(2027, 1, 1))
+    person = Contact.objects.create(customer=through_contact, name="Ann")
+    new_year_day = date(2027, 1, 1)
+    Greeting.objects.create(customer=through_contact, contact=person, occasion="New Year", occasion_date=new_year_day)
+    for customer in (greeted, colleagues):
+        Greeting.objects.create(customer=customer, occasion="New Year", occasion_date=date(2027, 1, 1))
+    # when New Year 2027 is listed for the manager
+    (entry,) = holiday_greetings(mgr_a, [{"date": date(2027, 1, 1), "holiday": new_year}])
+    # then only the customer greeted itself that day is done
+    assert (entry["total"], entry["left"]) == (3, 2)
+    assert {customer.pk for customer in entry["customers"]} == {cust_a.pk, through_contact.pk}
+
+
 #
 # The pages
 #

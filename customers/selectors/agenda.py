@@ -18,7 +18,7 @@ from crm_project.prepared import Prepared
 
 from ..access import scope_key
 from ..models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact
-from ..portrait import offer_next_for
+from ..portrait import offer_next_of
 
 BIRTHDAY = "birthday"  # Greeting.occasion for birthdays; holidays use their name
 PLANNED = PlannedContact.Status.PLANNED
@@ -220,7 +220,7 @@ def agenda_dossier(contacts, *, today: date | None = None, viewer=None) -> list[
     rows = list(contacts)
     customer_ids = {row.customer_id for row in rows}
     segments = {row.customer_id: row.customer.segment_id for row in rows}  # fetched with the rows
-    offers = offer_next_for(customer_ids, today=today, segments=segments) if rows else {}
+    offers = offer_next_of(segments, today=today) if rows else {}
     contributed = [hook(customer_ids, viewer=viewer) for hook in hooks.get_hooks(hooks.AGENDA_DOSSIER)] if rows else []
     kinds = {kind: str(label) for kind, label in Interaction.Kind.choices}  # not lazy: 75 rows escape them
     for row in rows:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customers.access import customer_scope, managed_scope, own_customers_scope, own_records_scope
 from customers.agenda_row import _summary, render_agenda_row, render_agenda_rows
-from customers.models import Contact, Customer, Interaction, PlannedContact
+from customers.models import Contact, Customer, Interaction, PlannedContact, PortraitEntry, Segment
 from customers.selectors.agenda import _window, agenda_dossier, agenda_overdue, month_day_in
 from sales_pipeline.models import Deal
 from tests.factories import CustomerFactory, ProductFactory
@@ -57,10 +57,12 @@ def test_the_pages_rows_in_one_go_are_the_rows_one_by_one(mgr_a, mgr_b):
 
 
 def test_the_rows_read_no_column_left_behind(mgr_a, mgr_b, client_for):
-    # given overdue rows with a product and a colleague's hand-over
+    # given overdue rows with a product and a colleague's hand-over, of customers in a segment with a target
     product = ProductFactory()
+    segment = Segment.objects.create(name="Makers")
+    PortraitEntry.objects.create(segment=segment, product=ProductFactory(name="Target"))
     for number in range(3):
-        customer = CustomerFactory(manager=mgr_a)
+        customer = CustomerFactory(manager=mgr_a, segment=segment)
         PlannedContact.objects.create(customer=customer, manager=mgr_a, due_date=timezone.localdate() - timedelta(1),
                                       purpose=f"P{number}", product=product, handed_over_from=mgr_b)  # fmt: skip
     rows = list(agenda_overdue(mgr_a, timezone.localdate()))
@@ -70,7 +72,9 @@ def test_the_rows_read_no_column_left_behind(mgr_a, mgr_b, client_for):
             str(render_agenda_row(row, today=timezone.localdate(), next_url="/", csrf_token="t", user_pk=mgr_a.pk))
             for row in agenda_dossier(rows, today=timezone.localdate(), viewer=mgr_a)
         )
-    assert len(queries) == 3  # the dossier: target products, product statuses, open deals
+    # the dossier: target products, product statuses, the viewer's permissions and open deals
+    assert len(queries) == 4
+    assert html.count(">Target</span>") == 3
     assert html.count("badge text-bg-secondary") == 3  # "from <colleague>"
     assert client_for(mgr_a).get(reverse("customers:agenda")).status_code == 200
 

@@ -16,7 +16,7 @@ from django.db.models import Count, DateField, Exists, F, IntegerField, OuterRef
 from crm_project import hooks
 from crm_project.prepared import Prepared
 
-from ..access import scope_key
+from ..access import hand_over_targets_of, scope_key
 from ..models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact
 from ..portrait import offer_next_of
 
@@ -270,6 +270,19 @@ def hand_over_status(owner) -> dict[str, list[dict]]:
         else:
             status["held"].append(entry(row, "handed_over_from"))
     return status
+
+
+_HAND_OVER_TARGETS = Prepared(
+    lambda *, owner: hand_over_targets_of(owner).values("pk", "username", "first_name", "last_name"),
+    owner=IntegerField(),
+)  # compiled once (issue 15)
+
+
+def hand_over_target_users(owner) -> list:
+    """customers.access.hand_over_targets(from_user=owner) as users with their pk and names
+    (what the hand-over form's choices draw), in one query compiled once."""
+    user = get_user_model()
+    return [user(**row) for row in _HAND_OVER_TARGETS.rows(owner=owner.pk)]
 
 
 def planned_contact_row(pk: int, *, today: date | None = None, viewer=None) -> PlannedContact:

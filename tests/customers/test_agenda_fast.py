@@ -151,3 +151,21 @@ def test_the_agenda_forms_fields_are_drawn_as_django_draws_them(cust_a, mgr_a, m
             form.is_valid()
         for field in form:
             assert str(lean_widget(field)) == str(field), field.name
+
+
+def test_the_hand_over_forms_colleagues_read_once_draw_the_same_choices_without_a_query(mgr_a, mgr_b):
+    from crm_project.form_tags import lean_widget
+    from customers.interaction_forms import HandOverForm
+    from customers.selectors.agenda import hand_over_target_users
+
+    # given the colleagues a manager may hand over to, read by the agenda's compiled query
+    targets = hand_over_target_users(mgr_a)
+    assert [user.pk for user in targets] == [mgr_b.pk]
+    plain = HandOverForm(from_user=mgr_a, actor=mgr_a)
+    fetched = HandOverForm(from_user=mgr_a, actor=mgr_a, targets=targets)
+    # when the form draws them, then it asks nothing and draws what the queryset draws
+    expected = str(lean_widget(plain["to_user"]))
+    with CaptureQueriesContext(connection) as queries:
+        drawn = str(lean_widget(fetched["to_user"]))
+    assert (drawn, len(queries)) == (expected, 0)
+    assert f'value="{mgr_b.pk}"' in drawn

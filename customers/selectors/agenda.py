@@ -155,17 +155,19 @@ def agenda_page_rows(user, day: date, today: date, *, viewer=None, day_limit: in
 def agenda_counts(user, day: date, today: date, *, viewer=None) -> dict[str, int]:
     """How many open contacts `user` has on `day` and overdue before `today` (not counting
     `day` twice when it is in the past), in one query: the page lists only the first ones."""
+    upto = max(day, today - timedelta(days=1))  # the last day either count takes
     if viewer is None or viewer.pk == user.pk:  # no scope to add: compiled once (crm_project.prepared)
-        rows = _OWN_COUNTS.rows(owner=user.pk, day=day, today=today)
+        rows = _OWN_COUNTS.rows(owner=user.pk, day=day, today=today, upto=upto)
         return {"day": rows[0]["day"], "overdue": rows[0]["overdue"]} if rows else {"day": 0, "overdue": 0}
-    return _counts(_open_contacts(user, viewer), day, today).aggregate(**_count_columns(day, today))
+    return _counts(_open_contacts(user, viewer), day, today, upto).aggregate(**_count_columns(day, today))
 
 
-def _counts(contacts: QuerySet, day, today) -> QuerySet:
+def _counts(contacts: QuerySet, day, today, upto) -> QuerySet:
     # Only the rows either count can take: a range of the (manager, status, due_date)
-    # index, not every open contact the manager has planned ahead; counting the indexed
-    # due_date (never empty) lets it read the index alone.
-    return contacts.filter(Q(due_date=day) | Q(due_date__lt=today))
+    # index up to `upto` (the OR alone is no range: it read every open contact planned
+    # ahead, 16,667 for 5,752 on the bench), counting the indexed due_date (never empty)
+    # so that it reads the index alone.
+    return contacts.filter(Q(due_date=day) | Q(due_date__lt=today), due_date__lte=upto)
 
 
 def _count_columns(day, today) -> dict:
@@ -175,8 +177,8 @@ def _count_columns(day, today) -> dict:
 
 # The same counts of the owner's own contacts, one row (none without contacts on those days)
 _OWN_COUNTS = Prepared(
-    lambda *, owner, day, today: (
-        _counts(PlannedContact.objects.filter(manager_id=owner, status=PLANNED), day, today)
+    lambda *, owner, day, today, upto: (
+        _counts(PlannedContact.objects.filter(manager_id=owner, status=PLANNED), day, today, upto)
         .order_by()
         .values("manager_id")
         .annotate(**_count_columns(day, today))
@@ -184,6 +186,7 @@ _OWN_COUNTS = Prepared(
     owner=IntegerField(),
     day=DateField(),
     today=DateField(),
+    upto=DateField(),
 )
 
 

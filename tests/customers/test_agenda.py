@@ -22,6 +22,7 @@ from customers.models import (
 )
 from customers.selectors.agenda import (
     BIRTHDAY,
+    agenda_counts,
     agenda_day,
     agenda_month,
     agenda_overdue,
@@ -367,6 +368,22 @@ def test_a_holiday_counts_as_greeted_only_the_customers_own_greeting_on_that_day
     # then only the customer greeted itself that day is done
     assert (entry["total"], entry["left"]) == (3, 2)
     assert {customer.pk for customer in entry["customers"]} == {cust_a.pk, through_contact.pk}
+
+
+
+@pytest.mark.parametrize("offset", [-3, -1, 0, 1, 4])
+def test_the_counts_are_the_days_and_the_overdue_contacts_whatever_day_is_shown(cust_a, mgr_a, dir_1, offset):
+    # given open contacts from five days before today to five days after, two a day, and a done one
+    today = DAY
+    for delta in range(-5, 6):
+        plan(cust_a, today + timedelta(days=delta))
+        plan(cust_a, today + timedelta(days=delta), purpose="Again")
+    plan(cust_a, today - timedelta(days=2), status=PlannedContact.Status.DONE)
+    day = today + timedelta(days=offset)
+    # when the counts are asked for a day, then the day has its two and overdue the ten before today, less the day's
+    expected = {"day": 2, "overdue": 10 - (2 if day < today else 0)}
+    assert agenda_counts(mgr_a, day, today) == expected
+    assert agenda_counts(mgr_a, day, today, viewer=dir_1) == expected  # a director's, through the ORM
 
 
 #

@@ -82,10 +82,22 @@ def _formatted(value, fmt: str, language: str) -> str:
     return formats.date_format(value, fmt)
 
 
+_TIME_FORMAT_CHARACTERS = frozenset("aAcefgGhHiIOPrsTuUZ")  # what the date filter reads off a time
+
+
+@lru_cache(maxsize=64)
+def _reads_time(fmt: str) -> bool:
+    return not _TIME_FORMAT_CHARACTERS.isdisjoint(fmt)
+
+
 def _day(value, fmt: str) -> str:
-    """The `date` filter's output: an aware datetime in local time first."""
+    """The `date` filter's output: an aware datetime in local time first; for a format of
+    the day alone, its day (so 75 last contacts, each its own moment, share a handful of
+    formatted days)."""
     if hasattr(value, "tzinfo") and timezone.is_aware(value):
         value = timezone.localtime(value)
+        if not _reads_time(fmt):
+            value = value.date()
     return _formatted(value, fmt, get_language())
 
 

@@ -169,3 +169,19 @@ def test_the_hand_over_forms_colleagues_read_once_draw_the_same_choices_without_
         drawn = str(lean_widget(fetched["to_user"]))
     assert (drawn, len(queries)) == (expected, 0)
     assert f'value="{mgr_b.pk}"' in drawn
+
+
+@pytest.mark.parametrize("fmt", ["j M Y", "D j M", "D j M Y", "j M Y H:i", "N j, P"])
+def test_a_rows_day_is_what_the_templates_date_filter_writes_for_any_moment(fmt):
+    from datetime import UTC, datetime
+
+    from django.template.defaultfilters import date as date_filter
+
+    from customers.agenda_row import _day
+
+    # moments either side of midnight in the business time zone (summer time: 23:30 UTC is the next day)
+    moments = [datetime(2026, 7, 10, hour, 30, tzinfo=UTC) for hour in (0, 11, 21, 22, 23)]
+    for moment in moments:  # the template localises an aware moment before the filter (expects_localtime)
+        assert _day(moment, fmt) == date_filter(timezone.localtime(moment), fmt), moment
+    if "H" not in fmt and "P" not in fmt:  # and a plain day
+        assert _day(date(2026, 7, 10), fmt) == date_filter(date(2026, 7, 10), fmt)

@@ -118,6 +118,10 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Statements compiled once (crm_project.prepared) are also prepared on the PostgreSQL
+# server, once per connection. Off behind a pooler in transaction mode (pgbouncer), where
+# a connection's next transaction may run in another server session.
+DATABASE_SERVER_PREPARED = env.bool("DATABASE_SERVER_PREPARED", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     # The planner's default random_page_cost (4) prices an index probe for a spinning disk;

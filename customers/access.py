@@ -269,13 +269,18 @@ def hand_over_targets(*, from_user, actor):
     whoever hands it over (a director and an administrator too: the colleague covering
     must be one the team's director directs). A manager without a team has no one.
     `actor` is kept for the callers; the rule does not depend on it."""
+    return hand_over_targets_of(from_user.pk)
+
+
+def hand_over_targets_of(from_user_id):
+    """hand_over_targets by the id of whoever hands over (a value or a prepared query's slot)."""
     from .models import TeamMembership
 
-    team = TeamMembership.objects.filter(user=from_user).values("team_id")
+    team = TeamMembership.objects.filter(user_id=from_user_id).values("team_id")
     return (
         get_user_model()
         .objects.filter(is_active=True, groups__name=MANAGER, team_membership__team_id__in=team)
-        .exclude(pk=from_user.pk)
+        .exclude(pk=from_user_id)
         .order_by("first_name", "last_name", "username")
     )
 

@@ -82,10 +82,22 @@ def _formatted(value, fmt: str, language: str) -> str:
     return formats.date_format(value, fmt)
 
 
+_TIME_FORMAT_CHARACTERS = frozenset("aAcefgGhHiIOPrsTuUZ")  # what the date filter reads off a time
+
+
+@lru_cache(maxsize=64)
+def _reads_time(fmt: str) -> bool:
+    return not _TIME_FORMAT_CHARACTERS.isdisjoint(fmt)
+
+
 def _day(value, fmt: str) -> str:
-    """The `date` filter's output: an aware datetime in local time first."""
+    """The `date` filter's output: an aware datetime in local time first; for a format of
+    the day alone, its day (so 75 last contacts, each its own moment, share a handful of
+    formatted days)."""
     if hasattr(value, "tzinfo") and timezone.is_aware(value):
         value = timezone.localtime(value)
+        if not _reads_time(fmt):
+            value = value.date()
     return _formatted(value, fmt, get_language())
 
 
@@ -133,6 +145,14 @@ def _badges(row, today, phrases) -> str:
     return "".join(parts)
 
 
+def _offer_badge_of(name) -> str:
+    return f'<span class="badge text-bg-light border">{escape_text(name)}</span>'
+
+
+# A page offers the same few products to most of its 75 customers: each name escaped once.
+_offer_badge = lru_cache(maxsize=4096)(_offer_badge_of)  # plain str only: a SafeString is equal to its text
+
+
 def _dossier(row, labels) -> str:
     escape = escape_text
     if row.last_at:
@@ -145,7 +165,8 @@ def _dossier(row, labels) -> str:
         text = f'<a href="{escape(item.url)}">{escape(item.text)}</a>' if item.url else escape(item.text)
         items.append(TERM.format(escape(item.label), text))
     if row.offer_next:
-        offers = " ".join(f'<span class="badge text-bg-light border">{escape(p.name)}</span>' for p in row.offer_next)
+        badge, badge_of = _offer_badge, _offer_badge_of
+        offers = " ".join(badge(p.name) if type(p.name) is str else badge_of(p.name) for p in row.offer_next)
     else:
         offers = f'<span class="text-muted">{labels["nothing_offered"]}</span>'
     items.append(TERM.format(labels["offer_next"], offers))

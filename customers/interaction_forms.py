@@ -57,7 +57,8 @@ class FetchedChoiceIterator(forms.models.ModelChoiceIterator):
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset:
+        fetched = getattr(self.field, "fetched", None)  # the choices already read, if the caller has them
+        for obj in self.queryset if fetched is None else fetched:
             yield self.choice(obj)
 
 
@@ -151,9 +152,13 @@ class HandOverForm(StyledForm):
     start = forms.DateField(required=False, label="From", widget=DateInput(), help_text="Empty: from the start.")
     end = forms.DateField(required=False, label="Until", widget=DateInput(), help_text="Empty: to the end.")
 
-    def __init__(self, *args, from_user, actor, **kwargs):
+    def __init__(self, *args, from_user, actor, targets=None, **kwargs):
+        """`targets`: the colleagues of hand_over_targets already read (users with pk and
+        names), drawn as the choices instead of reading them again; a bound form still
+        checks its choice against the queryset."""
         super().__init__(*args, auto_id="id_handover_%s", **kwargs)
         self.fields["to_user"].queryset = hand_over_targets(from_user=from_user, actor=actor)
+        self.fields["to_user"].fetched = targets
 
     def clean(self):
         data = super().clean()

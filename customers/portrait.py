@@ -5,10 +5,23 @@ from collections import defaultdict
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)  # fmt: skip
 from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.lookups import In
 
 from crm_project.dates import business_today, months_before
+from crm_project.prepared import Prepared, id_places, id_slots, id_values
 
 from .models import Customer, CustomerProduct, PortraitEntry, Product
 
@@ -49,6 +62,50 @@ def offer_next_for(
         )
         .values_list("customer_id", "product_id")
     )
+    return {
+        customer_id: [p for p in targets.get(segment_id, []) if (customer_id, p.pk) not in blocked]
+        for customer_id, segment_id in segments.items()
+    }
+
+
+def _targets(places: int):
+    return (
+        PortraitEntry.objects.filter(In(F("segment_id"), id_slots("segment", places)))
+        .order_by("product__name")
+        .values("segment_id", "product_id", "product__name")
+    )
+
+
+def _blocked(places: int, *, refused_after):
+    return CustomerProduct.objects.filter(In(F("customer_id"), id_slots("customer", places))).filter(
+        Q(status=CustomerProduct.Status.IN_USE)
+        | Q(status=CustomerProduct.Status.REFUSED, status_date__gt=refused_after)
+    ).values("customer_id", "product_id")
+
+
+# offer_next_for's two queries, compiled once per number of places (crm_project.prepared)
+_TARGETS = Prepared(_targets)
+_BLOCKED = Prepared(_blocked, refused_after=DateField())
+
+
+def offer_next_of(segments: dict, *, today: date | None = None) -> dict[int, list[Product]]:
+    """offer_next_for with each customer's segment at hand (`segments`: {customer id:
+    segment id}), its two queries compiled once, for a page that draws the products' names
+    (the agenda): each product a Product with its pk and name only."""
+    segment_ids = set(segments.values()) - {None}
+    if not segment_ids:
+        return {customer_id: [] for customer_id in segments}
+    places = id_places(segment_ids)
+    targets, products = defaultdict(list), {}
+    for row in _TARGETS.rows(places, **id_values("segment", segment_ids, places)):
+        product = products.get(row["product_id"])
+        if product is None:
+            product = products[row["product_id"]] = Product(pk=row["product_id"], name=row["product__name"])
+        targets[row["segment_id"]].append(product)
+    refused_after = months_before(today or business_today(), REFUSAL_MEMORY_MONTHS)
+    places = id_places(segments)
+    rows = _BLOCKED.rows(places, refused_after=refused_after, **id_values("customer", segments, places))
+    blocked = {(row["customer_id"], row["product_id"]) for row in rows}
     return {
         customer_id: [p for p in targets.get(segment_id, []) if (customer_id, p.pk) not in blocked]
         for customer_id, segment_id in segments.items()

@@ -122,6 +122,12 @@ class Greeting(models.Model):
                 name="one_customer_greeting_per_occasion",
             ),
         ]
+        indexes = [
+            # The agenda's "who is greeted on this holiday / these birthdays": a range of one
+            # occasion's days, not a scan of every greeting ever recorded (they pile up yearly).
+            models.Index(fields=["occasion", "occasion_date", "customer"], include=["contact"],
+                         name="greeting_occasion_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occasion} {self.occasion_date}: {self.customer}"

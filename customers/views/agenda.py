@@ -34,6 +34,7 @@ from ..models import Contact, Customer, PlannedContact
 from ..selectors import agenda as selectors
 from ..services import agenda as services
 
+CHANGE_CONTACTS = "customers.change_plannedcontact"  # who sees the hand-over form
 GREETING_DAYS = 14  # how far ahead the agenda lists birthdays and holidays
 # The page stays fast however much piles up: it lists the first rows and says how many there are.
 DAY_LIMIT, OVERDUE_LIMIT, GREETING_LIMIT = 50, 25, 30
@@ -160,7 +161,12 @@ def agenda(request):
         "more_birthdays": max(len(birthdays) - GREETING_LIMIT, 0),
         "holidays": selectors.holiday_greetings(owner, holidays, viewer=viewer, limit=GREETING_LIMIT),
         "managers": assignable_managers(request.user),
-        "hand_over_form": HandOverForm(from_user=owner, actor=request.user),
+        "hand_over_form": HandOverForm(
+            from_user=owner,
+            actor=request.user,
+            # read here (compiled once) only where the page draws the form
+            targets=selectors.hand_over_target_users(owner) if viewer.has_perm(CHANGE_CONTACTS) else None,
+        ),
         "hand_overs": selectors.hand_over_status(owner),
         "next": request.get_full_path(),
         "hook_rows": agenda_hook_rows(viewer=viewer, owner=owner, today=today),

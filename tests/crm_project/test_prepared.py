@@ -6,13 +6,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db.models import DateField, F, IntegerField
+from django.db import connection
+from django.db.models import CharField, DateField, F, IntegerField, Value
 from django.db.models.lookups import In
 from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
 
 from crm_project.prepared import Prepared, id_places, id_slots, id_values
-from customers.models import PlannedContact
+from customers.models import Customer, PlannedContact
 from sales_pipeline.models import Deal
+from sales_pipeline.models.deals import Stage
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +118,42 @@ def test_prepared_objects_are_the_querysets_instances_with_their_joins_and_annot
         assert all(pc._state.db == "default" and not pc._state.adding for pc in got)
     with pytest.raises(TypeError):
         Prepared(lambda: PlannedContact.objects.values("pk")).objects()
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements are PostgreSQL's")
+def test_on_postgresql_a_prepared_query_is_planned_once_per_connection_and_typed_as_its_literals(mgr_a):
+    # given a statement with a string, an integer choice, a date and a null among its values
+    customer = CustomerFactory(manager=mgr_a, name="Ada")
+    Deal.objects.create(customer=customer, manager=mgr_a, title="D", sale_type="short_push", stage=2, amount=5)
+    prepared = Prepared(
+        lambda *, owner, stage, since: (
+            Deal.objects.filter(manager_id=owner, stage=stage, created_at__date__gte=since, lost_reason__isnull=True)
+            .annotate(tag=Value("deal", output_field=CharField()))
+            .values("tag", "title", "stage", "customer__name")
+        ),
+        owner=IntegerField(),
+        stage=IntegerField(),
+        since=DateField(),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        # when it runs three times on one connection
+        runs = [prepared.rows(owner=mgr_a.pk, stage=Stage(2), since=date(2020, 1, 1)) for _ in range(3)]
+    # then it gives the rows with their types, as the queryset does
+    assert runs == [[{"tag": "deal", "title": "D", "stage": 2, "customer__name": "Ada"}]] * 3
+    assert prepared.rows(owner=mgr_a.pk, stage=3, since=date(2020, 1, 1)) == []
+    # and PostgreSQL parsed it once: the first run prepares it, the later ones name it
+    sql = [query["sql"] for query in queries]
+    assert sql[0].startswith("PREPARE crm_") and all(text.startswith("EXECUTE crm_") for text in sql[1:])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'crm\\_%%'")
+        assert cursor.fetchone()[0] >= 1
+
+
+@pytest.mark.django_db
+def test_behind_a_transaction_pooler_the_statements_are_not_prepared_on_the_server(mgr_a, settings):
+    settings.DATABASE_SERVER_PREPARED = False
+    CustomerFactory(manager=mgr_a, name="Ada")
+    prepared = Prepared(lambda *, owner: Customer.objects.filter(manager_id=owner).values("name"), owner=IntegerField())
+    with CaptureQueriesContext(connection) as queries:
+        runs = [prepared.rows(owner=mgr_a.pk) for _ in range(2)]
+    assert runs == [[{"name": "Ada"}]] * 2
+    assert not any(query["sql"].startswith(("PREPARE", "EXECUTE")) for query in queries)

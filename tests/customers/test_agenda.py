@@ -22,6 +22,7 @@ from customers.models import (
 )
 from customers.selectors.agenda import (
     BIRTHDAY,
+    agenda_counts,
     agenda_day,
     agenda_month,
     agenda_overdue,
@@ -345,6 +346,44 @@ def test_holiday_greetings_list_the_managers_own_customers_still_to_greet(cust_a
     assert (second["customers"], second["left"], second["total"]) == ([cust_a, other], 2, 2)
     # and the list is cut at the limit while the count stays whole
     assert holiday_greetings(mgr_a, holidays, limit=1)[1]["customers"] == [cust_a]
+
+
+
+def test_a_holiday_counts_as_greeted_only_the_customers_own_greeting_on_that_day(cust_a, mgr_a, mgr_b):
+    # given own customers greeted on last year's New Year, through a contact person, or for
+    # another holiday that day, and one greeted rightly, plus a colleague's greeted customer
+    greeted = CustomerFactory(name="Greeted", manager=mgr_a)
+    through_contact = CustomerFactory(name="Contact only", manager=mgr_a)
+    colleagues = CustomerFactory(name="Colleague's", manager=mgr_b)
+    new_year = Holiday.objects.create(name="New Year", date=date(2000, 1, 1))
+    Greeting.objects.create(customer=cust_a, occasion="New Year", occasion_date=date(2026, 1, 1))
+    Greeting.objects.create(customer=cust_a, occasion="Bank day", occasion_date=date(2027, 1, 1))
+    person = Contact.objects.create(customer=through_contact, name="Ann")
+    new_year_day = date(2027, 1, 1)
+    Greeting.objects.create(customer=through_contact, contact=person, occasion="New Year", occasion_date=new_year_day)
+    for customer in (greeted, colleagues):
+        Greeting.objects.create(customer=customer, occasion="New Year", occasion_date=date(2027, 1, 1))
+    # when New Year 2027 is listed for the manager
+    (entry,) = holiday_greetings(mgr_a, [{"date": date(2027, 1, 1), "holiday": new_year}])
+    # then only the customer greeted itself that day is done
+    assert (entry["total"], entry["left"]) == (3, 2)
+    assert {customer.pk for customer in entry["customers"]} == {cust_a.pk, through_contact.pk}
+
+
+
+@pytest.mark.parametrize("offset", [-3, -1, 0, 1, 4])
+def test_the_counts_are_the_days_and_the_overdue_contacts_whatever_day_is_shown(cust_a, mgr_a, dir_1, offset):
+    # given open contacts from five days before today to five days after, two a day, and a done one
+    today = DAY
+    for delta in range(-5, 6):
+        plan(cust_a, today + timedelta(days=delta))
+        plan(cust_a, today + timedelta(days=delta), purpose="Again")
+    plan(cust_a, today - timedelta(days=2), status=PlannedContact.Status.DONE)
+    day = today + timedelta(days=offset)
+    # when the counts are asked for a day, then the day has its two and overdue the ten before today, less the day's
+    expected = {"day": 2, "overdue": 10 - (2 if day < today else 0)}
+    assert agenda_counts(mgr_a, day, today) == expected
+    assert agenda_counts(mgr_a, day, today, viewer=dir_1) == expected  # a director's, through the ORM
 
 
 #

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customers.access import customer_scope, managed_scope, own_customers_scope, own_records_scope
 from customers.agenda_row import _summary, render_agenda_row, render_agenda_rows
-from customers.models import Contact, Customer, Interaction, PlannedContact
+from customers.models import Contact, Customer, Interaction, PlannedContact, PortraitEntry, Segment
 from customers.selectors.agenda import _window, agenda_dossier, agenda_overdue, month_day_in
 from sales_pipeline.models import Deal
 from tests.factories import CustomerFactory, ProductFactory
@@ -57,10 +57,12 @@ def test_the_pages_rows_in_one_go_are_the_rows_one_by_one(mgr_a, mgr_b):
 
 
 def test_the_rows_read_no_column_left_behind(mgr_a, mgr_b, client_for):
-    # given overdue rows with a product and a colleague's hand-over
+    # given overdue rows with a product and a colleague's hand-over, of customers in a segment with a target
     product = ProductFactory()
+    segment = Segment.objects.create(name="Makers")
+    PortraitEntry.objects.create(segment=segment, product=ProductFactory(name="Target"))
     for number in range(3):
-        customer = CustomerFactory(manager=mgr_a)
+        customer = CustomerFactory(manager=mgr_a, segment=segment)
         PlannedContact.objects.create(customer=customer, manager=mgr_a, due_date=timezone.localdate() - timedelta(1),
                                       purpose=f"P{number}", product=product, handed_over_from=mgr_b)  # fmt: skip
     rows = list(agenda_overdue(mgr_a, timezone.localdate()))
@@ -70,7 +72,9 @@ def test_the_rows_read_no_column_left_behind(mgr_a, mgr_b, client_for):
             str(render_agenda_row(row, today=timezone.localdate(), next_url="/", csrf_token="t", user_pk=mgr_a.pk))
             for row in agenda_dossier(rows, today=timezone.localdate(), viewer=mgr_a)
         )
-    assert len(queries) == 3  # the dossier: target products, product statuses, open deals
+    # the dossier: target products, product statuses, the viewer's permissions and open deals
+    assert len(queries) == 4
+    assert html.count(">Target</span>") == 3
     assert html.count("badge text-bg-secondary") == 3  # "from <colleague>"
     assert client_for(mgr_a).get(reverse("customers:agenda")).status_code == 200
 
@@ -147,3 +151,37 @@ def test_the_agenda_forms_fields_are_drawn_as_django_draws_them(cust_a, mgr_a, m
             form.is_valid()
         for field in form:
             assert str(lean_widget(field)) == str(field), field.name
+
+
+def test_the_hand_over_forms_colleagues_read_once_draw_the_same_choices_without_a_query(mgr_a, mgr_b):
+    from crm_project.form_tags import lean_widget
+    from customers.interaction_forms import HandOverForm
+    from customers.selectors.agenda import hand_over_target_users
+
+    # given the colleagues a manager may hand over to, read by the agenda's compiled query
+    targets = hand_over_target_users(mgr_a)
+    assert [user.pk for user in targets] == [mgr_b.pk]
+    plain = HandOverForm(from_user=mgr_a, actor=mgr_a)
+    fetched = HandOverForm(from_user=mgr_a, actor=mgr_a, targets=targets)
+    # when the form draws them, then it asks nothing and draws what the queryset draws
+    expected = str(lean_widget(plain["to_user"]))
+    with CaptureQueriesContext(connection) as queries:
+        drawn = str(lean_widget(fetched["to_user"]))
+    assert (drawn, len(queries)) == (expected, 0)
+    assert f'value="{mgr_b.pk}"' in drawn
+
+
+@pytest.mark.parametrize("fmt", ["j M Y", "D j M", "D j M Y", "j M Y H:i", "N j, P"])
+def test_a_rows_day_is_what_the_templates_date_filter_writes_for_any_moment(fmt):
+    from datetime import UTC, datetime
+
+    from django.template.defaultfilters import date as date_filter
+
+    from customers.agenda_row import _day
+
+    # moments either side of midnight in the business time zone (summer time: 23:30 UTC is the next day)
+    moments = [datetime(2026, 7, 10, hour, 30, tzinfo=UTC) for hour in (0, 11, 21, 22, 23)]
+    for moment in moments:  # the template localises an aware moment before the filter (expects_localtime)
+        assert _day(moment, fmt) == date_filter(timezone.localtime(moment), fmt), moment
+    if "H" not in fmt and "P" not in fmt:  # and a plain day
+        assert _day(date(2026, 7, 10), fmt) == date_filter(date(2026, 7, 10), fmt)

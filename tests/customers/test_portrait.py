@@ -59,6 +59,10 @@ def test_offer_next_skips_products_in_use_and_recent_refusals(db):
     # the card reads the same rule from the product row it has already fetched
     assert offer_from_row(customer, TODAY) == offers
 
+    # the agenda's compiled version gives the same, in the same order
+    assert portrait.offer_next_of({customer.pk: customer.segment_id}, today=TODAY)[customer.pk] == offers
+    assert portrait.offer_next_of({customer.pk: None}, today=TODAY) == {customer.pk: []}
+
 
 def test_a_refusal_exactly_six_months_ago_no_longer_blocks_the_offer(db):
     # Issue 11, item 9: the six months are half-open; 26 May is exactly six months before 26 Nov.
@@ -74,6 +78,11 @@ def test_a_refusal_exactly_six_months_ago_no_longer_blocks_the_offer(db):
     status(february, on_the_day, "refused", date(2026, 2, 28))
     assert portrait.offer_next_for([february.pk], today=date(2026, 8, 31))[february.pk] == [on_the_day, day_after]
     assert offer_from_row(february, date(2026, 8, 31)) == [on_the_day, day_after]
+    # and the agenda's compiled version, for both customers at once
+    segments = {customer.pk: customer.segment_id, february.pk: february.segment_id}
+    for today in (TODAY, date(2026, 8, 31)):
+        expected = portrait.offer_next_for(list(segments), today=today)
+        assert portrait.offer_next_of(segments, today=today) == expected
 
 
 def offer_from_row(customer, today):

@@ -284,7 +284,7 @@ def tier_distribution(*, user) -> list[dict]:
             .values("n")
         )
         cards = cards + Coalesce(Subquery(live, output_field=IntegerField()), 0)
-    tier = Tier.objects.filter(pk=OuterRef("tier"))
+    tier = Tier.objects.filter(pk=OuterRef("tier")).order_by()
     rows = (
         CardTotal.objects.filter(status=Card.Status.ACTIVE, program__kind=Program.Kind.TIERED)
         .values("program", "tier")

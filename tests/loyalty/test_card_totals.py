@@ -4,12 +4,13 @@ holders; liability and tier_distribution read them within the user's scope and g
 the live queries over visible_cards give."""
 
 import random
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 
 from customers.models import Customer, PlannedContact
@@ -230,3 +231,46 @@ def test_on_postgresql_truncating_the_cards_empties_the_totals(mgr_a, cust_a):
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Card._meta.db_table} CASCADE")
     assert CardTotal.objects.count() == 0
+
+
+def _in_thread(work, started: threading.Event, done: threading.Event):
+    def run():
+        try:
+            started.wait(10)
+            with transaction.atomic():
+                work()
+        finally:
+            done.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["card", "reassignment"])
+def test_on_postgresql_a_card_written_while_its_holder_is_reassigned_counts_once(first, mgr_a, mgr_b):
+    # Without the card trigger's lock on the holder, the points land under the old manager
+    # while the reassignment moves only the cards it saw.
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    holder = CustomerFactory(manager=mgr_a)
+    program = points_program()
+    card = services.card_issue(program=program, holder=holder, issued_on=D0)
+
+    def write_card():
+        Card.objects.filter(pk=card.pk).update(balance=F("balance") + 7)
+
+    def reassign():
+        Customer.objects.filter(pk=holder.pk).update(manager=mgr_b)
+
+    mine, theirs = (write_card, reassign) if first == "card" else (reassign, write_card)
+    wrote, other_done = threading.Event(), threading.Event()
+    thread = _in_thread(theirs, wrote, other_done)
+    with transaction.atomic():
+        mine()
+        wrote.set()
+        assert not other_done.wait(0.5), "the other writer should wait for this transaction"
+    thread.join(10)
+    assert stored_totals() == live_totals() == {(mgr_b.pk, program.pk, 0, "active"): (1, 7)}

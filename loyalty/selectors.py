@@ -16,6 +16,7 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     Max,
     Min,
@@ -36,7 +37,7 @@ from segmentation import selectors as segments
 from segmentation.models import ClassificationSettings
 
 from . import discounts
-from .models import CampaignMember, CampaignStep, Card, MeasureCount, MeasureFill, PointsEntry, Program
+from .models import CampaignMember, CampaignStep, Card, CardTotal, MeasureCount, MeasureFill, PointsEntry, Program, Tier
 
 ZERO = Decimal(0)
 PAGE_PERIODS = 4  # the measures page's dates: today and the three period ends before
@@ -335,16 +336,49 @@ def visible_cards(user):
     return Card.objects.visible_to(user)
 
 
+def _card_totals(user):
+    """(CardTotal rows `user` counts: a filter on them, live cards of the holders handed
+    over to `user` (customers.access.counted_scope) or None). Together they are exactly
+    visible_cards: a bearer card's row (-1) only for those who see everything."""
+    scope, covered = counted_scope(user, manager="holder_manager")
+    return scope, None if covered is None else Card.objects.filter(holder_id__in=covered)
+
+
 def tier_distribution(*, user) -> list[dict]:
-    """Active cards of tiered programs per program and tier: {program, tier, rank, cards}."""
+    """Active cards of tiered programs per program and tier: {program, tier, rank, cards}.
+    From CardTotal (kept by triggers, migration 0007), a few rows, instead of every card
+    joined with its holder (issue 15). One query."""
+    scope, handed_over = _card_totals(user)
+    # Every program and tier with an active card of anyone's, counted within the scope:
+    # a handed-over holder's cards sit under its manager's rows, so their key is among these.
+    cards = Coalesce(Sum("cards", filter=scope), 0)
+    if handed_over is not None:
+        live = (
+            handed_over.filter(status=Card.Status.ACTIVE, program=OuterRef("program"))
+            .annotate(tier_key=Coalesce("tier_id", 0))
+            .filter(tier_key=OuterRef("tier"))
+            .values("program")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        cards = cards + Coalesce(Subquery(live, output_field=IntegerField()), 0)
+    tier = Tier.objects.filter(pk=OuterRef("tier")).order_by()
     rows = (
-        visible_cards(user)
-        .filter(status=Card.Status.ACTIVE, program__kind=Program.Kind.TIERED)
-        .values(program_name=F("program__name"), tier_name=F("tier__name"), rank=F("tier__rank"))
-        .annotate(cards=Count("pk"))
+        CardTotal.objects.filter(status=Card.Status.ACTIVE, program__kind=Program.Kind.TIERED)
+        .values("program", "tier")
+        .annotate(
+            cards=cards,
+            program_name=F("program__name"),
+            tier_name=Subquery(tier.values("name")),
+            rank=Subquery(tier.values("rank")),
+        )
         .order_by("program_name", "rank")
     )
-    return list(rows)
+    return [
+        {"program_name": row["program_name"], "tier_name": row["tier_name"], "rank": row["rank"], "cards": row["cards"]}
+        for row in rows
+        if row["cards"]
+    ]
 
 
 @dataclass
@@ -356,14 +390,21 @@ class Liability:
 
 def liability(*, user, today: date) -> Liability:
     """Outstanding points x the point's value, and what of it expires within 30/60/90 days
-    (lots not yet expired, remaining points)."""
-    value = ExpressionWrapper(
-        F("balance") * F("program__point_value"), output_field=DecimalField(max_digits=20, decimal_places=4)
-    )
-    totals = (
-        visible_cards(user)
-        .filter(program__kind=Program.Kind.POINTS)
-        .aggregate(points=Coalesce(Sum("balance"), 0), value=Coalesce(Sum(value), ZERO, output_field=DecimalField()))
+    (lots not yet expired, remaining points). The outstanding points from CardTotal (kept
+    by triggers, migration 0007), multiplied by the program's value over its few rows."""
+    scope, handed_over = _card_totals(user)
+    money = DecimalField(max_digits=20, decimal_places=4)
+    value = ExpressionWrapper(F("points") * F("program__point_value"), output_field=money)
+    points, amount = Coalesce(Sum("points"), 0), Coalesce(Sum(value), ZERO, output_field=money)
+    if handed_over is not None:
+        # one sum over the handed-over holders' cards, as a scalar subquery of the same query
+        live = handed_over.filter(program__kind=Program.Kind.POINTS).order_by()
+        live_points = live.values(n=Func("balance", function="SUM"))
+        live_value = live.values(v=Func(F("balance") * F("program__point_value"), function="SUM", output_field=money))
+        points = points + Coalesce(Subquery(live_points, output_field=BigIntegerField()), 0)
+        amount = amount + Coalesce(Subquery(live_value, output_field=money), ZERO, output_field=money)
+    totals = CardTotal.objects.filter(scope, program__kind=Program.Kind.POINTS).aggregate(
+        outstanding=points, outstanding_value=amount
     )
     lots = PointsEntry.objects.filter(card__in=visible_cards(user).values("pk"), remaining__gt=0, expires_on__gt=today)
     lot_value = ExpressionWrapper(
@@ -376,8 +417,8 @@ def liability(*, user, today: date) -> Liability:
         windows[f"v{days}"] = Coalesce(Sum(lot_value, filter=within), ZERO, output_field=DecimalField())
     expiring = lots.aggregate(**windows)
     return Liability(
-        points=totals["points"],
-        value=Decimal(totals["value"]).quantize(Decimal("0.01")),
+        points=totals["outstanding"],
+        value=Decimal(totals["outstanding_value"]).quantize(Decimal("0.01")),
         expiring=[(d, expiring[f"p{d}"], Decimal(expiring[f"v{d}"]).quantize(Decimal("0.01"))) for d in (30, 60, 90)],
     )
 

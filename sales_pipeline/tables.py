@@ -1,9 +1,14 @@
 import django_tables2 as tables
 
+from crm_project.tables import LeanDateColumn
+
 from .models import SettlementImport, SettlementLine
 
 
 class SettlementLineTable(tables.Table):
+    # a day holds thousands of lines: by customer within it, so that the ledger's (date,
+    # customer) index gives the order and the key only breaks ties among a customer's lines
+    date = LeanDateColumn(order_by=("date", "customer_id"))
     customer = tables.Column(linkify=True, order_by=("customer__name",))
     product = tables.Column(accessor="product__sku", verbose_name="Product", default="")
     manager = tables.Column(order_by=("manager__username",), default="")

@@ -476,3 +476,17 @@ def test_the_table_sorts_with_the_key_last():
 
     table = CustomerTable(Customer.objects.all(), order_by=("-created_at",))
     assert list(table.data.data.query.order_by) == ["-created_at", "-pk"]
+
+
+@pytest.mark.django_db
+def test_settlement_lines_break_a_days_ties_by_customer_before_the_key():
+    """A day holds thousands of lines: by customer within it the ledger's (date, customer)
+    index gives the order, and the key sorts only a customer's lines of the day (the key
+    straight after the date made PostgreSQL sort a whole day's lines: 19 ms against 0.2)."""
+    from sales_pipeline.models import SettlementLine
+    from sales_pipeline.tables import SettlementLineTable
+
+    table = SettlementLineTable(SettlementLine.objects.all())
+    assert list(table.data.data.query.order_by) == ["-date", "-customer_id", "-pk"]
+    table = SettlementLineTable(SettlementLine.objects.all(), order_by=("date",))
+    assert list(table.data.data.query.order_by) == ["date", "customer_id", "pk"]

@@ -52,6 +52,7 @@ def parse_args(argv=None):
     parser.add_argument("--users", default="25,50,100")
     parser.add_argument("--duration", type=int, default=60, help="measured seconds per step")
     parser.add_argument("--spawn-rate", type=float, default=2.0)
+    parser.add_argument("--think", default="1-3", help="seconds between a user's clicks, e.g. 1-5 (PERF-01)")
     parser.add_argument("--saturation-users", type=int, default=20, help="0: no saturation run")
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
@@ -289,13 +290,14 @@ def main(argv=None) -> int:
         memory = (lambda: rss_mb(gunicorn.pid)) if args.soak else None
         for users, duration in steps:
             print(f"  server drained in {drained(host):.0f} s", flush=True)
-            result = run_locust(args, env, host, users, duration, "1-3", out / f"load_{users}", memory)
-            report.append(table(f"{users} users, 1-3 s think time, {duration} s:", result))
+            result = run_locust(args, env, host, users, duration, args.think, out / f"load_{users}", memory)
+            report.append(table(f"{users} users, {args.think} s think time, {duration} s:", result))
             a = aggregate(result)
             # a step without a single answered request failed too (the smoke's check)
             failures += a["failures"] + (result["exit"] not in (0, 1)) + (a["requests"] == 0)
             summary.append(
-                f"| {users} | 1-3 s | {a['rps']:.1f} | {a['p50']} | {a['p95']} | {a['p99']} | {a['failures']} |"
+                f"| {users} | {args.think} s | {a['rps']:.1f} | {a['p50']} | {a['p95']} | {a['p99']} "
+                f"| {a['failures']} |"
             )
             if result["memory"]:
                 samples = result["memory"]

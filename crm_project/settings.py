@@ -240,6 +240,8 @@ LOGOUT_REDIRECT_URL = "login"
 # A reset link works once, for an hour (crm_project/password_reset.py).
 PASSWORD_RESET_TIMEOUT = 60 * 60
 
+# Django's database sessions, read with a statement compiled once (issue 15)
+SESSION_ENGINE = "crm_project.session_store"
 # Idle sessions end after SESSION_IDLE_MINUTES; a request renews the clock, writing the
 # session at most once a minute (crm_project.session_renewal).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60

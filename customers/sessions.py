@@ -12,11 +12,12 @@ from crm_project.session_renewal import mark_renewed
 
 from .models import LoginSession
 
-DB_SESSIONS = "django.contrib.sessions.backends.db"
+# the session stores that keep a row per session (ours reads Django's rows faster)
+DB_SESSIONS = ("django.contrib.sessions.backends.db", "crm_project.session_store")
 
 
 def session_record(*, user, session_key: str) -> None:
-    if settings.SESSION_ENGINE != DB_SESSIONS or not session_key:
+    if settings.SESSION_ENGINE not in DB_SESSIONS or not session_key:
         return  # another session store keeps no rows to map
     LoginSession.objects.update_or_create(session_id=session_key, defaults={"user": user})
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -176,20 +176,24 @@ def stored_counts(user) -> dict[str, tuple[int, int]]:
 
 def _recent_interaction_counts(user) -> tuple[int, int]:
     """(planned, all) of the interactions since the first instant of the first local day
-    counted: the whole UTC days from the stored rows, the hours of the local day that fall
-    in the UTC day before (or the whole UTC day, where the zone is behind UTC) live."""
+    counted, from the stored UTC days, corrected live by the hours between that instant and
+    the nearer UTC midnight (at most 12, read through the manager's time index): from the
+    midnight before, the hours before the instant are taken off; from the one after, the
+    hours up to it added."""
     start = _start_of(_since()).astimezone(UTC)
-    first_whole_day = start.date() if start.time() == time.min else start.date() + timedelta(days=1)
-    whole_days_from = datetime.combine(first_whole_day, time.min, tzinfo=UTC)
+    midnight_before = datetime.combine(start.date(), time.min, tzinfo=UTC)
+    if start - midnight_before <= timedelta(hours=12):
+        first_day, sign, hours = start.date(), -1, (midnight_before, start)
+    else:
+        first_day, sign, hours = start.date() + timedelta(days=1), 1, (start, midnight_before + timedelta(days=1))
     scope = figures_scope(user)
-    stored = InteractionDayTotal.objects.filter(scope, day__gte=first_whole_day).aggregate(
+    stored = InteractionDayTotal.objects.filter(scope, day__gte=first_day).aggregate(
         good=Sum("planned"), total=Sum("interactions")
     )
-    planned_in = PlannedContact.objects.filter(planned_in__isnull=False).values("planned_in_id")
-    live = Interaction.objects.filter(scope, occurred_at__gte=start, occurred_at__lt=whole_days_from).aggregate(
-        good=Count("pk", filter=Q(pk__in=planned_in)), total=Count("pk")
+    live = Interaction.objects.filter(scope, occurred_at__gte=hours[0], occurred_at__lt=hours[1]).aggregate(
+        good=Count("pk", filter=Exists(PlannedContact.objects.filter(planned_in=OuterRef("pk")))), total=Count("pk")
     )
-    return (stored["good"] or 0) + live["good"], (stored["total"] or 0) + live["total"]
+    return (stored["good"] or 0) + sign * live["good"], (stored["total"] or 0) + sign * live["total"]
 
 
 def graded_checks(request) -> list[GradedCheck]:

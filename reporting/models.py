@@ -226,3 +226,64 @@ class HealthThreshold(models.Model):
     def clean(self):
         if not Decimal(0) <= self.fair <= self.good <= Decimal(1):
             raise ValidationError(_("Thresholds must satisfy 0 ≤ '+/-' ≤ '+' ≤ 1."))
+
+
+# Process health's counts, kept by database triggers (migration 0004) in the statement that
+# writes the records counted, on PostgreSQL and SQLite, whoever writes: the page reads a few
+# rows per manager instead of counting every visible deal, customer and recent interaction
+# (issue 15). The application never writes them; reporting.health reads them within the
+# user's scope and the tests compare them with the live counts.
+
+
+class DealCheckTotal(models.Model):
+    """The deals counted per (deal manager, customer's manager; 0 for a pool customer) for
+    the deal checks: lost (with a refusal reason), offers sent (with an expiry date), won
+    (with the satisfaction survey sent)."""
+
+    pk = models.CompositePrimaryKey("manager", "customer_manager")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    # 0 for a pool customer: no database key (the rows come from deals and customers)
+    customer_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    deals = models.PositiveIntegerField(help_text="Deals; the row goes when it reaches 0.")
+    lost = models.PositiveIntegerField()
+    lost_with_reason = models.PositiveIntegerField()
+    offered = models.PositiveIntegerField()
+    offered_with_expiry = models.PositiveIntegerField()
+    won = models.PositiveIntegerField()
+    won_with_survey = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.manager_id}/{self.customer_manager_id}: {self.deals}"
+
+
+class CustomerCheckTotal(models.Model):
+    """The customers counted per manager (0 for the pool), and those with a target segment."""
+
+    manager = models.IntegerField(primary_key=True, help_text="The manager's id, 0 for none.")
+    customers = models.PositiveIntegerField(help_text="Customers; the row goes when it reaches 0.")
+    with_segment = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.manager}: {self.with_segment}/{self.customers}"
+
+
+class InteractionDayTotal(models.Model):
+    """The interactions counted per (manager, UTC day of occurred_at), and those some planned
+    contact was planned in. UTC days, not local ones: the rows do not depend on the time
+    zone setting; reporting.health counts the part of the first local day that lies in
+    the UTC day before live."""
+
+    pk = models.CompositePrimaryKey("manager", "day")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    day = models.DateField()
+    interactions = models.PositiveIntegerField(help_text="Interactions; the row goes when it reaches 0.")
+    planned = models.PositiveIntegerField(help_text="Of them, those some planned contact was planned in.")
+
+    def __str__(self) -> str:
+        return f"{self.manager_id} {self.day}: {self.planned}/{self.interactions}"

@@ -33,7 +33,12 @@ class Interaction(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-occurred_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"]),
+            # A manager's interactions of a few hours: process health counts those of the
+            # first local day that its per-day totals do not hold (reporting.health).
+            models.Index(fields=["manager", "occurred_at"], name="interaction_manager_occurred"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} with {self.customer} on {self.occurred_at:%Y-%m-%d}"

@@ -3,15 +3,33 @@ from django.db.models import Q
 from django.forms import DateInput
 from django.utils.translation import gettext_lazy as _
 
-from crm_project.filters import YesNoFilter
+from crm_project.filters import ValuesModelChoiceFilter, YesNoFilter, prepared_options
 
 from .models import Campaign, Card, Program, Tier
+
+# The options compiled once (crm_project.prepared) and read as values: as model objects,
+# each list read every program and every tier with its program through a server-side
+# cursor (DECLARE, FETCH, CLOSE) on every page. str() of a program and a tier is its name.
+_PROGRAM_OPTIONS = prepared_options(lambda: Program.objects.all(), ("name",))
+_TIER_OPTIONS = prepared_options(lambda: Tier.objects.all(), ("name",))
 
 
 class CardFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Number or customer"))
-    program = django_filters.ModelChoiceFilter(queryset=Program.objects.all(), empty_label=_("Any program"))
-    tier = django_filters.ModelChoiceFilter(queryset=Tier.objects.select_related("program"), empty_label=_("Any tier"))
+    program = ValuesModelChoiceFilter(
+        queryset=Program.objects.all(),
+        label_fields=("name",),
+        label_from_values=str,
+        empty_label=_("Any program"),
+        options=_PROGRAM_OPTIONS,
+    )
+    tier = ValuesModelChoiceFilter(
+        queryset=Tier.objects.all(),
+        label_fields=("name",),
+        label_from_values=str,
+        empty_label=_("Any tier"),
+        options=_TIER_OPTIONS,
+    )
     status = django_filters.ChoiceFilter(choices=Card.Status.choices, empty_label=_("Any status"))
     bearer = YesNoFilter(field_name="holder", lookup_expr="isnull", label=_("Bearer card"))
     balance_min = django_filters.NumberFilter(field_name="balance", lookup_expr="gte", label=_("Points from"))

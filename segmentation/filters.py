@@ -1,7 +1,7 @@
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
-from customers.access import managers_visible
-from customers.filters import customer_search
+from customers.filters import ManagerFilter, customer_search
 from customers.models import Customer
 
 from .models import CustomerSnapshot
@@ -9,9 +9,9 @@ from .models import CustomerSnapshot
 
 class ClassChangeFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Customer")
-    manager = django_filters.ModelChoiceFilter(
-        field_name="customer__manager", queryset=managers_visible, empty_label="Any manager"
-    )
+    # the options through the customer list's statement compiled per viewer's scope
+    # (customers.filters.ManagerFilter), not a queryset of users built and read per page
+    manager = ManagerFilter(field_name="customer__manager", label=_("Customer manager"), empty_label=_("Any manager"))
 
     class Meta:
         model = CustomerSnapshot

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import pandas as pd
 from django.db import connection
@@ -88,14 +89,19 @@ def one_time_buyers(customers, *, as_of: date, ages: tuple[int, int]):
     )
 
 
-def classes_as_of(as_of: date | None):
+def classes_as_of(as_of: date | None, calendar: "SnapshotCalendar | None" = None):
     """The classes and statuses of every customer as of `as_of`, from whichever store holds
     that date: its full snapshot (the last SNAPSHOT_WINDOW_DAYS days and month ends,
     figures included), or else the class intervals, which hold every computed date for
     ever. A queryset of rows with `customer`, `customer_id`, `status`, `abc`, `xyz` and
     `rfm_segment` (and `visible_to(user)`); the figures (value, cov, r, f, m, ...) only when
-    `has_figures(rows)`. Empty for a date no recompute finished. Two queries at most."""
+    `has_figures(rows)`. Empty for a date no recompute finished. Two queries at most, none
+    with a `calendar` (snapshot_calendar) read in the same request."""
     snapshots = CustomerSnapshot.objects.filter(as_of=as_of)
+    if calendar is not None:  # the same decision from the dates already read
+        if as_of is None or as_of in calendar.held or as_of not in calendar.done:
+            return snapshots
+        return ClassInterval.objects.filter(valid_from__lte=as_of, valid_to__gt=as_of)
     # Whether the date has rows, read in the (as_of, customer) index's order: exists() is
     # unordered, and PostgreSQL then scanned the table from its oldest rows to the newest
     # date's first one (160,000 rows, 13 ms, to find today's).
@@ -125,10 +131,26 @@ def computed_date_on_or_before(as_of: date) -> date | None:
         return _as_date(cursor.fetchone()[0])
 
 
+class SnapshotCalendar(NamedTuple):
+    """snapshot_dates with what they are made of: the dates holding snapshot rows (`held`)
+    and those of finished recomputes (`done`), from which classes_as_of tells a date's store
+    without asking the database again."""
+
+    dates: list[date]
+    held: frozenset[date]
+    done: frozenset[date]
+
+
 def snapshot_dates() -> list[date]:
     """The dates whose classes can be read, newest first: every finished recompute's,
-    and any date holding snapshot rows. The snapshot dates are read by skipping down the
-    (as_of, customer) index, one probe per date, where DISTINCT read every row's entry."""
+    and any date holding snapshot rows."""
+    return snapshot_calendar().dates
+
+
+def snapshot_calendar() -> SnapshotCalendar:
+    """snapshot_dates and the two sets they come from, in two queries. The snapshot dates
+    are read by skipping down the (as_of, customer) index, one probe per date, where
+    DISTINCT read every row's entry."""
     runs = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE).values_list("as_of", flat=True)
     table = CustomerSnapshot._meta.db_table
     with connection.cursor() as cursor:
@@ -139,8 +161,9 @@ def snapshot_dates() -> list[date]:
             f" WHERE held.as_of IS NOT NULL"
             f") SELECT as_of FROM held WHERE as_of IS NOT NULL"
         )
-        held = [_as_date(row[0]) for row in cursor.fetchall()]
-    return sorted({*runs, *held}, reverse=True)
+        held = frozenset(_as_date(row[0]) for row in cursor.fetchall())
+    done = frozenset(runs)
+    return SnapshotCalendar(sorted(done | held, reverse=True), held, done)
 
 
 def _as_date(value) -> date | None:
@@ -240,14 +263,15 @@ def _overview_sums(rows, *, figures: bool) -> OverviewCounts:
     return matrix, statuses, rfm, segments
 
 
-def class_changes(*, user, before: date, after: date, field: str = "abc"):
+def class_changes(*, user, before: date, after: date, field: str = "abc", calendar: SnapshotCalendar | None = None):
     """Customers' classes at `after` (classes_as_of rows) whose `field` (abc, xyz or
     status) differs from the same customer's at `before`, the old value annotated as
     `previous` ("" when the customer had no classes then). One query for the list,
-    scoped to the user (plus classes_as_of's look-ups)."""
+    scoped to the user (plus classes_as_of's look-ups and the finished runs' count, none
+    of them with the `calendar` the page read its dates from)."""
     # The old classes joined through the customer (at most one row of a date per customer),
     # where a subquery per row made the page's count and rows cost one look-up per customer.
-    if has_figures(classes_as_of(before)):  # a full snapshot, or no classes that day (no row joins)
+    if has_figures(classes_as_of(before, calendar)):  # a full snapshot, or no classes that day (no row joins)
         old = FilteredRelation("customer__snapshots", condition=Q(customer__snapshots__as_of=before))
     else:
         old = FilteredRelation(
@@ -256,9 +280,12 @@ def class_changes(*, user, before: date, after: date, field: str = "abc"):
                 customer__class_intervals__valid_from__lte=before, customer__class_intervals__valid_to__gt=before
             ),
         )
-    rows = classes_as_of(after).visible_to(user)
-    done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=[before, after])
-    if before != after and done.count() == 2:
+    rows = classes_as_of(after, calendar).visible_to(user)
+    if calendar is not None:
+        both_done = before in calendar.done and after in calendar.done
+    else:  # as_of is unique: two finished runs are the two dates'
+        both_done = RecomputeRun.objects.filter(status=RecomputeRun.Status.DONE, as_of__in=[before, after]).count() == 2
+    if before != after and both_done:
         # Both dates computed: the intervals hold both dates' classes, so a customer whose
         # classes differ (or who had none on one of them) has no interval holding both: an
         # interval of theirs starts or ends after the earlier date and on or before the

@@ -136,13 +136,18 @@ class ClassChangeListView(ScopedListView):
     export_name = "class-changes"
 
     def get_queryset(self):
-        dates = selectors.snapshot_dates()
+        # the dates and where each is held, read once: the two dates' stores and whether both
+        # were computed come from them, not from three more queries
+        calendar = selectors.snapshot_calendar()
+        dates = calendar.dates
         after = self._date("after", dates[0] if dates else None)
         before = self._date("before", dates[1] if len(dates) > 1 else after)
         self.dates, self.before, self.after = dates, before, after
         field = self.request.GET.get("field") if self.request.GET.get("field") in {"abc", "xyz", "status"} else "abc"
         self.field = field
-        return selectors.class_changes(user=self.request.user, before=before, after=after, field=field)
+        return selectors.class_changes(
+            user=self.request.user, before=before, after=after, field=field, calendar=calendar
+        )
 
     def _date(self, name, default):
         try:

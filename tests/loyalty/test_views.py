@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -390,3 +391,45 @@ def test_each_program_kind_gives_its_discount_at_the_point_of_sale(
         assert choice.rule is None
     else:
         assert stated in choice.rule.label and choice.rule.label in response.content.decode()
+
+
+def test_the_program_and_tier_filters_offer_every_program_and_tier_without_building_them(mgr_a, client_for):
+    """The card list's program and tier options read as values through compiled statements
+    (loyalty.filters): the same <select>s as the model choice filters gave (programs by name,
+    tiers by program and rank, labelled by name), no Program or Tier object built for them."""
+    from django.db.models.signals import post_init
+
+    from loyalty.models import Tier
+
+    points, tiers = points_program(name="Zeta points"), tiered_program(name="Alpha tiers")
+    make_cards(2, mgr_a, points)  # no card with a tier: the rows build no Tier
+    built = []
+
+    def count(sender, **kwargs):
+        built.append(sender)
+
+    client = client_for(mgr_a)
+    post_init.connect(count, sender=Tier)
+    try:
+        html = client.get(reverse("loyalty:card_list")).content.decode()
+    finally:
+        post_init.disconnect(count, sender=Tier)
+    assert built == []
+
+    def options(name):
+        select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+        return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+
+    assert options("program") == [("", "Any program"), (str(tiers.pk), "Alpha tiers"), (str(points.pk), "Zeta points")]
+    by_rank = Tier.objects.filter(program=tiers).order_by("rank")
+    assert options("tier") == [("", "Any tier"), *((str(tier.pk), tier.name) for tier in by_rank)]
+    assert [name for _, name in options("tier")[1:]] == ["Silver", "Gold", "Platinum"]
+    # a chosen program or tier still filters, and a key that is none is refused (no rows)
+    page = client.get(reverse("loyalty:card_list"), {"program": tiers.pk}).content.decode()
+    assert "0 found" in page
+    page = client.get(reverse("loyalty:card_list"), {"tier": by_rank[0].pk}).content.decode()
+    assert "0 found" in page
+    page = client.get(reverse("loyalty:card_list"), {"program": points.pk}).content.decode()
+    assert "2 found" in page
+    response = client.get(reverse("loyalty:card_list"), {"program": 999999})
+    assert not response.context["filter"].is_valid()

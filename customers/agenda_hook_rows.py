@@ -7,12 +7,11 @@ value escaped and each date formatted once per page. The HTML is the template's
 (customers/_agenda_hook_rows.html before), less the whitespace between cells.
 """
 
-from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 
 from crm_project.object_urls import object_url_for
 
-from .agenda_row import escape_text
+from .agenda_row import escape_text, formatted_day
 
 ROW = (
     '<tr class="agenda-hook-row {slug}{overdue}">'
@@ -33,7 +32,7 @@ def agenda_hook_rows(rows) -> SafeString:
     for row in rows:
         day = days.get(row.date)
         if day is None:
-            day = days[row.date] = escape(date_format(row.date, "j M Y")) if row.date else ""
+            day = days[row.date] = escape(formatted_day(row.date, "j M Y")) if row.date else ""
         customer = ""
         if row.customer_id:
             url = customer_url(row.customer_id)

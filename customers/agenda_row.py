@@ -9,6 +9,7 @@ the page and the row redrawn after an htmx action (template tag `agenda_row`).
 """
 
 import unicodedata
+from datetime import date
 from functools import lru_cache
 from html import escape as _html_escape
 from urllib.parse import quote_plus
@@ -90,15 +91,24 @@ def _reads_time(fmt: str) -> bool:
     return not _TIME_FORMAT_CHARACTERS.isdisjoint(fmt)
 
 
-def _day(value, fmt: str) -> str:
+def _day(value, fmt: str, language: str | None = None, zone=None) -> str:
     """The `date` filter's output: an aware datetime in local time first; for a format of
     the day alone, its day (so 75 last contacts, each its own moment, share a handful of
-    formatted days)."""
+    formatted days). A page's rows pass its `language` and time `zone`, read once."""
     if hasattr(value, "tzinfo") and timezone.is_aware(value):
-        value = timezone.localtime(value)
+        value = value.astimezone(zone or timezone.get_current_timezone())  # timezone.localtime
         if not _reads_time(fmt):
             value = value.date()
-    return _formatted(value, fmt, get_language())
+    return _formatted(value, fmt, language or get_language())
+
+
+def formatted_day(value: date, fmt: str) -> str:
+    """formats.date_format(value, fmt) of a date, formatted once per language (a page of
+    other apps' rows shows some seventy, dated on a few dozen days that recur from one
+    request to the next). Anything but a plain date goes straight to date_format."""
+    if type(value) is date:
+        return _formatted(value, fmt, get_language())
+    return formats.date_format(value, fmt)
 
 
 ROW = (
@@ -125,11 +135,12 @@ ACTIONS = (
 )
 
 
-def _badges(row, today, phrases) -> str:
+def _badges(row, page) -> str:
     escape = escape_text
+    phrases = page.phrases
     parts = []
-    if row.due_date < today and row.status == PLANNED:
-        text = phrases["due"] % {"day": _day(row.due_date, "D j M")}
+    if row.due_date < page.today and row.status == PLANNED:
+        text = phrases["due"] % {"day": _day(row.due_date, "D j M", page.language, page.zone)}
         parts.append(f'<span class="badge text-bg-danger">{escape(text)}</span>')
     parts.append(f"<span>{escape(row.purpose)}</span>")
     if row.product_id:
@@ -153,11 +164,13 @@ def _offer_badge_of(name) -> str:
 _offer_badge = lru_cache(maxsize=4096)(_offer_badge_of)  # plain str only: a SafeString is equal to its text
 
 
-def _dossier(row, labels) -> str:
+def _dossier(row, page) -> str:
     escape = escape_text
+    labels = page.labels
     if row.last_at:
         summary = _summary(row.last_summary or "")
-        last = f"{escape(_day(row.last_at, 'j M Y'))} · {escape(row.last_kind_label)} · {escape(summary)}"
+        day = _day(row.last_at, "j M Y", page.language, page.zone)
+        last = f"{escape(day)} · {escape(row.last_kind_label)} · {escape(summary)}"
     else:
         last = f'<span class="text-muted">{labels["none_yet"]}</span>'
     items = [TERM.format(labels["last_contact"], last)]
@@ -206,7 +219,8 @@ class _Page:
     shapes, the escaped `next` and CSRF token; worked out once for a page's 75 rows."""
 
     def __init__(self, *, today, next_url: str, csrf_token: str, user_pk: int):
-        language = get_language()
+        self.language = language = get_language()
+        self.zone = timezone.get_current_timezone()
         self.labels, self.phrases = _labels(language), _phrases(language)
         self.today, self.next_url, self.csrf_token, self.user_pk = today, next_url, csrf_token, user_pk
         self.customer_url = object_url_for("customers:customer_detail")
@@ -297,7 +311,7 @@ def _row(row, page: _Page, *, logged, next_contact, moved_to, move_form, error) 
         pk=row.pk,
         customer_url=escape_text(page.customer_url(row.customer_id)),
         customer=escape_text(row.customer.name),
-        badges=_badges(row, page.today, page.phrases),
-        dossier=_dossier(row, page.labels),
+        badges=_badges(row, page),
+        dossier=_dossier(row, page),
         body=body,
     )

@@ -52,7 +52,15 @@ class DateTimeInput(forms.DateTimeInput):
 class FetchedChoiceIterator(forms.models.ModelChoiceIterator):
     """ModelChoiceIterator's choices from the rows fetched at once: its .iterator() opens a
     server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE: three round trips for a few
-    colleagues on every agenda, issue 15)."""
+    colleagues on every agenda, issue 15). The field's queryset is read when used, not when
+    the widget gets its choices: drawing fetched rows needs none."""
+
+    def __init__(self, field):
+        self.field = field
+
+    @property
+    def queryset(self):
+        return self.field.queryset
 
     def __iter__(self):
         if self.field.empty_label is not None:
@@ -63,7 +71,27 @@ class FetchedChoiceIterator(forms.models.ModelChoiceIterator):
 
 
 class ManagerChoiceField(forms.ModelChoiceField):
+    """A colleague; its queryset may be given as a function (queryset_later), built the
+    first time something reads it: the agenda draws its choices from rows already read
+    (`fetched`), and building the queryset through the ORM cost 1.3 ms a page (issue 15)."""
+
     iterator = FetchedChoiceIterator
+
+    def queryset_later(self, build) -> None:
+        self._queryset, self._build_queryset = None, build
+        self.widget.choices = self.choices  # this field's (a deep-copied widget's are its original's)
+
+    def _get_queryset(self):
+        build = self.__dict__.pop("_build_queryset", None)
+        if build is not None:
+            self._queryset = build().all()  # the widget's choices read it through the field
+        return self._queryset
+
+    def _set_queryset(self, queryset):
+        self.__dict__.pop("_build_queryset", None)
+        super()._set_queryset(queryset)
+
+    queryset = property(_get_queryset, _set_queryset)
 
     def label_from_instance(self, user):
         return user.get_full_name() or user.username
@@ -157,8 +185,9 @@ class HandOverForm(StyledForm):
         names), drawn as the choices instead of reading them again; a bound form still
         checks its choice against the queryset."""
         super().__init__(*args, auto_id="id_handover_%s", **kwargs)
-        self.fields["to_user"].queryset = hand_over_targets(from_user=from_user, actor=actor)
-        self.fields["to_user"].fetched = targets
+        field = self.fields["to_user"]
+        field.queryset_later(lambda: hand_over_targets(from_user=from_user, actor=actor))
+        field.fetched = targets
 
     def clean(self):
         data = super().clean()

@@ -185,3 +185,65 @@ def test_a_rows_day_is_what_the_templates_date_filter_writes_for_any_moment(fmt)
         assert _day(moment, fmt) == date_filter(timezone.localtime(moment), fmt), moment
     if "H" not in fmt and "P" not in fmt:  # and a plain day
         assert _day(date(2026, 7, 10), fmt) == date_filter(date(2026, 7, 10), fmt)
+
+
+def test_the_hand_over_form_builds_its_queryset_only_when_something_reads_it(mgr_a, mgr_b):
+    from unittest import mock
+
+    from crm_project.form_tags import lean_widget
+    from customers import interaction_forms
+    from customers.interaction_forms import HandOverForm
+    from customers.selectors.agenda import hand_over_target_users
+
+    targets = hand_over_target_users(mgr_a)
+    expected = str(lean_widget(HandOverForm(from_user=mgr_a, actor=mgr_a)["to_user"]))
+    with mock.patch.object(interaction_forms, "hand_over_targets", wraps=interaction_forms.hand_over_targets) as built:
+        # given the colleagues already read, when the agenda draws the form, then no queryset is built
+        fetched = HandOverForm(from_user=mgr_a, actor=mgr_a, targets=targets)
+        assert (str(lean_widget(fetched["to_user"])), built.call_count) == (expected, 0)
+        # when a posted form checks its choice, then the queryset is built once and checks it
+        posted = HandOverForm({"to_user": str(mgr_b.pk)}, from_user=mgr_a, actor=mgr_a)
+        assert posted.is_valid(), posted.errors
+        assert (posted.cleaned_data["to_user"], built.call_count) == (mgr_b, 1)
+        refused = HandOverForm({"to_user": str(mgr_a.pk)}, from_user=mgr_a, actor=mgr_a)
+        assert not refused.is_valid() and "to_user" in refused.errors
+        assert built.call_count == 2
+        # and a queryset set later wins over the one to build
+        later = HandOverForm(from_user=mgr_a, actor=mgr_a)
+        later.fields["to_user"].queryset = type(mgr_a).objects.filter(pk=mgr_a.pk)
+        assert (list(later.fields["to_user"].queryset), built.call_count) == ([mgr_a], 2)
+
+
+def test_a_pages_rows_read_the_time_zone_and_language_once(mgr_a):
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from django.template.defaultfilters import date as date_filter
+
+    from customers import agenda_row
+    from customers.agenda_row import _day
+
+    # given overdue rows whose customers were last contacted at different moments
+    customers = [CustomerFactory(manager=mgr_a, name=f"C{number}") for number in range(3)]
+    for number, customer in enumerate(customers):
+        PlannedContact.objects.create(customer=customer, manager=mgr_a, due_date=TODAY - timedelta(days=1),
+                                      purpose="Call")  # fmt: skip
+        Interaction.objects.create(customer=customer, manager=mgr_a, summary="s",
+                                   occurred_at=datetime(2026, 3, 1 + number, 23, 30, tzinfo=UTC))  # fmt: skip
+    rows = agenda_dossier(agenda_overdue(mgr_a, TODAY), today=TODAY, viewer=mgr_a)
+    page = {"today": TODAY, "next_url": "/customers/agenda/", "csrf_token": "t", "user_pk": mgr_a.pk}
+    # when the page draws them, then it reads the time zone and the language once, not once a row
+    with (
+        mock.patch.object(timezone, "get_current_timezone", wraps=timezone.get_current_timezone) as zones,
+        mock.patch.object(agenda_row, "get_language", wraps=agenda_row.get_language) as languages,
+    ):
+        drawn = str(render_agenda_rows(rows, **page))
+    assert (zones.call_count, languages.call_count) == (1, 1)
+    # and each row's day is still the local one the date filter writes
+    for row in rows:
+        assert _day(row.last_at, "j M Y") == date_filter(timezone.localtime(row.last_at), "j M Y")
+        assert f"{date_filter(timezone.localtime(row.last_at), 'j M Y')} · " in drawn
+    # a day given the page's zone and language is the same day
+    moment = datetime(2026, 7, 10, 23, 30, tzinfo=UTC)
+    zone = timezone.get_current_timezone()
+    assert _day(moment, "j M Y", "en-gb", zone) == date_filter(timezone.localtime(moment), "j M Y")

@@ -68,10 +68,13 @@ class ValuesModelChoiceField(ModelChoiceField):
 
     iterator = ValuesChoiceIterator
 
-    def __init__(self, queryset, *args, label_fields=(), label_from_values=None, rows=None, **kwargs):
+    def __init__(self, queryset, *args, label_fields=(), label_from_values=None, rows=None, rows_key=None, **kwargs):
         self.label_fields = tuple(label_fields)
         self.label_from_values = label_from_values
         self.rows = rows
+        # What the options drawn once are kept under (options_key): a `rows` made per
+        # request (a closure over it) needs a lasting key, or every request added an entry.
+        self.rows_key = rows_key
         self._make_queryset = None
         if callable(queryset) and not isinstance(queryset, QuerySet):
             self._make_queryset, queryset = queryset, None
@@ -98,9 +101,11 @@ class ValuesModelChoiceField(ModelChoiceField):
 
     @property
     def options_key(self):
-        """What the options drawn once (crm_project.form_tags) are kept under: the rows'
-        function, or the queryset's model."""
-        return self.rows if self.rows is not None else self.queryset.model
+        """What the options drawn once (crm_project.form_tags) are kept under: `rows_key`,
+        else the rows' function, or the queryset's model."""
+        if self.rows is not None:
+            return self.rows if self.rows_key is None else self.rows_key
+        return self.queryset.model
 
 
 class ValuesModelChoiceFilter(django_filters.ModelChoiceFilter):
@@ -122,6 +127,7 @@ class ValuesModelChoiceFilter(django_filters.ModelChoiceFilter):
         request = self.get_request()
         self.extra["queryset"] = lambda: self.get_queryset(request)
         self.extra["rows"] = lambda: self.options(request)
+        self.extra["rows_key"] = self.options
         return super(QuerySetRequestMixin, self).field
 
 

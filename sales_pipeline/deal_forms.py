@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from crm_project.dates import business_today
-from customers.access import assignable_managers, manager_choices
+from crm_project.filters import ValuesModelChoiceField, prepared_options
+from customers.access import assignable_managers, manager_choices, scope_key
 from customers.forms import CustomerPicker
 from customers.models import Customer, Product, ProductLine, SalesTeam
 
@@ -277,6 +278,13 @@ class SentForm(forms.Form):
 #
 
 
+# The manager options compiled once per user's scope (crm_project.prepared), as the deal
+# list's filter reads them: the same rows as manager_choices(user).
+_MANAGER_OPTIONS = prepared_options(
+    lambda user, key: manager_choices(user), ("username",), shape=lambda user: (user, scope_key(user))
+)
+
+
 class BoardFilterForm(forms.Form):
     manager = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(), required=False, empty_label="Any manager"
@@ -285,7 +293,17 @@ class BoardFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = manager_choices(user)
+        # The options read as values through a compiled statement; the queryset is built
+        # only to check a chosen manager. str() of a user is its username.
+        self.fields["manager"] = ValuesModelChoiceField(
+            lambda: manager_choices(user),
+            label_fields=("username",),
+            label_from_values=str,
+            rows=lambda: _MANAGER_OPTIONS(user),
+            rows_key=_MANAGER_OPTIONS,
+            required=False,
+            empty_label=self.fields["manager"].empty_label,
+        )
         for name in ("manager", "sale_type"):
             self.fields[name].widget.attrs.update({"class": "form-select form-select-sm w-auto", "aria-label": name})
 

@@ -5,25 +5,42 @@ hundred rows)."""
 
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import CharField, Count, IntegerField, Sum
 
-from customers.access import managed_scope
+from crm_project.prepared import Prepared
+from customers.access import managed_scope, scope_key
 
 from .models import Deal, OpenDealTotal
 
 CENT = Decimal("0.01")
 
 
+def _grouped_totals(user, key, by_manager: bool, by_sale_type: bool, *, manager, sale_type):
+    rows = OpenDealTotal.objects.filter(managed_scope(user, "manager", "customer_manager"))
+    if by_manager:
+        rows = rows.filter(manager_id=manager)
+    if by_sale_type:
+        rows = rows.filter(sale_type=sale_type)
+    return rows.order_by().values("stage").annotate(n=Sum("deals"), cents=Sum("cents"))
+
+
+# Compiled once per viewer's scope and filters given (crm_project.prepared): the board
+# reads it on every request, and building it through the ORM cost more than running it.
+_OPEN_TOTALS = Prepared(_grouped_totals, manager=IntegerField(), sale_type=CharField())
+
+
 def open_totals(user, *, manager=None, sale_type: str = "") -> dict[int, tuple[int, Decimal]]:
     """{stage: (open deals, their amount)} over the open deals `user` may see (a deal is
     visible by its manager or its customer's manager, as Deal.visible_to), optionally
     only those of the deal `manager` and of one `sale_type`. Stages without deals are absent."""
-    rows = OpenDealTotal.objects.filter(managed_scope(user, "manager", "customer_manager"))
-    if manager is not None:
-        rows = rows.filter(manager=manager)
-    if sale_type:
-        rows = rows.filter(sale_type=sale_type)
-    grouped = rows.order_by().values("stage").annotate(n=Sum("deals"), cents=Sum("cents"))
+    grouped = _OPEN_TOTALS.rows(
+        user,
+        scope_key(user),
+        manager is not None,
+        bool(sale_type),
+        manager=getattr(manager, "pk", manager),
+        sale_type=sale_type,
+    )
     return {row["stage"]: (row["n"], (Decimal(row["cents"]) * CENT)) for row in grouped if row["n"]}
 
 

@@ -14,9 +14,15 @@ def _can_change(context) -> bool:
     return bool(perms and perms["sales_pipeline"]["change_deal"])
 
 
+_TEXTS = object()  # the render context's key of the card texts, looked up once a page
+
+
 @register.simple_tag(takes_context=True, name="deal_cards")
 def deal_cards_tag(context, deals):
-    can_change, texts = _can_change(context), card_texts()
+    texts = context.render_context.get(_TEXTS)
+    if texts is None:  # once for the board's six columns
+        texts = context.render_context[_TEXTS] = card_texts()
+    can_change = _can_change(context)
     return mark_safe("".join(deal_card(deal, can_change=can_change, texts=texts) for deal in deals))  # noqa: S308 - escaped in deal_card
 
 

@@ -3,11 +3,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.db.models import CharField, IntegerField
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crm_project.dates import business_today
+from crm_project.prepared import Prepared
+from customers.access import scope_key
 
 from .. import control_points as points
 from .. import deal_rules, deal_totals
@@ -35,13 +38,55 @@ CARD_FIELDS = (
 )
 
 
-def _cards(deals):
-    today = business_today()
-    cards = list(deals.with_paid().select_related("customer", "manager").only(*CARD_FIELDS))
+def _card_rows(deals):
+    return deals.with_paid().select_related("customer", "manager").only(*CARD_FIELDS)
+
+
+def _annotated(cards: list, today) -> list:
+    """`cards` with what a card shows besides its fields: its alerts and days in stage."""
     for card in cards:
         card.alerts = points.deal_alerts(card, today)
         card.days = deal_rules.days_in_current_stage(card, today)
     return cards
+
+
+def _cards(deals):
+    return _annotated(list(_card_rows(deals)), business_today())
+
+
+def _column_deals(viewer, key, by_manager: bool, by_sale_type: bool, limit: int, *, stage, manager, sale_type):
+    """A column's newest `limit` cards among the open deals `viewer` may see, the board's
+    filters given (`by_manager`, `by_sale_type`) as _board_deals applies them."""
+    deals = Deal.objects.visible_to(viewer).filter(status=OPEN, stage=stage)
+    if by_manager:
+        deals = deals.filter(manager_id=manager)
+    if by_sale_type:
+        deals = deals.filter(sale_type=sale_type)
+    return _card_rows(deals.order_by("-pk")[:limit])
+
+
+# Compiled once per viewer's scope, filters given and cards per column (crm_project.prepared)
+# and run once per column with its stage: built through the ORM, the six columns' queries
+# were a fifth of the board's Python time.
+_COLUMN_CARDS = Prepared(_column_deals, stage=IntegerField(), manager=IntegerField(), sale_type=CharField())
+
+
+def _column_cards(request, filters: dict, stage: int, today) -> list:
+    """The column `stage`'s cards: _cards(deals.filter(stage=stage).order_by("-pk")[:BOARD_CARDS])
+    of _board_deals' deals, through the compiled statement."""
+    viewer, manager = request.user, filters.get("manager")
+    sale_type = filters.get("sale_type", "")
+    cards = _COLUMN_CARDS.objects(
+        viewer,
+        scope_key(viewer),
+        manager is not None,
+        bool(sale_type),
+        BOARD_CARDS,
+        stage=stage,
+        manager=getattr(manager, "pk", None),
+        sale_type=sale_type,
+    )
+    return _annotated(cards, today)
 
 
 def _board_deals(request, params):
@@ -85,10 +130,11 @@ def _column_heads(request, form, filters) -> list[dict]:
 def deal_board(request):
     """GET: the open deals as six columns, each with its count and money and its newest
     BOARD_CARDS cards. Seven queries (the stored totals, one per column) whatever the size."""
-    form, deals, filters = _board_deals(request, request.GET or None)
+    form, _deals, filters = _board_deals(request, request.GET or None)
     heads = _column_heads(request, form, filters)
+    today = business_today()
     for head in heads:
-        head["cards"] = _cards(deals.filter(stage=head["stage"]).order_by("-pk")[:BOARD_CARDS])
+        head["cards"] = _column_cards(request, filters, head["stage"], today)
     return render(
         request, "sales_pipeline/deal_board.html", {"columns": heads, "form": form, "board_cards": BOARD_CARDS}
     )

@@ -90,3 +90,35 @@ def test_the_customer_cards_deal_rows_are_the_templates_rows():
     old = engines["django"].from_string(TEMPLATE_CARD_DEALS).render({"open_deals": DEALS})
     assert open_deal_rows(DEALS) == old and "&lt;upgrade&gt; &amp; co" in old and "1,234,567.50" in old
     assert open_deal_rows([]) == ""
+
+
+def test_the_days_text_is_translated_once_per_language_and_number(monkeypatch):
+    """The text "N days here" is kept per language and N: the board translated it per card."""
+    from django.utils import translation
+
+    from sales_pipeline import deal_cards
+
+    deal_cards._DAYS_HERE.clear()
+    calls = []
+    ngettext = deal_cards.ngettext
+    monkeypatch.setattr(deal_cards, "ngettext", lambda *args: calls.append(args[2]) or ngettext(*args))
+    perms = {"sales_pipeline": {"change_deal": True}}
+    template = engines["django"].from_string(NEW_CARDS + NEW_CARDS.replace("{% load deal_cards %}", ""))
+    twice = template.render({"deals": DEALS, "perms": perms})
+    # every card drawn, each number translated once however many cards and columns show it
+    assert twice.count('class="card deal-card') == 2 * len(DEALS)
+    assert sorted(calls) == sorted({deal.days for deal in DEALS})
+    with translation.override("de"):  # another language has texts of its own
+        template.render({"deals": DEALS, "perms": perms})
+    assert len(calls) == 2 * len({deal.days for deal in DEALS})
+
+
+def test_the_board_looks_the_card_texts_up_once_for_all_columns(monkeypatch):
+    from sales_pipeline.templatetags import deal_cards as tags
+
+    looked_up = []
+    card_texts = tags.card_texts
+    monkeypatch.setattr(tags, "card_texts", lambda: looked_up.append(1) or card_texts())
+    columns = "{% load deal_cards %}{% for column in columns %}{% deal_cards column %}{% endfor %}"
+    html = engines["django"].from_string(columns).render({"columns": [DEALS[:2], DEALS[2:], []]})
+    assert looked_up == [1] and html.count('class="card deal-card') == len(DEALS)

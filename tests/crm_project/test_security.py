@@ -107,6 +107,7 @@ def test_the_session_key_changes_at_login(mgr_a, client):
     assert client.session.session_key != before
 
 
+@pytest.mark.session_renewal
 def test_an_idle_session_expires(mgr_a, client):
     login(client, "mgr_a", PASSWORD)
     page = reverse("customers:customer_list")
@@ -120,6 +121,7 @@ def test_an_idle_session_expires(mgr_a, client):
         assert client.get(page).status_code == 302
 
 
+@pytest.mark.session_renewal
 def test_pages_write_the_session_at_most_once_a_minute(mgr_a, client):
     login(client, "mgr_a", PASSWORD)
     page = reverse("customers:customer_list")

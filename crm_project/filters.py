@@ -68,10 +68,12 @@ class ValuesModelChoiceField(ModelChoiceField):
 
     iterator = ValuesChoiceIterator
 
-    def __init__(self, queryset, *args, label_fields=(), label_from_values=None, rows=None, **kwargs):
+    def __init__(self, queryset, *args, label_fields=(), label_from_values=None, rows=None, options_key=None,
+                 **kwargs):
         self.label_fields = tuple(label_fields)
         self.label_from_values = label_from_values
         self.rows = rows
+        self._options_key = options_key
         self._make_queryset = None
         if callable(queryset) and not isinstance(queryset, QuerySet):
             self._make_queryset, queryset = queryset, None
@@ -98,8 +100,11 @@ class ValuesModelChoiceField(ModelChoiceField):
 
     @property
     def options_key(self):
-        """What the options drawn once (crm_project.form_tags) are kept under: the rows'
-        function, or the queryset's model."""
+        """What the options drawn once (crm_project.form_tags) are kept under: the key given
+        (a filter's `options`, the same object on every request), the rows' function, or
+        the queryset's model."""
+        if self._options_key is not None:
+            return self._options_key
         return self.rows if self.rows is not None else self.queryset.model
 
 
@@ -122,6 +127,9 @@ class ValuesModelChoiceFilter(django_filters.ModelChoiceFilter):
         request = self.get_request()
         self.extra["queryset"] = lambda: self.get_queryset(request)
         self.extra["rows"] = lambda: self.options(request)
+        # Kept under `options`, not the rows' function made for this request: under that
+        # the drawn options were never found again, and a new copy was kept per request.
+        self.extra["options_key"] = self.options
         return super(QuerySetRequestMixin, self).field
 
 
@@ -134,6 +142,6 @@ def prepared_options(build, label_fields, shape=lambda request: ()):
 
     def options(request) -> list[tuple]:
         key = shape(request)
-        return [] if key is None else [tuple(row.values()) for row in prepared.rows(*key)]
+        return [] if key is None else prepared.tuples(*key)
 
     return options

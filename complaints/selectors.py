@@ -132,17 +132,24 @@ def complaint_frame(complaints) -> pd.DataFrame:
     # Days from the rows' own datetimes: the frame's are pandas Timestamps, each converted
     # to the zone ten times slower.
     zone = timezone.get_current_timezone()
-    columns["registered_on"] = [timezone.localdate(moment, zone) for moment in columns["registered_at"]]
-    columns["closed_on"] = [timezone.localdate(moment, zone) if moment is not None else None
+    columns["registered_on"] = [_local_day(moment, zone) for moment in columns["registered_at"]]
+    columns["closed_on"] = [_local_day(moment, zone) if moment is not None else None
                             for moment in columns["closed_at"]]
     closed = str(Step.CLOSED.label)
+    # a deadline read from the database is a date or None (never NaN, as a frame's cell can be)
     columns["overdue"] = [
-        bool(step != closed and deadline is not None and not pd.isna(deadline) and deadline < today)
+        step != closed and deadline is not None and deadline < today
         for step, deadline in zip(columns["step"], columns["step_deadline"], strict=True)
     ]
     frame = pd.DataFrame(columns, columns=list(columns))
     return frame.rename(columns={"product__name": "product", "cause_category__name": "cause_category",
                                  "owner__username": "manager"})
+
+
+def _local_day(moment, zone):
+    """timezone.localdate(moment, zone) of an aware datetime read from the database, in one
+    call instead of four (a thousand rows, two datetimes each)."""
+    return moment.astimezone(zone).date() if moment.tzinfo is not None else timezone.localdate(moment, zone)
 
 
 def answer_frame(answers) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm_project.filters import ValuesModelChoiceFilter
+from crm_project.filters import ValuesModelChoiceFilter, prepared_options
 from customers.models import Product
 
 from .models import CauseCategory, Complaint, Severity, Step, Survey
@@ -13,9 +13,18 @@ from .models import CauseCategory, Complaint, Severity, Step, Survey
 YES_NO = [("true", _("Yes")), ("false", _("No"))]
 
 
-def _owners(request):
+def _owners(request=None):
     users = get_user_model().objects.filter(is_active=True).order_by("username")
     return users.filter(complaints__isnull=False).distinct()
+
+
+# The options read as values through statements compiled once per process (crm_project.prepared;
+# issue 15): as model objects, the owners and cause categories were each read through a
+# server-side cursor on PostgreSQL, and building the three querysets cost more than running
+# them. None depends on the viewer. The querysets are built only to validate a chosen key.
+_PRODUCT_OPTIONS = prepared_options(lambda: Product.objects.all(), ("name", "sku"))
+_CAUSE_OPTIONS = prepared_options(lambda: CauseCategory.objects.all(), ("name",))
+_OWNER_OPTIONS = prepared_options(_owners, ("username",))
 
 
 class ComplaintFilterSet(django_filters.FilterSet):
@@ -29,11 +38,14 @@ class ComplaintFilterSet(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Complaint.Channel.choices, empty_label=_("Any channel"))
     product = ValuesModelChoiceFilter(
         queryset=Product.objects.all(), label_fields=("name", "sku"), label_from_values=Product.label,
-        empty_label=_("Any product"),
+        empty_label=_("Any product"), options=_PRODUCT_OPTIONS,
     )
-    cause_category = django_filters.ModelChoiceFilter(queryset=CauseCategory.objects.all(),
-                                                      empty_label=_("Any cause"))
-    owner = django_filters.ModelChoiceFilter(queryset=_owners, empty_label=_("Any owner"))
+    # str() of a cause category is its name, of a user their username
+    cause_category = ValuesModelChoiceFilter(queryset=CauseCategory.objects.all(), label_fields=("name",),
+                                             label_from_values=str, empty_label=_("Any cause"),
+                                             options=_CAUSE_OPTIONS)
+    owner = ValuesModelChoiceFilter(queryset=_owners, label_fields=("username",), label_from_values=str,
+                                    empty_label=_("Any owner"), options=_OWNER_OPTIONS)
     registered_from = django_filters.DateFilter(field_name="registered_at", lookup_expr="date__gte",
                                                 label=_("Registered from"))
     registered_to = django_filters.DateFilter(field_name="registered_at", lookup_expr="date__lte",
@@ -65,7 +77,7 @@ class SurveyFilterSet(django_filters.FilterSet):
                                            empty_label=_("Any"))
     product = ValuesModelChoiceFilter(
         queryset=Product.objects.all(), label_fields=("name", "sku"), label_from_values=Product.label,
-        empty_label=_("Any product"),
+        empty_label=_("Any product"), options=_PRODUCT_OPTIONS,
     )
 
     class Meta:

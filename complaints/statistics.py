@@ -16,7 +16,10 @@ def composition(frame: pd.DataFrame, column: str) -> pd.DataFrame:
         return pd.DataFrame({"label": [], "count": [], "share": []})
     # Counted in Python: a few thousand labels, where pandas' value_counts, sort and resets
     # cost about 2 ms a table in fixed overhead (seven tables a page).
-    counts = Counter("—" if label is None or label == "" or label != label else label for label in frame[column])
+    counts = Counter()
+    # counted at C speed, the blanks (None, "", NaN) then added up under "—"
+    for label, n in Counter(frame[column].tolist()).items():
+        counts["—" if label is None or label == "" or label != label else label] += n
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     total = sum(counts.values())
     return pd.DataFrame({
@@ -28,12 +31,17 @@ def composition(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def close_times(frame: pd.DataFrame) -> dict:
     """Days from registration to closing of the closed complaints: count, mean, median, max."""
-    closed = frame.dropna(subset=["closed_on"]) if not frame.empty else frame
-    if closed.empty:
+    # In Python: a few hundred days, where pandas' dropna and to_datetime cost more than the sums
+    days = [] if frame.empty else sorted(
+        (closed - registered).days
+        for closed, registered in zip(frame["closed_on"], frame["registered_on"], strict=True)
+        if closed is not None and not pd.isna(closed)
+    )
+    if not days:
         return {"count": 0, "mean": None, "median": None, "max": None}
-    days = (pd.to_datetime(closed["closed_on"]) - pd.to_datetime(closed["registered_on"])).dt.days
-    return {"count": int(days.count()), "mean": round(float(days.mean()), 1), "median": float(days.median()),
-            "max": int(days.max())}
+    middle = len(days) // 2
+    median = days[middle] if len(days) % 2 else (days[middle - 1] + days[middle]) / 2
+    return {"count": len(days), "mean": round(sum(days) / len(days), 1), "median": float(median), "max": days[-1]}
 
 
 def sla_breaches(frame: pd.DataFrame) -> dict:

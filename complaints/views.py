@@ -293,6 +293,8 @@ def statistics(request):
             for name, label in SATISFACTION_TABLES.items()
         ],
         "over_time": over_time,
+        # a list: the frame's columns looked up from the template try over_time["columns"] first
+        "over_time_columns": list(over_time.columns),
         "over": over,
         "over_choices": list(SATISFACTION_TABLES.items()),
         "over_time_rows": [(period, list(values)) for period, values in zip(over_time.index, over_time.values,

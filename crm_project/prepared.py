@@ -158,6 +158,13 @@ class Prepared:
         names = statement.names
         return [dict(zip(names, row, strict=True)) for row in self._fetch(statement, values)]
 
+    def tuples(self, *shape, **values) -> list[tuple]:
+        """The rows of a values() or values_list() queryset as tuples in its column order:
+        no dict per row (a list filter's 2,000 products made 2,000 dicts a page)."""
+        statement = self._statement(shape)
+        rows = self._fetch(statement, values)
+        return rows if not statement.converters else [tuple(row) for row in rows]
+
     def objects(self, *shape, **values) -> list:
         """The model instances of a model queryset (not values()), built as ModelIterable
         builds them: its fields, what select_related() joined, its annotations."""

@@ -349,15 +349,24 @@ class _Cell:
         return target.get_absolute_url()
 
 
+# (model, field, display) -> _own_choices' answer: a model's fields and choices are fixed for
+# the process, and working them out was a few percent of a list with three choice columns
+_choice_maps: dict = {}
+
+
 def _own_choices(model, field, display):
     """The field's choices as Model._get_FIELD_display reads them, when the model's
-    get_FOO_display is Django's own (None otherwise)."""
+    get_FOO_display is Django's own (None otherwise). Read only: the same dict is shared."""
+    key = (model, field, display)
+    if key in _choice_maps:
+        return _choice_maps[key]
+    choices = None
     method = inspect.getattr_static(model, display, None) if display else None
-    if not isinstance(method, partialmethod) or method.func is not models.Model._get_FIELD_display:
-        return None
-    if method.keywords.get("field") is not field:
-        return None
-    return dict(make_hashable(field.flatchoices))
+    if isinstance(method, partialmethod) and method.func is models.Model._get_FIELD_display:
+        if method.keywords.get("field") is field:
+            choices = dict(make_hashable(field.flatchoices))
+    _choice_maps[key] = choices
+    return choices
 
 
 def _static_link(bound_column) -> str | None:

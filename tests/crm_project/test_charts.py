@@ -67,3 +67,25 @@ def test_line_chart_labels_every_kth_date_whole():
 def test_labels_are_escaped():
     svg = charts.bar_chart(["<b>x</b> & a very long category name indeed"] * 10, [("s", [1] * 10)])
     assert "<b>" not in svg and "&lt;b&gt;" in svg
+
+
+def test_labels_are_escaped_as_django_escapes_them(monkeypatch):
+    """charts.escape (html.escape of the text, issue 15) writes the charts Django's escape wrote."""
+    from django.utils import html as django_html
+    from django.utils.translation import gettext_lazy
+
+    labels = ["<b>x</b> & \"q\" 'a'", gettext_lazy("Product"), 12, "a very long category name indeed " * 2]
+    drawn = [
+        charts.bar_chart([str(label) for label in labels], [("s & <t>", [1, 2, 3, 4])], label="<chart>"),
+        charts.bar_chart(["a", "b"], [("one", [1, 2]), (gettext_lazy("Average"), [2, 1])], stacked=True),
+        charts.line_chart(["<q1>", "q2"], [("x'y", [1.5, 2])], label=gettext_lazy("Average")),
+        charts.sparkline([1, 2, 3], label="<s>"),
+    ]
+    assert all(charts.escape(label) == django_html.escape(label) for label in labels)
+    monkeypatch.setattr(charts, "escape", django_html.escape)
+    assert drawn == [
+        charts.bar_chart([str(label) for label in labels], [("s & <t>", [1, 2, 3, 4])], label="<chart>"),
+        charts.bar_chart(["a", "b"], [("one", [1, 2]), (gettext_lazy("Average"), [2, 1])], stacked=True),
+        charts.line_chart(["<q1>", "q2"], [("x'y", [1.5, 2])], label=gettext_lazy("Average")),
+        charts.sparkline([1, 2, 3], label="<s>"),
+    ]

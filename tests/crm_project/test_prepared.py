@@ -51,6 +51,25 @@ def test_a_prepared_query_gives_the_querysets_rows_and_compiles_once(mgr_a, mgr_
     assert len(compiled) == ran  # no compilation once compiled
 
 
+def test_prepared_tuples_are_the_values_list_rows(mgr_a):
+    """Prepared.tuples: a values_list queryset's rows as its tuples, dates converted as the
+    ORM converts them (SQLite), without a dict per row."""
+    start = date(2026, 3, 1)
+    for number in range(3):
+        customer = CustomerFactory(manager=mgr_a, name=f"T{number}")
+        PlannedContact.objects.create(customer=customer, manager=mgr_a, due_date=start + timedelta(days=number),
+                                      purpose=f"P{number}")
+
+    def build(*, owner, since):
+        return _contacts(owner=owner, since=since).values_list("pk", "due_date", "customer__name")
+
+    prepared = Prepared(build, owner=IntegerField(), since=DateField())
+    for since in (start, start + timedelta(days=2), start + timedelta(days=9)):
+        rows = prepared.tuples(owner=mgr_a.pk, since=since)
+        assert rows == list(build(owner=mgr_a.pk, since=since))
+        assert all(type(row) is tuple and type(row[1]) is date for row in rows)
+
+
 def test_a_list_of_ids_takes_a_power_of_two_places_and_finds_the_same_rows(mgr_a):
     customers = [CustomerFactory(manager=mgr_a) for _ in range(5)]
     for customer in customers:

@@ -490,3 +490,15 @@ def test_settlement_lines_break_a_days_ties_by_customer_before_the_key():
     assert list(table.data.data.query.order_by) == ["-date", "-customer_id", "-pk"]
     table = SettlementLineTable(SettlementLine.objects.all(), order_by=("date",))
     assert list(table.data.data.query.order_by) == ["date", "customer_id", "pk"]
+
+
+def test_a_choice_fields_labels_are_looked_up_once_per_process():
+    """crm_project.tables._own_choices: worked out once per model field (issue 15), the same
+    map for every table; a get_FOO_display of the model's own is still asked per record."""
+    from complaints.models import Complaint, Step
+
+    step = Complaint._meta.get_field("step")
+    first = crm_tables._own_choices(Complaint, step, "get_step_display")
+    assert first == dict(Step.choices)
+    assert crm_tables._own_choices(Complaint, step, "get_step_display") is first
+    assert crm_tables._own_choices(Complaint, step, "get_kind_display") is None  # another field's display

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 
 from customers.models import Customer, PlannedContact
@@ -18,6 +18,7 @@ from customers.services.profiles import customers_reassign
 from loyalty import selectors, services
 from loyalty.models import Card, CardTotal, Program
 from tests.factories import CustomerFactory, SettlementLineFactory
+from tests.threads import in_thread
 
 from .helpers import D0, points_program, tiered_program
 
@@ -233,19 +234,6 @@ def test_on_postgresql_truncating_the_cards_empties_the_totals(mgr_a, cust_a):
     assert CardTotal.objects.count() == 0
 
 
-def _in_thread(work, started: threading.Event, done: threading.Event):
-    def run():
-        try:
-            started.wait(10)
-            with transaction.atomic():
-                work()
-        finally:
-            done.set()
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -267,7 +255,7 @@ def test_on_postgresql_a_card_written_while_its_holder_is_reassigned_counts_once
 
     mine, theirs = (write_card, reassign) if first == "card" else (reassign, write_card)
     wrote, other_done = threading.Event(), threading.Event()
-    thread = _in_thread(theirs, wrote, other_done)
+    thread = in_thread(theirs, wrote, other_done)
     with transaction.atomic():
         mine()
         wrote.set()

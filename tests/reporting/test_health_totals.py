@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from reporting import health
 from reporting.models import CustomerCheckTotal, DealCheckTotal, InteractionDayTotal
 from sales_pipeline.models import Deal, RefusalReason
 from tests.factories import CustomerFactory, make_manager
+from tests.threads import in_thread
 
 TABLES = {
     Deal._meta.db_table: {"health_deal_insert", "health_deal_update", "health_deal_delete"},
@@ -318,26 +319,13 @@ def test_on_postgresql_truncating_the_tables_empties_the_totals(mgr_a):
     assert not CustomerCheckTotal.objects.exists()
 
 
-def _in_thread(work, started: threading.Event, done: threading.Event):
-    def run():
-        try:
-            started.wait(10)
-            with transaction.atomic():
-                work()
-        finally:
-            done.set()
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def _race(mine, theirs):
     """`mine` in a transaction that waits half a second before committing, `theirs` in
     another started once `mine` wrote: it must wait for this one's commit."""
     wrote, other_done = threading.Event(), threading.Event()
-    thread = _in_thread(theirs, wrote, other_done)
+    thread = in_thread(theirs, wrote, other_done)
     with transaction.atomic():
         mine()
         wrote.set()

@@ -7,7 +7,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from customers.models import Customer
@@ -17,6 +17,7 @@ from sales_pipeline.models import Deal, OpenDealTotal, RefusalReason, Stage
 from sales_pipeline.services import deals as deal_services
 from tests.factories import CustomerFactory
 from tests.sales_pipeline.test_pipeline import advance, open_deal
+from tests.threads import in_thread
 
 TRIGGERS = {
     "open_deal_total_insert",
@@ -159,19 +160,6 @@ def test_on_postgresql_truncating_the_deals_empties_the_totals(mgr_a):
     assert OpenDealTotal.objects.count() == 0
 
 
-def _in_thread(work, started: threading.Event, done: threading.Event):
-    def run():
-        try:
-            started.wait(10)
-            with transaction.atomic():
-                work()
-        finally:
-            done.set()
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -192,7 +180,7 @@ def test_on_postgresql_a_deal_written_while_its_customer_is_reassigned_counts_on
 
     mine, theirs = (write_deal, reassign) if first == "deal" else (reassign, write_deal)
     wrote, other_done = threading.Event(), threading.Event()
-    thread = _in_thread(theirs, wrote, other_done)
+    thread = in_thread(theirs, wrote, other_done)
     with transaction.atomic():
         mine()
         wrote.set()

@@ -54,15 +54,22 @@ def _cards(deals):
     return _annotated(list(_card_rows(deals)), business_today())
 
 
-def _column_deals(viewer, key, by_manager: bool, by_sale_type: bool, limit: int, *, stage, manager, sale_type):
-    """A column's newest `limit` cards among the open deals `viewer` may see, the board's
-    filters given (`by_manager`, `by_sale_type`) as _board_deals applies them."""
-    deals = Deal.objects.visible_to(viewer).filter(status=OPEN, stage=stage)
+def _open_deals(deals, by_manager: bool, by_sale_type: bool, *, manager, sale_type):
+    """The open deals among `deals` that the board's filters keep: the deal `manager` and
+    the `sale_type`, each only when given (`by_manager`, `by_sale_type`)."""
+    deals = deals.filter(status=OPEN)
     if by_manager:
         deals = deals.filter(manager_id=manager)
     if by_sale_type:
         deals = deals.filter(sale_type=sale_type)
-    return _card_rows(deals.order_by("-pk")[:limit])
+    return deals
+
+
+def _column_deals(viewer, key, by_manager: bool, by_sale_type: bool, limit: int, *, stage, manager, sale_type):
+    """A column's newest `limit` cards among the open deals `viewer` may see, the board's
+    filters given."""
+    deals = _open_deals(Deal.objects.visible_to(viewer), by_manager, by_sale_type, manager=manager, sale_type=sale_type)
+    return _card_rows(deals.filter(stage=stage).order_by("-pk")[:limit])
 
 
 # Compiled once per viewer's scope, filters given and cards per column (crm_project.prepared)
@@ -71,37 +78,32 @@ def _column_deals(viewer, key, by_manager: bool, by_sale_type: bool, limit: int,
 _COLUMN_CARDS = Prepared(_column_deals, stage=IntegerField(), manager=IntegerField(), sale_type=CharField())
 
 
+def _filter_values(filters: dict) -> tuple:
+    """_open_deals' arguments after `deals` for the board's `filters`."""
+    manager, sale_type = filters.get("manager"), filters.get("sale_type", "")
+    return manager is not None, bool(sale_type), {"manager": getattr(manager, "pk", None), "sale_type": sale_type}
+
+
 def _column_cards(request, filters: dict, stage: int, today) -> list:
-    """The column `stage`'s cards: _cards(deals.filter(stage=stage).order_by("-pk")[:BOARD_CARDS])
-    of _board_deals' deals, through the compiled statement."""
-    viewer, manager = request.user, filters.get("manager")
-    sale_type = filters.get("sale_type", "")
+    """The column `stage`'s newest BOARD_CARDS cards, through the compiled statement."""
+    viewer = request.user
+    by_manager, by_sale_type, values = _filter_values(filters)
     cards = _COLUMN_CARDS.objects(
-        viewer,
-        scope_key(viewer),
-        manager is not None,
-        bool(sale_type),
-        BOARD_CARDS,
-        stage=stage,
-        manager=getattr(manager, "pk", None),
-        sale_type=sale_type,
+        viewer, scope_key(viewer), by_manager, by_sale_type, BOARD_CARDS, stage=stage, **values
     )
     return _annotated(cards, today)
 
 
-def _board_deals(request, params):
-    """The filter form, the open deals it keeps and its filters as open_totals' keywords."""
+def _board_filters(request, params):
+    """The filter form and its filters as open_totals' keywords."""
     form = BoardFilterForm(params, user=request.user)
-    deals = visible_deals(request).filter(status=OPEN)
     filters = {}
     if form.is_valid():
         if form.cleaned_data["manager"] is not None:
             filters["manager"] = form.cleaned_data["manager"]
-            deals = deals.filter(manager=filters["manager"])
         if form.cleaned_data["sale_type"]:
             filters["sale_type"] = form.cleaned_data["sale_type"]
-            deals = deals.filter(sale_type=filters["sale_type"])
-    return form, deals, filters
+    return form, filters
 
 
 def _column_heads(request, form, filters) -> list[dict]:
@@ -130,7 +132,7 @@ def _column_heads(request, form, filters) -> list[dict]:
 def deal_board(request):
     """GET: the open deals as six columns, each with its count and money and its newest
     BOARD_CARDS cards. Seven queries (the stored totals, one per column) whatever the size."""
-    form, _deals, filters = _board_deals(request, request.GET or None)
+    form, filters = _board_filters(request, request.GET or None)
     heads = _column_heads(request, form, filters)
     today = business_today()
     for head in heads:
@@ -141,8 +143,9 @@ def deal_board(request):
 
 
 def _board_move_response(request, deal: Deal, error: str):
-    form, deals, filters = _board_deals(request, request.POST)
-    card = _cards(deals.filter(pk=deal.pk))
+    form, filters = _board_filters(request, request.POST)
+    by_manager, by_sale_type, values = _filter_values(filters)
+    card = _cards(_open_deals(visible_deals(request), by_manager, by_sale_type, **values).filter(pk=deal.pk))
     if error or not card:
         # Failed (the card stays with the reason), or moved out of the board's filter.
         card = card or _cards(visible_deals(request).filter(pk=deal.pk))

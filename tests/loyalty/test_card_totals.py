@@ -18,7 +18,7 @@ from customers.services.profiles import customers_reassign
 from loyalty import selectors, services
 from loyalty.models import Card, CardTotal, Program
 from tests.factories import CustomerFactory, SettlementLineFactory
-from tests.threads import in_thread
+from tests.trigger_totals import in_thread, triggers_named
 
 from .helpers import D0, points_program, tiered_program
 
@@ -62,13 +62,7 @@ def live_tiers(user) -> list[dict]:
 
 
 def _triggers(table: str) -> set[str]:
-    sql = {
-        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
-        "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
-    }[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [table])
-        return {name for (name,) in cursor.fetchall() if name.startswith("card_total")}
+    return triggers_named(table, "card_total")
 
 
 def test_every_trigger_is_in_place_after_all_migrations(db):

@@ -21,7 +21,7 @@ from reporting import health
 from reporting.models import CustomerCheckTotal, DealCheckTotal, InteractionDayTotal
 from sales_pipeline.models import Deal, RefusalReason
 from tests.factories import CustomerFactory, make_manager
-from tests.threads import in_thread
+from tests.trigger_totals import in_thread, triggers_named
 
 TABLES = {
     Deal._meta.db_table: {"health_deal_insert", "health_deal_update", "health_deal_delete"},
@@ -38,13 +38,7 @@ TRUNCATED = {Deal._meta.db_table, Customer._meta.db_table, Interaction._meta.db_
 
 
 def _triggers(table: str) -> set[str]:
-    sql = {
-        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
-        "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
-    }[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [table])
-        return {name for (name,) in cursor.fetchall() if name.startswith("health_")}
+    return triggers_named(table, "health_")
 
 
 def test_every_trigger_is_in_place_after_all_migrations(db):

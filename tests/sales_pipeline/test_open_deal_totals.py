@@ -17,7 +17,7 @@ from sales_pipeline.models import Deal, OpenDealTotal, RefusalReason, Stage
 from sales_pipeline.services import deals as deal_services
 from tests.factories import CustomerFactory
 from tests.sales_pipeline.test_pipeline import advance, open_deal
-from tests.threads import in_thread
+from tests.trigger_totals import in_thread, triggers_named
 
 TRIGGERS = {
     "open_deal_total_insert",
@@ -28,13 +28,7 @@ TRIGGERS = {
 
 
 def _triggers(table: str) -> set[str]:
-    sql = {
-        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
-        "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
-    }[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [table])
-        return {name for (name,) in cursor.fetchall() if name.startswith("open_deal_total")}
+    return triggers_named(table, "open_deal_total")
 
 
 def test_every_trigger_is_in_place_after_all_migrations(db):

@@ -177,11 +177,43 @@ def rss_mb(pid: int) -> float:
         return 0.0
 
 
-def run_locust(args, env, host, users: int, duration: int, think: str, prefix: Path, memory=None) -> dict:
+def cpu_seconds(server_pid: int, generator_pid: int) -> dict:
+    """CPU seconds used so far by gunicorn (master and workers), the load generator and
+    the rest of the machine: PostgreSQL, the Celery worker, the system. The rest is the
+    machine's busy time less the first two: PostgreSQL's backends end with their
+    connections (CONN_MAX_AGE), taking their CPU counts with them."""
+    import psutil
+
+    def used(processes) -> float:
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
+    def tree(pid):
+        try:
+            parent = psutil.Process(pid)
+            return [parent, *parent.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    machine = psutil.cpu_times()
+    busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq + machine.steal
+    server, generator = used(tree(server_pid)), used(tree(generator_pid))
+    return {"gunicorn": server, "locust": generator, "rest": busy - server - generator}
+
+
+def run_locust(args, env, host, users: int, duration: int, think: str, prefix: Path, memory=None, server=None) -> dict:
     spawn = max(1, int(users / args.spawn_rate))
     # the locustfile measures `duration` seconds from the last login, then stops the run;
     # -t only bounds a run whose logins never finish
-    env = {**env, "LOAD_THINK": think, "LOAD_MEASURE": str(duration)}
+    env = {**env, "LOAD_THINK": think, "LOAD_MEASURE": str(duration), "LOAD_MARK": str(prefix)}
+    for mark in (f"{prefix}.start", f"{prefix}.end"):
+        Path(mark).unlink(missing_ok=True)
     limit = spawn + duration + 300 + 30
     command = [
         str(VENV_BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
@@ -190,6 +222,7 @@ def run_locust(args, env, host, users: int, duration: int, think: str, prefix: P
     ]  # fmt: skip
     print(f"  {users} users, think {think} s: {spawn} s ramp, {duration} s measured", flush=True)
     samples = []
+    cpu = {}  # CPU seconds at the start and the end of the measured time (sampled each second)
     with open(f"{prefix}.log", "w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         started = time.monotonic()
@@ -197,7 +230,19 @@ def run_locust(args, env, host, users: int, duration: int, think: str, prefix: P
             time.sleep(1)
             if memory and time.monotonic() - started >= len(samples) * 30:
                 samples.append((round(time.monotonic() - started), memory()))
-    return {"stats": read_stats(Path(f"{prefix}_stats.csv")), "memory": samples, "exit": process.returncode}
+            for mark in ("start", "end"):
+                if server and mark not in cpu and Path(f"{prefix}.{mark}").exists():
+                    cpu[mark] = cpu_seconds(server, process.pid)
+    stats = read_stats(Path(f"{prefix}_stats.csv"))
+    return {"stats": stats, "memory": samples, "exit": process.returncode, "cpu": cpu_per_request(cpu, stats)}
+
+
+def cpu_per_request(cpu: dict, stats: list[dict]) -> dict:
+    """Milliseconds of CPU per request answered in the measured time, by process."""
+    requests = next((r["requests"] for r in stats if r["name"] == "Aggregated"), 0)
+    if "start" not in cpu or "end" not in cpu or not requests:
+        return {}
+    return {name: (cpu["end"][name] - cpu["start"][name]) * 1000 / requests for name in cpu["start"]}
 
 
 def read_stats(path: Path) -> list[dict]:
@@ -217,8 +262,9 @@ def read_stats(path: Path) -> list[dict]:
 
 
 def table(title: str, result: dict) -> str:
+    cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in result.get("cpu", {}).items())
     lines = [
-        f"\n{title}\n",
+        f"\n{title}" + (f" (CPU per request, ms: {cpu})" if cpu else "") + "\n",
         "| page | requests | req/s | p50 ms | p95 ms | p99 ms | failures |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -290,7 +336,8 @@ def main(argv=None) -> int:
         memory = (lambda: rss_mb(gunicorn.pid)) if args.soak else None
         for users, duration in steps:
             print(f"  server drained in {drained(host):.0f} s", flush=True)
-            result = run_locust(args, env, host, users, duration, args.think, out / f"load_{users}", memory)
+            prefix = out / f"load_{users}"
+            result = run_locust(args, env, host, users, duration, args.think, prefix, memory, gunicorn.pid)
             report.append(table(f"{users} users, {args.think} s think time, {duration} s:", result))
             a = aggregate(result)
             # a step without a single answered request failed too (the smoke's check)
@@ -310,7 +357,7 @@ def main(argv=None) -> int:
         if args.saturation_users and not args.soak:
             users = args.saturation_users
             print(f"  server drained in {drained(host):.0f} s", flush=True)
-            result = run_locust(args, env, host, users, args.duration, "0", out / "load_saturation")
+            result = run_locust(args, env, host, users, args.duration, "0", out / "load_saturation", None, gunicorn.pid)
             report.append(table(f"saturation: {users} users, no think time, {args.duration} s:", result))
             a = aggregate(result)
             failures += a["failures"]

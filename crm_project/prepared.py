@@ -21,9 +21,17 @@ compile than to run.
 
 On PostgreSQL the statement is also prepared on the server, once per connection
 (PREPARE, then EXECUTE with the values): parsing and planning were most of what the
-database spent on the agenda's statements. A statement stays prepared until its
-connection closes (CONN_MAX_AGE); this assumes a session per connection: behind a pooler
-in transaction mode, set DATABASE_SERVER_PREPARED=false.
+database spent on the agenda's statements. Only the Slots are parameters of the server's
+statement; the query's other values (a status, a stage, a kind) are constants of its
+shape and are written into it as literals, as the ORM sends them. PostgreSQL plans a
+prepared statement anew on each run until a plan for any parameter values (a generic
+plan) looks as cheap: with those constants as parameters, the generic plan could match
+no partial index and guessed their selectivity, so most of the agenda's statements were
+planned again on every request (its complaints and surveys: 3.5 ms, now 0.9). A
+statement whose generic plan still looks dearer is planned for each run's values, as
+any query is. A statement stays prepared
+until its connection closes (CONN_MAX_AGE); this assumes a session per connection:
+behind a pooler in transaction mode, set DATABASE_SERVER_PREPARED=false.
 """
 
 import itertools
@@ -83,11 +91,9 @@ class _Compiled:
         self.number = next(_NAMES)
         compiler = queryset.query.get_compiler(self.alias)
         self.sql, params = compiler.as_sql()
-        numbers = itertools.count(1)
-        # PostgreSQL's spelling of the statement: $1, $2... for %s (%% stays: it goes through the driver again)
-        self.server_sql = _PLACEHOLDER.sub(lambda m: m.group() if m.group() == "%%" else f"${next(numbers)}", self.sql)
         self.params = list(params)
         self.slots = {index: param for index, param in enumerate(self.params) if isinstance(param, Slot)}
+        self._server_sql = None
         query = queryset.query
         self.names = list(query.selected) if query.selected else [
             *query.extra_select, *query.values_select, *query.annotation_select,
@@ -103,6 +109,24 @@ class _Compiled:
             self.init_list = [column[0].target.attname for column in compiler.select[self.model_slice]]
             self.related_populators = get_related_populators(compiler.klass_info, compiler.select, self.alias)
             self.annotation_col_map = list((compiler.annotation_col_map or {}).items())
+
+    def server_sql(self, cursor) -> str:
+        """PostgreSQL's spelling of the statement: $1, $2... for the Slots, in their order,
+        and every other value written in as the literal the driver sends for it (its %
+        doubled: the statement goes through the driver's formatting again, as %% does)."""
+        if self._server_sql is None:
+            params, numbers = iter(self.params), itertools.count(1)
+
+            def placeholder(match):
+                if match.group() == "%%":
+                    return "%%"
+                value = next(params)
+                if isinstance(value, Slot):
+                    return f"${next(numbers)}"
+                return cursor.mogrify("%s", [value]).decode().replace("%", "%%")
+
+            self._server_sql = _PLACEHOLDER.sub(placeholder, self.sql)
+        return self._server_sql
 
 
 class Prepared:
@@ -133,12 +157,7 @@ class Prepared:
         params = list(statement.params)
         for index, slot in statement.slots.items():
             params[index] = slot.output_field.get_db_prep_value(values[slot.name], connection, prepared=False)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and settings.DATABASE_SERVER_PREPARED:
-                _execute_prepared(connection, cursor, statement, params)
-            else:
-                cursor.execute(statement.sql, params)
-            fetched = cursor.fetchall()
+        fetched = fetch_all(statement, params)
         converters = statement.converters
         if not converters:
             return fetched
@@ -185,15 +204,45 @@ class Prepared:
         return objects
 
 
-def _execute_prepared(connection, cursor, statement: _Compiled, params: list) -> None:
+class RawStatement:
+    """A statement written by hand (%s for each value, all of them values of the run) that
+    runs as the compiled ones do: prepared on the PostgreSQL server once per connection."""
+
+    def __init__(self, sql: str, alias: str, places: int):
+        self.number = next(_NAMES)
+        self.sql, self.alias = sql, alias
+        self.slots = dict.fromkeys(range(places))
+        numbers = itertools.count(1)
+        self._server_sql = _PLACEHOLDER.sub(lambda m: m.group() if m.group() == "%%" else f"${next(numbers)}", sql)
+
+    def server_sql(self, cursor) -> str:
+        return self._server_sql
+
+
+def fetch_all(statement: "_Compiled | RawStatement", params: list) -> list[tuple]:
+    """The rows of `statement` run with `params` (all of the statement's values), on the
+    server's prepared statement where there is one."""
+    connection = connections[statement.alias]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and settings.DATABASE_SERVER_PREPARED:
+            _execute_prepared(connection, cursor, statement, params)
+        else:
+            cursor.execute(statement.sql, params)
+        return cursor.fetchall()
+
+
+def _execute_prepared(connection, cursor, statement: "_Compiled | RawStatement", params: list) -> None:
     """Run `statement` as a server-side prepared statement of this connection: PostgreSQL
-    parses and plans it once per connection (the agenda's ~18 statements spent 6-8 ms a
-    page planning, more than running), then EXECUTE names it. The PREPARE goes in the
-    same round trip as the first EXECUTE. A statement whose values this cannot type runs
-    as before; one whose PREPARE failed is not tried again on this connection."""
+    parses it once per connection and plans it once when a generic plan serves (the
+    agenda's ~18 statements spent 6-8 ms a page parsing and planning, more than running),
+    then EXECUTE names it with the Slots' values. The PREPARE goes in the same round trip
+    as the first EXECUTE. A statement whose values this cannot type runs as before; one
+    whose PREPARE failed is not tried again on this connection."""
+    full_params = params
+    params = [params[index] for index in statement.slots]  # dicts keep the Slots' order
     types = tuple(_server_type(value) for value in params)
     if None in types:
-        cursor.execute(statement.sql, params)
+        cursor.execute(statement.sql, full_params)
         return
     raw = connection.connection  # a new session (reconnected) has none of them yet
     state = connection.__dict__.get("_crm_prepared")
@@ -205,12 +254,13 @@ def _execute_prepared(connection, cursor, statement: _Compiled, params: list) ->
     if known is None:
         state[1][name] = False  # until it is known to exist
         declared = f"({', '.join(types)})" if types else ""
-        cursor.execute(f"PREPARE {name} {declared} AS {statement.server_sql}; EXECUTE {name} {arguments}", params)
+        server_sql = statement.server_sql(cursor)
+        cursor.execute(f"PREPARE {name} {declared} AS {server_sql}; EXECUTE {name} {arguments}", params)
         state[1][name] = True
     elif known:
         cursor.execute(f"EXECUTE {name} {arguments}", params)
     else:
-        cursor.execute(statement.sql, params)
+        cursor.execute(statement.sql, full_params)
 
 
 def id_slots(name: str, places: int) -> list[Slot]:

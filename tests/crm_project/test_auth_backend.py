@@ -87,3 +87,6 @@ def test_a_page_reads_the_user_and_their_permissions_in_one_query(mgr_a, client_
         assert client.get("/loyalty/pos/").status_code == 200
     # the session, then the user with permissions and groups; nothing else on an empty lookup
     assert len(queries) == 2, [q["sql"][:80] for q in queries]
+    if connection.vendor == "postgresql":
+        # both statements prepared on the server by the first request, named by the next
+        assert all(q["sql"].startswith("EXECUTE crm_") for q in queries), [q["sql"][:80] for q in queries]

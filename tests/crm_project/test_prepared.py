@@ -167,6 +167,36 @@ def test_on_postgresql_a_prepared_query_is_planned_once_per_connection_and_typed
         assert cursor.fetchone()[0] >= 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements are PostgreSQL's")
+def test_on_postgresql_only_the_slots_are_parameters_and_the_shapes_constants_are_literals(mgr_a):
+    """The values that are not Slots (a status, a search with % in it, a date) are written
+    into the server's statement as the driver writes them, so that its generic plan can
+    match a partial index on them; the statement gives the queryset's rows."""
+    customer = CustomerFactory(manager=mgr_a, name="50% off, O'Brien")
+    CustomerFactory(manager=mgr_a, name="Other")
+    Deal.objects.create(customer=customer, manager=mgr_a, title="D", sale_type="short_push", stage=2, amount=5)
+
+    def deals(*, owner):
+        return (
+            Deal.objects.filter(manager_id=owner, status="open", customer__name__icontains="50% off, o'b")
+            .filter(created_at__date__gte=date(2020, 1, 1))
+            .values("title", "customer__name")
+        )
+
+    prepared = Prepared(deals, owner=IntegerField())
+    # when it runs twice (prepared, then executed by name)
+    runs = [prepared.rows(owner=mgr_a.pk) for _ in range(2)]
+    # then its rows are the queryset's
+    assert runs == [list(deals(owner=mgr_a.pk))] * 2 == [[{"title": "D", "customer__name": "50% off, O'Brien"}]] * 2
+    # and the server's statement takes the owner alone, the other values written in it
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT parameter_types::text[], statement FROM pg_prepared_statements")
+        [(types, statement)] = [row for row in cursor.fetchall() if "50\\% off" in row[1]]
+    assert types == ["integer"]
+    assert "'open'" in statement and "'2020-01-01'::date" in statement and "'%50\\% off, o''b%'" in statement
+    assert "$1" in statement and "$2" not in statement
+
+
 @pytest.mark.django_db
 def test_behind_a_transaction_pooler_the_statements_are_not_prepared_on_the_server(mgr_a, settings):
     settings.DATABASE_SERVER_PREPARED = False

@@ -1,22 +1,31 @@
 from django.urls import NoReverseMatch
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm_project.object_urls import page_url
 
-from .access import ADMINISTRATOR, user_role
+from .access import ADMINISTRATOR, DIRECTOR, MANAGER, user_role
+
+# The roles' names as people read them (the groups' names are the roles' keys).
+ROLE_LABELS = {
+    MANAGER: pgettext_lazy("role", "Sales manager"),
+    DIRECTOR: pgettext_lazy("role", "Sales director"),
+    ADMINISTRATOR: pgettext_lazy("role", "Administrator"),
+}
 
 # (label, url name, who sees it). Entries whose page does not exist yet are left out,
 # so the navigation grows as each app lands.
 NAVIGATION = [
-    ("Agenda", "customers:agenda", None),
-    ("Customers", "customers:customer_list", None),
-    ("Managed base", "customers:managed_base", None),
-    ("Classes", "segmentation:overview", None),
-    ("Deals", "sales_pipeline:deal_board", None),
-    ("Settlements", "sales_pipeline:settlement_list", None),
-    ("Loyalty", "loyalty:card_list", None),
-    ("Complaints", "complaints:complaint_list", None),
-    ("Reports", "reporting:dashboard", None),
-    ("Admin", "admin:index", ADMINISTRATOR),
+    (_("Agenda"), "customers:agenda", None),
+    (_("Customers"), "customers:customer_list", None),
+    (_("Managed base"), "customers:managed_base", None),
+    (_("Classes"), "segmentation:overview", None),
+    (_("Deals"), "sales_pipeline:deal_board", None),
+    (_("Settlements"), "sales_pipeline:settlement_list", None),
+    (_("Loyalty"), "loyalty:card_list", None),
+    (_("Complaints"), "complaints:complaint_list", None),
+    (_("Reports"), "reporting:dashboard", None),
+    (_("Admin"), "admin:index", ADMINISTRATOR),
 ]
 
 
@@ -36,4 +45,8 @@ def navigation(request):
     # The active item is the one whose address is the longest prefix of this page's.
     matching = [url for _, url in items if request.path.startswith(url)]
     active = max(matching, key=len) if matching else None
-    return {"nav_items": [(label, url, url == active) for label, url in items], "user_role": role}
+    return {
+        "nav_items": [(label, url, url == active) for label, url in items],
+        "user_role": role,
+        "user_role_label": ROLE_LABELS.get(role, role),
+    }

@@ -29,9 +29,9 @@ plan) looks as cheap: with those constants as parameters, the generic plan could
 no partial index and guessed their selectivity, so most of the agenda's statements were
 planned again on every request (its complaints and surveys: 3.5 ms, now 0.9). A
 statement whose generic plan still looks dearer is planned for each run's values, as
-any query is. A statement stays prepared
-until its connection closes (CONN_MAX_AGE); this assumes a session per connection:
-behind a pooler in transaction mode, set DATABASE_SERVER_PREPARED=false.
+any query is. A statement stays prepared until its connection closes (CONN_MAX_AGE);
+this assumes a session per connection: behind a pooler in transaction mode, set
+DATABASE_SERVER_PREPARED=false.
 """
 
 import itertools

@@ -85,7 +85,7 @@ def _user_statement(alias: str) -> RawStatement:
         f"LEFT JOIN ({_sql(alias)}) p ON 1 = 1 "
         f"WHERE u.{q(meta.pk.column)} = %s"
     )
-    return RawStatement(sql, alias, places=4)
+    return RawStatement(sql, alias)
 
 
 def _fill(user, rows) -> None:

@@ -208,12 +208,12 @@ class RawStatement:
     """A statement written by hand (%s for each value, all of them values of the run) that
     runs as the compiled ones do: prepared on the PostgreSQL server once per connection."""
 
-    def __init__(self, sql: str, alias: str, places: int):
+    def __init__(self, sql: str, alias: str):
         self.number = next(_NAMES)
         self.sql, self.alias = sql, alias
-        self.slots = dict.fromkeys(range(places))
         numbers = itertools.count(1)
         self._server_sql = _PLACEHOLDER.sub(lambda m: m.group() if m.group() == "%%" else f"${next(numbers)}", sql)
+        self.slots = dict.fromkeys(range(next(numbers) - 1))  # every value is one
 
     def server_sql(self, cursor) -> str:
         return self._server_sql

@@ -10,6 +10,7 @@ Access follows the assignment: having once planned a contact gives nothing.
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import pgettext_lazy
 
 from crm_project import lookups  # noqa: F401 - registers __in_array
 from crm_project.auth_backend import group_names
@@ -17,6 +18,12 @@ from crm_project.auth_backend import group_names
 MANAGER = "Sales manager"
 DIRECTOR = "Sales director"
 ADMINISTRATOR = "Administrator"
+# The roles' names as people read them (the groups' names above are the roles' keys).
+ROLE_LABELS = {
+    MANAGER: pgettext_lazy("role", "Sales manager"),
+    DIRECTOR: pgettext_lazy("role", "Sales director"),
+    ADMINISTRATOR: pgettext_lazy("role", "Administrator"),
+}
 
 NOTHING = Q(pk__in=[])
 

@@ -1,17 +1,9 @@
 from django.urls import NoReverseMatch
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from crm_project.object_urls import page_url
 
-from .access import ADMINISTRATOR, DIRECTOR, MANAGER, user_role
-
-# The roles' names as people read them (the groups' names are the roles' keys).
-ROLE_LABELS = {
-    MANAGER: pgettext_lazy("role", "Sales manager"),
-    DIRECTOR: pgettext_lazy("role", "Sales director"),
-    ADMINISTRATOR: pgettext_lazy("role", "Administrator"),
-}
+from .access import ADMINISTRATOR, ROLE_LABELS, user_role
 
 # (label, url name, who sees it). Entries whose page does not exist yet are left out,
 # so the navigation grows as each app lands.

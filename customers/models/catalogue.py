@@ -1,8 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from crm_project.history import HistoryActorName
+
+from .history import LabelledHistoricalRecords
 
 #
 # Catalogue: product lines (directions of the business) and products
@@ -10,9 +11,11 @@ from crm_project.history import HistoryActorName
 
 
 class ProductLine(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
 
     class Meta:
+        verbose_name = _("product line")
+        verbose_name_plural = _("product lines")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -20,10 +23,12 @@ class ProductLine(models.Model):
 
 
 class Product(models.Model):
-    sku = models.CharField("SKU", max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="products")
-    is_active = models.BooleanField(default=True)
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    line = models.ForeignKey(
+        ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="products", verbose_name=_("line")
+    )
+    is_active = models.BooleanField(_("is active"), default=True)
     standard_cost = models.DecimalField(
         _("standard cost"),
         max_digits=18,
@@ -34,6 +39,8 @@ class Product(models.Model):
     )
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["name", "sku"]
 
     def __str__(self) -> str:
@@ -54,15 +61,17 @@ class Segment(models.Model):
     """A target segment: customers whose from-birth attributes meet every rule. A customer
     falls into the first matching segment by priority (lowest number first)."""
 
-    name = models.CharField(max_length=100, unique=True)
-    priority = models.PositiveSmallIntegerField(default=100)
-    description = models.TextField(blank=True)
-    is_active = models.BooleanField(default=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    priority = models.PositiveSmallIntegerField(_("priority"), default=100)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("is active"), default=True)
     target_products = models.ManyToManyField(
-        Product, through="PortraitEntry", related_name="target_segments", blank=True
+        Product, through="PortraitEntry", related_name="target_segments", blank=True, verbose_name=_("target products")
     )
 
     class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
         ordering = ["priority", "name"]
 
     def __str__(self) -> str:
@@ -73,31 +82,33 @@ class SegmentRule(models.Model):
     """One condition: field operator value. All of a segment's rules must hold."""
 
     class Field(models.TextChoices):
-        KIND = "kind", "Kind (company/person)"
-        INDUSTRY = "industry", "Industry"
-        ACTIVITY_TYPE = "activity_type", "Activity type"
-        HAS_BRANCHES = "has_branches", "Has branches"
-        EMPLOYEES = "employees", "Company size (employees)"
-        CLIENT_TYPE = "client_type", "Main client type"
-        YEAR_FOUNDED = "year_founded", "Year founded"
-        CITY = "city", "City"
+        KIND = "kind", _("Kind (company/person)")
+        INDUSTRY = "industry", _("Industry")
+        ACTIVITY_TYPE = "activity_type", _("Activity type")
+        HAS_BRANCHES = "has_branches", _("Has branches")
+        EMPLOYEES = "employees", _("Company size (employees)")
+        CLIENT_TYPE = "client_type", _("Main client type")
+        YEAR_FOUNDED = "year_founded", _("Year founded")
+        CITY = "city", _("City")
 
     class Operator(models.TextChoices):
-        EQ = "eq", "equals"
-        NE = "ne", "does not equal"
-        GT = "gt", "greater than"
-        GTE = "gte", "at least"
-        LT = "lt", "less than"
-        LTE = "lte", "at most"
-        CONTAINS = "contains", "contains"
-        IN = "in", "is one of (comma-separated)"
+        EQ = "eq", _("equals")
+        NE = "ne", _("does not equal")
+        GT = "gt", _("greater than")
+        GTE = "gte", _("at least")
+        LT = "lt", _("less than")
+        LTE = "lte", _("at most")
+        CONTAINS = "contains", _("contains")
+        IN = "in", _("is one of (comma-separated)")
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="rules")
-    field = models.CharField(max_length=20, choices=Field.choices)
-    operator = models.CharField(max_length=10, choices=Operator.choices, default=Operator.EQ)
-    value = models.CharField(max_length=200)
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="rules", verbose_name=_("segment"))
+    field = models.CharField(_("field"), max_length=20, choices=Field.choices)
+    operator = models.CharField(_("operator"), max_length=10, choices=Operator.choices, default=Operator.EQ)
+    value = models.CharField(_("value"), max_length=200)
 
     class Meta:
+        verbose_name = _("segment rule")
+        verbose_name_plural = _("segment rules")
         ordering = ["segment", "id"]
 
     def __str__(self) -> str:
@@ -107,10 +118,16 @@ class SegmentRule(models.Model):
 class PortraitEntry(models.Model):
     """A mark in the portrait matrix: `product` is a target product for `segment`."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="portrait_entries")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="portrait_entries")
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="portrait_entries", verbose_name=_("segment")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="portrait_entries", verbose_name=_("product")
+    )
 
     class Meta:
+        verbose_name = _("portrait entry")
+        verbose_name_plural = _("portrait entries")
         constraints = [models.UniqueConstraint(fields=["segment", "product"], name="one_mark_per_segment_product")]
 
     def __str__(self) -> str:
@@ -121,30 +138,42 @@ class CustomerProduct(models.Model):
     """Where a customer stands with one product: set by hand, by deals and by settlements."""
 
     class Status(models.TextChoices):
-        NOT_OFFERED = "not_offered", "Not offered"
-        OFFERED = "offered", "Offered"
-        REFUSED = "refused", "Refused"
-        CONTRACT = "contract", "Contract signed"
-        IN_USE = "in_use", "In use"
+        NOT_OFFERED = "not_offered", _("Not offered")
+        OFFERED = "offered", _("Offered")
+        REFUSED = "refused", _("Refused")
+        CONTRACT = "contract", _("Contract signed")
+        IN_USE = "in_use", _("In use")
 
     # No single-column indexes: the unique (customer, product) and the (product, status)
     # indexes lead with them and serve every lookup; each index costs a settlement import
     # one insertion per status (900,000 for a million new lines, bench/README.md).
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="product_statuses", db_index=False
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="product_statuses",
+        db_index=False,
+        verbose_name=_("customer"),
     )
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="customer_statuses", db_index=False)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_OFFERED)
-    status_date = models.DateField(null=True, blank=True)
-    refusal_reason = models.CharField(max_length=300, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="customer_statuses", db_index=False, verbose_name=_("product")
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NOT_OFFERED)
+    status_date = models.DateField(_("status date"), null=True, blank=True)
+    refusal_reason = models.CharField(_("refusal reason"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     # The history is read per status (admin: by id, by date); nothing asks it by customer or product.
-    history = HistoricalRecords(
-        excluded_fields=["updated_at"], no_db_index=["customer", "product"], bases=[HistoryActorName]
+    history = LabelledHistoricalRecords(
+        verbose_name=_("historical customer product"),
+        verbose_name_plural=_("historical customer products"),
+        excluded_fields=["updated_at"],
+        no_db_index=["customer", "product"],
+        bases=[HistoryActorName],
     )
 
     class Meta:
+        verbose_name = _("customer product")
+        verbose_name_plural = _("customer products")
         constraints = [models.UniqueConstraint(fields=["customer", "product"], name="one_status_per_customer_product")]
         indexes = [models.Index(fields=["product", "status"])]
 

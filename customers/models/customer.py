@@ -2,12 +2,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
+from django.utils.translation import gettext_lazy as _
 
 from crm_project.history import HistoryActorName
 from crm_project.object_urls import object_url
 
 from ..access import customer_scope
+from .history import LabelledHistoricalRecords
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -22,100 +23,118 @@ class Customer(models.Model):
     in a target segment (domain.md section 2)."""
 
     class Kind(models.TextChoices):
-        COMPANY = "company", "Company"
-        PERSON = "person", "Person"
+        COMPANY = "company", _("Company")
+        PERSON = "person", _("Person")
 
     class ActivityType(models.TextChoices):
-        PRODUCTION = "production", "Production"
-        TRADE = "trade", "Trade"
-        SERVICES = "services", "Services"
-        EDUCATION = "education", "Education"
-        CATERING = "catering", "Catering"
-        PUBLIC = "public", "Public sector"
-        OTHER = "other", "Other"
+        PRODUCTION = "production", _("Production")
+        TRADE = "trade", _("Trade")
+        SERVICES = "services", _("Services")
+        EDUCATION = "education", _("Education")
+        CATERING = "catering", _("Catering")
+        PUBLIC = "public", _("Public sector")
+        OTHER = "other", _("Other")
 
     class ClientType(models.TextChoices):
-        B2B = "b2b", "B2B"
-        B2C = "b2c", "B2C"
+        B2B = "b2b", _("B2B")
+        B2C = "b2c", _("B2C")
 
     class Channel(models.TextChoices):
-        REFERRAL = "referral", "Referral"
-        WEBSITE = "website", "Website"
-        COLD_CALL = "cold_call", "Cold call"
-        EXHIBITION = "exhibition", "Exhibition"
-        ADVERTISING = "advertising", "Advertising"
-        PARTNER = "partner", "Partner"
-        OTHER = "other", "Other"
+        REFERRAL = "referral", _("Referral")
+        WEBSITE = "website", _("Website")
+        COLD_CALL = "cold_call", _("Cold call")
+        EXHIBITION = "exhibition", _("Exhibition")
+        ADVERTISING = "advertising", _("Advertising")
+        PARTNER = "partner", _("Partner")
+        OTHER = "other", _("Other")
 
     class Relationship(models.TextChoices):
-        TRANSACTIONAL = "transactional", "Transactional"
-        LONG_TERM = "long_term", "Long-term"
-        PERSONAL = "personal", "Personal assistance"
-        DEDICATED = "dedicated", "Dedicated account manager"
-        SELF_SERVICE = "self_service", "Self-service"
-        AUTOMATED = "automated", "Automated"
-        COMMUNITY = "community", "Community"
+        TRANSACTIONAL = "transactional", _("Transactional")
+        LONG_TERM = "long_term", _("Long-term")
+        PERSONAL = "personal", _("Personal assistance")
+        DEDICATED = "dedicated", _("Dedicated account manager")
+        SELF_SERVICE = "self_service", _("Self-service")
+        AUTOMATED = "automated", _("Automated")
+        COMMUNITY = "community", _("Community")
 
     class Psychotype(models.TextChoices):
-        RELATIONSHIP_SEEKER = "seeker", "Relationship seeker"
-        LOYAL = "loyal", "Loyal"
-        EXPLOITER = "exploiter", "Relationship exploiter"
-        ONE_TIME = "one_time", "One-time buyer"
+        RELATIONSHIP_SEEKER = "seeker", _("Relationship seeker")
+        LOYAL = "loyal", _("Loyal")
+        EXPLOITER = "exploiter", _("Relationship exploiter")
+        ONE_TIME = "one_time", _("One-time buyer")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.COMPANY)
-    name = models.CharField(max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.COMPANY)
+    name = models.CharField(_("name"), max_length=200)
     # lower-case letters and digits only, for duplicate warnings ("ACME Ltd." ~ "acme ltd")
-    normalized_name = models.CharField(max_length=200, editable=False, db_index=True, default="")
+    normalized_name = models.CharField(_("normalized name"), max_length=200, editable=False, db_index=True, default="")
     external_ref = models.CharField(
-        "external reference",
+        _("external reference"),
         max_length=64,
         unique=True,
         null=True,
         blank=True,
-        help_text="The customer's id in the accounting system; imports match on it.",
+        help_text=_("The customer's id in the accounting system; imports match on it."),
     )
-    tax_id = models.CharField("tax id", max_length=32, blank=True, db_index=True)
+    tax_id = models.CharField(_("tax id"), max_length=32, blank=True, db_index=True)
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="customers",
-        help_text="Empty: the customer is in the unassigned pool.",
+        help_text=_("Empty: the customer is in the unassigned pool."),
     )
     # "from birth" attributes: known at first contact, they decide the segment
-    industry = models.CharField(max_length=100, blank=True)
-    activity_type = models.CharField(max_length=20, choices=ActivityType.choices, blank=True)
-    has_branches = models.BooleanField(default=False)
-    employees = models.PositiveIntegerField("company size (employees)", null=True, blank=True)
-    client_type = models.CharField("main client type", max_length=3, choices=ClientType.choices, blank=True)
-    year_founded = models.PositiveSmallIntegerField(null=True, blank=True)
-    birthday = models.DateField(null=True, blank=True, help_text="For a person.")
-    city = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    activity_type = models.CharField(_("activity type"), max_length=20, choices=ActivityType.choices, blank=True)
+    has_branches = models.BooleanField(_("has branches"), default=False)
+    employees = models.PositiveIntegerField(_("company size (employees)"), null=True, blank=True)
+    client_type = models.CharField(_("main client type"), max_length=3, choices=ClientType.choices, blank=True)
+    year_founded = models.PositiveSmallIntegerField(_("year founded"), null=True, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True, help_text=_("For a person."))
+    city = models.CharField(_("city"), max_length=100, blank=True)
     # how we work with them
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True, db_index=True)
-    acquisition_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
-    referred_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
-    relationship_type = models.CharField(max_length=20, choices=Relationship.choices, blank=True)
-    psychotype = models.CharField("buyer psychotype", max_length=20, choices=Psychotype.choices, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True, db_index=True)
+    acquisition_channel = models.CharField(_("acquisition channel"), max_length=20, choices=Channel.choices, blank=True)
+    referred_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("referred by"),
+    )
+    relationship_type = models.CharField(
+        _("relationship type"), max_length=20, choices=Relationship.choices, blank=True
+    )
+    psychotype = models.CharField(_("buyer psychotype"), max_length=20, choices=Psychotype.choices, blank=True)
     segment = models.ForeignKey(
         "customers.Segment",
+        verbose_name=_("segment"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="customers",
-        help_text="Empty: non-target.",
+        help_text=_("Empty: non-target."),
     )
-    notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     # segment is derived from the from-birth fields (and reassigned in bulk), so not audited
-    history = HistoricalRecords(excluded_fields=["updated_at", "normalized_name", "segment"], bases=[HistoryActorName])
+    history = LabelledHistoricalRecords(
+        verbose_name=_("historical customer"),
+        verbose_name_plural=_("historical customers"),
+        excluded_fields=["updated_at", "normalized_name", "segment"],
+        bases=[HistoryActorName],
+    )
     objects = CustomerQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["name", "id"]
         permissions = [
             ("view_all_customers", "Can see every team's customers"),

@@ -14,6 +14,7 @@ from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime, now, template_localtime
+from django.utils.translation import gettext as _
 
 from crm_project.object_urls import page_url
 
@@ -24,7 +25,8 @@ def interaction_row(item) -> str:
     """customers/_agenda_interaction.html for `item` (with manager and contact loaded)."""
     escape = escape_text  # conditional_escape, plain text through the standard library
     when = escape(formats.date_format(template_localtime(item.occurred_at), "j M Y H:i"))
-    contact = f" with {escape(item.contact.name)}" if item.contact else ""
+    # {% blocktranslate %}with {{ name }}{% endblocktranslate %}: the value escaped, the words as translated
+    contact = " " + _("with %(name)s") % {"name": escape(item.contact.name)} if item.contact else ""
     outcome = (
         f'· <span class="badge text-bg-light border">{escape(item.get_outcome_display())}</span>'
         if item.outcome
@@ -55,6 +57,8 @@ def planned_rows(planned_contacts, user) -> SafeString:
     escape = escape_text
     today_iso = formats.date_format(localtime(now()), "Y-m-d")  # what {% now "Y-m-d" %} gave
     agenda = escape(page_url("customers:agenda"))
+    overdue_badge = f'<span class="badge text-bg-danger">{escape(_("overdue"))}</span>'
+    offer = _("offer %(product)s")
     days: dict = {}
     parts = []
     for pc in planned_contacts:
@@ -63,8 +67,8 @@ def planned_rows(planned_contacts, user) -> SafeString:
             days[due] = (formats.date_format(due, "Y-m-d"), escape(formats.date_format(due, "D j M Y")))
         iso, shown = days[due]
         when = f'<a href="{agenda}?day={escape(iso)}">{shown}</a>' if pc.manager_id == user.pk else shown
-        overdue = '<span class="badge text-bg-danger">overdue</span>' if iso < today_iso else ""
-        product = f" · offer <em>{escape(pc.product.name)}</em>" if pc.product else ""
+        overdue = overdue_badge if iso < today_iso else ""
+        product = " · " + offer % {"product": f"<em>{escape(pc.product.name)}</em>"} if pc.product else ""
         manager = escape(pc.manager.get_full_name() or pc.manager.username)
         parts.append(
             f'\n    <li class="list-group-item">\n      {when}\n      {overdue}\n'

@@ -21,7 +21,7 @@ from .models import (
     SegmentRule,
     TeamMembership,
 )
-from .segment_rules import rule_check, segments_assign
+from .segment_rules import rule_check, segment_counts_text, segments_assign
 from .services.profiles import customers_reassigned
 from .sessions import sessions_end
 
@@ -100,7 +100,7 @@ class SegmentRuleInline(admin.TabularInline):
 class PortraitEntryInline(admin.TabularInline):
     model = PortraitEntry
     extra = 1
-    verbose_name = verbose_name_plural = "target products"
+    verbose_name = verbose_name_plural = _("target products")
 
 
 @admin.register(Segment)
@@ -110,10 +110,10 @@ class SegmentAdmin(admin.ModelAdmin):
     inlines = [SegmentRuleInline, PortraitEntryInline]
     actions = ["reassign_all"]
 
-    @admin.action(description="Reassign every customer to its segment")
+    @admin.action(description=_("Reassign every customer to its segment"))
     def reassign_all(self, request, queryset):
         counts = segments_assign()
-        self.message_user(request, ", ".join(f"{name}: {n}" for name, n in counts.items()))
+        self.message_user(request, segment_counts_text(counts, separator=": "))
 
     def save_related(self, request, form, formsets, change):
         # After the rules (inlines) are saved: a change of rules, priority or activity
@@ -133,7 +133,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def _reassign(self, request, segment):
         counts = segments_assign()
-        summary = "Segments reassigned: " + ", ".join(f"{name} {n}" for name, n in counts.items())
+        summary = _("Segments reassigned: %(counts)s") % {"counts": segment_counts_text(counts)}
         if segment is not None and segment.pk is not None:
             self.log_change(request, segment, summary)
         self.message_user(request, summary)
@@ -177,7 +177,7 @@ class CompetitorAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(customer_count=Count("customer_links__customer", distinct=True))
 
-    @admin.display(description="customers", ordering="customer_count")
+    @admin.display(description=_("customers"), ordering="customer_count")
     def customer_count(self, obj):
         return obj.customer_count
 

@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm_project.dates import business_today
 
@@ -16,21 +18,21 @@ def profile_errors(*, kind, employees, has_branches, year_founded, birthday, tod
     and the import (it would be Customer.clean(), but the models are frozen)."""
     errors = {}
     if year_founded is not None and year_founded > today.year:
-        errors["year_founded"] = "The year founded cannot be in the future."
+        errors["year_founded"] = _("The year founded cannot be in the future.")
     elif year_founded is not None and year_founded < EARLIEST_YEAR_FOUNDED:
-        errors["year_founded"] = f"The year founded cannot be before {EARLIEST_YEAR_FOUNDED}."
+        errors["year_founded"] = _("The year founded cannot be before %(year)s.") % {"year": EARLIEST_YEAR_FOUNDED}
     if employees is not None and employees < 0:
-        errors["employees"] = "The number of employees cannot be negative."
+        errors["employees"] = _("The number of employees cannot be negative.")
     if birthday is not None and birthday > today:
-        errors["birthday"] = "The birthday cannot be in the future."
+        errors["birthday"] = _("The birthday cannot be in the future.")
     if kind == Customer.Kind.PERSON:
         for name, value in (("employees", employees), ("year_founded", year_founded)):
             if value is not None:
-                errors.setdefault(name, "Only a company has this; leave it empty for a person.")
+                errors.setdefault(name, _("Only a company has this; leave it empty for a person."))
         if has_branches:
-            errors["has_branches"] = "Only a company has branches."
+            errors["has_branches"] = _("Only a company has branches.")
     elif kind == Customer.Kind.COMPANY and birthday is not None:
-        errors.setdefault("birthday", "Only a person has a birthday; leave it empty for a company.")
+        errors.setdefault("birthday", _("Only a person has a birthday; leave it empty for a company."))
     return errors
 
 
@@ -68,7 +70,9 @@ class CustomerPicker(forms.Select):
 
 class CustomerForm(forms.ModelForm):
     save_anyway = forms.BooleanField(
-        required=False, label="Save anyway: this is not one of the customers above", widget=forms.CheckboxInput()
+        required=False,
+        label=gettext_lazy("Save anyway: this is not one of the customers above"),
+        widget=forms.CheckboxInput(),
     )
 
     class Meta:
@@ -175,7 +179,7 @@ class ContactForm(_RowForm):
     def clean_birthday(self):
         birthday = self.cleaned_data["birthday"]
         if birthday and birthday > business_today():
-            raise forms.ValidationError("The birthday cannot be in the future.")
+            raise forms.ValidationError(_("The birthday cannot be in the future."))
         return birthday
 
 
@@ -195,7 +199,7 @@ class _CachedChoicesFormSet(forms.BaseInlineFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:
-            form.fields["DELETE"].widget.attrs.update({"class": "form-check-input", "aria-label": "Delete"})
+            form.fields["DELETE"].widget.attrs.update({"class": "form-check-input", "aria-label": _("Delete")})
 
     def _construct_form(self, i, **kwargs):
         form = super()._construct_form(i, **kwargs)
@@ -217,7 +221,7 @@ class ContactFormSet(_CachedChoicesFormSet):
             if form.cleaned_data.get("is_primary") and not self._should_delete_form(form) and form.has_changed()
         ]
         if len(primaries) > 1:
-            raise forms.ValidationError("Only one contact can be the main contact.")
+            raise forms.ValidationError(_("Only one contact can be the main contact."))
 
 
 class CustomerCompetitorFormSet(_CachedChoicesFormSet):
@@ -229,7 +233,7 @@ class CustomerCompetitorFormSet(_CachedChoicesFormSet):
                 continue
             key = (form.cleaned_data["competitor"].pk, getattr(form.cleaned_data.get("product"), "pk", None))
             if key in seen:
-                form.add_error("competitor", "This competitor and product are listed twice.")
+                form.add_error("competitor", _("This competitor and product are listed twice."))
             seen.add(key)
 
 

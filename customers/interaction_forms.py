@@ -6,7 +6,9 @@ Forms check the shape of the input; rules across rows live in customers.services
 from datetime import timedelta
 
 from django import forms
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm_project.dates import business_today
 
@@ -101,15 +103,19 @@ class InteractionForm(StyledForm):
     """What happened, and optionally the next contact it plans and the planned contact
     it completes. `key` makes the ids unique when several forms share a page."""
 
-    kind = forms.ChoiceField(choices=Interaction.Kind.choices, initial=Interaction.Kind.CALL)
-    contact = forms.ModelChoiceField(queryset=None, required=False, label="With")
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
-    outcome = forms.ChoiceField(choices=Interaction.Outcome.choices, required=False)
-    occurred_at = forms.DateTimeField(required=False, label="When", widget=DateTimeInput(), help_text="Empty: now.")
-    next_date = forms.DateField(required=False, label="Next contact on", widget=DateInput())
-    next_purpose = forms.CharField(required=False, max_length=200, label="Purpose")
-    next_product = forms.ModelChoiceField(queryset=None, required=False, label="Product to offer")
-    completes = forms.ModelChoiceField(queryset=None, required=False, label="Completes planned contact")
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"), choices=Interaction.Kind.choices, initial=Interaction.Kind.CALL
+    )
+    contact = forms.ModelChoiceField(queryset=None, required=False, label=gettext_lazy("With"))
+    summary = forms.CharField(label=gettext_lazy("Summary"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), choices=Interaction.Outcome.choices, required=False)
+    occurred_at = forms.DateTimeField(
+        required=False, label=gettext_lazy("When"), widget=DateTimeInput(), help_text=gettext_lazy("Empty: now.")
+    )
+    next_date = forms.DateField(required=False, label=gettext_lazy("Next contact on"), widget=DateInput())
+    next_purpose = forms.CharField(required=False, max_length=200, label=gettext_lazy("Purpose"))
+    next_product = forms.ModelChoiceField(queryset=None, required=False, label=gettext_lazy("Product to offer"))
+    completes = forms.ModelChoiceField(queryset=None, required=False, label=gettext_lazy("Completes planned contact"))
 
     NEXT_FIELDS = ("next_date", "next_purpose", "next_product")
 
@@ -123,27 +129,29 @@ class InteractionForm(StyledForm):
         if not (sees_everything(user) or user_role(user) == DIRECTOR):
             open_contacts = open_contacts.filter(manager=user)
         self.fields["completes"].queryset = open_contacts.order_by("due_date", "pk")
-        self.fields["completes"].label_from_instance = lambda pc: f"{pc.due_date:%d %b}: {pc.purpose}"
+        self.fields["completes"].label_from_instance = lambda pc: (
+            f"{formats.date_format(pc.due_date, 'd M')}: {pc.purpose}"
+        )
 
     def clean_occurred_at(self):
         occurred_at = self.cleaned_data["occurred_at"]
         if occurred_at and occurred_at > timezone.now() + timedelta(minutes=5):
-            raise forms.ValidationError("Log an interaction once it has happened.")
+            raise forms.ValidationError(_("Log an interaction once it has happened."))
         return occurred_at
 
     def clean_next_date(self):
         next_date = self.cleaned_data["next_date"]
         if next_date and next_date < business_today():
-            raise forms.ValidationError("Pick today or a later day.")
+            raise forms.ValidationError(_("Pick today or a later day."))
         return next_date
 
     def clean(self):
         data = super().clean()
         has_date = bool(data.get("next_date"))
         if has_date and not (data.get("next_purpose") or "").strip() and "next_purpose" not in self.errors:
-            self.add_error("next_purpose", "Say what the next contact is for.")
+            self.add_error("next_purpose", _("Say what the next contact is for."))
         if not has_date and "next_date" not in self.errors and (data.get("next_purpose") or data.get("next_product")):
-            self.add_error("next_date", "Pick the day of the next contact.")
+            self.add_error("next_date", _("Pick the day of the next contact."))
         return data
 
     def main_fields(self):
@@ -154,7 +162,7 @@ class InteractionForm(StyledForm):
 
 
 class MoveForm(StyledForm):
-    to_date = forms.DateField(label="Move to", widget=DateInput())
+    to_date = forms.DateField(label=gettext_lazy("Move to"), widget=DateInput())
 
     def __init__(self, *args, key: str = "", **kwargs):
         super().__init__(*args, auto_id=f"id_move{key}_%s", **kwargs)
@@ -162,7 +170,7 @@ class MoveForm(StyledForm):
     def clean_to_date(self):
         to_date = self.cleaned_data["to_date"]
         if to_date < business_today():
-            raise forms.ValidationError("Pick today or a later day.")
+            raise forms.ValidationError(_("Pick today or a later day."))
         return to_date
 
 
@@ -172,13 +180,17 @@ class HandOverForm(StyledForm):
 
     to_user = ManagerChoiceField(
         queryset=None,
-        label="To",
-        empty_label="Choose a colleague",
+        label=gettext_lazy("To"),
+        empty_label=gettext_lazy("Choose a colleague"),
         # the choices are the owner's team: anyone else is refused with the rule, not "invalid"
         error_messages={"invalid_choice": HAND_OVER_OUTSIDE_TEAM},
     )
-    start = forms.DateField(required=False, label="From", widget=DateInput(), help_text="Empty: from the start.")
-    end = forms.DateField(required=False, label="Until", widget=DateInput(), help_text="Empty: to the end.")
+    start = forms.DateField(
+        required=False, label=gettext_lazy("From"), widget=DateInput(), help_text=gettext_lazy("Empty: from the start.")
+    )
+    end = forms.DateField(
+        required=False, label=gettext_lazy("Until"), widget=DateInput(), help_text=gettext_lazy("Empty: to the end.")
+    )
 
     def __init__(self, *args, from_user, actor, targets=None, **kwargs):
         """`targets`: the colleagues of hand_over_targets already read (users with pk and
@@ -193,7 +205,7 @@ class HandOverForm(StyledForm):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
         if start and end and end < start:
-            self.add_error("end", "The range ends before it starts.")
+            self.add_error("end", _("The range ends before it starts."))
         return data
 
 

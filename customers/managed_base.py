@@ -27,18 +27,18 @@ def target_products(line_id=None):
 
 
 class ManagedBaseFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    manager = django_filters.ModelChoiceFilter(queryset=managers_visible, empty_label="Any manager")
-    segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), empty_label="Any segment")
-    non_target = YesNoFilter(field_name="segment", lookup_expr="isnull", label="Non-target")
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    manager = django_filters.ModelChoiceFilter(queryset=managers_visible, empty_label=_("Any manager"))
+    segment = django_filters.ModelChoiceFilter(queryset=Segment.objects.all(), empty_label=_("Any segment"))
+    non_target = YesNoFilter(field_name="segment", lookup_expr="isnull", label=_("Non-target"))
     line = django_filters.ModelChoiceFilter(
-        queryset=ProductLine.objects.all(), method="noop", label="Product line (columns)", empty_label="All lines"
+        queryset=ProductLine.objects.all(), method="noop", label=_("Product line (columns)"), empty_label=_("All lines")
     )
     product_status = django_filters.ChoiceFilter(
         choices=CustomerProduct.Status.choices,
         method="with_status",
-        label="Has a product",
-        empty_label="Any product status",
+        label=_("Has a product"),
+        empty_label=_("Any product status"),
     )
 
     class Meta:
@@ -118,10 +118,10 @@ _SEGMENT_PLACEHOLDER = -7_654_321  # no segment has this id
 
 
 class ManagedBaseTable(tables.Table):
-    segment = tables.Column(default="non-target", order_by=("segment__priority", "segment__name", "name"))
+    segment = tables.Column(default=_("non-target"), order_by=("segment__priority", "segment__name", "name"))
     name = tables.Column(linkify=True)
-    manager = tables.Column(default="— pool —", order_by=("manager__username",))
-    maturity = tables.Column(order_by=("maturity",))
+    manager = tables.Column(default=_("— pool —"), order_by=("manager__username",))
+    maturity = tables.Column(_("Maturity"), order_by=("maturity",))
     offer_next = OfferNextColumn(_("Offer next"), empty_values=(), orderable=False)
 
     class Meta:

@@ -11,6 +11,7 @@ import logging
 
 from django.core.exceptions import FieldError, ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +20,9 @@ BOOLEAN_FIELDS = {"has_branches"}
 ORDERED_OPERATORS = {"gt", "gte", "lt", "lte"}
 TRUE_WORDS, FALSE_WORDS = {"yes", "true", "1"}, {"no", "false", "0"}
 
+
+# The key of the customers no segment takes in segments_assign's counts (shown as its label).
+NON_TARGET = "non-target"
 
 # What a rule saved before validation existed (or written past it) can raise when used.
 RULE_ERRORS = (ValidationError, FieldError, AttributeError, TypeError, ValueError)
@@ -30,9 +34,9 @@ def rule_check(field: str, operator: str, raw: str) -> None:
     from .models import SegmentRule
 
     if field not in SegmentRule.Field.values:
-        raise ValidationError({"field": f"“{field}” is not a field rules can use."})
+        raise ValidationError({"field": _("“%(field)s” is not a field rules can use.") % {"field": field}})
     if operator not in SegmentRule.Operator.values:
-        raise ValidationError({"operator": f"“{operator}” is not an operator."})
+        raise ValidationError({"operator": _("“%(operator)s” is not an operator.") % {"operator": operator}})
     try:
         parse_value(field, operator, raw or "")
     except ValidationError as error:
@@ -46,16 +50,16 @@ def parse_value(field: str, operator: str, raw: str):
         try:
             values = [int(part) for part in parts]
         except ValueError as error:
-            raise ValidationError(f"“{raw}” is not a whole number.") from error
+            raise ValidationError(_("“%(value)s” is not a whole number.") % {"value": raw}) from error
     elif field in BOOLEAN_FIELDS:
         if operator not in {"eq", "ne"}:
-            raise ValidationError("Yes/no fields only take 'equals' or 'does not equal'.")
+            raise ValidationError(_("Yes/no fields only take 'equals' or 'does not equal'."))
         if parts[0].lower() not in TRUE_WORDS | FALSE_WORDS:
-            raise ValidationError("Use yes or no.")
+            raise ValidationError(_("Use yes or no."))
         values = [parts[0].lower() in TRUE_WORDS]
     else:
         if operator in ORDERED_OPERATORS:
-            raise ValidationError("Text fields take equals, does not equal, contains or is one of.")
+            raise ValidationError(_("Text fields take equals, does not equal, contains or is one of."))
         values = [part.lower() for part in parts]
     return values if operator == "in" else values[0]
 
@@ -159,6 +163,14 @@ def segments_assign(queryset=None) -> dict[str, int]:
             counts[segment.name] = 0
             continue
         taken |= condition
-    counts["non-target"] = queryset.exclude(taken).update(segment=None)
+    counts[NON_TARGET] = queryset.exclude(taken).update(segment=None)
     logger.info("Segments reassigned: %s", counts)
     return counts
+
+
+def segment_counts_text(counts: dict[str, int], separator: str = " ") -> str:
+    """segments_assign's counts as a person reads them ("Leeds 2, Makers 0, non-target 5"),
+    the non-target rest by its label in the reader's language."""
+    return ", ".join(
+        f"{_('non-target') if name == NON_TARGET else name}{separator}{count}" for name, count in counts.items()
+    )

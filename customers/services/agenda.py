@@ -43,19 +43,19 @@ def interaction_log(
     interaction. All or nothing. Called by the quick entry on the card and the agenda."""
     next_purpose = (next_purpose or "").strip()
     if contact is not None and contact.customer_id != customer.pk:
-        raise ValidationError({"contact": "This person is not a contact of the customer."})
+        raise ValidationError({"contact": _("This person is not a contact of the customer.")})
     if next_date is None and (next_purpose or next_product is not None):
-        raise ValidationError({"next_date": "Pick the day of the next contact."})
+        raise ValidationError({"next_date": _("Pick the day of the next contact.")})
     if next_date is not None and not next_purpose:
-        raise ValidationError({"next_purpose": "Say what the next contact is for."})
+        raise ValidationError({"next_purpose": _("Say what the next contact is for.")})
     if next_product is not None and not next_product.is_active:
-        raise ValidationError({"next_product": "This product is no longer sold."})
+        raise ValidationError({"next_product": _("This product is no longer sold.")})
     if completes is not None:
         completes = PlannedContact.objects.select_for_update().get(pk=completes.pk)
         if completes.customer_id != customer.pk:
-            raise ValidationError({"completes": "That planned contact is for another customer."})
+            raise ValidationError({"completes": _("That planned contact is for another customer.")})
         if completes.status != PLANNED:
-            raise ValidationError({"completes": "That planned contact is no longer open."})
+            raise ValidationError({"completes": _("That planned contact is no longer open.")})
 
     interaction = Interaction(
         customer=customer,
@@ -84,9 +84,7 @@ def interaction_log(
             # planned by a colleague covering a handed-over contact: it stays part of the
             # hand-over (keeps their access, goes back with the agenda)
             handed_over_from=(
-                completes.handed_over_from
-                if completes is not None and completes.manager_id == manager.pk
-                else None
+                completes.handed_over_from if completes is not None and completes.manager_id == manager.pk else None
             ),
         )
         planned.full_clean()
@@ -101,9 +99,9 @@ def planned_contact_move(*, contact: PlannedContact, to_date: date, actor) -> Pl
     keeps the old and the new date and who moved it. Called by the agenda's move action."""
     contact = PlannedContact.objects.select_for_update().get(pk=contact.pk)
     if contact.status != PLANNED:
-        raise ValidationError("Only an open planned contact can be moved.")
+        raise ValidationError(_("Only an open planned contact can be moved."))
     if to_date < business_today():
-        raise ValidationError("Pick today or a later day.")
+        raise ValidationError(_("Pick today or a later day."))
     if contact.due_date == to_date:
         return contact
     contact.due_date = to_date
@@ -118,7 +116,7 @@ def planned_contact_cancel(*, contact: PlannedContact, actor) -> PlannedContact:
     """Take an open planned contact off the agenda without logging an interaction."""
     contact = PlannedContact.objects.select_for_update().get(pk=contact.pk)
     if contact.status != PLANNED:
-        raise ValidationError("Only an open planned contact can be cancelled.")
+        raise ValidationError(_("Only an open planned contact can be cancelled."))
     contact.status = PlannedContact.Status.CANCELLED
     contact._history_user = actor
     contact._change_reason = "cancelled"
@@ -139,11 +137,11 @@ def agenda_hand_over(*, from_user, to_user, actor, start: date | None = None, en
     hundreds of contacts, and the history rows are still written, with `actor` as the user.
     """
     if actor.pk != from_user.pk and not directs_agenda_of(actor, from_user):
-        raise PermissionDenied("You may hand over only your own agenda or one of your team's.")
+        raise PermissionDenied(_("You may hand over only your own agenda or one of your team's."))
     if not hand_over_targets(from_user=from_user, actor=actor).filter(pk=to_user.pk).exists():
         raise ValidationError({"to_user": HAND_OVER_OUTSIDE_TEAM})
     if start and end and start > end:
-        raise ValidationError({"end": "The range ends before it starts."})
+        raise ValidationError({"end": _("The range ends before it starts.")})
     contacts = PlannedContact.objects.select_for_update().filter(manager=from_user, status=PLANNED)
     if start:
         contacts = contacts.filter(due_date__gte=start)
@@ -204,16 +202,16 @@ def greeting_log(
     a holiday's name) falling on `occasion_date`. Once per occasion: a second call
     returns the first greeting and False. Called by the agenda's 'greeted' buttons."""
     if contact is not None and contact.customer_id != customer.pk:
-        raise ValidationError("This person is not a contact of the customer.")
+        raise ValidationError(_("This person is not a contact of the customer."))
     if occasion == BIRTHDAY:
         birthday = contact.birthday if contact is not None else customer.birthday
         if birthday is None or falls_on(birthday, occasion_date.year) != occasion_date:
-            raise ValidationError("There is no birthday on that day.")
+            raise ValidationError(_("There is no birthday on that day."))
     elif not any(
         holiday_falls_on(holiday, occasion_date.year) == occasion_date
         for holiday in Holiday.objects.filter(name=occasion)
     ):
-        raise ValidationError("There is no such holiday on that day.")
+        raise ValidationError(_("There is no such holiday on that day."))
     # The unique constraint does not stop duplicates when contact is NULL (NULLs are
     # distinct in SQL), so two quick clicks are serialised on the customer's row.
     list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
@@ -224,5 +222,3 @@ def greeting_log(
         occasion_date=occasion_date,
         defaults={"greeted_by": actor},
     )
-
-

@@ -18,6 +18,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import formats
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -50,7 +52,7 @@ def _agenda_owner(request, raw: str | None):
     if not raw or raw == str(request.user.pk):
         return request.user
     if not raw.isdigit():
-        raise Http404("No such manager.")
+        raise Http404(_("No such manager."))
     return get_object_or_404(assignable_managers(request.user), pk=raw)
 
 
@@ -59,6 +61,11 @@ def _parse_day(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def _day(value: date) -> str:
+    """A day as the messages and titles show it ("05 Dec 2026"), in the reader's language."""
+    return formats.date_format(value, "d M Y")
 
 
 def _agenda_url(owner, request, day: date | None = None) -> str:
@@ -207,7 +214,7 @@ def agenda_month(request):
         "total": sum(counts.values()),
         "prev_month": first - timedelta(days=1),
         "next_month": last + timedelta(days=1),
-        "weekdays": [calendar.day_abbr[i] for i in range(7)],
+        "weekdays": [WEEKDAYS_ABBR[i] for i in range(7)],
     }
     return render(request, "customers/agenda_month.html", context)
 
@@ -231,7 +238,7 @@ def interaction_create(request, pk):
     if params.get("where") == "agenda" and (params.get("row") or "").isdigit():
         row = _planned_contact(request, int(params["row"]))
         if row.customer_id != customer.pk:
-            raise Http404("That planned contact is for another customer.")
+            raise Http404(_("That planned contact is for another customer."))
     where = "agenda" if row is not None else "card"
     key = f"row{row.pk}" if row is not None else "card"
     form = InteractionForm(
@@ -274,7 +281,7 @@ def interaction_create(request, pk):
         "customers/agenda_form.html",
         {
             **context,
-            "title": f"Log an interaction with {customer.name}",
+            "title": _("Log an interaction with %(customer)s") % {"customer": customer.name},
             "back": back,
             "next": _next_url(request, back),
             "form_template": "customers/_interaction_form.html",
@@ -285,9 +292,12 @@ def interaction_create(request, pk):
 def _interaction_logged(request, customer, interaction, row):
     next_contact = interaction.planned_next.first()
     if not request.htmx:
-        text = f"Logged the {interaction.get_kind_display().lower()} with {customer.name}."
+        text = _("Logged the %(kind)s with %(customer)s.") % {
+            "kind": interaction.get_kind_display().lower(),
+            "customer": customer.name,
+        }
         if next_contact:
-            text += f" Next contact on {next_contact.due_date:%d %b %Y}."
+            text += " " + _("Next contact on %(day)s.") % {"day": _day(next_contact.due_date)}
         messages.success(request, text)
         return redirect(_next_url(request, customer.get_absolute_url()))
     if row is not None:
@@ -305,7 +315,11 @@ def _interaction_logged(request, customer, interaction, row):
         "planned_contacts": customer.planned_contacts.filter(status=PlannedContact.Status.PLANNED).select_related(
             "manager", "product"
         ),
-        "saved": f"Logged. Next contact on {next_contact.due_date:%d %b %Y}." if next_contact else "Logged.",
+        "saved": (
+            _("Logged. Next contact on %(day)s.") % {"day": _day(next_contact.due_date)}
+            if next_contact
+            else _("Logged.")
+        ),
     }
     return render(request, "customers/_agenda_logged.html", context)
 
@@ -332,16 +346,20 @@ def planned_contact_move(request, pk):
         else:
             if request.htmx:
                 return _row_response(request, moved.pk, moved_to=moved.due_date)
-            messages.success(request, f"Moved {contact.customer.name} to {moved.due_date:%d %b %Y}.")
+            messages.success(
+                request,
+                _("Moved %(customer)s to %(day)s.") % {"customer": contact.customer.name, "day": _day(moved.due_date)},
+            )
             return redirect(_next_url(request, _agenda_url(contact.manager, request, contact.due_date)))
     if request.htmx:
         return _row_response(request, contact.pk, move_form=form)
     return _form_page(
         request,
-        title=f"Move the contact with {contact.customer.name} ({contact.purpose})",
+        title=_("Move the contact with %(customer)s (%(purpose)s)")
+        % {"customer": contact.customer.name, "purpose": contact.purpose},
         action=reverse("customers:planned_contact_move", args=[contact.pk]),
         form=form,
-        submit="Move",
+        submit=_("Move"),
         back=_agenda_url(contact.manager, request, contact.due_date),
     )
 
@@ -361,7 +379,9 @@ def planned_contact_cancel(request, pk):
         else:
             if request.htmx:
                 return _row_response(request, contact.pk)
-            messages.success(request, f"Cancelled the contact with {contact.customer.name}.")
+            messages.success(
+                request, _("Cancelled the contact with %(customer)s.") % {"customer": contact.customer.name}
+            )
             return redirect(_next_url(request, _agenda_url(contact.manager, request, contact.due_date)))
     if error and not request.htmx:
         messages.error(request, error)
@@ -369,9 +389,10 @@ def planned_contact_cancel(request, pk):
         return _row_response(request, contact.pk, error=error)
     return _form_page(
         request,
-        title=f"Cancel the contact with {contact.customer.name} on {contact.due_date:%d %b %Y} ({contact.purpose})?",
+        title=_("Cancel the contact with %(customer)s on %(day)s (%(purpose)s)?")
+        % {"customer": contact.customer.name, "day": _day(contact.due_date), "purpose": contact.purpose},
         action=reverse("customers:planned_contact_cancel", args=[contact.pk]),
-        submit="Cancel the contact",
+        submit=_("Cancel the contact"),
         back=_agenda_url(contact.manager, request, contact.due_date),
     )
 
@@ -395,7 +416,10 @@ def agenda_hand_over(request):
             form.add_error(None, error)
         else:
             name = data["to_user"].get_full_name() or data["to_user"].username
-            messages.success(request, f"Handed {count} planned contact{'s' if count != 1 else ''} to {name}.")
+            text = ngettext(
+                "Handed %(count)d planned contact to %(name)s.", "Handed %(count)d planned contacts to %(name)s.", count
+            )
+            messages.success(request, text % {"count": count, "name": name})
             if request.htmx:
                 return HttpResponseClientRedirect(back)
             return redirect(back)
@@ -409,7 +433,7 @@ def agenda_hand_over(request):
         request,
         "customers/agenda_form.html",
         {
-            "title": "Hand over the agenda",
+            "title": _("Hand over the agenda"),
             "back": back,
             "next": back,
             "hand_over_form": form,
@@ -462,7 +486,7 @@ def greeting_create(request):
     not log a second greeting."""
     form = GreetingForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("Incomplete greeting.")
+        return HttpResponseBadRequest(_("Incomplete greeting."))
     data = form.cleaned_data
     customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=data["customer"])
     contact = get_object_or_404(Contact, pk=data["contact"], customer=customer) if data["contact"] else None
@@ -479,7 +503,8 @@ def greeting_create(request):
     if request.htmx:
         return render(request, "customers/_agenda_greeting.html", {"greeted": True, "greeting": greeting})
     who = contact.name if contact else customer.name
-    messages.success(request, f"Greeted {who}." if created else f"{who} was greeted already.")
+    text = _("Greeted %(name)s.") if created else _("%(name)s was greeted already.")
+    messages.success(request, text % {"name": who})
     return redirect(_next_url(request, reverse("customers:agenda")))
 
 

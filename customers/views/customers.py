@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.translation import gettext as _
 from django.views.generic import CreateView, DetailView, UpdateView
 
 from crm_project import hooks
@@ -179,7 +180,7 @@ class CustomerFormMixin(CustomerScopeMixin):
         customer = customer_save(
             form=form, contact_formset=contacts, competitor_formset=competitors, actor=request.user
         )
-        messages.success(request, f"Saved {customer.name}.")
+        messages.success(request, _("Saved %(customer)s.") % {"customer": customer.name})
         return redirect(customer)
 
 

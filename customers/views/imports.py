@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from crm_project.exports import CONTENT_TYPES, export_response
 from crm_project.imports import SpreadsheetUploadForm
@@ -21,11 +23,16 @@ class CustomerImportForm(SpreadsheetUploadForm):
     max_bytes = MAX_FILE_BYTES
 
     file = forms.FileField(
-        label="CSV or XLSX file",
-        help_text=f"UTF-8 CSV or an Excel workbook (first sheet), at most {MAX_FILE_BYTES // 1024**2} MB.",
+        label=_("CSV or XLSX file"),
+        help_text=ngettext_lazy(
+            "UTF-8 CSV or an Excel workbook (first sheet), at most %(mb)d MB.",
+            "UTF-8 CSV or an Excel workbook (first sheet), at most %(mb)d MB.",
+            "mb",
+        )
+        % {"mb": MAX_FILE_BYTES // 1024**2},
         widget=SpreadsheetUploadForm.base_fields["file"].widget,
     )
-    dry_run = forms.BooleanField(required=False, label="Dry run: check and count, write nothing")
+    dry_run = forms.BooleanField(required=False, label=_("Dry run: check and count, write nothing"))
 
 
 @login_required

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_project.views import ScopedListView
@@ -9,7 +10,7 @@ from crm_project.views import ScopedListView
 from .. import lists, portrait
 from ..managed_base import ManagedBaseFilterSet, ManagedBaseTable, target_products
 from ..models import Customer, CustomerProduct, Product, ProductLine, Segment
-from ..segment_rules import segments_assign
+from ..segment_rules import segment_counts_text, segments_assign
 from ..selectors import profiles as selectors
 
 
@@ -27,7 +28,7 @@ def segment_list(request):
 @permission_required("customers.change_segment", raise_exception=True)
 def segments_reassign(request):
     counts = segments_assign()
-    messages.success(request, "Segments reassigned: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
+    messages.success(request, _("Segments reassigned: %(counts)s.") % {"counts": segment_counts_text(counts)})
     return redirect("customers:segment_list")
 
 
@@ -46,14 +47,17 @@ def portrait_matrix(request):
         valid = {(s.pk, p.pk) for s in segments for p in products}
         marks = set()
         for value in request.POST.getlist("mark"):
-            segment_id, _, product_id = value.partition("-")
+            segment_id, _dash, product_id = value.partition("-")
             if segment_id.isdigit() and product_id.isdigit() and (int(segment_id), int(product_id)) in valid:
                 marks.add((int(segment_id), int(product_id)))
         added, removed = portrait.portrait_save(marks=marks)
-        messages.success(request, f"Portrait saved: {added} marks added, {removed} removed.")
+        messages.success(
+            request,
+            _("Portrait saved: %(added)s marks added, %(removed)s removed.") % {"added": added, "removed": removed},
+        )
         return redirect("customers:portrait")
     marks = set(portrait.PortraitEntry.objects.values_list("segment_id", "product_id"))
-    targeted = {product_id for _, product_id in marks}
+    targeted = {product_id for _segment_id, product_id in marks}
     return render(
         request,
         "customers/portrait.html",
@@ -74,7 +78,7 @@ def product_status_update(request, pk):
     product_id, status = request.POST.get("product", ""), request.POST.get("status", "")
     product = Product.objects.filter(pk=product_id).first() if product_id.isdigit() else None
     if product is None or status not in CustomerProduct.Status.values:
-        messages.error(request, "Choose a product and a status.")
+        messages.error(request, _("Choose a product and a status."))
     else:
         portrait.product_status_set(
             customer=customer, product=product, status=status, reason=request.POST.get("reason", "").strip()[:300]

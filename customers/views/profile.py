@@ -8,6 +8,8 @@ from django.http import HttpResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm_project.views import ScopedListView
 
@@ -23,7 +25,7 @@ PICKER_LIMIT = 20
 
 
 class CompetitorFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = django_filters.CharFilter(method="search", label=gettext_lazy("Search"))
 
     class Meta:
         model = Competitor
@@ -36,7 +38,7 @@ class CompetitorFilterSet(django_filters.FilterSet):
 
 
 class CompetitorTable(tables.Table):
-    customers = tables.Column("Your customers they supply", attrs={"td": {"class": "text-end"}})
+    customers = tables.Column(gettext_lazy("Your customers they supply"), attrs={"td": {"class": "text-end"}})
     strengths = tables.Column(attrs={"td": {"class": "text-wrap"}})
     weaknesses = tables.Column(attrs={"td": {"class": "text-wrap"}})
 
@@ -88,7 +90,9 @@ def customer_options(request):
         "", '<option value="{}">{}{}</option>', ((c.pk, c.name, f" · {c.city}" if c.city else "") for c in found)
     )
     if query and not found:
-        options += format_html('<option value="" disabled>No match for “{}”</option>', query)
+        options += format_html(
+            '<option value="" disabled>{}</option>', _("No match for “%(query)s”") % {"query": query}
+        )
     return HttpResponse(options)
 
 

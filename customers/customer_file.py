@@ -17,6 +17,8 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from crm_project.dates import business_today
 from crm_project.exports import FORMULA_TRIGGERS
@@ -84,12 +86,14 @@ def read_customer_file(file, *, file_name: str) -> Sheet:
     file line. Raises FileRejected for anything that is not a readable sheet."""
     suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
     if suffix not in ("csv", "xlsx"):
-        raise FileRejected("Only .csv and .xlsx files can be imported.")
+        raise FileRejected(_("Only .csv and .xlsx files can be imported."))
     data = file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise FileRejected(f"The file is larger than {MAX_FILE_BYTES // 1024**2} MB; split it into smaller files.")
+        raise FileRejected(
+            _("The file is larger than %(mb)s MB; split it into smaller files.") % {"mb": MAX_FILE_BYTES // 1024**2}
+        )
     if not data:
-        raise FileRejected("The file is empty.")
+        raise FileRejected(_("The file is empty."))
     records = _csv_records(data) if suffix == "csv" else _xlsx_records(data)
     rows = []
     header = None
@@ -102,9 +106,11 @@ def read_customer_file(file, *, file_name: str) -> Sheet:
         if any(cells):
             rows.append((line, cells))
             if len(rows) > MAX_ROWS:
-                raise FileRejected(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
+                raise FileRejected(
+                    _("The file has more than %(rows)s rows; split it into smaller files.") % {"rows": f"{MAX_ROWS:,}"}
+                )
     if header is None:
-        raise FileRejected("The file is empty.")
+        raise FileRejected(_("The file is empty."))
     return Sheet(header=header, rows=rows)
 
 
@@ -121,7 +127,8 @@ def _csv_records(data: bytes):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileRejected(
-            f"The file is not UTF-8 text (byte {exc.start:,} is not UTF-8). Save it as 'CSV UTF-8'."
+            _("The file is not UTF-8 text (byte %(byte)s is not UTF-8). Save it as 'CSV UTF-8'.")
+            % {"byte": f"{exc.start:,}"}
         ) from exc
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text.split("\n", 1)[0]))
     start = 1
@@ -131,7 +138,9 @@ def _csv_records(data: bytes):
             yield start, [cell.strip() for cell in record]
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise FileRejected(f"The CSV cannot be read at line {start}: {exc}.") from exc
+        raise FileRejected(
+            _("The CSV cannot be read at line %(line)s: %(error)s.") % {"line": start, "error": exc}
+        ) from exc
 
 
 def _xlsx_records(data: bytes):
@@ -155,25 +164,31 @@ def quote_value(value: str) -> str:
 def _text(limit: int | None):
     def parse(raw: str):
         if limit is not None and len(raw) > limit:
-            raise BadCell(f"longer than {limit} characters")
+            raise BadCell(_("longer than %(limit)s characters") % {"limit": limit})
         return raw
 
     return parse
 
 
 def _choice(choices):
-    known = {}
-    for value, label in choices:
-        known[value.lower()] = value
-        known[str(label).lower()] = value
+    codes = {value.lower(): value for value, _label in choices}
+    by_language: dict[str, dict[str, str]] = {}  # the labels, as the importer reads them, per language
+
+    def known(language: str) -> dict[str, str]:
+        if language not in by_language:
+            by_language[language] = {**{str(label).lower(): value for value, label in choices}, **codes}
+        return by_language[language]
 
     def parse(raw: str):
         if raw == "":
             return ""
         try:
-            return known[raw.lower()]
+            return known(get_language() or "")[raw.lower()]
         except KeyError:
-            raise BadCell(f"not one of {', '.join(value for value, _ in choices)}: {quote_value(raw)}") from None
+            values = ", ".join(value for value, _label in choices)
+            raise BadCell(
+                _("not one of %(values)s: %(value)s") % {"values": values, "value": quote_value(raw)}
+            ) from None
 
     return parse
 
@@ -183,7 +198,7 @@ def _boolean(raw: str):
         return True
     if raw.lower() in FALSE_WORDS:
         return False
-    raise BadCell(f"not yes or no: {quote_value(raw)}")
+    raise BadCell(_("not yes or no: %(value)s") % {"value": quote_value(raw)})
 
 
 def _whole(maximum: int):
@@ -191,12 +206,12 @@ def _whole(maximum: int):
         if raw == "":
             return None
         if not _WHOLE.fullmatch(raw):
-            raise BadCell(f"not a whole number: {quote_value(raw)}")
+            raise BadCell(_("not a whole number: %(value)s") % {"value": quote_value(raw)})
         number = int(raw)
         if number < 0:
-            raise BadCell(f"cannot be negative: {quote_value(raw)}")
+            raise BadCell(_("cannot be negative: %(value)s") % {"value": quote_value(raw)})
         if number > maximum:
-            raise BadCell(f"too large: {quote_value(raw)}")
+            raise BadCell(_("too large: %(value)s") % {"value": quote_value(raw)})
         return number
 
     return parse
@@ -211,13 +226,13 @@ def _date(raw: str):
             return date.fromisoformat(candidate)
         except ValueError:
             pass
-    raise BadCell(f"not a date (YYYY-MM-DD): {quote_value(raw)}")
+    raise BadCell(_("not a date (YYYY-MM-DD): %(value)s") % {"value": quote_value(raw)})
 
 
 def _past_date(raw: str):
     value = _date(raw)
     if value is not None and value > business_today():
-        raise BadCell("cannot be in the future")
+        raise BadCell(_("cannot be in the future"))
     return value
 
 
@@ -225,18 +240,18 @@ def _email(raw: str):
     if raw == "":
         return ""
     if len(raw) > 254:
-        raise BadCell("longer than 254 characters")
+        raise BadCell(_("longer than %(limit)s characters") % {"limit": 254})
     try:
         validate_email(raw)
     except ValidationError:
-        raise BadCell(f"not a valid email address: {quote_value(raw)}") from None
+        raise BadCell(_("not a valid email address: %(value)s") % {"value": quote_value(raw)}) from None
     return raw
 
 
 def _tax_id(raw: str):
     compact = "".join(raw.split())
     if len(compact) > 32:
-        raise BadCell("longer than 32 characters")
+        raise BadCell(_("longer than %(limit)s characters") % {"limit": 32})
     return compact
 
 
@@ -292,14 +307,14 @@ def parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[CustomerRows], lis
     duplicated = sorted({name for name in columns if columns.count(name) > 1})
     missing = [name for name in REQUIRED_COLUMNS if name not in sheet.header]
     for name in duplicated:
-        errors.add(1, name, "the column appears more than once")
+        errors.add(1, name, _("the column appears more than once"))
     for name in missing:
-        errors.add(1, name, "this required column is missing")
+        errors.add(1, name, _("this required column is missing"))
     ignored = [name for name in sheet.header if name and name not in COLUMNS]
     if errors:
         return [], ignored
     if not sheet.rows:
-        errors.add(2, None, "the file holds no rows")
+        errors.add(2, None, _("the file holds no rows"))
         return [], ignored
     positions = {name: index for index, name in enumerate(sheet.header) if name in COLUMNS}
     errors.positions = positions
@@ -319,7 +334,7 @@ def parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[CustomerRows], lis
         group = by_ref.get(ref) if ref else None
         if group is None:
             if "name" in parsed and not parsed["name"]:
-                errors.add(line, "name", "a value is required")
+                errors.add(line, "name", _("a value is required"))
             values = {name: parsed[name] for name in PROFILE_FIELDS if name in parsed}
             # A manager cell that could not be read is reported once, not again as unknown.
             manager = parsed["manager"] if "manager" in parsed else None
@@ -334,10 +349,15 @@ def parse_rows(sheet: Sheet, errors: RowErrors) -> tuple[list[CustomerRows], lis
                     continue
                 first = {"manager": group.manager, "created": group.created}.get(name, group.values.get(name))
                 if parsed[name] != first:
-                    errors.add(line, name, f"differs from line {group.line}, the first row of {quote_value(ref)}")
+                    errors.add(
+                        line,
+                        name,
+                        _("differs from line %(line)s, the first row of %(ref)s")
+                        % {"line": group.line, "ref": quote_value(ref)},
+                    )
         if any(raw[name] for name in contact_columns):
             if not raw.get("contact_name"):
-                errors.add(line, "contact_name", "a contact needs a name")
+                errors.add(line, "contact_name", _("a contact needs a name"))
             elif "contact_name" in parsed:
                 contact = {CONTACT_FIELDS[n]: parsed[n] for n in contact_columns if n in CONTACT_FIELDS and n in parsed}
                 contact["name"] = parsed["contact_name"]
@@ -350,8 +370,10 @@ def _add_contact(group: CustomerRows, line: int, contact: dict, errors: RowError
     for other_line, other in group.contacts:
         if other["name"].casefold() == key:
             if other != contact:
-                errors.add(line, "contact_name", f"the same contact is on line {other_line} with other details")
+                errors.add(
+                    line,
+                    "contact_name",
+                    _("the same contact is on line %(line)s with other details") % {"line": other_line},
+                )
             return
     group.contacts.append((line, contact))
-
-

@@ -30,6 +30,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from crm_project import locks
@@ -134,17 +135,17 @@ class _Scope:
         if current is not None and current.manager_id is not None and cell == current.manager.get_username():
             return keep  # unchanged, even if that manager has left meanwhile
         if cell not in self.users:
-            raise BadCell(f"unknown or inactive user {quote_value(cell)}")
+            raise BadCell(_("unknown or inactive user %(user)s") % {"user": quote_value(cell)})
         wanted = self.users[cell]
         if current is not None and wanted == keep:
             return keep
         if self.assigns:
             if cell not in self.assignable:
-                raise BadCell(f"not permitted: you cannot assign customers to {quote_value(cell)}")
+                raise BadCell(_("not permitted: you cannot assign customers to %(user)s") % {"user": quote_value(cell)})
             return wanted
         if current is None and wanted == self.user.pk:
             return wanted
-        raise BadCell("not permitted: a manager imports customers for themselves and cannot reassign them")
+        raise BadCell(_("not permitted: a manager imports customers for themselves and cannot reassign them"))
 
 
 def _plan(groups: list[CustomerRows], *, user, errors: RowErrors) -> _Plan:
@@ -175,7 +176,7 @@ def _plan(groups: list[CustomerRows], *, user, errors: RowErrors) -> _Plan:
     for group in groups:
         current = existing.get(group.ref) if group.ref else None
         if current is not None and user is not None and current.pk not in visible:
-            message = f"not permitted: customer {quote_value(group.ref)} is outside your customers"
+            message = _("not permitted: customer %(ref)s is outside your customers") % {"ref": quote_value(group.ref)}
             errors.add(group.line, "external_ref", message)
             continue
         try:
@@ -251,7 +252,7 @@ def customer_import_run(*, file, file_name: str, user=None, dry_run: bool = Fals
     started = time.monotonic()
     result = ImportResult(file_name=file_name, dry_run=dry_run)
     if user is not None and not user.has_perm("customers.add_customer"):
-        result.errors = [file_error("You are not permitted to import customers.")]
+        result.errors = [file_error(_("You are not permitted to import customers."))]
         return result
     try:
         sheet = read_customer_file(file, file_name=file_name)
@@ -267,11 +268,11 @@ def customer_import_run(*, file, file_name: str, user=None, dry_run: bool = Fals
         result.errors = [file_error(str(exc))]
     except IntegrityError:
         logger.exception("Customer import of %s collided with a concurrent change", file_name)
-        result.errors = [file_error("Customers changed while importing; nothing was imported. Run it again.")]
+        result.errors = [file_error(_("Customers changed while importing; nothing was imported. Run it again."))]
     except Exception:
         # The transaction has rolled back; the person gets a message, not a 500.
         logger.exception("Customer import of %s failed", file_name)
-        result.errors = [file_error("The import stopped on an unexpected error; nothing was imported.")]
+        result.errors = [file_error(_("The import stopped on an unexpected error; nothing was imported."))]
     result.seconds = time.monotonic() - started
     if result.errors:
         result.created = result.updated = result.unchanged = result.contacts_created = result.contacts_updated = 0
@@ -305,7 +306,9 @@ def _write(plan: _Plan, *, user, reason: str) -> None:
     """Every write of one import; the caller's transaction makes it all or nothing."""
     # The first contact of a customer that had none becomes its main contact.
     had_contacts = set()
-    for chunk in in_chunks(sorted({customer.pk for customer, _ in plan.new_contacts if customer.pk is not None})):
+    for chunk in in_chunks(
+        sorted({customer.pk for customer, _contact in plan.new_contacts if customer.pk is not None})
+    ):
         had_contacts.update(Contact.objects.filter(customer_id__in=chunk).values_list("customer_id", flat=True))
     if plan.creates:
         created = bulk_create_with_history(

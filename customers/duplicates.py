@@ -14,6 +14,7 @@ from functools import reduce
 
 from django.db.models import Q, Value
 from django.db.models.functions import Replace
+from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, normalize_name
 
@@ -21,6 +22,13 @@ MIN_PHONE_DIGITS = 6
 # Separators people type in phone numbers; anything else stays and is compared as is.
 PHONE_SEPARATORS = (" ", "-", "(", ")", ".", "/", "+")
 REASON_NAME, REASON_TAX_ID, REASON_EMAIL, REASON_PHONE = "same name", "same tax id", "same email", "same phone"
+# What a person reads for each reason (the reasons themselves are keys).
+REASON_LABELS = {
+    REASON_NAME: _("same name"),
+    REASON_TAX_ID: _("same tax id"),
+    REASON_EMAIL: _("same email"),
+    REASON_PHONE: _("same phone"),
+}
 
 
 def compact_tax_id(value: str) -> str:
@@ -81,9 +89,9 @@ def find_duplicates(*, name, tax_id, email, phone, exclude_pk=None, limit: int =
 def duplicates_for_user(duplicates: list[tuple[Customer, list]], user) -> list[dict]:
     """What `user` may be shown of `duplicates`: the customer for those in their scope,
     None (shown as "a customer of another manager") for the rest; reasons for all."""
-    ids = [customer.pk for customer, _ in duplicates]
+    ids = [customer.pk for customer, _reasons in duplicates]
     visible = set(Customer.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
     return [
-        {"customer": customer if customer.pk in visible else None, "reasons": reasons}
+        {"customer": customer if customer.pk in visible else None, "reasons": [REASON_LABELS[r] for r in reasons]}
         for customer, reasons in duplicates
     ]

@@ -1,8 +1,17 @@
-HISTORY_IGNORED = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user_id",
-                   "history_user_name"}
+from django.utils.translation import gettext_lazy
+
+HISTORY_IGNORED = {
+    "id",
+    "history_id",
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user_id",
+    "history_user_name",
+}
 
 
-NOT_VISIBLE = "a customer of another manager"
+NOT_VISIBLE = gettext_lazy("a customer of another manager")
 
 
 def history_changes(history_queryset, *, limit: int = 20, visible: dict | None = None) -> list[dict]:

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm_project.prepared import Prepared
@@ -216,6 +216,21 @@ class SnapshotCount(models.Model):
         return f"{self.as_of} manager {self.manager_id}: {self.customers} {self.status} {self.abc}{self.xyz}"
 
 
+# What a run stores in `step` (codes, compared and kept as they are), and what a person reads.
+RUN_STEPS = {
+    "starting": pgettext_lazy("recompute step", "starting"),
+    "1/3 summing the ledger": _("1/3 summing the ledger"),
+    "2/3 classifying": _("2/3 classifying"),
+    "3/3 saving the snapshot": _("3/3 saving the snapshot"),
+    "done": pgettext_lazy("recompute step", "done"),
+}
+# The error stored on a run a killed worker left running (services.segments_recompute);
+# shown translated, kept in English in the database as the other errors.
+RUN_ABANDONED = gettext_noop(
+    "Stopped before it finished (its worker ended); that date's snapshot was left as it was. Run it again."
+)
+
+
 class RecomputeRun(models.Model):
     """One run of the classification for one as-of date: what the browser shows as
     progress and what the nightly job leaves behind. Unique per date: a rerun reuses it."""
@@ -251,6 +266,15 @@ class RecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return gettext("Recompute %(date)s (%(status)s)") % {"date": self.as_of, "status": self.get_status_display()}
+
+    @property
+    def step_label(self) -> str:
+        return RUN_STEPS.get(self.step, self.step)
+
+    @property
+    def error_text(self) -> str:
+        """The error as a person reads it: the abandoned run's message translated."""
+        return gettext(RUN_ABANDONED) if self.error == RUN_ABANDONED else self.error
 
     @property
     def seconds(self) -> float | None:

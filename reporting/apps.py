@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def _seed_demo(demo) -> None:
@@ -28,7 +29,7 @@ def _customers_reassigned(*, customer_ids, actor, reason) -> None:
 class ReportingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reporting"
-    verbose_name = "Reporting"
+    verbose_name = _("Reporting")
 
     def ready(self) -> None:
         from crm_project import hooks

@@ -9,12 +9,14 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm_project import charts, hooks
 from sales_pipeline.funnel import Funnel, RefusalRow, StageRow
 from sales_pipeline.models import Stage
 from segmentation.classification import STATUSES
+from segmentation.models import CustomerSnapshot
 
 from . import dashboard_facts as facts
 from . import kpis
@@ -56,6 +58,10 @@ def widgets(request, period: KpiPeriod, summed: dict) -> list:
     return out
 
 
+# What sales_pipeline.funnel names a refusal without a reason, as the fill stores it.
+NO_REASON = "(no reason)"
+
+
 def _money(units: int):
     return kpis.from_units(units).quantize(Decimal("0.01"))
 
@@ -65,6 +71,8 @@ def funnel(summed: dict, start: date, end: date) -> dict:
     refusals = []
     for key, (n, amount, _days) in summed.get(facts.REFUSAL, {}).items():
         stage, reason = key.split(":", 1)
+        if reason == NO_REASON:  # stored in English by the fill: shown in the reader's language
+            reason = _("(no reason)")
         refusals.append(RefusalRow(stage=int(stage), stage_label=Stage(int(stage)).label, reason=reason, count=n,
                                    amount=_money(amount)))  # fmt: skip
     refusals.sort(key=lambda r: (r.stage, -r.count, r.reason))
@@ -126,12 +134,14 @@ def lifecycle(cells: dict, end: date) -> dict:
 
     rows = [{"as_of": day, "counts": [count(day, s) for s in STATUSES],
              "computed": any(f"{day.isoformat()}:{s}" in counts for s in STATUSES)} for day in ends]  # fmt: skip
+    labels = dict(CustomerSnapshot.Status.choices)
     return {
         "statuses": STATUSES,
+        "status_labels": [labels[status] for status in STATUSES],
         "lifecycle": rows,
         "lifecycle_chart": charts.bar_chart(
-            [f"{day:%b %y}" for day in ends],
-            [(status, [count(day, status) for day in ends]) for status in STATUSES],
+            [date_format(day, "M y") for day in ends],
+            [(str(labels[status]), [count(day, status) for day in ends]) for status in STATUSES],
             stacked=True,
             label=_("Customers per lifecycle status at each period end"),
         ),
@@ -144,7 +154,7 @@ def dynamics(cells: dict) -> dict:
     return {
         "dynamics": months,
         "dynamics_chart": charts.line_chart(
-            [f"{month:%b %y}" for month, _total in months],
+            [date_format(month, "M y") for month, _total in months],
             [(_("Net revenue"), [total for _m, total in months])],
             label=_("Net revenue per month"),
         ),

@@ -6,18 +6,18 @@ from crm_project.filters import YesNoFilter
 from customers.access import managers_visible
 from customers.filters import customer_search
 from customers.models import Customer
-from segmentation.classification import STATUSES
+from segmentation.models import CustomerSnapshot
 
 from .models import KpiCustomerRow
 
-STATUS_CHOICES = [(status, status.capitalize()) for status in STATUSES]
+STATUS_CHOICES = CustomerSnapshot.Status.choices  # the codes the rows hold, by their labels
 CLASS_CHOICES = [("A", "A"), ("B", "B"), ("C", "C")]
 
 
 class KpiCustomerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Customer"))
     manager = django_filters.ModelChoiceFilter(
-        field_name="manager", queryset=managers_visible, empty_label=_("Any manager")
+        field_name="manager", queryset=managers_visible, label=_("Manager"), empty_label=_("Any manager")
     )
     status_end = django_filters.ChoiceFilter(choices=STATUS_CHOICES, label=_("Status at end"), empty_label=_("Any"))
     abc_end = django_filters.ChoiceFilter(choices=CLASS_CHOICES, label=_("ABC at end"), empty_label=_("Any"))

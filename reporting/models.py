@@ -54,21 +54,33 @@ class KpiFact(models.Model):
     """One customer counted in one figure for one manager (None: unassigned) in one
     period; `amount` is the sum of its lines there, in 1/10,000 (0 for customer figures)."""
 
-    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="facts")
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="facts", verbose_name=_("period"))
     # Derived rows, rewritten per period: no database check per row (as the snapshots).
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="+")
-    manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("customer"),
     )
-    kpi = models.CharField(max_length=16)
-    amount = models.BigIntegerField(default=0)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("manager"),
+    )
+    kpi = models.CharField(_("KPI"), max_length=16)
+    amount = models.BigIntegerField(_("amount"), default=0)
     # The customer counts in this line-based figure for more than one manager (lines
     # recorded by two people): the only facts a distinct count over managers must read.
-    shared = models.BooleanField(default=False)
+    shared = models.BooleanField(_("shared"), default=False)
 
     objects = KpiFactQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("KPI fact")
         indexes = [
             models.Index(fields=["period", "kpi", "manager"], name="kpi_fact_period_kpi_manager"),
             models.Index(
@@ -93,17 +105,23 @@ class KpiCell(models.Model):
     A page sums a handful of these instead of counting facts; a team's or the total's
     distinct count subtracts what the `shared` facts counted twice."""
 
-    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="cells")
+    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="cells", verbose_name=_("period"))
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("manager"),
     )
-    kpi = models.CharField(max_length=16)
-    customers = models.PositiveIntegerField(default=0)
-    amount = models.BigIntegerField(default=0)
+    kpi = models.CharField(_("KPI"), max_length=16)
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+    amount = models.BigIntegerField(_("amount"), default=0)
 
     objects = KpiCellQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("KPI cell")
         indexes = [models.Index(fields=["period", "manager"], name="kpi_cell_period_manager")]
 
     def __str__(self) -> str:
@@ -116,19 +134,27 @@ class DashboardCell(models.Model):
     the managers a user sees. `block` and `key` say what it is (a funnel stage, an ABC x
     XYZ cell, a month...); `amount` is money in 1/10,000, `days` days or a second count."""
 
-    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="dashboard_cells")
-    manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+    period = models.ForeignKey(
+        KpiPeriod, on_delete=models.CASCADE, related_name="dashboard_cells", verbose_name=_("period")
     )
-    block = models.CharField(max_length=16)
-    key = models.CharField(max_length=200, blank=True)
-    n = models.BigIntegerField(default=0)
-    amount = models.BigIntegerField(default=0)
-    days = models.FloatField(default=0)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("manager"),
+    )
+    block = models.CharField(_("block"), max_length=16)
+    key = models.CharField(_("key"), max_length=200, blank=True)
+    n = models.BigIntegerField(_("n"), default=0)
+    amount = models.BigIntegerField(_("amount"), default=0)
+    days = models.FloatField(_("days"), default=0)
 
     objects = KpiCellQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("dashboard cell")
         indexes = [models.Index(fields=["period", "manager"], name="dashboard_cell_period_manager")]
 
     def __str__(self) -> str:
@@ -146,13 +172,26 @@ class KpiCustomerRow(models.Model):
     """The by-customer table of one period: status and classes at S (as of S - 1) and
     at E, sums per sale category, and the monthly sums of the year to E (sparkline)."""
 
-    period = models.ForeignKey(KpiPeriod, on_delete=models.CASCADE, related_name="customer_rows")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    period = models.ForeignKey(
+        KpiPeriod, on_delete=models.CASCADE, related_name="customer_rows", verbose_name=_("period")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
     # Copies of the customer's, for the page's scope and sort on this table alone: the
     # manager is kept current by reassignments (services.customer_rows_follow), the
     # name (the sort key; the page shows the customer's own) is as of the fill.
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("manager"),
     )
     name = models.CharField(_("customer"), max_length=200, blank=True)
     status_start = models.CharField(_("status at start"), max_length=10, blank=True)
@@ -164,13 +203,14 @@ class KpiCustomerRow(models.Model):
     primary_amount = models.DecimalField(_("primary sales"), max_digits=20, decimal_places=4, default=0)
     repeat_amount = models.DecimalField(_("repeat sales"), max_digits=20, decimal_places=4, default=0)
     new_direction_amount = models.DecimalField(_("new-direction sales"), max_digits=20, decimal_places=4, default=0)
-    monthly = models.JSONField(_("monthly sales"), default=list, help_text="Twelve monthly sums to E, oldest first.")
+    monthly = models.JSONField(_("monthly sales"), default=list, help_text=_("Twelve monthly sums to E, oldest first."))
     # Products in use and maturity are not stored: the page reads them live for its rows
     # (selectors.customer_rows), since product statuses have no history to ask "as of E".
 
     objects = KpiCustomerRowQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("KPI customer row")
         constraints = [models.UniqueConstraint(fields=["period", "customer"], name="one_kpi_row_per_customer")]
         indexes = [
             models.Index(fields=["period", "name", "id"], name="kpi_row_period_name"),
@@ -185,15 +225,22 @@ class Plan(models.Model):
     """A manager's targets for one month, set by directors. Plans are compared with the
     actual figures; editing one never changes a figure (those come from the ledger)."""
 
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sales_plans")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sales_plans", verbose_name=_("manager")
+    )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     revenue = models.DecimalField(_("revenue"), default=Decimal(0), **MONEY)
     primary = models.DecimalField(_("primary sales"), default=Decimal(0), **MONEY)
     new_direction = models.DecimalField(_("new-direction sales"), default=Decimal(0), **MONEY)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("sales plan")
@@ -212,7 +259,7 @@ class HealthThreshold(models.Model):
     """The grade of one process-health share, edited in admin: '+' from `good`, '+/-'
     from `fair`, '-' below (shares 0..1)."""
 
-    key = models.CharField(max_length=50, unique=True)
+    key = models.CharField(_("key"), max_length=50, unique=True)
     good = models.DecimalField(_("'+' from share"), max_digits=4, decimal_places=3, default=Decimal("0.900"))
     fair = models.DecimalField(_("'+/-' from share"), max_digits=4, decimal_places=3, default=Decimal("0.700"))
 
@@ -242,19 +289,32 @@ class DealCheckTotal(models.Model):
 
     pk = models.CompositePrimaryKey("manager", "customer_manager")
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("manager"),
     )
     # 0 for a pool customer: no database key (the rows come from deals and customers)
     customer_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("customer manager"),
     )
-    deals = models.PositiveIntegerField(help_text="Deals; the row goes when it reaches 0.")
-    lost = models.PositiveIntegerField()
-    lost_with_reason = models.PositiveIntegerField()
-    offered = models.PositiveIntegerField()
-    offered_with_expiry = models.PositiveIntegerField()
-    won = models.PositiveIntegerField()
-    won_with_survey = models.PositiveIntegerField()
+    deals = models.PositiveIntegerField(_("deals"), help_text=_("Deals; the row goes when it reaches 0."))
+    lost = models.PositiveIntegerField(_("lost"))
+    lost_with_reason = models.PositiveIntegerField(_("lost with reason"))
+    offered = models.PositiveIntegerField(_("offered"))
+    offered_with_expiry = models.PositiveIntegerField(_("offered with expiry"))
+    won = models.PositiveIntegerField(_("won"))
+    won_with_survey = models.PositiveIntegerField(_("won with survey"))
+
+    class Meta:
+        verbose_name = _("deal check total")
 
     def __str__(self) -> str:
         return f"{self.manager_id}/{self.customer_manager_id}: {self.deals}"
@@ -263,9 +323,12 @@ class DealCheckTotal(models.Model):
 class CustomerCheckTotal(models.Model):
     """The customers counted per manager (0 for the pool), and those with a target segment."""
 
-    manager = models.IntegerField(primary_key=True, help_text="The manager's id, 0 for none.")
-    customers = models.PositiveIntegerField(help_text="Customers; the row goes when it reaches 0.")
-    with_segment = models.PositiveIntegerField()
+    manager = models.IntegerField(_("manager"), primary_key=True, help_text=_("The manager's id, 0 for none."))
+    customers = models.PositiveIntegerField(_("customers"), help_text=_("Customers; the row goes when it reaches 0."))
+    with_segment = models.PositiveIntegerField(_("with segment"))
+
+    class Meta:
+        verbose_name = _("customer check total")
 
     def __str__(self) -> str:
         return f"{self.manager}: {self.with_segment}/{self.customers}"
@@ -279,11 +342,23 @@ class InteractionDayTotal(models.Model):
 
     pk = models.CompositePrimaryKey("manager", "day")
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("manager"),
     )
-    day = models.DateField()
-    interactions = models.PositiveIntegerField(help_text="Interactions; the row goes when it reaches 0.")
-    planned = models.PositiveIntegerField(help_text="Of them, those some planned contact was planned in.")
+    day = models.DateField(_("day"))
+    interactions = models.PositiveIntegerField(
+        _("interactions"), help_text=_("Interactions; the row goes when it reaches 0.")
+    )
+    planned = models.PositiveIntegerField(
+        _("planned"), help_text=_("Of them, those some planned contact was planned in.")
+    )
+
+    class Meta:
+        verbose_name = _("interaction day total")
 
     def __str__(self) -> str:
         return f"{self.manager_id} {self.day}: {self.planned}/{self.interactions}"

@@ -2,8 +2,11 @@ import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from crm_project import charts
+from segmentation.models import CustomerSnapshot
 
 from .models import KpiCustomerRow
+
+STATUS_LABELS = dict(CustomerSnapshot.Status.choices)
 
 
 class KpiCustomerTable(tables.Table):
@@ -46,7 +49,7 @@ class KpiCustomerTable(tables.Table):
     value_repeat_amount = value_new_direction_amount = value_primary_amount
 
     def render_status_start(self, value):
-        return value.capitalize()
+        return STATUS_LABELS.get(value, value)
 
     render_status_end = render_status_start
 

@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -269,7 +270,7 @@ def plans(request):
                     plan = form.save(commit=False)
                     plan.updated_by = request.user
                     plan.save()
-            messages.success(request, _("Plans for %(month)s saved.") % {"month": f"{month:%B %Y}"})
+            messages.success(request, _("Plans for %(month)s saved.") % {"month": date_format(month, "F Y")})
             return redirect(reverse("reporting:plans") + "?" + urlencode({"month": f"{month:%Y-%m}"}))
     return render(request, "reporting/plans.html",
                   {"month_form": month_form, "month": month, "forms": forms, "can_edit": can_edit})  # fmt: skip

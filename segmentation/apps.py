@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SegmentationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "segmentation"
-    verbose_name = "Segmentation"
+    verbose_name = _("Segmentation")
 
     def ready(self) -> None:
         from crm_project import hooks

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm_project.prepared import Prepared
@@ -17,19 +18,19 @@ class ClassificationSettings(models.Model):
     """The parameters of domain.md section 4, edited in admin. One row (pk=1)."""
 
     class Basis(models.TextChoices):
-        REVENUE = "revenue", "Net revenue"
-        MARGIN = "margin", "Margin (revenue − cost)"
+        REVENUE = "revenue", _("Net revenue")
+        MARGIN = "margin", _("Margin (revenue − cost)")
 
-    window_months = models.PositiveSmallIntegerField("analysis window W (months)", default=12)
-    period_months = models.PositiveSmallIntegerField("lifecycle period P (months)", default=3)
-    abc_basis = models.CharField("ABC basis", max_length=10, choices=Basis.choices, default=Basis.REVENUE)
-    abc_a = models.DecimalField("A below cumulative share", max_digits=4, decimal_places=3, default=Decimal("0.500"))
-    abc_b = models.DecimalField("B below cumulative share", max_digits=4, decimal_places=3, default=Decimal("0.800"))
+    window_months = models.PositiveSmallIntegerField(_("analysis window W (months)"), default=12)
+    period_months = models.PositiveSmallIntegerField(_("lifecycle period P (months)"), default=3)
+    abc_basis = models.CharField(_("ABC basis"), max_length=10, choices=Basis.choices, default=Basis.REVENUE)
+    abc_a = models.DecimalField(_("A below cumulative share"), max_digits=4, decimal_places=3, default=Decimal("0.500"))
+    abc_b = models.DecimalField(_("B below cumulative share"), max_digits=4, decimal_places=3, default=Decimal("0.800"))
     xyz_bucket_months = models.PositiveSmallIntegerField(
-        "XYZ bucket (months)", choices=[(1, "1 month"), (3, "3 months")], default=1
+        _("XYZ bucket (months)"), choices=[(1, _("1 month")), (3, _("3 months"))], default=1
     )
-    xyz_x = models.DecimalField("X up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.100"))
-    xyz_y = models.DecimalField("Y up to CoV", max_digits=4, decimal_places=3, default=Decimal("0.250"))
+    xyz_x = models.DecimalField(_("X up to CoV"), max_digits=4, decimal_places=3, default=Decimal("0.100"))
+    xyz_y = models.DecimalField(_("Y up to CoV"), max_digits=4, decimal_places=3, default=Decimal("0.250"))
     # The control point "contact interval exceeded" (domain.md section 5), per ABC class:
     # an assigned customer of that class not contacted for longer is due. Empty: no check.
     contact_days_a = models.PositiveSmallIntegerField(
@@ -43,18 +44,18 @@ class ClassificationSettings(models.Model):
     )
 
     class Meta:
-        verbose_name = verbose_name_plural = "classification settings"
+        verbose_name = verbose_name_plural = _("classification settings")
 
     def __str__(self) -> str:
-        return "Classification settings"
+        return gettext("Classification settings")
 
     def clean(self):
         if not Decimal(0) < self.abc_a < self.abc_b <= Decimal(1):
-            raise ValidationError("ABC thresholds must satisfy 0 < A < B ≤ 1.")
+            raise ValidationError(_("ABC thresholds must satisfy 0 < A < B ≤ 1."))
         if not Decimal(0) < self.xyz_x < self.xyz_y:
-            raise ValidationError("XYZ thresholds must satisfy 0 < X < Y.")
+            raise ValidationError(_("XYZ thresholds must satisfy 0 < X < Y."))
         if self.window_months % self.xyz_bucket_months:
-            raise ValidationError("The window must be a whole number of XYZ buckets.")
+            raise ValidationError(_("The window must be a whole number of XYZ buckets."))
 
     @classmethod
     def current(cls) -> "ClassificationSettings":
@@ -136,27 +137,32 @@ class CustomerSnapshot(models.Model):
     # check per row share-locks every customer row at commit (0.3 s of a 1 s write). The
     # rows are derived, all from customers the recompute just read; deleting a customer
     # still deletes its snapshots (Django's CASCADE).
-    as_of = models.DateField()
+    as_of = models.DateField(_("as of"))
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="snapshots"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="snapshots",
+        verbose_name=_("customer"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices)
-    abc = models.CharField("ABC", max_length=1, blank=True)
-    xyz = models.CharField("XYZ", max_length=1, blank=True)
-    value = models.DecimalField("ABC value", max_digits=20, decimal_places=4, null=True)
-    cov = models.FloatField("CoV", null=True)
-    recency = models.IntegerField(null=True)
-    frequency = models.IntegerField(null=True)
-    monetary = models.DecimalField(max_digits=20, decimal_places=4, null=True)
-    r = models.PositiveSmallIntegerField("R", null=True)
-    f = models.PositiveSmallIntegerField("F", null=True)
-    m = models.PositiveSmallIntegerField("M", null=True)
-    rfm_segment = models.CharField("activity segment", max_length=10, choices=Segment.choices, blank=True)
-    cooperation_days = models.IntegerField(null=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    abc = models.CharField(_("ABC"), max_length=1, blank=True)
+    xyz = models.CharField(_("XYZ"), max_length=1, blank=True)
+    value = models.DecimalField(_("ABC value"), max_digits=20, decimal_places=4, null=True)
+    cov = models.FloatField(_("CoV"), null=True)
+    recency = models.IntegerField(_("recency"), null=True)
+    frequency = models.IntegerField(_("frequency"), null=True)
+    monetary = models.DecimalField(_("monetary"), max_digits=20, decimal_places=4, null=True)
+    r = models.PositiveSmallIntegerField(pgettext_lazy("RFM score", "R"), null=True)
+    f = models.PositiveSmallIntegerField(pgettext_lazy("RFM score", "F"), null=True)
+    m = models.PositiveSmallIntegerField(pgettext_lazy("RFM score", "M"), null=True)
+    rfm_segment = models.CharField(_("activity segment"), max_length=10, choices=Segment.choices, blank=True)
+    cooperation_days = models.IntegerField(_("cooperation days"), null=True)
 
     objects = SnapshotQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("customer snapshot")
         ordering = ["-as_of", "customer"]
         constraints = [models.UniqueConstraint(fields=["as_of", "customer"], name="one_snapshot_per_customer_and_date")]
 
@@ -175,21 +181,31 @@ class SnapshotCount(models.Model):
     date, the retention's prune, a deleted customer's snapshots. 0 stands for no manager
     (the pool) and for no R or F score. Money in exact integers of 1/10,000."""
 
-    as_of = models.DateField()
+    as_of = models.DateField(_("as of"))
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("manager"),
     )
-    status = models.CharField(max_length=10, choices=CustomerSnapshot.Status.choices)
-    abc = models.CharField(max_length=1, blank=True)
-    xyz = models.CharField(max_length=1, blank=True)
-    rfm_segment = models.CharField(max_length=10, choices=CustomerSnapshot.Segment.choices, blank=True)
-    r = models.PositiveSmallIntegerField()
-    f = models.PositiveSmallIntegerField()
-    customers = models.PositiveIntegerField(help_text="Snapshot rows; the row goes when it reaches 0.")
-    valued = models.PositiveIntegerField(help_text="Rows with an ABC value.")
-    value_units = models.BigIntegerField(help_text="Sum of their ABC values, in 1/10,000.")
+    status = models.CharField(_("status"), max_length=10, choices=CustomerSnapshot.Status.choices)
+    abc = models.CharField(_("ABC"), max_length=1, blank=True)
+    xyz = models.CharField(_("XYZ"), max_length=1, blank=True)
+    rfm_segment = models.CharField(
+        _("activity segment"), max_length=10, choices=CustomerSnapshot.Segment.choices, blank=True
+    )
+    r = models.PositiveSmallIntegerField(pgettext_lazy("RFM score", "R"))
+    f = models.PositiveSmallIntegerField(pgettext_lazy("RFM score", "F"))
+    customers = models.PositiveIntegerField(
+        _("customers"), help_text=_("Snapshot rows; the row goes when it reaches 0.")
+    )
+    valued = models.PositiveIntegerField(_("valued"), help_text=_("Rows with an ABC value."))
+    value_units = models.BigIntegerField(_("value units"), help_text=_("Sum of their ABC values, in 1/10,000."))
 
     class Meta:
+        verbose_name = _("snapshot count")
         constraints = [
             models.UniqueConstraint(
                 fields=["as_of", "manager", "status", "abc", "xyz", "rfm_segment", "r", "f"], name="one_snapshot_count"
@@ -200,40 +216,65 @@ class SnapshotCount(models.Model):
         return f"{self.as_of} manager {self.manager_id}: {self.customers} {self.status} {self.abc}{self.xyz}"
 
 
+# What a run stores in `step` (codes, compared and kept as they are), and what a person reads.
+RUN_STEPS = {
+    "starting": pgettext_lazy("recompute step", "starting"),
+    "1/3 summing the ledger": _("1/3 summing the ledger"),
+    "2/3 classifying": _("2/3 classifying"),
+    "3/3 saving the snapshot": _("3/3 saving the snapshot"),
+    "done": pgettext_lazy("recompute step", "done"),
+}
+# The error stored on a run a killed worker left running (services.segments_recompute);
+# shown translated, kept in English in the database as the other errors.
+RUN_ABANDONED = gettext_noop(
+    "Stopped before it finished (its worker ended); that date's snapshot was left as it was. Run it again."
+)
+
+
 class RecomputeRun(models.Model):
     """One run of the classification for one as-of date: what the browser shows as
     progress and what the nightly job leaves behind. Unique per date: a rerun reuses it."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", pgettext_lazy("recompute status", "Running")
+        DONE = "done", pgettext_lazy("recompute status", "Done")
+        FAILED = "failed", pgettext_lazy("recompute status", "Failed")
 
-    as_of = models.DateField(unique=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    step = models.CharField(max_length=100, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    customers = models.PositiveIntegerField(default=0)
-    lines = models.PositiveBigIntegerField(default=0)
-    class_changes = models.PositiveIntegerField(default=0)
+    as_of = models.DateField(_("as of"), unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    step = models.CharField(_("step"), max_length=100, blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+    lines = models.PositiveBigIntegerField(_("lines"), default=0)
+    class_changes = models.PositiveIntegerField(_("class changes"), default=0)
     lines_without_cost = models.PositiveBigIntegerField(
         _("window lines without a cost"),
         null=True,
         blank=True,
         help_text=_("With ABC on margin: lines in the window whose margin counts as their whole amount."),
     )
-    error = models.TextField(blank=True)
-    triggered_by = models.CharField(max_length=100, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    triggered_by = models.CharField(_("triggered by"), max_length=100, blank=True)
     # ContactDue holds this run's classes (contact_due.contact_due_fill): the contact
     # interval reads it only while this run is the current one; at most one run is marked.
-    contact_due_filled = models.BooleanField(default=False, editable=False)
+    contact_due_filled = models.BooleanField(_("contact due filled"), default=False, editable=False)
 
     class Meta:
+        verbose_name = _("recompute run")
         ordering = ["-as_of"]
 
     def __str__(self) -> str:
-        return f"Recompute {self.as_of} ({self.get_status_display()})"
+        return gettext("Recompute %(date)s (%(status)s)") % {"date": self.as_of, "status": self.get_status_display()}
+
+    @property
+    def step_label(self) -> str:
+        return RUN_STEPS.get(self.step, self.step)
+
+    @property
+    def error_text(self) -> str:
+        """The error as a person reads it: the abandoned run's message translated."""
+        return gettext(RUN_ABANDONED) if self.error == RUN_ABANDONED else self.error
 
     @property
     def seconds(self) -> float | None:
@@ -257,11 +298,13 @@ class ContactDue(models.Model):
         db_constraint=False,  # derived rows, as the snapshots: no key check share-locking customers
         primary_key=True,
         related_name="contact_due",
+        verbose_name=_("customer"),
     )
-    abc = models.CharField("ABC", max_length=1)
-    since = models.DateTimeField()
+    abc = models.CharField(_("ABC"), max_length=1)
+    since = models.DateTimeField(_("since"))
 
     class Meta:
+        verbose_name = _("contact due")
         indexes = [models.Index(fields=["abc", "since"], name="contact_due_class_since")]
 
     def __str__(self) -> str:
@@ -289,20 +332,25 @@ class ClassInterval(models.Model):
     an interval: readers check the date against RecomputeRun."""
 
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, db_constraint=False, related_name="class_intervals"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="class_intervals",
+        verbose_name=_("customer"),
     )
-    valid_from = models.DateField()
-    valid_to = models.DateField(default=OPEN_END)  # exclusive
-    status = models.CharField(max_length=10, choices=CustomerSnapshot.Status.choices)
-    abc = models.CharField("ABC", max_length=1, blank=True)
-    xyz = models.CharField("XYZ", max_length=1, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), default=OPEN_END)  # exclusive
+    status = models.CharField(_("status"), max_length=10, choices=CustomerSnapshot.Status.choices)
+    abc = models.CharField(_("ABC"), max_length=1, blank=True)
+    xyz = models.CharField(_("XYZ"), max_length=1, blank=True)
     rfm_segment = models.CharField(
-        "activity segment", max_length=10, choices=CustomerSnapshot.Segment.choices, blank=True
+        _("activity segment"), max_length=10, choices=CustomerSnapshot.Segment.choices, blank=True
     )
 
     objects = ClassIntervalQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("class interval")
         ordering = ["customer", "valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["customer", "valid_from"], name="one_class_interval_per_start"),

@@ -29,7 +29,7 @@ from . import selectors
 from .class_history import class_changes_count, class_history_write
 from .classification import OUTPUT_COLUMNS, classify
 from .contact_due import contact_due_fill
-from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
+from .models import RUN_ABANDONED, ClassificationSettings, CustomerSnapshot, RecomputeRun
 
 logger = logging.getLogger(__name__)
 # The commands and the task catch LockHeld from here: the recompute raises it.
@@ -136,7 +136,7 @@ def _step(run: RecomputeRun, step: str) -> None:
     run.save(update_fields=["step"])
 
 
-ABANDONED = "Stopped before it finished (its worker ended); that date's snapshot was left as it was. Run it again."
+ABANDONED = RUN_ABANDONED
 
 
 def segments_recompute(*, as_of: date, triggered_by: str = "system") -> RecomputeRun:

@@ -24,6 +24,7 @@ from .tables import ClassChangeTable
 from .tasks import recompute_segments_task
 
 LIFECYCLE_PERIODS = 8  # two years of three-month periods
+STATUS_LABELS = dict(CustomerSnapshot.Status.choices)  # code -> label, what a person reads
 
 
 def _as_of(request) -> date | None:
@@ -67,6 +68,7 @@ def overview(request):
         "dates": selectors.snapshot_dates()[:60],
         "matrix": matrix,
         "status_counts": [(status, counts.get(status, 0)) for status in STATUSES],
+        "status_rows": [(status, STATUS_LABELS[status], counts.get(status, 0)) for status in STATUSES],
         "rfm_rows": [{"r": r, "cells": [rfm.get((r, f), 0) for f in range(1, 6)]} for r in range(5, 0, -1)],
         "segment_counts": _segment_counts(segments),
         # A date older than the snapshot window (not a month end) keeps its classes only.
@@ -97,13 +99,17 @@ def lifecycle(request):
     ]
     peak = max([sum(row["counts"]) for row in rows] or [0]) or 1
     for row in rows:
-        row["bars"] = [(status, n, round(100 * n / peak, 1)) for status, n in zip(STATUSES, row["counts"], strict=True)]
+        row["bars"] = [
+            (status, STATUS_LABELS[status], n, round(100 * n / peak, 1))
+            for status, n in zip(STATUSES, row["counts"], strict=True)
+        ]
     return render(
         request,
         "segmentation/lifecycle.html",
         {
             "rows": rows,
             "statuses": STATUSES,
+            "status_labels": [(status, STATUS_LABELS[status]) for status in STATUSES],
             "missing": [row["as_of"] for row in rows if not row["computed"]],
         },
     )

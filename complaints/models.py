@@ -387,7 +387,7 @@ class ComplaintTransition(models.Model):
         verbose_name_plural = _("complaint transitions")
 
     def __str__(self) -> str:
-        return f"{self.complaint_id}: {self.from_step} -> {self.to_step}"
+        return f"{self.complaint_id}: {self.get_from_step_display()} -> {self.get_to_step_display()}"
 
 
 class ComplaintAttachment(models.Model):

@@ -328,7 +328,7 @@ class PointsEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.card_id} {self.kind} {self.points}"
+        return f"{self.card_id} {self.get_kind_display()} {self.points}"
 
 
 class TierChange(models.Model):
@@ -516,7 +516,7 @@ class CampaignMessage(models.Model):
         verbose_name_plural = _("campaign messages")
 
     def __str__(self) -> str:
-        return f"{self.step_id}: {self.member_id} {self.status}"
+        return f"{self.step_id}: {self.member_id} {self.get_status_display()}"
 
 
 class MeasureFill(models.Model):
@@ -549,7 +549,9 @@ class MeasureFill(models.Model):
         verbose_name_plural = _("measure fills")
 
     def __str__(self) -> str:
-        return f"{self.as_of}{' (stale)' if self.stale_since else ''}"
+        if self.stale_since:
+            return _("%(date)s (stale)") % {"date": self.as_of}
+        return str(self.as_of)
 
 
 class MeasureCount(models.Model):

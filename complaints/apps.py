@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_save
+from django.utils.translation import gettext_lazy as _
 
 
 class ComplaintsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "complaints"
-    verbose_name = "Complaints"
+    verbose_name = _("Complaints")
 
     def ready(self) -> None:
         from crm_project import hooks

@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Contact, Customer, Product
@@ -6,6 +8,12 @@ from sales_pipeline.documents import MAX_UPLOAD_BYTES
 from sales_pipeline.models import Deal
 
 from .models import CauseCategory, Complaint, Severity, Step, Survey
+
+
+def _attachment_help() -> str:
+    # Formatted when shown, in the reader's language (a lazy string % values at import
+    # time would be fixed in the language active then).
+    return gettext("PDF, office document or image, up to %(mb)s MB.") % {"mb": MAX_UPLOAD_BYTES // 1024**2}
 
 
 class ComplaintForm(forms.Form):
@@ -21,7 +29,7 @@ class ComplaintForm(forms.Form):
     description = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
     attachment = forms.FileField(
         label=_("Attachment"), required=False,
-        help_text=_("PDF, office document or image, up to %(mb)s MB.") % {"mb": MAX_UPLOAD_BYTES // 1024**2},
+        help_text=lazy(_attachment_help, str)(),
     )
 
     def __init__(self, *args, user, **kwargs):

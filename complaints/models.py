@@ -131,7 +131,9 @@ class Questionnaire(models.Model):
 
 
 class Question(models.Model):
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="questions")
+    questionnaire = models.ForeignKey(
+        Questionnaire, verbose_name=_("questionnaire"), on_delete=models.CASCADE, related_name="questions"
+    )
     text = models.CharField(_("question"), max_length=300)
     order = models.PositiveSmallIntegerField(_("order"), default=10)
     is_active = models.BooleanField(_("active"), default=True)
@@ -178,15 +180,19 @@ class Survey(models.Model):
         DEAL_CLOSED = "deal_closed", _("Deal closed")
         MANUAL = "manual", _("Sent by hand")
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="surveys")
-    contact = models.ForeignKey("customers.Contact", on_delete=models.SET_NULL, null=True, blank=True)
-    product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, related_name="surveys")
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT, related_name="surveys")
-    deal = models.ForeignKey("sales_pipeline.Deal", on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="surveys")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
+                                 related_name="surveys")
+    contact = models.ForeignKey("customers.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL,
+                                null=True, blank=True)
+    product = models.ForeignKey("customers.Product", verbose_name=_("product"), on_delete=models.PROTECT,
+                                related_name="surveys")
+    questionnaire = models.ForeignKey(Questionnaire, verbose_name=_("questionnaire"), on_delete=models.PROTECT,
+                                      related_name="surveys")
+    deal = models.ForeignKey("sales_pipeline.Deal", verbose_name=_("deal"), on_delete=models.SET_NULL, null=True,
+                             blank=True, related_name="surveys")
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices, default=Reason.MANUAL)
     channel = models.CharField(_("channel"), max_length=6, choices=Channel.choices, default=Channel.EMAIL)
-    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, null=True, blank=True, editable=False)
     expires = models.DateTimeField(_("link expires"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -223,15 +229,19 @@ class Survey(models.Model):
 class Response(models.Model):
     """The answers to one survey (one response per survey: the database says so)."""
 
-    survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="response")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="survey_responses")
-    product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, related_name="survey_responses")
+    survey = models.OneToOneField(Survey, verbose_name=_("survey"), on_delete=models.CASCADE,
+                                  related_name="response")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
+                                 related_name="survey_responses")
+    product = models.ForeignKey("customers.Product", verbose_name=_("product"), on_delete=models.PROTECT,
+                                related_name="survey_responses")
     # the customer's manager when answered: satisfaction per manager over time
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+")
-    filled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="+", help_text=_("Empty: the customer answered through the link."))
-    answered_at = models.DateTimeField(default=timezone.now)
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("manager"), on_delete=models.SET_NULL,
+                                null=True, blank=True, related_name="+")
+    filled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("filled by"),
+                                  on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                  help_text=_("Empty: the customer answered through the link."))
+    answered_at = models.DateTimeField(_("answered at"), default=timezone.now)
     comment = models.TextField(_("comment"), blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -246,13 +256,17 @@ class Response(models.Model):
 
 
 class Answer(models.Model):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    response = models.ForeignKey(Response, verbose_name=_("response"), on_delete=models.CASCADE,
+                                 related_name="answers")
+    question = models.ForeignKey(Question, verbose_name=_("question"), on_delete=models.PROTECT,
+                                 related_name="answers")
     score = models.PositiveSmallIntegerField(_("score"))
     comment = models.CharField(_("comment"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["response", "question__order"]
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
         constraints = [
             models.UniqueConstraint(fields=["response", "question"], name="complaints_one_answer_per_question"),
             models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="complaints_score_1_to_5"),
@@ -314,8 +328,8 @@ class Complaint(models.Model):
     reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
     response = models.OneToOneField(Response, verbose_name=_("survey response"), on_delete=models.SET_NULL,
                                     null=True, blank=True, related_name="complaint")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     objects = ScopedQuerySet.as_manager()
 
@@ -354,16 +368,18 @@ class ComplaintTransition(models.Model):
     """The audit row of one move: from, to, who, when, why; with the deadline the left
     step had, so SLA breaches are counted from history."""
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="transitions")
-    from_step = models.CharField(max_length=20, choices=Step.choices, blank=True)
-    to_step = models.CharField(max_length=20, choices=Step.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                           related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-    text = models.TextField(blank=True)
-    deadline = models.DateField(null=True, blank=True, help_text=_("The deadline of the step left."))
-    late = models.BooleanField(default=False, help_text=_("The step was left after its deadline."))
-    is_reopen = models.BooleanField(default=False)
+    complaint = models.ForeignKey(Complaint, verbose_name=_("complaint"), on_delete=models.CASCADE,
+                                  related_name="transitions")
+    from_step = models.CharField(_("from step"), max_length=20, choices=Step.choices, blank=True)
+    to_step = models.CharField(_("to step"), max_length=20, choices=Step.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True,
+                           blank=True, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    text = models.TextField(_("text"), blank=True)
+    deadline = models.DateField(_("deadline"), null=True, blank=True,
+                                help_text=_("The deadline of the step left."))
+    late = models.BooleanField(_("late"), default=False, help_text=_("The step was left after its deadline."))
+    is_reopen = models.BooleanField(_("is reopen"), default=False)
 
     class Meta:
         ordering = ["at", "id"]
@@ -371,21 +387,24 @@ class ComplaintTransition(models.Model):
         verbose_name_plural = _("complaint transitions")
 
     def __str__(self) -> str:
-        return f"{self.complaint_id}: {self.from_step} -> {self.to_step}"
+        return f"{self.complaint_id}: {self.get_from_step_display()} -> {self.get_to_step_display()}"
 
 
 class ComplaintAttachment(models.Model):
     """A file of a complaint, checked as deal documents are (sales_pipeline.documents.check_upload)."""
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to="complaints/%Y/%m/")
-    title = models.CharField(max_length=200)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                                    related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    complaint = models.ForeignKey(Complaint, verbose_name=_("complaint"), on_delete=models.CASCADE,
+                                  related_name="attachments")
+    file = models.FileField(_("file"), upload_to="complaints/%Y/%m/")
+    title = models.CharField(_("title"), max_length=200)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at"]
+        verbose_name = _("complaint attachment")
+        verbose_name_plural = _("complaint attachments")
 
     def __str__(self) -> str:
         return self.title

@@ -43,13 +43,13 @@ class ProgramAdmin(admin.ModelAdmin):
     inlines = [TierInline, BracketInline, LineRateInline]
     fieldsets = [
         (None, {"fields": ("name", "kind", "is_active", "number_prefix", "discount_percent")}),
-        ("Tiers", {"fields": ("tier_window_months", "tier_grace_days")}),
-        ("Bonus points", {"fields": ("earn_rate", "point_value", "expiry_days")}),
+        (_("Tiers"), {"fields": ("tier_window_months", "tier_grace_days")}),
+        (_("Bonus points"), {"fields": ("earn_rate", "point_value", "expiry_days")}),
         (
-            "VIP service",
+            _("VIP service"),
             {"fields": ("vip_conditions", "vip_personal_manager", "vip_priority_support", "vip_free_delivery")},
         ),
-        ("Gifts by class", {"fields": ("gift_a", "gift_b", "gift_c")}),
+        (_("Gifts by class"), {"fields": ("gift_a", "gift_b", "gift_c")}),
     ]
 
 

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db import transaction
 from django.db.models.signals import post_save
+from django.utils.translation import gettext_lazy as _
 
 
 def _accrue_after_payment(sender, instance, created, **kwargs):
@@ -37,7 +38,7 @@ def _queue_accrual(task, customer_id, day):
 class LoyaltyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "loyalty"
-    verbose_name = "Loyalty"
+    verbose_name = _("Loyalty")
 
     def ready(self) -> None:
         from crm_project import hooks

@@ -284,7 +284,8 @@ def render_body(message: CampaignMessage) -> str:
     link = base + reverse("loyalty:campaign_track", args=[track_token(message.pk)])
     unsubscribe = base + reverse("loyalty:unsubscribe", args=[unsubscribe_token(customer.pk)])
     body = Template(message.step.body).render(Context({"customer": customer, "link": link}))
-    return f"{body}\n\n--\n{_('To receive no more of these messages')}: {unsubscribe}\n"
+    footer = _("To receive no more of these messages: %(link)s") % {"link": unsubscribe}
+    return f"{body}\n\n--\n{footer}\n"
 
 
 def record_response(*, message_id: int) -> None:

@@ -4,6 +4,8 @@ amount and the one that saves the customer most wins, stated with its reason. Pu
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
@@ -37,7 +39,12 @@ def scale_rules(brackets: list[tuple[Decimal, Decimal]], label: str) -> list[Rul
     """A progressive scale (from amount -> percent) as rules: each bracket applies from its
     amount on, so the best rule for an amount is the highest bracket it reaches."""
     return [
-        Rule(f"{label}: {percent}% from {threshold}", Decimal(percent), Decimal(threshold))
+        Rule(
+            _("%(program)s: %(percent)s%% from %(amount)s")
+            % {"program": label, "percent": percent, "amount": threshold},
+            Decimal(percent),
+            Decimal(threshold),
+        )
         for threshold, percent in brackets
     ]
 

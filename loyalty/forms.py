@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer
 from segmentation.models import CustomerSnapshot
 
-from .models import Campaign, CampaignStep, Card, Program, Tier
+from .models import CLASS_CHOICES, Campaign, CampaignStep, Card, Program, Tier
 
 
 class CardIssueForm(forms.Form):
@@ -80,7 +80,7 @@ class CampaignForm(forms.ModelForm):
         help_text=_("None ticked: any status."),
     )
     classes = forms.MultipleChoiceField(
-        choices=[("A", "A"), ("B", "B"), ("C", "C")],
+        choices=CLASS_CHOICES[1:],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("ABC class"),

@@ -11,12 +11,18 @@ from django.db.models.functions import ExtractDay, ExtractMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.access import customer_scope
 
 PERCENT = {"max_digits": 5, "decimal_places": 2}
 MONEY = {"max_digits": 18, "decimal_places": 2}
-CLASS_CHOICES = [("", _("any")), ("A", "A"), ("B", "B"), ("C", "C")]
+CLASS_CHOICES = [
+    ("", _("any")),
+    ("A", pgettext_lazy("ABC class", "A")),
+    ("B", pgettext_lazy("ABC class", "B")),
+    ("C", pgettext_lazy("ABC class", "C")),
+]
 
 
 class Program(models.Model):
@@ -103,13 +109,17 @@ class Tier(models.Model):
 class ScaleBracket(models.Model):
     """Progressive scale: purchases from `min_amount` on get `discount_percent`."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="brackets")
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="brackets", verbose_name=_("program")
+    )
     min_amount = models.DecimalField(_("from amount"), **MONEY)
     discount_percent = models.DecimalField(_("discount %"), **PERCENT)
 
     class Meta:
         ordering = ["program", "min_amount"]
         constraints = [models.UniqueConstraint(fields=["program", "min_amount"], name="loyalty_bracket_amount_unique")]
+        verbose_name = _("scale bracket")
+        verbose_name_plural = _("scale brackets")
 
     def __str__(self) -> str:
         return f"{self.min_amount}: {self.discount_percent}%"
@@ -118,12 +128,18 @@ class ScaleBracket(models.Model):
 class LineEarnRate(models.Model):
     """Bonus points: a product line that earns at its own rate."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="line_rates")
-    product_line = models.ForeignKey("customers.ProductLine", on_delete=models.CASCADE)
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="line_rates", verbose_name=_("program")
+    )
+    product_line = models.ForeignKey(
+        "customers.ProductLine", on_delete=models.CASCADE, verbose_name=_("product line")
+    )
     earn_rate = models.DecimalField(_("points per currency unit"), max_digits=8, decimal_places=4)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["program", "product_line"], name="loyalty_line_rate_unique")]
+        verbose_name = _("line earn rate")
+        verbose_name_plural = _("line earn rates")
 
     def __str__(self) -> str:
         return f"{self.product_line}: {self.earn_rate}"
@@ -169,13 +185,19 @@ class Card(models.Model):
         help_text=_("The card never drops below this tier."),
     )
     below_since = models.DateField(
-        null=True, blank=True, editable=False, help_text="The day a lower qualification was first seen."
+        _("below since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The day a lower qualification was first seen."),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     issued_on = models.DateField(_("issued on"))
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
-    balance = models.IntegerField(_("points"), default=0, editable=False, help_text="Cache of the sum of the entries.")
-    created_at = models.DateTimeField(default=timezone.now)
+    balance = models.IntegerField(
+        _("points"), default=0, editable=False, help_text=_("Cache of the sum of the entries.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = CardQuerySet.as_manager()
 
@@ -217,15 +239,24 @@ class CardTotal(models.Model):
     pk = models.CompositePrimaryKey("holder_manager", "program", "tier", "status")
     # The holder's manager: 0 for a holder without one (the pool), -1 for a bearer card
     # (no holder), which only those who see everything see. The key cannot hold a NULL.
-    holder_manager = models.IntegerField()
+    holder_manager = models.IntegerField(_("holder's manager"))
     # No database key: the rows come from cards, whose own keys check the programs.
     program = models.ForeignKey(
-        Program, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        Program,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("program"),
     )
-    tier = models.IntegerField(help_text="The tier's id, 0 for none.")
-    status = models.CharField(max_length=10, choices=Card.Status.choices)
-    cards = models.PositiveIntegerField(help_text="Cards; the row goes when it reaches 0.")
-    points = models.BigIntegerField(help_text="Sum of their balances.")
+    tier = models.IntegerField(_("tier"), help_text=_("The tier's id, 0 for none."))
+    status = models.CharField(_("status"), max_length=10, choices=Card.Status.choices)
+    cards = models.PositiveIntegerField(_("cards"), help_text=_("Cards; the row goes when it reaches 0."))
+    points = models.BigIntegerField(_("points"), help_text=_("Sum of their balances."))
+
+    class Meta:
+        verbose_name = _("card total")
+        verbose_name_plural = _("card totals")
 
     def __str__(self) -> str:
         return f"{self.holder_manager} {self.program_id}/{self.tier} {self.status}: {self.cards}"
@@ -246,10 +277,14 @@ class PointsEntry(models.Model):
     # key stays: the points ledger is money, and its integrity must not rest on every
     # writer going through the services (its check costs the nightly accrual about a
     # second at COMMIT; bench/README.md).
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    card = models.ForeignKey(
+        Card, on_delete=models.CASCADE, related_name="entries", db_index=False, verbose_name=_("card")
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    points = models.IntegerField(_("points"), help_text="Positive adds, negative takes.")
-    remaining = models.IntegerField(default=0, help_text="Lots (points added): what is left unspent.")
+    points = models.IntegerField(_("points"), help_text=_("Positive adds, negative takes."))
+    remaining = models.IntegerField(
+        _("remaining"), default=0, help_text=_("Lots (points added): what is left unspent.")
+    )
     date = models.DateField(_("date"))
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     # The settlement line an accrual or a reversal comes from: a line counts once per card.
@@ -265,14 +300,20 @@ class PointsEntry(models.Model):
         # Looked up only with the card (the unique (card, line) index): one index less to
         # keep up on the nightly 100,000 inserts.
         db_index=False,
+        verbose_name=_("line"),
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     # Set on redemptions and adjustments only; never looked up by: no index to keep up on
     # the 100,000 accruals of a night.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -287,11 +328,11 @@ class PointsEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.card_id} {self.kind} {self.points}"
+        return f"{self.card_id} {self.get_kind_display()} {self.points}"
 
 
 class TierChange(models.Model):
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="tier_changes")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="tier_changes", verbose_name=_("card"))
     old_tier = models.ForeignKey(
         Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("from")
     )
@@ -301,7 +342,9 @@ class TierChange(models.Model):
     reason = models.CharField(_("reason"), max_length=200)
     date = models.DateField(_("date"))
     announced_on = models.DateField(_("announced on"), null=True, blank=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("changed by")
+    )
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -320,8 +363,14 @@ class TierChange(models.Model):
 class OptOut(models.Model):
     """The customer asked for no more campaign messages: respected by every campaign."""
 
-    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="loyalty_opt_out")
-    at = models.DateTimeField(default=timezone.now)
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, related_name="loyalty_opt_out", verbose_name=_("customer")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
 
     def __str__(self) -> str:
         return str(self.customer_id)
@@ -348,8 +397,10 @@ class Campaign(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     started_on = models.DateField(_("started on"), null=True, blank=True)
     finished_on = models.DateField(_("finished on"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = CampaignQuerySet.as_manager()
 
@@ -381,7 +432,9 @@ class Campaign(models.Model):
 
 
 class CampaignStep(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="steps", verbose_name=_("campaign")
+    )
     position = models.PositiveSmallIntegerField(_("step"))
     delay_days = models.PositiveSmallIntegerField(
         _("days after the previous step"), default=0, help_text=_("The first step: days after the start.")
@@ -394,6 +447,8 @@ class CampaignStep(models.Model):
     class Meta:
         ordering = ["campaign", "position"]
         constraints = [models.UniqueConstraint(fields=["campaign", "position"], name="loyalty_step_position_unique")]
+        verbose_name = _("campaign step")
+        verbose_name_plural = _("campaign steps")
 
     def __str__(self) -> str:
         return f"{self.position}. {self.subject}"
@@ -406,14 +461,20 @@ class CampaignMember(models.Model):
         BOUGHT = "bought", _("Bought")
         OPTED_OUT = "opted_out", _("Opted out")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
-    joined_on = models.DateField()
-    dropped = models.CharField(max_length=10, choices=Dropped.choices, blank=True)
-    dropped_on = models.DateField(null=True, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="members", verbose_name=_("campaign")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    joined_on = models.DateField(_("joined on"))
+    dropped = models.CharField(_("dropped"), max_length=10, choices=Dropped.choices, blank=True)
+    dropped_on = models.DateField(_("dropped on"), null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="loyalty_member_once")]
+        verbose_name = _("campaign member")
+        verbose_name_plural = _("campaign members")
 
     def __str__(self) -> str:
         return f"{self.campaign_id}: {self.customer_id}"
@@ -431,23 +492,31 @@ class CampaignMessage(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    step = models.ForeignKey(CampaignStep, on_delete=models.CASCADE, related_name="messages")
-    member = models.ForeignKey(CampaignMember, on_delete=models.CASCADE, related_name="messages")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    error = models.CharField(max_length=300, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times sending was tried.")
-    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a retry is due.")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    sent_on = models.DateField(
-        null=True, blank=True, help_text="The business day it went out (purchases count from it)."
+    step = models.ForeignKey(
+        CampaignStep, on_delete=models.CASCADE, related_name="messages", verbose_name=_("step")
     )
-    responded_at = models.DateTimeField(null=True, blank=True)
+    member = models.ForeignKey(
+        CampaignMember, on_delete=models.CASCADE, related_name="messages", verbose_name=_("member")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, help_text=_("Times sending was tried."))
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"), null=True, blank=True, help_text=_("When a retry is due.")
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    sent_on = models.DateField(
+        _("sent on"), null=True, blank=True, help_text=_("The business day it went out (purchases count from it).")
+    )
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["step", "member"], name="loyalty_message_once")]
+        verbose_name = _("campaign message")
+        verbose_name_plural = _("campaign messages")
 
     def __str__(self) -> str:
-        return f"{self.step_id}: {self.member_id} {self.status}"
+        return f"{self.step_id}: {self.member_id} {self.get_status_display()}"
 
 
 class MeasureFill(models.Model):
@@ -457,19 +526,32 @@ class MeasureFill(models.Model):
     and after the writes that mark it stale); a date without a fresh fill counted with the
     current settings is computed live."""
 
-    as_of = models.DateField(unique=True)
-    period_months = models.PositiveSmallIntegerField(help_text="The lifecycle period the figures were counted with.")
-    window_months = models.PositiveSmallIntegerField(help_text="The analysis window the figures were counted with.")
-    filled_at = models.DateTimeField()
+    as_of = models.DateField(_("as of"), unique=True)
+    period_months = models.PositiveSmallIntegerField(
+        _("period months"), help_text=_("The lifecycle period the figures were counted with.")
+    )
+    window_months = models.PositiveSmallIntegerField(
+        _("window months"), help_text=_("The analysis window the figures were counted with.")
+    )
+    filled_at = models.DateTimeField(_("filled at"))
     stale_since = models.DateTimeField(
+        _("stale since"),
         null=True,
         blank=True,
-        help_text="Set by a ledger write of this date or earlier, or a customer's manager or referrer changed "
-        "(a trigger on customers, migration 0006): read live until filled again.",
+        help_text=_(
+            "Set by a ledger write of this date or earlier, or a customer's manager or referrer changed "
+            "(a trigger on customers, migration 0006): read live until filled again."
+        ),
     )
 
+    class Meta:
+        verbose_name = _("measure fill")
+        verbose_name_plural = _("measure fills")
+
     def __str__(self) -> str:
-        return f"{self.as_of}{' (stale)' if self.stale_since else ''}"
+        if self.stale_since:
+            return _("%(date)s (stale)") % {"date": self.as_of}
+        return str(self.as_of)
 
 
 class MeasureCount(models.Model):
@@ -477,18 +559,33 @@ class MeasureCount(models.Model):
     managers a user sees (customers.access.counted_scope). Manager 0 is the unassigned
     pool. Money in exact integers of 1/10,000, as the day table's."""
 
-    fill = models.ForeignKey(MeasureFill, on_delete=models.CASCADE, related_name="counts")
+    fill = models.ForeignKey(MeasureFill, on_delete=models.CASCADE, related_name="counts", verbose_name=_("fill"))
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("manager"),
     )
-    buyers = models.PositiveIntegerField(help_text="Customers with a purchase in the last four periods.")
-    loyal_buyers = models.PositiveIntegerField(help_text="Of them, those with purchases in two periods or more.")
-    revenue_units = models.BigIntegerField(help_text="Revenue in the window, in 1/10,000.")
-    existing_units = models.BigIntegerField(help_text="Of it, from customers who bought before the window.")
-    referral_units = models.BigIntegerField(help_text="Of it, from customers referred by another.")
+    buyers = models.PositiveIntegerField(
+        _("buyers"), help_text=_("Customers with a purchase in the last four periods.")
+    )
+    loyal_buyers = models.PositiveIntegerField(
+        _("loyal buyers"), help_text=_("Of them, those with purchases in two periods or more.")
+    )
+    revenue_units = models.BigIntegerField(_("revenue units"), help_text=_("Revenue in the window, in 1/10,000."))
+    existing_units = models.BigIntegerField(
+        _("existing units"), help_text=_("Of it, from customers who bought before the window.")
+    )
+    referral_units = models.BigIntegerField(
+        _("referral units"), help_text=_("Of it, from customers referred by another.")
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["fill", "manager"], name="loyalty_measure_count_once")]
+        verbose_name = _("measure count")
+        verbose_name_plural = _("measure counts")
 
     def __str__(self) -> str:
         return f"{self.fill_id} manager {self.manager_id}: {self.buyers} buyers"

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -228,7 +229,7 @@ def measures(request):
     periods = selectors.measures_by_period(user=request.user, as_of=today)
     liability = selectors.liability(user=request.user, today=today)
     tiers = selectors.tier_distribution(user=request.user)
-    labels = [m.as_of.strftime("%d %b %Y") for m in periods]
+    labels = [date_format(m.as_of, "d M Y") for m in periods]
     index_chart = line_chart(
         labels,
         [

@@ -6,6 +6,8 @@ from pathlib import PurePath
 
 from django import forms
 from django.db import connection
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .spreadsheets import ZIP_MAGIC
 
@@ -29,28 +31,28 @@ class SpreadsheetUploadForm(forms.Form):
 
     max_bytes = 10 * 1024 * 1024
 
-    file = forms.FileField(widget=forms.ClearableFileInput(attrs={"accept": ",".join(SUFFIXES)}))
+    file = forms.FileField(label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": ",".join(SUFFIXES)}))
     dry_run = forms.BooleanField(
-        required=False, label="Dry run", help_text="Check the file and count what would happen; write nothing."
+        required=False, label=_("Dry run"), help_text=_("Check the file and count what would happen; write nothing.")
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         suffix = PurePath(upload.name).suffix.lower()
         if suffix not in SUFFIXES:
-            raise forms.ValidationError("Upload a .csv or .xlsx file.")
+            raise forms.ValidationError(gettext("Upload a .csv or .xlsx file."))
         if upload.size > self.max_bytes:
             raise forms.ValidationError(
-                f"The file is {upload.size / 1024**2:,.1f} MB; the limit is {self.max_bytes // 1024**2} MB. "
-                "Split it into smaller files."
+                gettext("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
+                % {"size": f"{upload.size / 1024**2:,.1f}", "limit": self.max_bytes // 1024**2}
             )
         head = upload.read(8 * 1024)
         upload.seek(0)
         is_zip = head.startswith(ZIP_MAGIC)
         if suffix == ".xlsx" and not is_zip:
-            raise forms.ValidationError("This is not an XLSX file.")
+            raise forms.ValidationError(gettext("This is not an XLSX file."))
         if suffix == ".csv" and (is_zip or b"\x00" in head):
             raise forms.ValidationError(
-                "This is not a CSV text file. Save the sheet as 'CSV UTF-8' or upload the .xlsx."
+                gettext("This is not a CSV text file. Save the sheet as 'CSV UTF-8' or upload the .xlsx.")
             )
         return upload

@@ -17,6 +17,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def send_accepted(email, connection) -> None:
     opened = connection.open()
     try:
         if not connection.send_messages([email]):
-            raise smtplib.SMTPException("The mail backend did not send the message.")
+            raise smtplib.SMTPException(gettext("The mail backend did not send the message."))
     except BaseException:
         if opened:
             _close_quietly(connection)

@@ -11,6 +11,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.translation import gettext, ngettext
+
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -55,7 +57,9 @@ class RowErrors:
         ordered = sorted(self.found, key=lambda error: error[:2])[:MAX_ERRORS]
         errors = [{"line": line, "column": column, "message": text} for line, _, column, text in ordered]
         if self.total > len(errors):
-            errors.append(file_error(f"and {self.total - len(errors):,} more errors"))
+            more = self.total - len(errors)
+            text = ngettext("and %(count)s more error", "and %(count)s more errors", more)
+            errors.append(file_error(text % {"count": f"{more:,}"}))
         return errors
 
 
@@ -74,9 +78,9 @@ def csv_delimiter(first_line: str) -> str:
 def check_csv_head(head: bytes) -> None:
     """Refuse what is plainly not a CSV text file, before parsing it."""
     if head.startswith(ZIP_MAGIC):
-        raise FileRejected("This is a zip or XLSX file, not a CSV. Upload it with the .xlsx extension.")
+        raise FileRejected(gettext("This is a zip or XLSX file, not a CSV. Upload it with the .xlsx extension."))
     if b"\x00" in head:
-        raise FileRejected("This is not a text file. Save the sheet as 'CSV UTF-8'.")
+        raise FileRejected(gettext("This is not a text file. Save the sheet as 'CSV UTF-8'."))
 
 
 def xlsx_rows(source: bytes | str | Path, *, max_uncompressed: int, max_members: int) -> list[list[str]]:
@@ -85,18 +89,24 @@ def xlsx_rows(source: bytes | str | Path, *, max_uncompressed: int, max_members:
 
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     if not data.startswith(ZIP_MAGIC):
-        raise FileRejected("This is not an XLSX file.")
+        raise FileRejected(gettext("This is not an XLSX file."))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except zipfile.BadZipFile as exc:
-        raise FileRejected("This is not a valid XLSX file.") from exc
+        raise FileRejected(gettext("This is not a valid XLSX file.")) from exc
     # zipfile never inflates a member beyond its declared size, so the sum is a real bound.
     unpacked = sum(member.file_size for member in members)
     if len(members) > max_members or unpacked > max_uncompressed:
         raise FileRejected(
-            f"The XLSX unpacks to {unpacked / 1024**2:,.0f} MB in {len(members):,} parts; the limit is "
-            f"{max_uncompressed / 1024**2:,.0f} MB. Save it as CSV instead."
+            gettext(
+                "The XLSX unpacks to %(size)s MB in %(parts)s parts; the limit is %(limit)s MB. Save it as CSV instead."
+            )
+            % {
+                "size": f"{unpacked / 1024**2:,.0f}",
+                "parts": f"{len(members):,}",
+                "limit": f"{max_uncompressed / 1024**2:,.0f}",
+            }
         )
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -113,8 +123,11 @@ def xlsx_rows(source: bytes | str | Path, *, max_uncompressed: int, max_members:
         while cause.__cause__ or cause.__context__:
             cause = cause.__cause__ or cause.__context__
         if isinstance(cause, DefusedXmlException):
-            raise FileRejected("The XLSX file declares XML entities or a DTD, which are refused for safety.") from exc
-        raise FileRejected(f"The XLSX file cannot be read ({type(exc).__name__}).") from exc
+            raise FileRejected(
+                gettext("The XLSX file declares XML entities or a DTD, which are refused for safety.")
+            ) from exc
+        reason = gettext("The XLSX file cannot be read (%(error)s).") % {"error": type(exc).__name__}
+        raise FileRejected(reason) from exc
 
 
 def cell_text(value) -> str:

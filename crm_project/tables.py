@@ -513,7 +513,7 @@ def table_pagination(context, table):
         return ""
     request = context["request"]
     field = table.prefixed_page_field
-    parts = ['<nav aria-label="Table navigation"><ul class="pagination justify-content-center">']
+    parts = [f'<nav aria-label="{escape(gettext("Table navigation"))}"><ul class="pagination justify-content-center">']
     if page.has_previous():
         href = _querystring(request, field, page.previous_page_number())
         parts.append(

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from crm_project.health import health
 from crm_project.password_reset import PasswordResetView
@@ -34,5 +35,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-admin.site.site_header = "CRM administration"
-admin.site.site_title = "CRM admin"
+admin.site.site_header = _("CRM administration")
+admin.site.site_title = _("CRM admin")

@@ -48,6 +48,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm_project.dates import business_today, months_before
 
@@ -60,37 +62,37 @@ ZERO = Decimal("0.00")
 # What each stage needs before the deal may leave it (forward)
 #
 
-# (requirement, what is missing in words). A requirement is a Deal field that must be
+# (requirement, what is missing in words, translated when read). A requirement is a Deal field that must be
 # filled, or one of the computed checks in _CHECKS.
 REQUIRED_TO_LEAVE: dict[int, list[tuple[str, str]]] = {
     Stage.PRESENTATION: [
-        ("minutes_sent", "the date the meeting minutes were sent"),
+        ("minutes_sent", _("the date the meeting minutes were sent")),
     ],
     Stage.OFFER: [
-        ("offer_sent", "the date the offer was sent"),
-        ("offer_expires", "the offer's expiry date"),
-        ("lines", "at least one product line with an amount"),
+        ("offer_sent", _("the date the offer was sent")),
+        ("offer_expires", _("the offer's expiry date")),
+        ("lines", _("at least one product line with an amount")),
     ],
     Stage.AGREEMENT: [
-        ("contract_signed", "the date the contract was signed"),
-        ("signatories", "the contract's signatories"),
+        ("contract_signed", _("the date the contract was signed")),
+        ("signatories", _("the contract's signatories")),
     ],
     Stage.PAYMENT: [
-        ("invoice_number", "the invoice number"),
-        ("invoice_date", "the invoice date"),
-        ("invoice_expires", "the invoice's expiry date"),
-        ("paid_any", "a payment received (an advance is enough)"),
+        ("invoice_number", _("the invoice number")),
+        ("invoice_date", _("the invoice date")),
+        ("invoice_expires", _("the invoice's expiry date")),
+        ("paid_any", _("a payment received (an advance is enough)")),
     ],
     Stage.DELIVERY: [
-        ("event_date", "the delivery / event date"),
-        ("event_reached", "the delivery / event date reached (it is still ahead)"),
-        ("preparation_agreed", "the preparatory steps agreed with the customer"),
+        ("event_date", _("the delivery / event date")),
+        ("event_reached", _("the delivery / event date reached (it is still ahead)")),
+        ("preparation_agreed", _("the preparatory steps agreed with the customer")),
     ],
     Stage.CLOSING: [
-        ("act_signed", "the date the act was signed"),
-        ("survey_date", "the satisfaction survey date"),
-        ("next_contact", "the date of the next contact"),
-        ("paid_full", "full payment"),
+        ("act_signed", _("the date the act was signed")),
+        ("survey_date", _("the satisfaction survey date")),
+        ("next_contact", _("the date of the next contact")),
+        ("paid_full", _("full payment")),
     ],
 }
 
@@ -151,14 +153,18 @@ def missing_to_leave(
         ok = checks[requirement] if requirement in checks else bool(getattr(deal, requirement))
         if not ok:
             if requirement == "paid_full":
-                words = f"full payment ({money.due:.2f} still due)"
-            missing.append(words)
+                words = gettext("full payment (%(due)s still due)") % {"due": f"{money.due:.2f}"}
+            missing.append(str(words))
     return missing
 
 
 def missing_message(deal: Deal, stage: int, missing: list[str]) -> str:
-    action = "be closed as won" if stage == Stage.CLOSING else f"leave {Stage(stage).label}"
-    return f"To {action} the deal needs {', '.join(missing)}."
+    if stage == Stage.CLOSING:
+        return gettext("To be closed as won the deal needs %(missing)s.") % {"missing": ", ".join(missing)}
+    return gettext("To leave %(stage)s the deal needs %(missing)s.") % {
+        "stage": Stage(stage).label,
+        "missing": ", ".join(missing),
+    }
 
 
 #

@@ -48,8 +48,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop
 
 from crm_project.dates import business_today, months_before
 
@@ -62,37 +61,37 @@ ZERO = Decimal("0.00")
 # What each stage needs before the deal may leave it (forward)
 #
 
-# (requirement, what is missing in words, translated when read). A requirement is a Deal field that must be
-# filled, or one of the computed checks in _CHECKS.
+# (requirement, what is missing in words: marked, translated when read). A requirement is
+# a Deal field that must be filled, or one of the computed checks in _CHECKS.
 REQUIRED_TO_LEAVE: dict[int, list[tuple[str, str]]] = {
     Stage.PRESENTATION: [
-        ("minutes_sent", _("the date the meeting minutes were sent")),
+        ("minutes_sent", gettext_noop("the date the meeting minutes were sent")),
     ],
     Stage.OFFER: [
-        ("offer_sent", _("the date the offer was sent")),
-        ("offer_expires", _("the offer's expiry date")),
-        ("lines", _("at least one product line with an amount")),
+        ("offer_sent", gettext_noop("the date the offer was sent")),
+        ("offer_expires", gettext_noop("the offer's expiry date")),
+        ("lines", gettext_noop("at least one product line with an amount")),
     ],
     Stage.AGREEMENT: [
-        ("contract_signed", _("the date the contract was signed")),
-        ("signatories", _("the contract's signatories")),
+        ("contract_signed", gettext_noop("the date the contract was signed")),
+        ("signatories", gettext_noop("the contract's signatories")),
     ],
     Stage.PAYMENT: [
-        ("invoice_number", _("the invoice number")),
-        ("invoice_date", _("the invoice date")),
-        ("invoice_expires", _("the invoice's expiry date")),
-        ("paid_any", _("a payment received (an advance is enough)")),
+        ("invoice_number", gettext_noop("the invoice number")),
+        ("invoice_date", gettext_noop("the invoice date")),
+        ("invoice_expires", gettext_noop("the invoice's expiry date")),
+        ("paid_any", gettext_noop("a payment received (an advance is enough)")),
     ],
     Stage.DELIVERY: [
-        ("event_date", _("the delivery / event date")),
-        ("event_reached", _("the delivery / event date reached (it is still ahead)")),
-        ("preparation_agreed", _("the preparatory steps agreed with the customer")),
+        ("event_date", gettext_noop("the delivery / event date")),
+        ("event_reached", gettext_noop("the delivery / event date reached (it is still ahead)")),
+        ("preparation_agreed", gettext_noop("the preparatory steps agreed with the customer")),
     ],
     Stage.CLOSING: [
-        ("act_signed", _("the date the act was signed")),
-        ("survey_date", _("the satisfaction survey date")),
-        ("next_contact", _("the date of the next contact")),
-        ("paid_full", _("full payment")),
+        ("act_signed", gettext_noop("the date the act was signed")),
+        ("survey_date", gettext_noop("the satisfaction survey date")),
+        ("next_contact", gettext_noop("the date of the next contact")),
+        ("paid_full", gettext_noop("full payment")),
     ],
 }
 
@@ -153,8 +152,9 @@ def missing_to_leave(
         ok = checks[requirement] if requirement in checks else bool(getattr(deal, requirement))
         if not ok:
             if requirement == "paid_full":
-                words = gettext("full payment (%(due)s still due)") % {"due": f"{money.due:.2f}"}
-            missing.append(str(words))
+                missing.append(gettext("full payment (%(due)s still due)") % {"due": f"{money.due:.2f}"})
+            else:
+                missing.append(gettext(words))
     return missing
 
 

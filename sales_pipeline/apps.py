@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SalesPipelineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sales_pipeline"
-    verbose_name = "Sales pipeline"
+    verbose_name = _("Sales pipeline")
 
     def ready(self) -> None:
         from crm_project import hooks

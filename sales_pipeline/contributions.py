@@ -14,7 +14,7 @@ from crm_project.prepared import Prepared, id_places, id_slots, id_values
 from crm_project.probes import has_rows
 from customers.access import scope_key
 
-from .control_points import control_points
+from .control_points import KINDS, control_points
 from .deal_cards import open_deal_rows
 from .models import Deal, Stage
 
@@ -59,9 +59,10 @@ def control_point_rows(*, viewer, owner, today) -> list[hooks.AgendaRow]:
     # translated and the address's shape read once a page, not once a row
     deal_url, over = object_url_for("sales_pipeline:deal_detail"), _("%(stage)s, %(days)d days over")
     stages = {stage: str(stage.label) for stage in Stage}
+    kinds = {kind: str(label) for kind, label in KINDS.items()}
     return [
         hooks.AgendaRow(
-            kind=point.label,
+            kind=kinds[point.kind],
             date=point.due,
             customer_id=point.customer_id,
             customer_name=point.customer_name,

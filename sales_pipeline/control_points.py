@@ -29,6 +29,7 @@ from datetime import date
 
 from django.db import connection
 from django.db.models import CharField, DateField, F, IntegerField, QuerySet, Value
+from django.utils.translation import gettext_lazy as _
 
 from crm_project.object_urls import object_url
 from crm_project.prepared import Prepared
@@ -40,11 +41,11 @@ from .models.deals import DEAL_MANAGERS
 LIMIT = 1000  # the page lists at most this many, most overdue first
 
 KINDS = {
-    "offer_expired": "Offer expired",
-    "invoice_expired": "Invoice expired",
-    "event_passed": "Event passed without closing",
-    "survey_not_sent": "Survey not sent",
-    "retry_reached": "Retry date reached",
+    "offer_expired": _("Offer expired"),
+    "invoice_expired": _("Invoice expired"),
+    "event_passed": _("Event passed without closing"),
+    "survey_not_sent": _("Survey not sent"),
+    "retry_reached": _("Retry date reached"),
 }
 
 

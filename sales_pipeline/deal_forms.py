@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm_project.dates import business_today
@@ -40,15 +41,15 @@ class DealCreateForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["customer"].queryset = Customer.objects.visible_to(user)
-        self.fields["customer"].help_text = "Type to search your customers."
+        self.fields["customer"].help_text = _("Type to search your customers.")
         managers = assignable_managers(user)
         if managers.exists():
             self.fields["manager"].queryset = managers
             self.fields["manager"].required = False
-            self.fields["manager"].help_text = "Empty: the customer's manager."
+            self.fields["manager"].help_text = _("Empty: the customer's manager.")
         else:
             del self.fields["manager"]
-        self.fields["source"].help_text = "Where the deal came from: a referral, the website, an exhibition..."
+        self.fields["source"].help_text = _("Where the deal came from: a referral, the website, an exhibition...")
 
     def clean(self):
         data = super().clean()
@@ -111,7 +112,7 @@ class DealForm(forms.ModelForm):
         general = [
             self[name] for name in ("title", "manager", "sale_type", "source", "expected_close") if name in self.fields
         ]
-        result = [("Deal", general)]
+        result = [(gettext("Deal"), general)]
         for stage, names in STAGE_FIELDS.items():
             present = [self[name] for name in names if name in self.fields]
             if present:
@@ -173,7 +174,7 @@ class DealLineForm(forms.ModelForm):
     def clean_discount(self):
         discount = self.cleaned_data["discount"]
         if discount is not None and not 0 <= discount <= 100:
-            raise forms.ValidationError("A discount is 0 to 100 %.")
+            raise forms.ValidationError(gettext("A discount is 0 to 100 %."))
         return discount
 
 
@@ -201,20 +202,25 @@ def line_rows(formset) -> list[dict]:
 
 
 class MoveForm(forms.Form):
-    to_stage = forms.TypedChoiceField(choices=Stage.choices, coerce=int)
+    to_stage = forms.TypedChoiceField(choices=Stage.choices, coerce=int, label=_("Stage"))
 
 
 class LoseForm(forms.Form):
-    reason = forms.ModelChoiceField(queryset=RefusalReason.objects.none(), empty_label="Pick the reason")
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    reason = forms.ModelChoiceField(
+        queryset=RefusalReason.objects.none(), empty_label=_("Pick the reason"), label=_("Reason")
+    )
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=_("Comment"))
     retry_date = forms.DateField(
-        required=False, widget=_date_widget(), help_text="When to present again (proposed: in three months)."
+        required=False,
+        widget=_date_widget(),
+        label=_("Retry date"),
+        help_text=_("When to present again (proposed: in three months)."),
     )
 
     def __init__(self, *args, deal: Deal, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].queryset = RefusalReason.objects.filter(stage=deal.stage, is_active=True)
-        self.fields["reason"].label = f"Reason ({Stage(deal.stage).label} stage)"
+        self.fields["reason"].label = gettext("Reason (%(stage)s stage)") % {"stage": Stage(deal.stage).label}
         if deal.stage == Stage.PRESENTATION:
             self.initial.setdefault("retry_date", retry_date_proposal(business_today()))
         else:
@@ -223,16 +229,18 @@ class LoseForm(forms.Form):
 
 class CloseForm(forms.Form):
     closing_grade = forms.IntegerField(
-        required=False, min_value=1, max_value=5, label="The customer's grade (1..5)", widget=forms.NumberInput()
+        required=False, min_value=1, max_value=5, label=_("The customer's grade (1..5)"), widget=forms.NumberInput()
     )
 
 
 class PaymentForm(forms.Form):
     PAYMENT, REFUND = "payment", "refund"
-    kind = forms.ChoiceField(choices=[(PAYMENT, "Payment received"), (REFUND, "Refund paid back")], initial=PAYMENT)
-    date = forms.DateField(widget=_date_widget())
-    amount = forms.DecimalField(max_digits=16, decimal_places=2, min_value=0.01)
-    note = forms.CharField(max_length=200, required=False)
+    kind = forms.ChoiceField(
+        choices=[(PAYMENT, _("Payment received")), (REFUND, _("Refund paid back"))], initial=PAYMENT, label=_("Kind")
+    )
+    date = forms.DateField(widget=_date_widget(), label=_("Date"))
+    amount = forms.DecimalField(max_digits=16, decimal_places=2, min_value=0.01, label=_("Amount"))
+    note = forms.CharField(max_length=200, required=False, label=_("Note"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -244,8 +252,8 @@ class PaymentForm(forms.Form):
 
 
 class ContractChangeForm(forms.Form):
-    date = forms.DateField(widget=_date_widget())
-    note = forms.CharField(max_length=300, label="What changed")
+    date = forms.DateField(widget=_date_widget(), label=_("Date"))
+    note = forms.CharField(max_length=300, label=_("What changed"))
 
 
 #
@@ -254,14 +262,20 @@ class ContractChangeForm(forms.Form):
 
 
 class GenerateForm(forms.Form):
-    kind = forms.ChoiceField(choices=DocumentTemplate.Kind.choices)
+    kind = forms.ChoiceField(choices=DocumentTemplate.Kind.choices, label=_("Kind"))
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text=f"PDF, office document or image, up to {MAX_UPLOAD_BYTES // 1024**2} MB.")
-    kind = forms.ChoiceField(choices=DealDocument._meta.get_field("kind").choices, initial="other")
-    title = forms.CharField(max_length=200, required=False)
-    sent_date = forms.DateField(required=False, widget=_date_widget(), label="Sent to the customer on")
+    file = forms.FileField(label=_("File"))
+    kind = forms.ChoiceField(choices=DealDocument._meta.get_field("kind").choices, initial="other", label=_("Kind"))
+    title = forms.CharField(max_length=200, required=False, label=_("Title"))
+    sent_date = forms.DateField(required=False, widget=_date_widget(), label=_("Sent to the customer on"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = gettext("PDF, office document or image, up to %(size)s MB.") % {
+            "size": MAX_UPLOAD_BYTES // 1024**2
+        }
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -270,7 +284,7 @@ class UploadForm(forms.Form):
 
 
 class SentForm(forms.Form):
-    sent_date = forms.DateField(widget=_date_widget(), label="Sent on")
+    sent_date = forms.DateField(widget=_date_widget(), label=_("Sent on"))
 
 
 #
@@ -287,9 +301,11 @@ _MANAGER_OPTIONS = prepared_options(
 
 class BoardFilterForm(forms.Form):
     manager = forms.ModelChoiceField(
-        queryset=get_user_model().objects.none(), required=False, empty_label="Any manager"
+        queryset=get_user_model().objects.none(), required=False, empty_label=_("Any manager"), label=_("Manager")
     )
-    sale_type = forms.ChoiceField(choices=[("", "Any sale type"), *Deal.SaleType.choices], required=False)
+    sale_type = forms.ChoiceField(
+        choices=[("", _("Any sale type")), *Deal.SaleType.choices], required=False, label=_("Sale type")
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -303,17 +319,22 @@ class BoardFilterForm(forms.Form):
             rows_key=_MANAGER_OPTIONS,
             required=False,
             empty_label=self.fields["manager"].empty_label,
+            label=self.fields["manager"].label,
         )
         for name in ("manager", "sale_type"):
-            self.fields[name].widget.attrs.update({"class": "form-select form-select-sm w-auto", "aria-label": name})
+            self.fields[name].widget.attrs.update(
+                {"class": "form-select form-select-sm w-auto", "aria-label": self.fields[name].label}
+            )
 
 
 class FunnelForm(BoardFilterForm):
-    start = forms.DateField(widget=_date_widget())
-    end = forms.DateField(widget=_date_widget())
-    team = forms.ModelChoiceField(queryset=SalesTeam.objects.all(), required=False, empty_label="Any team")
+    start = forms.DateField(widget=_date_widget(), label=_("Start"))
+    end = forms.DateField(widget=_date_widget(), label=_("End"))
+    team = forms.ModelChoiceField(
+        queryset=SalesTeam.objects.all(), required=False, empty_label=_("Any team"), label=_("Team")
+    )
     product_line = forms.ModelChoiceField(
-        queryset=ProductLine.objects.all(), required=False, empty_label="Any product line"
+        queryset=ProductLine.objects.all(), required=False, empty_label=_("Any product line"), label=_("Product line")
     )
 
     field_order = ["start", "end", "manager", "team", "product_line", "sale_type"]
@@ -327,5 +348,5 @@ class FunnelForm(BoardFilterForm):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
-            self.add_error("end", "The period ends before it starts.")
+            self.add_error("end", gettext("The period ends before it starts."))
         return cleaned

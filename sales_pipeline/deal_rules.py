@@ -48,6 +48,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from crm_project.dates import business_today, months_before
 
@@ -60,37 +61,37 @@ ZERO = Decimal("0.00")
 # What each stage needs before the deal may leave it (forward)
 #
 
-# (requirement, what is missing in words). A requirement is a Deal field that must be
-# filled, or one of the computed checks in _CHECKS.
+# (requirement, what is missing in words: marked, translated when read). A requirement is
+# a Deal field that must be filled, or one of the computed checks in _CHECKS.
 REQUIRED_TO_LEAVE: dict[int, list[tuple[str, str]]] = {
     Stage.PRESENTATION: [
-        ("minutes_sent", "the date the meeting minutes were sent"),
+        ("minutes_sent", gettext_noop("the date the meeting minutes were sent")),
     ],
     Stage.OFFER: [
-        ("offer_sent", "the date the offer was sent"),
-        ("offer_expires", "the offer's expiry date"),
-        ("lines", "at least one product line with an amount"),
+        ("offer_sent", gettext_noop("the date the offer was sent")),
+        ("offer_expires", gettext_noop("the offer's expiry date")),
+        ("lines", gettext_noop("at least one product line with an amount")),
     ],
     Stage.AGREEMENT: [
-        ("contract_signed", "the date the contract was signed"),
-        ("signatories", "the contract's signatories"),
+        ("contract_signed", gettext_noop("the date the contract was signed")),
+        ("signatories", gettext_noop("the contract's signatories")),
     ],
     Stage.PAYMENT: [
-        ("invoice_number", "the invoice number"),
-        ("invoice_date", "the invoice date"),
-        ("invoice_expires", "the invoice's expiry date"),
-        ("paid_any", "a payment received (an advance is enough)"),
+        ("invoice_number", gettext_noop("the invoice number")),
+        ("invoice_date", gettext_noop("the invoice date")),
+        ("invoice_expires", gettext_noop("the invoice's expiry date")),
+        ("paid_any", gettext_noop("a payment received (an advance is enough)")),
     ],
     Stage.DELIVERY: [
-        ("event_date", "the delivery / event date"),
-        ("event_reached", "the delivery / event date reached (it is still ahead)"),
-        ("preparation_agreed", "the preparatory steps agreed with the customer"),
+        ("event_date", gettext_noop("the delivery / event date")),
+        ("event_reached", gettext_noop("the delivery / event date reached (it is still ahead)")),
+        ("preparation_agreed", gettext_noop("the preparatory steps agreed with the customer")),
     ],
     Stage.CLOSING: [
-        ("act_signed", "the date the act was signed"),
-        ("survey_date", "the satisfaction survey date"),
-        ("next_contact", "the date of the next contact"),
-        ("paid_full", "full payment"),
+        ("act_signed", gettext_noop("the date the act was signed")),
+        ("survey_date", gettext_noop("the satisfaction survey date")),
+        ("next_contact", gettext_noop("the date of the next contact")),
+        ("paid_full", gettext_noop("full payment")),
     ],
 }
 
@@ -151,14 +152,19 @@ def missing_to_leave(
         ok = checks[requirement] if requirement in checks else bool(getattr(deal, requirement))
         if not ok:
             if requirement == "paid_full":
-                words = f"full payment ({money.due:.2f} still due)"
-            missing.append(words)
+                missing.append(gettext("full payment (%(due)s still due)") % {"due": f"{money.due:.2f}"})
+            else:
+                missing.append(gettext(words))
     return missing
 
 
 def missing_message(deal: Deal, stage: int, missing: list[str]) -> str:
-    action = "be closed as won" if stage == Stage.CLOSING else f"leave {Stage(stage).label}"
-    return f"To {action} the deal needs {', '.join(missing)}."
+    if stage == Stage.CLOSING:
+        return gettext("To be closed as won the deal needs %(missing)s.") % {"missing": ", ".join(missing)}
+    return gettext("To leave %(stage)s the deal needs %(missing)s.") % {
+        "stage": Stage(stage).label,
+        "missing": ", ".join(missing),
+    }
 
 
 #

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
 
 from .models import Deal
 
@@ -10,7 +11,9 @@ class DealTable(tables.Table):
     customer = tables.Column(linkify=True, order_by=("customer__name",))
     manager = tables.Column(order_by=("manager__username",))
     amount = tables.Column(attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
-    paid = tables.Column(orderable=False, attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+    paid = tables.Column(
+        verbose_name=_("Paid"), orderable=False, attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
+    )
 
     class Meta:
         model = Deal

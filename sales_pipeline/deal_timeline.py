@@ -3,6 +3,9 @@
 from datetime import datetime, time
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import Deal
 
@@ -13,29 +16,38 @@ def deal_timeline(deal, changes, payments, docs, contract_changes) -> list[dict]
     """Stage moves, payments, documents and contract changes, newest first."""
     events = []
     for change in changes:
+        stages = {"stage": change.get_to_stage_display()}
         if change.from_stage is None:
-            text = f"Opened at {change.get_to_stage_display()}"
+            text = _("Opened at %(stage)s") % stages
+        elif change.to_status == Deal.Status.WON:
+            text = _("Won at %(stage)s") % stages
         elif change.to_status != OPEN:
-            text = f"{change.get_to_status_display()} at {change.get_to_stage_display()}"
+            text = _("Lost at %(stage)s") % stages
         else:
-            direction = "back" if change.to_stage < change.from_stage else "on"
-            text = f"Moved {direction} from {change.get_from_stage_display()} to {change.get_to_stage_display()}"
+            stages = {"from": change.get_from_stage_display(), "to": change.get_to_stage_display()}
+            if change.to_stage < change.from_stage:
+                text = _("Moved back from %(from)s to %(to)s") % stages
+            else:
+                text = _("Moved on from %(from)s to %(to)s") % stages
         if change.from_stage is not None:
-            text += f" after {change.days_in_stage} day{'s' if change.days_in_stage != 1 else ''}"
+            days = change.days_in_stage
+            text += " " + ngettext("after %(days)s day", "after %(days)s days", days) % {"days": days}
         events.append({"when": change.changed_at, "kind": "stage", "text": text, "who": change.changed_by})
     for payment in payments:
-        what = "Refund" if payment.amount < 0 else "Payment"
+        what = _("Refund of %(amount)s") if payment.amount < 0 else _("Payment of %(amount)s")
         note = f" ({payment.note})" if payment.note else ""
         events.append(
             {
                 "when": _day_start(payment.date, payment.created_at),
                 "kind": "payment",
-                "text": f"{what} of {abs(payment.amount):.2f}{note}",
+                "text": (what % {"amount": f"{abs(payment.amount):.2f}"}) + note,
                 "who": payment.recorded_by,
             }
         )
     for document in docs:
-        sent = f", sent {document.sent_date:%d %b %Y}" if document.sent_date else ""
+        sent = (
+            ", " + _("sent %(date)s") % {"date": date_format(document.sent_date, "d M Y")} if document.sent_date else ""
+        )
         events.append(
             {
                 "when": document.created_at,
@@ -49,7 +61,7 @@ def deal_timeline(deal, changes, payments, docs, contract_changes) -> list[dict]
             {
                 "when": _day_start(change.date, None),
                 "kind": "contract",
-                "text": f"Contract changed: {change.note}",
+                "text": _("Contract changed: %(note)s") % {"note": change.note},
                 "who": None,
             }
         )
@@ -58,7 +70,8 @@ def deal_timeline(deal, changes, payments, docs, contract_changes) -> list[dict]
             {
                 "when": deal.closed_at,
                 "kind": "lost",
-                "text": f"Reason: {deal.lost_reason} — {deal.lost_comment}",
+                "text": _("Reason: %(reason)s — %(comment)s")
+                % {"reason": deal.lost_reason, "comment": deal.lost_comment},
                 "who": None,
             }
         )

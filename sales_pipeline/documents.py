@@ -25,6 +25,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags, loader_tags
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm_project.dates import business_today
 
@@ -84,7 +85,7 @@ def render_template_text(body: str, context: dict) -> str:
     try:
         template = SANDBOX.from_string(body)
     except TemplateSyntaxError as error:
-        raise DocumentTemplateError(f"The document template is broken: {error}") from error
+        raise DocumentTemplateError(_("The document template is broken: %(error)s") % {"error": error}) from error
     return template.render(Context(context, autoescape=True))
 
 
@@ -153,7 +154,9 @@ def document_render(*, deal: Deal, kind: str, today: date | None = None) -> tupl
     template = DocumentTemplate.objects.filter(kind=kind).first()
     if template is None:
         label = dict(DocumentTemplate.Kind.choices).get(kind, kind)
-        raise ValidationError(f"There is no template for the {label.lower()} yet: an administrator adds it.")
+        raise ValidationError(
+            _("There is no template for the %(document)s yet: an administrator adds it.") % {"document": label.lower()}
+        )
     context = document_context(deal, today=today)
     title = render_template_text(template.title, context).strip() or template.title
     return title, render_template_text(template.body, context)
@@ -182,16 +185,16 @@ def check_upload(upload) -> None:
     """Refuse a file that is too large, of a type not in ALLOWED_UPLOADS, or whose
     content does not match its extension (a renamed executable, an HTML page)."""
     if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024**2} MB.")
+        raise ValidationError(_("The file is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // 1024**2})
     suffix = Path(upload.name).suffix.lower()
     if suffix not in ALLOWED_UPLOADS:
         allowed = ", ".join(sorted(ext.lstrip(".") for ext in ALLOWED_UPLOADS))
-        raise ValidationError(f"Files of this type cannot be attached (allowed: {allowed}).")
+        raise ValidationError(_("Files of this type cannot be attached (allowed: %(allowed)s).") % {"allowed": allowed})
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
     if not head.startswith(ALLOWED_UPLOADS[suffix]):
-        raise ValidationError(f"The file's content is not a {suffix.lstrip('.').upper()} file.")
+        raise ValidationError(_("The file's content is not a %(type)s file.") % {"type": suffix.lstrip(".").upper()})
 
 
 @transaction.atomic
@@ -214,7 +217,7 @@ def document_mark_sent(*, document: DealDocument, sent_date: date, actor) -> Dea
     """Keep the day the document went to the customer. An offer's sent date is the
     deal's offer date too (which, when it changes, counts a revision)."""
     if sent_date > business_today():
-        raise ValidationError({"sent_date": "The date is in the future."})
+        raise ValidationError({"sent_date": _("The date is in the future.")})
     document.sent_date = sent_date
     document.save(update_fields=["sent_date"])
     if document.kind == DocumentTemplate.Kind.OFFER:

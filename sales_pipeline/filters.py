@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from customers.filters import ManagerFilter
 
@@ -7,11 +8,11 @@ from .models import SettlementLine
 
 
 class SettlementLineFilterSet(django_filters.FilterSet):
-    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From")
-    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To")
-    customer = django_filters.CharFilter(method="by_customer", label="Customer (name or reference)")
-    product = django_filters.CharFilter(method="by_product", label="Product (SKU or name)")
-    manager = ManagerFilter(empty_label="Any manager")
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("From"))
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("To"))
+    customer = django_filters.CharFilter(method="by_customer", label=_("Customer (name or reference)"))
+    product = django_filters.CharFilter(method="by_product", label=_("Product (SKU or name)"))
+    manager = ManagerFilter(empty_label=_("Any manager"))
     document = django_filters.CharFilter(lookup_expr="iexact")
 
     class Meta:

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from crm_project.imports import SpreadsheetUploadForm
 
@@ -10,7 +11,7 @@ class SettlementImportForm(SpreadsheetUploadForm):
     max_bytes = MAX_UPLOAD_BYTES
 
     file = forms.FileField(
-        help_text=(
+        help_text=_(
             "CSV (UTF-8, header row) or XLSX, at most 200 MB. Columns: customer (external reference), date "
             "(ISO date or date-time), product (SKU), amount (line total, negative for returns); optional: "
             "quantity, cost, manager (username), document, product_line."
@@ -19,8 +20,10 @@ class SettlementImportForm(SpreadsheetUploadForm):
     )
     create_missing = forms.BooleanField(
         required=False,
-        label="Create missing customers and products",
-        help_text="Unknown customer references and SKUs become new records (customers go to the unassigned pool). "
-        "Without this they are errors.",
+        label=_("Create missing customers and products"),
+        help_text=_(
+            "Unknown customer references and SKUs become new records (customers go to the unassigned pool). "
+            "Without this they are errors."
+        ),
     )
     field_order = ["file", "create_missing", "dry_run"]

@@ -44,6 +44,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from customers.access import managed_scope
 
@@ -350,8 +351,9 @@ def funnel_report(
         counted = by_reason.setdefault((stage, text or ""), [0, Decimal(0)])
         counted[0] += n
         counted[1] += _money(total)
+    no_reason = gettext("(no reason)")
     refusals = [
-        RefusalRow(stage=stage, stage_label=Stage(stage).label, reason=text or "(no reason)", count=n, amount=total)
+        RefusalRow(stage=stage, stage_label=Stage(stage).label, reason=text or no_reason, count=n, amount=total)
         for (stage, text), (n, total) in sorted(
             by_reason.items(), key=lambda item: (item[0][0], -item[1][0], item[0][1] == "", item[0][1])
         )
@@ -394,14 +396,15 @@ def _money(value) -> Decimal:
 
 
 def funnel_export_rows(report) -> tuple[list, list]:
-    """The report as one sheet: the stages, the won total, then the refusals."""
+    """The report as one sheet: the stages, the won total, then the refusals. The headings
+    are the export's fixed interface, in English; the stages' labels in the reader's language."""
     header = ["Stage", "Reached", "Amount", "Converted to next", "Conversion %", "Average days", "Lost"]
     rows = [
-        [row.label, row.reached, row.amount, row.converted, row.conversion, row.avg_days, row.lost]
+        [str(row.label), row.reached, row.amount, row.converted, row.conversion, row.avg_days, row.lost]
         for row in report.stages
     ]
     rows.append(["Won", report.won, report.won_amount, None, None, None, None])
     rows.append([])
     rows.append(["Refusals: stage", "Reason", "Deals", "Amount"])
-    rows += [[r.stage_label, r.reason, r.count, r.amount] for r in report.refusals]
+    rows += [[str(r.stage_label), r.reason, r.count, r.amount] for r in report.refusals]
     return header, rows

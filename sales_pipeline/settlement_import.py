@@ -1,4 +1,5 @@
-"""Reading and checking a settlement file: pure pandas, no Django.
+"""Reading and checking a settlement file: pure pandas, no database (only Django's
+translation, for the messages).
 
 A file is CSV (UTF-8, header row) or XLSX with the columns `customer` (external
 reference), `date`, `product` (SKU), `amount` and optionally `quantity`, `cost`,
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.utils.translation import gettext
 
 from crm_project.spreadsheets import (
     MAX_ERRORS,
@@ -114,15 +116,15 @@ def read_settlement_file(path: str | Path) -> pd.DataFrame:
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
     if not head:
-        raise FileRejected("The file is empty.")
+        raise FileRejected(gettext("The file is empty."))
     if suffix == ".csv":
         raw = _read_csv(path, head)
     elif suffix == ".xlsx":
         raw = _read_xlsx(path)
     else:
-        raise FileRejected("Only .csv and .xlsx files can be imported.")
+        raise FileRejected(gettext("Only .csv and .xlsx files can be imported."))
     if raw.empty:
-        raise FileRejected("The file is empty.")
+        raise FileRejected(gettext("The file is empty."))
     header = [header_name(value) for value in raw.iloc[0]]
     body = raw.iloc[1:]
     blank = (body == "").all(axis=1).to_numpy(dtype=bool)
@@ -150,12 +152,13 @@ def _read_csv(path: Path, head: bytes) -> pd.DataFrame:
         )
     except UnicodeDecodeError as exc:
         raise FileRejected(
-            f"The file is not UTF-8 text (byte {exc.start:,} is not UTF-8). Save it as 'CSV UTF-8'."
+            gettext("The file is not UTF-8 text (byte %(byte)s is not UTF-8). Save it as 'CSV UTF-8'.")
+            % {"byte": f"{exc.start:,}"}
         ) from exc
     except pd.errors.EmptyDataError as exc:
-        raise FileRejected("The file is empty.") from exc
+        raise FileRejected(gettext("The file is empty.")) from exc
     except pd.errors.ParserError as exc:
-        raise FileRejected(f"The CSV cannot be read: {str(exc).strip()}") from exc
+        raise FileRejected(gettext("The CSV cannot be read: %(reason)s") % {"reason": str(exc).strip()}) from exc
     return frame.apply(lambda column: column.str.strip())
 
 
@@ -190,37 +193,53 @@ def check_settlements(
     if duplicated or missing:
         return Checked(
             rows_total=total,
-            errors=[{"line": 1, "column": name, "message": "the column appears more than once"} for name in duplicated]
-            + [{"line": 1, "column": name, "message": "this required column is missing"} for name in missing],
+            errors=[
+                {"line": 1, "column": name, "message": gettext("the column appears more than once")}
+                for name in duplicated
+            ]
+            + [{"line": 1, "column": name, "message": gettext("this required column is missing")} for name in missing],
         )
     if total == 0:
-        return Checked(rows_total=0, errors=[{"line": 2, "column": None, "message": "the file holds no lines"}])
+        return Checked(
+            rows_total=0, errors=[{"line": 2, "column": None, "message": gettext("the file holds no lines")}]
+        )
     frame = pd.DataFrame({name: rows[name] if name in rows.columns else "" for name in COLUMNS}, index=rows.index)
     frame = frame.astype(str)
     errors = _Errors(rows["line"].to_numpy())
 
     for name in REQUIRED_COLUMNS:
-        errors.add_where(frame[name] == "", name, "a value is required")
+        errors.add_where(frame[name] == "", name, gettext("a value is required"))
     too_long = {}
     for name, limit in MAX_LENGTHS.items():
         too_long[name] = frame[name].str.len() > limit
-        errors.add_where(too_long[name], name, f"longer than {limit} characters: {{value}}", frame[name])
+        errors.add_where(
+            too_long[name], name, gettext("longer than %(limit)s characters: %(value)s"), frame[name], limit=limit
+        )
 
     for name in MAX_LENGTHS:
         # PostgreSQL text cannot hold NUL; say so per row rather than fail at the write.
-        errors.add_where(frame[name].str.contains("\x00", regex=False), name, "contains a NUL character")
+        errors.add_where(frame[name].str.contains("\x00", regex=False), name, gettext("contains a NUL character"))
 
     day, bad_date = _parse_dates(frame["date"], time_zone)
-    errors.add_where(bad_date, "date", "not an ISO date (YYYY-MM-DD) or date-time: {value}", frame["date"])
+    errors.add_where(bad_date, "date", gettext("not an ISO date (YYYY-MM-DD) or date-time: %(value)s"), frame["date"])
 
     money = {}
     for name, (places, digits) in DECIMALS.items():
         parsed = _parse_decimal(frame[name], places=places, digits=digits)
         errors.add_where(
-            parsed.not_number, name, "not a decimal number (digits and a point, e.g. 1234.50): {value}", frame[name]
+            parsed.not_number,
+            name,
+            gettext("not a decimal number (digits and a point, e.g. 1234.50): %(value)s"),
+            frame[name],
         )
-        errors.add_where(parsed.too_precise, name, f"more than {places} decimal places: {{value}}", frame[name])
-        errors.add_where(parsed.too_large, name, "too large: {value}", frame[name])
+        errors.add_where(
+            parsed.too_precise,
+            name,
+            gettext("more than %(places)s decimal places: %(value)s"),
+            frame[name],
+            places=places,
+        )
+        errors.add_where(parsed.too_large, name, gettext("too large: %(value)s"), frame[name])
         money[name] = parsed
 
     customer, product, line_name, manager = frame["customer"], frame["product"], frame["product_line"], frame["manager"]
@@ -241,16 +260,18 @@ def check_settlements(
         errors.add_where(
             customer_exists & ~customer.isin(list(known.permitted)),
             "customer",
-            "not permitted: customer {value} is outside your customers",
+            gettext("not permitted: customer %(value)s is outside your customers"),
             customer,
         )
     product_exists = product.isin(list(known.products))
     if not create_missing:
         unknown = usable["customer"] & ~customer_exists
-        errors.add_where(unknown, "customer", "unknown customer reference {value}", customer)
-        errors.add_where(usable["product"] & ~product_exists, "product", "unknown product SKU {value}", product)
+        errors.add_where(unknown, "customer", gettext("unknown customer reference %(value)s"), customer)
+        errors.add_where(
+            usable["product"] & ~product_exists, "product", gettext("unknown product SKU %(value)s"), product
+        )
     unknown_manager = usable["manager"] & ~manager.isin(list(known.users))
-    errors.add_where(unknown_manager, "manager", "unknown user {value}", manager)
+    errors.add_where(unknown_manager, "manager", gettext("unknown user %(value)s"), manager)
 
     if errors.total:
         return Checked(rows_total=total, errors=errors.as_list())
@@ -419,10 +440,15 @@ class _Errors(RowErrors):
         super().__init__(COLUMNS)
         self.lines = lines
 
-    def add_where(self, mask, column: str, message: str, values: pd.Series | None = None) -> None:
+    def add_where(self, mask, column: str, message: str, values: pd.Series | None = None, **params) -> None:
+        """An error for each row of `mask`; `message` (translated) takes `params` and, with
+        `values`, the row's value as %(value)s."""
         where = np.flatnonzero(np.asarray(mask, dtype=bool))
         for i in where[:MAX_ERRORS]:
-            text = message.format(value=_quote(values.iat[i])) if values is not None else message
+            if values is not None:
+                text = message % {**params, "value": _quote(values.iat[i])}
+            else:
+                text = message % params if params else message
             self.add(int(self.lines[i]), column, text)
         self.count_more(max(len(where) - MAX_ERRORS, 0))
 

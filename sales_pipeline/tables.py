@@ -1,4 +1,5 @@
 import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
 
 from crm_project.tables import LeanDateColumn
 
@@ -10,7 +11,7 @@ class SettlementLineTable(tables.Table):
     # customer) index gives the order and the key only breaks ties among a customer's lines
     date = LeanDateColumn(order_by=("date", "customer_id"))
     customer = tables.Column(linkify=True, order_by=("customer__name",))
-    product = tables.Column(accessor="product__sku", verbose_name="Product", default="")
+    product = tables.Column(accessor="product__sku", verbose_name=_("Product"), default="")
     manager = tables.Column(order_by=("manager__username",), default="")
 
     class Meta:
@@ -21,10 +22,10 @@ class SettlementLineTable(tables.Table):
 
 class SettlementImportTable(tables.Table):
     file_name = tables.Column(
-        verbose_name="File", linkify=("sales_pipeline:settlement_import_detail", [tables.A("pk")])
+        verbose_name=_("File"), linkify=("sales_pipeline:settlement_import_detail", [tables.A("pk")])
     )
-    created_by = tables.Column(verbose_name="By", default="system")
-    errors = tables.Column(verbose_name="Errors", orderable=False)
+    created_by = tables.Column(verbose_name=_("By"), default=_("system"))
+    errors = tables.Column(verbose_name=_("Errors"), orderable=False)
 
     class Meta:
         model = SettlementImport

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm_project.history import HistoryActorName
@@ -21,22 +23,24 @@ DEAL_MANAGERS = ("manager", "customer__manager")
 
 
 class Stage(models.IntegerChoices):
-    PRESENTATION = 1, "Presentation"
-    OFFER = 2, "Commercial offer"
-    AGREEMENT = 3, "Agreement"
-    PAYMENT = 4, "Payment"
-    DELIVERY = 5, "Delivery / event"
-    CLOSING = 6, "Closing + follow-up"
+    PRESENTATION = 1, _("Presentation")
+    OFFER = 2, _("Commercial offer")
+    AGREEMENT = 3, _("Agreement")
+    PAYMENT = 4, _("Payment")
+    DELIVERY = 5, _("Delivery / event")
+    CLOSING = 6, _("Closing + follow-up")
 
 
 class RefusalReason(models.Model):
     """Why customers say no, per stage (admin-edited list)."""
 
-    stage = models.PositiveSmallIntegerField(choices=Stage.choices)
-    text = models.CharField(max_length=200)
-    is_active = models.BooleanField(default=True)
+    stage = models.PositiveSmallIntegerField(verbose_name=_("stage"), choices=Stage.choices)
+    text = models.CharField(verbose_name=_("text"), max_length=200)
+    is_active = models.BooleanField(verbose_name=_("is active"), default=True)
 
     class Meta:
+        verbose_name = _("refusal reason")
+        verbose_name_plural = _("refusal reasons")
         ordering = ["stage", "text"]
         constraints = [models.UniqueConstraint(fields=["stage", "text"], name="one_reason_text_per_stage")]
 
@@ -84,61 +88,80 @@ class Deal(models.Model):
     """One sale to one customer, moved through six stages; lost at any stage with a reason."""
 
     class SaleType(models.TextChoices):
-        LONG_PUSH = "long_push", "Long push (came with a need)"
-        LONG_PULL = "long_pull", "Long pull (we went to them)"
-        SHORT_PUSH = "short_push", "Short push"
+        LONG_PUSH = "long_push", _("Long push (came with a need)")
+        LONG_PULL = "long_pull", _("Long pull (we went to them)")
+        SHORT_PUSH = "short_push", _("Short push")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
+        OPEN = "open", pgettext_lazy("deal status", "Open")
+        WON = "won", pgettext_lazy("deal status", "Won")
+        LOST = "lost", pgettext_lazy("deal status", "Lost")
 
     # indexed by deal_customer_created, which leads with it
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="deals", db_index=False)
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals")
-    title = models.CharField(max_length=200)
-    amount = models.DecimalField(
-        max_digits=MONEY_DIGITS, decimal_places=2, default=0, help_text="Sum of the lines after discounts."
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="deals", db_index=False
     )
-    sale_type = models.CharField(max_length=12, choices=SaleType.choices)
-    source = models.CharField(max_length=100, blank=True)
-    expected_close = models.DateField(null=True, blank=True)
-    stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.PRESENTATION)
-    stage_entered_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("manager"), on_delete=models.PROTECT, related_name="deals"
+    )
+    title = models.CharField(verbose_name=_("title"), max_length=200)
+    amount = models.DecimalField(
+        verbose_name=_("amount"),
+        max_digits=MONEY_DIGITS,
+        decimal_places=2,
+        default=0,
+        help_text=_("Sum of the lines after discounts."),
+    )
+    sale_type = models.CharField(verbose_name=_("sale type"), max_length=12, choices=SaleType.choices)
+    source = models.CharField(verbose_name=_("source"), max_length=100, blank=True)
+    expected_close = models.DateField(verbose_name=_("expected close"), null=True, blank=True)
+    stage = models.PositiveSmallIntegerField(verbose_name=_("stage"), choices=Stage.choices, default=Stage.PRESENTATION)
+    stage_entered_at = models.DateTimeField(verbose_name=_("stage entered at"), default=timezone.now)
+    status = models.CharField(verbose_name=_("status"), max_length=6, choices=Status.choices, default=Status.OPEN)
     # 1 Presentation
-    minutes_sent = models.DateField("meeting minutes sent", null=True, blank=True)
-    retry_date = models.DateField(null=True, blank=True, help_text="After a refused presentation: when to try again.")
+    minutes_sent = models.DateField(_("meeting minutes sent"), null=True, blank=True)
+    retry_date = models.DateField(
+        verbose_name=_("retry date"),
+        null=True,
+        blank=True,
+        help_text=_("After a refused presentation: when to try again."),
+    )
     # 2 Commercial offer
-    offer_sent = models.DateField(null=True, blank=True)
-    offer_expires = models.DateField(null=True, blank=True)
-    offer_revisions = models.PositiveSmallIntegerField(default=0)
+    offer_sent = models.DateField(verbose_name=_("offer sent"), null=True, blank=True)
+    offer_expires = models.DateField(verbose_name=_("offer expires"), null=True, blank=True)
+    offer_revisions = models.PositiveSmallIntegerField(verbose_name=_("offer revisions"), default=0)
     # 3 Agreement
-    contract_signed = models.DateField(null=True, blank=True)
-    signatories = models.CharField(max_length=300, blank=True)
+    contract_signed = models.DateField(verbose_name=_("contract signed"), null=True, blank=True)
+    signatories = models.CharField(verbose_name=_("signatories"), max_length=300, blank=True)
     # 4 Payment
-    invoice_number = models.CharField(max_length=50, blank=True)
-    invoice_date = models.DateField(null=True, blank=True)
-    invoice_expires = models.DateField(null=True, blank=True)
+    invoice_number = models.CharField(verbose_name=_("invoice number"), max_length=50, blank=True)
+    invoice_date = models.DateField(verbose_name=_("invoice date"), null=True, blank=True)
+    invoice_expires = models.DateField(verbose_name=_("invoice expires"), null=True, blank=True)
     # 5 Delivery / event
-    event_date = models.DateField("delivery or event date", null=True, blank=True)
-    preparation_agreed = models.TextField("preparatory steps agreed with the customer", blank=True)
+    event_date = models.DateField(_("delivery or event date"), null=True, blank=True)
+    preparation_agreed = models.TextField(_("preparatory steps agreed with the customer"), blank=True)
     # 6 Closing + follow-up
-    act_signed = models.DateField(null=True, blank=True)
-    survey_date = models.DateField("satisfaction survey date", null=True, blank=True)
-    survey_sent = models.DateField(null=True, blank=True)
-    next_contact = models.DateField(null=True, blank=True)
-    closing_grade = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The customer's grade, 1..5.")
+    act_signed = models.DateField(verbose_name=_("act signed"), null=True, blank=True)
+    survey_date = models.DateField(_("satisfaction survey date"), null=True, blank=True)
+    survey_sent = models.DateField(verbose_name=_("survey sent"), null=True, blank=True)
+    next_contact = models.DateField(verbose_name=_("next contact"), null=True, blank=True)
+    closing_grade = models.PositiveSmallIntegerField(
+        verbose_name=_("closing grade"), null=True, blank=True, help_text=_("The customer's grade, 1..5.")
+    )
     # losing
-    lost_reason = models.ForeignKey(RefusalReason, on_delete=models.PROTECT, null=True, blank=True)
-    lost_comment = models.TextField(blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    lost_reason = models.ForeignKey(
+        RefusalReason, verbose_name=_("lost reason"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    lost_comment = models.TextField(verbose_name=_("lost comment"), blank=True)
+    closed_at = models.DateTimeField(verbose_name=_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     history = HistoricalRecords(bases=[HistoryActorName])
     objects = DealQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
         ordering = ["-created_at"]
         indexes = [
             # amount last: a stage's open deals biggest first (the board column's list,
@@ -182,6 +205,19 @@ class Deal(models.Model):
         return object_url("sales_pipeline:deal_detail", self.pk)
 
 
+# simple_history gives its own fields (history_date, ...) no label: give them, translated,
+# the ones Django derived from their names. Only the label changes, not the migration state.
+HISTORY_FIELD_LABELS = {
+    "history_id": _("history id"),
+    "history_date": _("history date"),
+    "history_change_reason": _("history change reason"),
+    "history_type": _("history type"),
+    "history_user": _("history user"),
+}
+for field_name, label in HISTORY_FIELD_LABELS.items():
+    Deal.history.model._meta.get_field(field_name).verbose_name = label
+
+
 class OpenDealTotal(models.Model):
     """The open deals counted and summed per (deal manager, customer's manager, stage,
     sale type), so that the board's column heads read a few hundred rows instead of
@@ -197,27 +233,49 @@ class OpenDealTotal(models.Model):
     pk = models.CompositePrimaryKey("manager", "customer_manager", "stage", "sale_type")
     # No database foreign keys: the rows come from deals, whose own keys check the users.
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     # 0 for a customer without a manager (the pool): the key cannot hold a NULL.
     customer_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
-    stage = models.PositiveSmallIntegerField(choices=Stage.choices)
-    sale_type = models.CharField(max_length=12)
-    deals = models.PositiveIntegerField(help_text="Open deals; the row goes when it reaches 0.")
-    cents = models.BigIntegerField(help_text="Sum of their amounts, in cents (exact on SQLite too).")
+    stage = models.PositiveSmallIntegerField(verbose_name=_("stage"), choices=Stage.choices)
+    sale_type = models.CharField(verbose_name=_("sale type"), max_length=12)
+    deals = models.PositiveIntegerField(
+        verbose_name=_("deals"), help_text=_("Open deals; the row goes when it reaches 0.")
+    )
+    cents = models.BigIntegerField(
+        verbose_name=_("cents"), help_text=_("Sum of their amounts, in cents (exact on SQLite too).")
+    )
+
+    class Meta:
+        verbose_name = _("open deal total")
+        verbose_name_plural = _("open deal totals")
 
     def __str__(self) -> str:
         return f"{self.manager_id}/{self.customer_manager_id} {self.stage} {self.sale_type}: {self.deals}"
 
 
 class DealLine(models.Model):
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey("customers.Product", on_delete=models.PROTECT)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
-    price = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
-    discount = models.DecimalField("discount %", max_digits=5, decimal_places=2, default=0)
+    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("customers.Product", verbose_name=_("product"), on_delete=models.PROTECT)
+    quantity = models.DecimalField(verbose_name=_("quantity"), max_digits=12, decimal_places=3, default=1)
+    price = models.DecimalField(verbose_name=_("price"), max_digits=MONEY_DIGITS, decimal_places=2)
+    discount = models.DecimalField(_("discount %"), max_digits=5, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("deal line")
+        verbose_name_plural = _("deal lines")
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product}"
@@ -232,14 +290,17 @@ class RetryDue(models.Model):
 
     deal = models.OneToOneField(
         Deal,
+        verbose_name=_("deal"),
         on_delete=models.DO_NOTHING,  # the triggers remove the row with the deal
         db_constraint=False,
         primary_key=True,
         related_name="retry_due",
     )
-    retry_date = models.DateField()
+    retry_date = models.DateField(verbose_name=_("retry date"))
 
     class Meta:
+        verbose_name = _("retry due")
+        verbose_name_plural = _("retries due")
         indexes = [models.Index(fields=["retry_date", "deal"], name="retry_due_date")]
 
     def __str__(self) -> str:
@@ -249,15 +310,23 @@ class RetryDue(models.Model):
 class StageChange(models.Model):
     """A move of a deal between stages (or to won/lost): from, to, when, who, days spent."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.PositiveSmallIntegerField(choices=Stage.choices, null=True)
-    to_stage = models.PositiveSmallIntegerField(choices=Stage.choices)
-    to_status = models.CharField(max_length=6, choices=Deal.Status.choices, default=Deal.Status.OPEN)
-    changed_at = models.DateTimeField(default=timezone.now)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    days_in_stage = models.PositiveIntegerField(default=0, help_text="Days spent in from_stage.")
+    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.PositiveSmallIntegerField(verbose_name=_("from stage"), choices=Stage.choices, null=True)
+    to_stage = models.PositiveSmallIntegerField(verbose_name=_("to stage"), choices=Stage.choices)
+    to_status = models.CharField(
+        verbose_name=_("to status"), max_length=6, choices=Deal.Status.choices, default=Deal.Status.OPEN
+    )
+    changed_at = models.DateTimeField(verbose_name=_("changed at"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.SET_NULL, null=True
+    )
+    days_in_stage = models.PositiveIntegerField(
+        verbose_name=_("days in stage"), default=0, help_text=_("Days spent in from_stage.")
+    )
 
     class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
         ordering = ["changed_at", "id"]
         indexes = [models.Index(fields=["to_stage", "changed_at"])]
 
@@ -266,11 +335,13 @@ class StageChange(models.Model):
 
 
 class ContractChange(models.Model):
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contract_changes")
-    date = models.DateField()
-    note = models.CharField(max_length=300)
+    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="contract_changes")
+    date = models.DateField(verbose_name=_("date"))
+    note = models.CharField(verbose_name=_("note"), max_length=300)
 
     class Meta:
+        verbose_name = _("contract change")
+        verbose_name_plural = _("contract changes")
         ordering = ["date"]
 
     def __str__(self) -> str:
@@ -280,14 +351,18 @@ class ContractChange(models.Model):
 class Payment(models.Model):
     """Money received for a deal (negative: a refund); each writes settlement lines."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="payments")
-    date = models.DateField()
-    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2)
-    note = models.CharField(max_length=200, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.PROTECT, related_name="payments")
+    date = models.DateField(verbose_name=_("date"))
+    amount = models.DecimalField(verbose_name=_("amount"), max_digits=MONEY_DIGITS, decimal_places=2)
+    note = models.CharField(verbose_name=_("note"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["date", "id"]
 
     def __str__(self) -> str:
@@ -298,14 +373,20 @@ class DocumentTemplate(models.Model):
     """Admin-edited template of a printable document, in Django template language."""
 
     class Kind(models.TextChoices):
-        OFFER = "offer", "Commercial offer"
-        CONTRACT = "contract", "Contract"
-        INVOICE = "invoice", "Invoice"
-        ACT = "act", "Act"
+        OFFER = "offer", _("Commercial offer")
+        CONTRACT = "contract", _("Contract")
+        INVOICE = "invoice", _("Invoice")
+        ACT = "act", _("Act")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices, unique=True)
-    title = models.CharField(max_length=200)
-    body = models.TextField(help_text="Django template; context: deal, customer, lines, manager, today.")
+    kind = models.CharField(verbose_name=_("kind"), max_length=10, choices=Kind.choices, unique=True)
+    title = models.CharField(verbose_name=_("title"), max_length=200)
+    body = models.TextField(
+        verbose_name=_("body"), help_text=_("Django template; context: deal, customer, lines, manager, today.")
+    )
+
+    class Meta:
+        verbose_name = _("document template")
+        verbose_name_plural = _("document templates")
 
     def __str__(self) -> str:
         return self.title
@@ -314,15 +395,21 @@ class DocumentTemplate(models.Model):
 class DealDocument(models.Model):
     """A document of a deal: generated from a template or uploaded, with its sent date."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="documents")
-    kind = models.CharField(max_length=10, choices=[*DocumentTemplate.Kind.choices, ("other", "Other")])
-    file = models.FileField(upload_to="deals/%Y/%m/", blank=True)
-    title = models.CharField(max_length=200)
-    sent_date = models.DateField(null=True, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=10, choices=[*DocumentTemplate.Kind.choices, ("other", _("Other"))]
+    )
+    file = models.FileField(verbose_name=_("file"), upload_to="deals/%Y/%m/", blank=True)
+    title = models.CharField(verbose_name=_("title"), max_length=200)
+    sent_date = models.DateField(verbose_name=_("sent date"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("deal document")
+        verbose_name_plural = _("deal documents")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

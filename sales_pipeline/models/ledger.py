@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.access import customer_scope
 
@@ -32,28 +34,49 @@ class SettlementLine(models.Model):
 
     Written by payments and by imports; read by segmentation and reporting."""
 
-    date = models.DateField()
+    date = models.DateField(verbose_name=_("date"))
     # No separate index: (customer, date) below serves customer lookups; every index costs the import.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="settlements", db_index=False
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="settlements",
+        db_index=False,
     )
-    product = models.ForeignKey("customers.Product", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="settlements")
-    quantity = models.DecimalField(max_digits=14, decimal_places=3, default=1)
-    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
-    cost = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True)
+    product = models.ForeignKey(
+        "customers.Product",
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlements",
+    )
+    quantity = models.DecimalField(verbose_name=_("quantity"), max_digits=14, decimal_places=3, default=1)
+    amount = models.DecimalField(verbose_name=_("amount"), max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    cost = models.DecimalField(
+        verbose_name=_("cost"), max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
+    )
     # Indexed only where set (Meta): most imported lines have no manager.
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="settlements", db_index=False)
-    document = models.CharField(max_length=64, blank=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="settlements",
+        db_index=False,
+    )
+    document = models.CharField(verbose_name=_("document"), max_length=64, blank=True)
     # Identifies the line in its source (an import file: "date:hash"; a payment:
     # "payment:id:line"), so that loading the same source twice does not double the ledger.
-    source_key = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
+    source_key = models.CharField(verbose_name=_("source key"), max_length=64)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     objects = SettlementLineQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("settlement line")
+        verbose_name_plural = _("settlement lines")
         ordering = ["-date", "-id"]
         indexes = [
             # the settlement list: newest first, date ranges
@@ -85,18 +108,27 @@ class SettlementDay(models.Model):
     # checks the customer, and a second check per row would only slow the import.
     customer = models.ForeignKey(
         "customers.Customer",
+        verbose_name=_("customer"),
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         db_index=False,  # the primary key (customer, date) serves customer lookups
         related_name="settlement_days",
     )
-    date = models.DateField()
-    amount = models.BigIntegerField(help_text="Sum of the day's amounts, in 1/10,000.")
-    cost = models.BigIntegerField(help_text="Sum of the day's costs, in 1/10,000 (lines without a cost add 0).")
-    lines = models.PositiveIntegerField(help_text="Ledger lines that day; the row goes when it reaches 0.")
-    positive_lines = models.PositiveIntegerField(help_text="Lines with a positive amount (purchases).")
+    date = models.DateField(verbose_name=_("date"))
+    amount = models.BigIntegerField(verbose_name=_("amount"), help_text=_("Sum of the day's amounts, in 1/10,000."))
+    cost = models.BigIntegerField(
+        verbose_name=_("cost"), help_text=_("Sum of the day's costs, in 1/10,000 (lines without a cost add 0).")
+    )
+    lines = models.PositiveIntegerField(
+        verbose_name=_("lines"), help_text=_("Ledger lines that day; the row goes when it reaches 0.")
+    )
+    positive_lines = models.PositiveIntegerField(
+        verbose_name=_("positive lines"), help_text=_("Lines with a positive amount (purchases).")
+    )
 
     class Meta:
+        verbose_name = _("settlement day")
+        verbose_name_plural = _("settlement days")
         ordering = ["customer", "date"]
 
     def __str__(self) -> str:
@@ -116,16 +148,21 @@ class FirstPurchases(models.Model):
 
     customer = models.OneToOneField(
         "customers.Customer",
+        verbose_name=_("customer"),
         on_delete=models.DO_NOTHING,
         db_constraint=False,  # derived from day rows, whose lines' key checks the customer
         primary_key=True,
         related_name="first_purchases",
     )
-    first_date = models.DateField()
-    second_date = models.DateField(null=True)
-    gap_days = models.IntegerField(null=True, help_text="Days from the first purchase to the second.")
+    first_date = models.DateField(verbose_name=_("first date"))
+    second_date = models.DateField(verbose_name=_("second date"), null=True)
+    gap_days = models.IntegerField(
+        verbose_name=_("gap days"), null=True, help_text=_("Days from the first purchase to the second.")
+    )
 
     class Meta:
+        verbose_name = _("first purchases")
+        verbose_name_plural = _("first purchases")
         indexes = [
             # the due customers: a range of first days
             models.Index(fields=["first_date"], name="first_purchase_first"),
@@ -141,29 +178,35 @@ class SettlementImport(models.Model):
     """One run of the settlement import: progress for the browser, errors for the user."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", pgettext_lazy("import status", "Pending")
+        RUNNING = "running", pgettext_lazy("import status", "Running")
+        DONE = "done", pgettext_lazy("import status", "Done")
+        FAILED = "failed", pgettext_lazy("import status", "Failed")
 
-    file_name = models.CharField(max_length=255)
-    file = models.FileField(upload_to="imports/settlements/", blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    create_missing = models.BooleanField(default=False)
-    dry_run = models.BooleanField(default=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
-    lines_created = models.PositiveIntegerField(default=0)
-    lines_skipped = models.PositiveIntegerField(default=0, help_text="Already in the ledger from an earlier import.")
-    customers_created = models.PositiveIntegerField(default=0)
-    products_created = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(verbose_name=_("file name"), max_length=255)
+    file = models.FileField(verbose_name=_("file"), upload_to="imports/settlements/", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    create_missing = models.BooleanField(verbose_name=_("create missing"), default=False)
+    dry_run = models.BooleanField(verbose_name=_("dry run"), default=False)
+    status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(verbose_name=_("rows total"), default=0)
+    rows_done = models.PositiveIntegerField(verbose_name=_("rows done"), default=0)
+    lines_created = models.PositiveIntegerField(verbose_name=_("lines created"), default=0)
+    lines_skipped = models.PositiveIntegerField(
+        verbose_name=_("lines skipped"), default=0, help_text=_("Already in the ledger from an earlier import.")
+    )
+    customers_created = models.PositiveIntegerField(verbose_name=_("customers created"), default=0)
+    products_created = models.PositiveIntegerField(verbose_name=_("products created"), default=0)
+    errors = models.JSONField(verbose_name=_("errors"), default=list, blank=True)
+    started_at = models.DateTimeField(verbose_name=_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("settlement import")
+        verbose_name_plural = _("settlement imports")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from crm_project.dates import business_today
@@ -200,17 +201,27 @@ def _write_lines(deal: Deal, rows: list[dict]) -> None:
     deal.amount = lines_total(deal.lines.all())
 
 
+def _already_closed(deal: Deal) -> str:
+    """Why a won or lost deal cannot be closed again."""
+    if deal.status == Deal.Status.WON:
+        return _("The deal is won already.")
+    return _("The deal is lost already.")
+
+
 @transaction.atomic
 def deal_lines_set(*, deal: Deal, lines: list[dict], actor) -> Deal:
     """Replace the deal's product lines and recompute its amount. The amount may not drop
     below what was paid (record a refund first). Called by the deal edit page."""
     deal = _locked(deal)
     if deal.status != OPEN:
-        raise ValidationError("A closed deal's products cannot change.")
+        raise ValidationError(_("A closed deal's products cannot change."))
     _write_lines(deal, lines)
     paid = deal_money(deal).paid
     if deal.amount < paid:
-        raise ValidationError(f"The lines add up to {deal.amount:.2f}, less than the {paid:.2f} paid: refund first.")
+        raise ValidationError(
+            _("The lines add up to %(amount)s, less than the %(paid)s paid: refund first.")
+            % {"amount": f"{deal.amount:.2f}", "paid": f"{paid:.2f}"}
+        )
     _save(deal, actor, ["amount"], reason="products changed")
     return deal
 
@@ -233,11 +244,11 @@ def deal_update(*, deal: Deal, changes: dict, actor) -> Deal:
         setattr(deal, name, changes[name])
     errors = {}
     if deal.offer_sent and deal.offer_expires and deal.offer_expires < deal.offer_sent:
-        errors["offer_expires"] = "The offer cannot expire before it was sent."
+        errors["offer_expires"] = _("The offer cannot expire before it was sent.")
     if deal.invoice_date and deal.invoice_expires and deal.invoice_expires < deal.invoice_date:
-        errors["invoice_expires"] = "The invoice cannot expire before its date."
+        errors["invoice_expires"] = _("The invoice cannot expire before its date.")
     if deal.closing_grade is not None and not 1 <= deal.closing_grade <= 5:
-        errors["closing_grade"] = "The grade is 1 to 5."
+        errors["closing_grade"] = _("The grade is 1 to 5.")
     if errors:
         raise ValidationError(errors)
     fields = list(changed)
@@ -267,9 +278,9 @@ def contract_change_add(*, deal: Deal, date: date, note: str, actor) -> Contract
     """Record a change to the signed contract (its date and what changed)."""
     deal = _locked(deal)
     if not deal.contract_signed:
-        raise ValidationError("Record the signed contract first.")
+        raise ValidationError(_("Record the signed contract first."))
     if date < deal.contract_signed:
-        raise ValidationError({"date": "A change cannot predate the contract."})
+        raise ValidationError({"date": _("A change cannot predate the contract.")})
     change = ContractChange(deal=deal, date=date, note=note.strip())
     change.full_clean()
     change.save()
@@ -290,13 +301,17 @@ def deal_move(*, deal: Deal, to_stage: int, actor, at: datetime | None = None) -
     at = _now(at)
     deal = _locked(deal)
     if deal.status != OPEN:
-        raise ValidationError(f"The deal is {deal.get_status_display().lower()}: it no longer moves.")
+        if deal.status == Deal.Status.WON:
+            raise ValidationError(_("The deal is won: it no longer moves."))
+        raise ValidationError(_("The deal is lost: it no longer moves."))
     if to_stage not in Stage.values:
-        raise ValidationError("No such stage.")
+        raise ValidationError(_("No such stage."))
     if to_stage == deal.stage:
-        raise ValidationError(f"The deal is at {Stage(to_stage).label} already.")
+        raise ValidationError(_("The deal is at %(stage)s already.") % {"stage": Stage(to_stage).label})
     if to_stage > deal.stage + 1:
-        raise ValidationError(f"Deals move forward one stage at a time: next is {Stage(deal.stage + 1).label}.")
+        raise ValidationError(
+            _("Deals move forward one stage at a time: next is %(stage)s.") % {"stage": Stage(deal.stage + 1).label}
+        )
     if to_stage > deal.stage:
         missing = missing_to_leave(deal, today=timezone.localdate(at))
         if missing:
@@ -327,19 +342,19 @@ def deal_lose(
     deal = _locked(deal)
     today = timezone.localdate(at)
     if deal.status != OPEN:
-        raise ValidationError(f"The deal is {deal.get_status_display().lower()} already.")
+        raise ValidationError(_already_closed(deal))
     errors = {}
     if reason.stage != deal.stage:
-        errors["reason"] = f"Pick a reason of the {Stage(deal.stage).label} stage."
+        errors["reason"] = _("Pick a reason of the %(stage)s stage.") % {"stage": Stage(deal.stage).label}
     elif not reason.is_active:
-        errors["reason"] = "This reason is no longer in use."
+        errors["reason"] = _("This reason is no longer in use.")
     comment = (comment or "").strip()
     if not comment:
-        errors["comment"] = "Say in a few words what happened."
+        errors["comment"] = _("Say in a few words what happened.")
     if retry_date is not None and deal.stage != Stage.PRESENTATION:
         errors["retry_date"] = "A retry date belongs to a lost presentation."
     elif retry_date is not None and retry_date <= today:
-        errors["retry_date"] = "Pick a day after today."
+        errors["retry_date"] = _("Pick a day after today.")
     if errors:
         raise ValidationError(errors)
     days = _days_between(deal.stage_entered_at, at)
@@ -360,16 +375,16 @@ def deal_close(*, deal: Deal, actor, grade: int | None = None, at: datetime | No
     at = _now(at)
     deal = _locked(deal)
     if deal.status != OPEN:
-        raise ValidationError(f"The deal is {deal.get_status_display().lower()} already.")
+        raise ValidationError(_already_closed(deal))
     if deal.stage != Stage.CLOSING:
-        raise ValidationError(f"A deal is closed from the {Stage.CLOSING.label} stage.")
+        raise ValidationError(_("A deal is closed from the %(stage)s stage.") % {"stage": Stage.CLOSING.label})
     missing = missing_to_leave(deal, today=timezone.localdate(at))
     if missing:
         raise ValidationError(missing_message(deal, Stage.CLOSING, missing))
     if grade is not None and not 1 <= grade <= 5:
-        raise ValidationError({"closing_grade": "The grade is 1 to 5."})
+        raise ValidationError({"closing_grade": _("The grade is 1 to 5.")})
     if deal.next_contact < timezone.localdate(at):
-        raise ValidationError({"next_contact": "The next contact cannot be in the past."})
+        raise ValidationError({"next_contact": _("The next contact cannot be in the past.")})
     days = _days_between(deal.stage_entered_at, at)
     deal.status, deal.closed_at = WON, at
     fields = ["status", "closed_at"]
@@ -383,7 +398,7 @@ def deal_close(*, deal: Deal, actor, grade: int | None = None, at: datetime | No
         customer=deal.customer,
         manager=deal.manager,
         due_date=deal.next_contact,
-        purpose=f"Follow-up after the deal “{deal.title}”"[:200],
+        purpose=(_("Follow-up after the deal “%(title)s”") % {"title": deal.title})[:200],
         product=first_line.product if first_line else None,
     )
     planned.full_clean()
@@ -408,26 +423,30 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
     deal = _locked(deal)
     amount = Decimal(amount)
     if amount != amount.quantize(CENT):
-        raise ValidationError({"amount": "Give the amount in whole cents."})
+        raise ValidationError({"amount": _("Give the amount in whole cents.")})
     amount = amount.quantize(CENT)  # 500.0000 is 500.00
     if amount == 0:
-        raise ValidationError({"amount": "The amount cannot be zero."})
+        raise ValidationError({"amount": _("The amount cannot be zero.")})
     if date > business_today():
-        raise ValidationError({"date": "A payment is recorded once it has arrived: the date is in the future."})
+        raise ValidationError({"date": _("A payment is recorded once it has arrived: the date is in the future.")})
     if deal.stage < Stage.PAYMENT:
-        raise ValidationError(f"Payments are recorded from the {Stage.PAYMENT.label} stage on.")
+        raise ValidationError(_("Payments are recorded from the %(stage)s stage on.") % {"stage": Stage.PAYMENT.label})
     money = deal_money(deal)
     if amount > 0:
         if deal.status == LOST:
-            raise ValidationError("The deal is lost: only refunds can be recorded.")
+            raise ValidationError(_("The deal is lost: only refunds can be recorded."))
         if amount > money.due:
-            raise ValidationError({"amount": f"That is more than the {money.due:.2f} still due."})
+            raise ValidationError(
+                {"amount": _("That is more than the %(due)s still due.") % {"due": f"{money.due:.2f}"}}
+            )
     elif -amount > money.paid:
-        raise ValidationError({"amount": f"A refund cannot exceed what was paid ({money.paid:.2f})."})
+        raise ValidationError(
+            {"amount": _("A refund cannot exceed what was paid (%(paid)s).") % {"paid": f"{money.paid:.2f}"}}
+        )
     lines = list(deal.lines.select_related("product").order_by("pk"))
     nets = [line_net(line) for line in lines]
     if sum(nets, ZERO) <= 0:
-        raise ValidationError("The deal has no product lines with an amount to pay for.")
+        raise ValidationError(_("The deal has no product lines with an amount to pay for."))
     payment = Payment(deal=deal, date=date, amount=amount, note=(note or "").strip(), recorded_by=actor)
     payment.full_clean()
     payment.save()

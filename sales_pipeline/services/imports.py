@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm_project import locks
 from crm_project.history import bulk_create_with_history_rows
@@ -37,7 +39,7 @@ IMPORT_LOCK = "sales_pipeline.settlement_import"
 # A running import holds the lock (RUN_LOCK, its id) from before it says 'running' until
 # after it says how it ended: a free lock on a 'running' run means its process is gone.
 RUN_LOCK = "sales_pipeline.settlement_import_run"
-ABANDONED = "The import stopped before it finished (its worker ended); nothing was imported. Run it again."
+ABANDONED = _("The import stopped before it finished (its worker ended); nothing was imported. Run it again.")
 
 Progress = Callable[[int, int, str], None]
 
@@ -110,7 +112,9 @@ def abandoned_imports_close() -> int:
         with locks.while_abandoned(RUN_LOCK, run_id) as abandoned:
             if abandoned:  # the status is read again under the lock: the run may have just ended
                 closed += running.filter(pk=run_id).update(
-                    status=SettlementImport.Status.FAILED, finished_at=timezone.now(), errors=[file_error(ABANDONED)]
+                    status=SettlementImport.Status.FAILED,
+                    finished_at=timezone.now(),
+                    errors=[file_error(str(ABANDONED))],
                 )
     return closed
 
@@ -153,12 +157,12 @@ def _run(*, run: SettlementImport, path, user, progress: Progress | None) -> Set
         return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[file_error(str(exc))])
     except IntegrityError:
         logger.exception("Settlement import %s collided with a concurrent change", run.pk)
-        message = "Customers or products changed while importing; nothing was imported. Run the import again."
+        message = gettext("Customers or products changed while importing; nothing was imported. Run the import again.")
         return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[file_error(message)])
     except Exception:
         # The run must never stay 'running'; the transaction has rolled back.
         logger.exception("Settlement import %s failed", run.pk)
-        message = "The import stopped on an unexpected error; nothing was imported."
+        message = gettext("The import stopped on an unexpected error; nothing was imported.")
         return _finish(run, report, status=SettlementImport.Status.FAILED, errors=[file_error(message)])
     return _finish(run, report, status=SettlementImport.Status.DONE, rows_done=run.rows_total, **counts)
 
@@ -372,6 +376,10 @@ class _Reporter:
         return {phase: round(seconds, 1) for phase, seconds in self.seconds.items()}
 
 
+# What the progress line calls each phase (the codes stay in the cache and the log).
+PHASE_LABELS = {"checking": _("Checking"), "writing": _("Writing")}
+
+
 def settlement_import_live(run: SettlementImport) -> SettlementImport:
     """`run` with the progress of a running import filled in from the cache (not saved).
     Read by the run page and its htmx progress fragment."""
@@ -382,4 +390,5 @@ def settlement_import_live(run: SettlementImport) -> SettlementImport:
         run.rows_done = live.get("rows_done", run.rows_done)
         run.rows_total = live.get("rows_total", run.rows_total)
         run.phase = live.get("phase", "")
+    run.phase_label = PHASE_LABELS.get(run.phase) or gettext("Working")
     return run

@@ -5,10 +5,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import deal_rules
 from ..deal_forms import CloseForm, ContractChangeForm, LoseForm, PaymentForm
+from ..models import Deal
 from ..services import deals as deal_services
 from .common import CHANGE, OPEN, PAY, deal_or_404, post_action, put_errors
 
@@ -20,7 +23,8 @@ def deal_lose(request, pk):
     retry date, proposed in three months). POST: lose the deal."""
     deal = deal_or_404(request, pk)
     if deal.status != OPEN:
-        messages.error(request, f"The deal is {deal.get_status_display().lower()} already.")
+        won = deal.status == Deal.Status.WON
+        messages.error(request, _("The deal is won already.") if won else _("The deal is lost already."))
         return redirect(deal)
     form = LoseForm(request.POST or None, deal=deal)
     if request.method == "POST" and form.is_valid():
@@ -36,7 +40,11 @@ def deal_lose(request, pk):
         except ValidationError as error:
             put_errors(form, error)
         else:
-            messages.success(request, f"Deal lost at {deal.get_stage_display()}: {data['reason']}.")
+            messages.success(
+                request,
+                _("Deal lost at %(stage)s: %(reason)s.")
+                % {"stage": deal.get_stage_display(), "reason": data["reason"]},
+            )
             return redirect(deal)
     return render(request, "sales_pipeline/deal_lose.html", {"deal": deal, "form": form})
 
@@ -52,9 +60,10 @@ def deal_close(request, pk):
         CloseForm(request.POST),
         run=lambda data: deal_services.deal_close(deal=deal, grade=data["closing_grade"], actor=request.user),
         success=lambda won: (
-            f"Deal won. Next contact planned on {won.next_contact:%d %b %Y}; survey on {won.survey_date:%d %b %Y}."
+            _("Deal won. Next contact planned on %(next)s; survey on %(survey)s.")
+            % {"next": date_format(won.next_contact, "d M Y"), "survey": date_format(won.survey_date, "d M Y")}
         ),
-        invalid="The grade is a number from 1 to 5.",
+        invalid=lambda form: _("The grade is a number from 1 to 5."),
         back=deal,
     )
 
@@ -69,8 +78,10 @@ def deal_payment(request, pk):
 
     def recorded(payment) -> str:
         money = deal_rules.deal_money(deal)
-        what = "Refund" if payment.amount < 0 else "Payment"
-        return f"{what} of {abs(payment.amount):.2f} recorded: paid {money.paid:.2f}, due {money.due:.2f}."
+        values = {"amount": f"{abs(payment.amount):.2f}", "paid": f"{money.paid:.2f}", "due": f"{money.due:.2f}"}
+        if payment.amount < 0:
+            return _("Refund of %(amount)s recorded: paid %(paid)s, due %(due)s.") % values
+        return _("Payment of %(amount)s recorded: paid %(paid)s, due %(due)s.") % values
 
     return post_action(
         request,
@@ -94,7 +105,7 @@ def deal_contract_change(request, pk):
         run=lambda data: deal_services.contract_change_add(
             deal=deal, date=data["date"], note=data["note"], actor=request.user
         ),
-        success="Contract change recorded.",
-        invalid="Give the date and what changed in the contract.",
+        success=lambda change: _("Contract change recorded."),
+        invalid=lambda form: _("Give the date and what changed in the contract."),
         back=deal,
     )

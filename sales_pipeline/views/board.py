@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import CharField, IntegerField
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_project.dates import business_today
@@ -166,7 +167,7 @@ def deal_move(request, pk):
     form = MoveForm(request.POST)
     error = ""
     if not form.is_valid():
-        error = "Pick the stage to move to."
+        error = _("Pick the stage to move to.")
     else:
         try:
             deal = deal_services.deal_move(deal=deal, to_stage=form.cleaned_data["to_stage"], actor=request.user)
@@ -177,5 +178,5 @@ def deal_move(request, pk):
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"Moved to {deal.get_stage_display()}.")
+        messages.success(request, _("Moved to %(stage)s.") % {"stage": deal.get_stage_display()})
     return redirect(deal)

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
 
@@ -85,7 +86,10 @@ def deal_create(request):
         except ValidationError as error:
             put_errors(form, error)
         else:
-            messages.success(request, f"Deal “{deal.title}” opened at {deal.get_stage_display()}.")
+            messages.success(
+                request,
+                _("Deal “%(title)s” opened at %(stage)s.") % {"title": deal.title, "stage": deal.get_stage_display()},
+            )
             return redirect(deal)
     return render(request, "sales_pipeline/deal_form.html", {"form": form, "lines": lines, "deal": None})
 
@@ -109,7 +113,7 @@ def deal_update(request, pk):
         except ValidationError as error:
             put_errors(form, error)
         else:
-            messages.success(request, "Deal saved.")
+            messages.success(request, _("Deal saved."))
             return redirect(deal)
     return render(request, "sales_pipeline/deal_form.html", {"form": form, "lines": lines, "deal": deal})
 
@@ -121,14 +125,14 @@ def deal_stage_save(request, pk):
     """POST the current stage's data from the deal page's stage panel."""
     deal = deal_or_404(request, pk)
     if deal.status != OPEN:
-        messages.error(request, "A closed deal's stage data is edited on the edit page.")
+        messages.error(request, _("A closed deal's stage data is edited on the edit page."))
         return redirect(deal)
     form = StageDataForm(request.POST, deal=deal)
     return post_action(
         request,
         form,
         run=lambda _data: deal_services.deal_update(deal=deal, changes=form.changes(), actor=request.user),
-        success=f"{deal.get_stage_display()} data saved.",
+        success=lambda result: _("%(stage)s data saved.") % {"stage": deal.get_stage_display()},
         back=deal,
     )
 

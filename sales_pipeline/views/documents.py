@@ -9,7 +9,9 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import documents
@@ -57,14 +59,14 @@ def deal_document_generate(request, pk):
     deal = deal_or_404(request, pk)
     form = GenerateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick the document to generate.")
+        messages.error(request, _("Pick the document to generate."))
         return redirect(deal)
     try:
         document = documents.document_generate(deal=deal, kind=form.cleaned_data["kind"], actor=request.user)
     except ValidationError as error:
         messages.error(request, error_text(error))
         return redirect(deal)
-    messages.success(request, f"{document.title} generated: print it or save it as PDF.")
+    messages.success(request, _("%(title)s generated: print it or save it as PDF.") % {"title": document.title})
     return redirect("sales_pipeline:deal_document", pk=document.pk)
 
 
@@ -85,7 +87,7 @@ def deal_document_upload(request, pk):
             sent_date=data["sent_date"],
             actor=request.user,
         ),
-        success="File attached.",
+        success=lambda result: _("File attached."),
         invalid=form_errors_only,
         back=deal,
     )
@@ -97,7 +99,7 @@ def deal_document(request, pk):
     """GET: a generated document as a printable page; an uploaded file as a download."""
     document = _document(request, pk)
     if not document.file:
-        messages.info(request, f"{document.title} has no file attached.")
+        messages.info(request, _("%(title)s has no file attached.") % {"title": document.title})
         return redirect(document.deal)
     if documents.is_generated(document):
         with document.file.open("rb") as stored:
@@ -121,7 +123,10 @@ def deal_document_sent(request, pk):
         run=lambda data: documents.document_mark_sent(
             document=document, sent_date=data["sent_date"], actor=request.user
         ),
-        success=lambda _: f"{document.title}: sent on {document.sent_date:%d %b %Y}.",
-        invalid="Give the date the document was sent.",
+        success=lambda result: (
+            _("%(title)s: sent on %(date)s.")
+            % {"title": document.title, "date": date_format(document.sent_date, "d M Y")}
+        ),
+        invalid=lambda form: _("Give the date the document was sent."),
         back=document.deal,
     )

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.shortcuts import redirect
+from django.utils.translation import get_language
 from django.views.generic import DetailView, FormView
 from django_tables2 import SingleTableView
 
@@ -68,7 +69,7 @@ class SettlementImportCreateView(LoginRequiredMixin, PermissionRequiredMixin, Fo
                 user=self.request.user,
                 create_missing=form.cleaned_data["create_missing"],
                 dry_run=form.cleaned_data["dry_run"],
-                enqueue=lambda pk: enqueue(import_settlements_task, pk),
+                enqueue=lambda pk: enqueue(import_settlements_task, pk, language=get_language()),
             )
         except QueueUnavailable:
             form.add_error(None, TRY_AGAIN)

@@ -1,0 +1,78 @@
+"""The pipeline's pages in another language: the templates' words, the models' and
+choices' labels and the texts written in Python (timeline, stage rules, board cards) all
+go through translation. A French catalog of a few words stands in for the real one."""
+
+import gettext
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import trans_real
+
+from tests.sales_pipeline.test_pipeline import open_deal
+
+pytestmark = pytest.mark.django_db
+
+WORDS = {
+    # templates
+    "Timeline": "Chronologie",
+    "No open deals here.": "Aucune affaire ouverte ici.",
+    # models: a choices label (with its context), a stage, a field's verbose name
+    "deal status\x04Open": "En cours",
+    "Presentation": "Présentation",
+    "meeting minutes sent": "compte rendu envoyé",
+    "Long push (came with a need)": "Poussée longue",
+    # Python: the timeline, the stage rules, the board card
+    "Opened at %(stage)s": "Ouverte à l’étape %(stage)s",
+    "the date the meeting minutes were sent": "la date du compte rendu",
+    "Move on": "Avancer",
+}
+PLURALS = {
+    ("%(days)s day here", "%(days)s days here"): ("%(days)s jour ici", "%(days)s jours ici"),
+}
+
+
+@pytest.fixture
+def french():
+    """A French catalog of a few words (the project has none yet), active for the test."""
+    catalog = gettext.NullTranslations()
+    catalog.gettext = lambda message: WORDS.get(message, message)
+    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
+
+    def ngettext(singular, plural, number):
+        forms = PLURALS.get((singular, plural), (singular, plural))
+        return forms[0] if number == 1 else forms[1]
+
+    catalog.ngettext = ngettext
+    catalog.npgettext = lambda context, singular, plural, number: ngettext(singular, plural, number)
+    translation_object = trans_real.translation("fr")
+    names = ("gettext", "pgettext", "ngettext", "npgettext")
+    original = {name: getattr(translation_object, name) for name in names}
+    for name in names:
+        setattr(translation_object, name, getattr(catalog, name))
+    with translation.override("fr"):
+        yield
+    for name, function in original.items():
+        setattr(translation_object, name, function)
+
+
+def test_the_deal_page_in_french(mgr_a, client_for, french):
+    deal = open_deal(mgr_a)
+    html = client_for(mgr_a).get(deal.get_absolute_url()).content.decode()
+    assert ">Chronologie</h2>" in html  # a template's word
+    assert ">En cours</span>" in html  # the status's label (choices, with a context)
+    assert "1. Présentation</li>" in html  # the stage's label
+    assert "Compte rendu envoyé" in html  # the stage form's label: the field's verbose name
+    assert "Ouverte à l’étape Présentation" in html  # the timeline, written in Python
+    assert "la date du compte rendu" in html  # what the stage still needs (deal_rules)
+    for english in (">Timeline<", ">Open</span>", "Opened at", "Meeting minutes sent", "the meeting minutes"):
+        assert english not in html, english
+
+
+def test_the_board_in_french(mgr_a, client_for, french):
+    open_deal(mgr_a)
+    html = client_for(mgr_a).get(reverse("sales_pipeline:deal_board")).content.decode()
+    assert "Aucune affaire ouverte ici." in html  # the template
+    assert ">Poussée longue</option>" in html  # the sale type's label in the filter
+    assert 'title="Avancer"' in html and "0 jours ici" in html  # the cards, written in Python
+    assert "No open deals here." not in html and "days here" not in html

@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import registered_models
+from simple_history.models import HistoricalRecords, registered_models
 
 
 def bulk_create_with_history_rows(objs: list[models.Model], model: type[models.Model], *, user=None,
@@ -94,6 +94,29 @@ class HistoryActorName(models.Model):
 
     class Meta:
         abstract = True
+
+
+# simple_history gives its own columns no label: Django derives "history date" and so on
+# from their names, in English only. The same words, marked for translation (only the
+# label changes, not the migration state).
+HISTORY_FIELD_LABELS = {
+    "history_id": _("history id"),
+    "history_date": _("history date"),
+    "history_change_reason": _("history change reason"),
+    "history_type": _("history type"),
+    "history_user": _("history user"),
+}
+
+
+class LabelledHistoricalRecords(HistoricalRecords):
+    """HistoricalRecords whose own columns' labels go through translation."""
+
+    def get_extra_fields(self, model, fields):
+        extra = super().get_extra_fields(model, fields)
+        for name, label in HISTORY_FIELD_LABELS.items():
+            if name in extra and hasattr(extra[name], "verbose_name"):
+                extra[name].verbose_name = label
+        return extra
 
 
 def keep_actor_names(sender, instance, **kwargs) -> None:

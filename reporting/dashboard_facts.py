@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from django.db.models import Count, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm_project.dates import months_before
 
@@ -66,7 +66,10 @@ def funnel_rows(start: date, end: date) -> list[tuple]:
     managers |= set(lost.values_list("manager_id", flat=True).distinct().order_by())
     rows = []
     for manager_id in sorted(managers):
-        report = funnel_report(user=EVERYONE, start=start, end=end, manager=manager_id)
+        # Stored facts are read in every language: the report's words (a refusal without
+        # a reason) untranslated here, whoever's request runs the fill.
+        with translation.override(None):
+            report = funnel_report(user=EVERYONE, start=start, end=end, manager=manager_id)
         for stage in report.stages:
             rows.append((manager_id, FUNNEL, str(stage.stage), stage.reached, kpis.to_units(stage.amount),
                          float(stage.converted)))  # fmt: skip

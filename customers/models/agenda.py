@@ -3,9 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm_project.history import HistoryActorName
-
-from .history import LabelledHistoricalRecords
+from crm_project.history import HistoryActorName, LabelledHistoricalRecords
 
 
 class Interaction(models.Model):

@@ -1,9 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm_project.history import HistoryActorName
-
-from .history import LabelledHistoricalRecords
+from crm_project.history import HistoryActorName, LabelledHistoricalRecords
 
 #
 # Catalogue: product lines (directions of the business) and products

@@ -4,11 +4,10 @@ from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm_project.history import HistoryActorName
+from crm_project.history import HistoryActorName, LabelledHistoricalRecords
 from crm_project.object_urls import object_url
 
 from ..access import customer_scope
-from .history import LabelledHistoricalRecords
 
 
 class CustomerQuerySet(models.QuerySet):

@@ -10,9 +10,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
-from crm_project.history import HistoryActorName
+from crm_project.history import HistoryActorName, LabelledHistoricalRecords
 from crm_project.object_urls import object_url
 from customers.access import managed_scope
 
@@ -156,7 +155,7 @@ class Deal(models.Model):
     closed_at = models.DateTimeField(verbose_name=_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
-    history = HistoricalRecords(bases=[HistoryActorName])
+    history = LabelledHistoricalRecords(bases=[HistoryActorName])
     objects = DealQuerySet.as_manager()
 
     class Meta:
@@ -203,19 +202,6 @@ class Deal(models.Model):
 
     def get_absolute_url(self) -> str:
         return object_url("sales_pipeline:deal_detail", self.pk)
-
-
-# simple_history gives its own fields (history_date, ...) no label: give them, translated,
-# the ones Django derived from their names. Only the label changes, not the migration state.
-HISTORY_FIELD_LABELS = {
-    "history_id": _("history id"),
-    "history_date": _("history date"),
-    "history_change_reason": _("history change reason"),
-    "history_type": _("history type"),
-    "history_user": _("history user"),
-}
-for field_name, label in HISTORY_FIELD_LABELS.items():
-    Deal.history.model._meta.get_field(field_name).verbose_name = label
 
 
 class OpenDealTotal(models.Model):

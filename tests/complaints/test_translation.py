@@ -3,17 +3,14 @@ the templates' words, the models' labels and choices, and the labels written in 
 (forms, the next step's name, the e-mail) all go through translation. A fake French
 catalog of a few words (the project has none yet)."""
 
-import gettext
-
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import trans_real
 
 from complaints import forms, services
 from complaints.models import Severity
 from sales_pipeline.documents import MAX_UPLOAD_BYTES
+from tests import fake_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -40,20 +37,8 @@ WORDS = {
 
 @pytest.fixture
 def french():
-    catalog = gettext.NullTranslations()
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-    catalog.ngettext = lambda singular, plural, n: catalog.gettext(singular if n == 1 else plural)
-    catalog.npgettext = lambda context, singular, plural, n: catalog.pgettext(context, singular if n == 1 else plural)
-    translation_object = trans_real.translation("fr")
-    names = ("gettext", "pgettext", "ngettext", "npgettext")
-    original = {name: getattr(translation_object, name) for name in names}
-    for name in names:
-        setattr(translation_object, name, getattr(catalog, name))
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS):
         yield
-    for name, function in original.items():
-        setattr(translation_object, name, function)
 
 
 def test_the_complaint_page_and_form_in_french(cust_a, mgr_a, client_for, french):

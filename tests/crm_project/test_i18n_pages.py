@@ -2,15 +2,13 @@
 list page's recipe (generic/object_list.html, its filters and page links drawn in Python),
 the upload form every importer shares, the error and log-in pages."""
 
-import gettext
 import io
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import trans_real
 
 from crm_project.imports import SpreadsheetUploadForm
+from tests import fake_catalog
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +18,6 @@ WORDS = {
     "Apply": "Appliquer",
     "filters\x04Reset": "Réinitialiser",
     "Export %(format)s": "Exporter %(format)s",
-    "%(n)s found": "%(n)s trouvé",
-    "%(n)s found\x00plural": "%(n)s trouvés",
     "Log in": "Se connecter",
     "Not found": "Introuvable",
     # choices of crm_project.filters.YesNoFilter
@@ -32,29 +28,13 @@ WORDS = {
     "Dry run": "Essai à blanc",
     "Upload a .csv or .xlsx file.": "Envoyez un fichier .csv ou .xlsx.",
 }
+PLURALS = {("%(n)s found", "%(n)s found"): ("%(n)s trouvé", "%(n)s trouvés")}
 
 
 @pytest.fixture
 def french():
-    """A French catalog of a few words (the project has none yet), active for the test."""
-    catalog = gettext.NullTranslations()
-    catalog._catalog = dict(WORDS)
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-
-    def ngettext(singular, plural, number):
-        if singular in WORDS:
-            return WORDS[singular] if number == 1 else WORDS[f"{singular}\x00plural"]
-        return singular if number == 1 else plural
-
-    catalog.ngettext = ngettext
-    translation_object = trans_real.translation("fr")
-    original = translation_object.gettext, translation_object.pgettext, translation_object.ngettext
-    translation_object.gettext, translation_object.pgettext = catalog.gettext, catalog.pgettext
-    translation_object.ngettext = catalog.ngettext
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS, PLURALS):
         yield
-    translation_object.gettext, translation_object.pgettext, translation_object.ngettext = original
 
 
 def test_the_list_page_recipe_in_french(mgr_a, client_for, settings, french):

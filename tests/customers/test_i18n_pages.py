@@ -1,14 +1,11 @@
 """The customer pages go through translation end to end: the templates' words, the models'
 labels and choices, and the labels written in Python (tables, filters, rows drawn by hand)."""
 
-import gettext
-
 import pytest
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import trans_real
 
 from customers.models import Contact, Customer, Interaction
+from tests import fake_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -31,21 +28,8 @@ WORDS = {
 
 @pytest.fixture
 def french():
-    """A French catalog of a few words (the project has none yet), active for the test."""
-    catalog = gettext.NullTranslations()
-    catalog._catalog = dict(WORDS)
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-    catalog.ngettext = lambda singular, plural, n: WORDS.get(
-        singular if n == 1 else plural, singular if n == 1 else plural
-    )
-    translation_object = trans_real.translation("fr")
-    original = translation_object.gettext, translation_object.pgettext, translation_object.ngettext
-    translation_object.gettext, translation_object.pgettext = catalog.gettext, catalog.pgettext
-    translation_object.ngettext = catalog.ngettext
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS):
         yield
-    translation_object.gettext, translation_object.pgettext, translation_object.ngettext = original
 
 
 def test_the_card_in_french(cust_a, mgr_a, client_for, french):

@@ -1,11 +1,9 @@
 """The page layout (templates/base.html, customers.context_processors.navigation): what a
 person reads in it goes through translation, the role by its label."""
 
-import gettext
-
 import pytest
-from django.utils import translation
-from django.utils.translation import trans_real
+
+from tests import fake_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -23,17 +21,8 @@ WORDS = {
 
 @pytest.fixture
 def french():
-    """A French catalog of a few words (the project has none yet), active for the test."""
-    catalog = gettext.NullTranslations()
-    catalog._catalog = dict(WORDS)
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-    translation_object = trans_real.translation("fr")
-    original = translation_object.gettext, translation_object.pgettext
-    translation_object.gettext, translation_object.pgettext = catalog.gettext, catalog.pgettext
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS):
         yield
-    translation_object.gettext, translation_object.pgettext = original
 
 
 def test_the_layout_shows_translated_navigation_labels_and_role(mgr_a, client_for, french):

@@ -2,16 +2,14 @@
 the labels written in Python (forms, the point of sale's discount rule) all go through
 translation. A fake French catalog of a few words (the project has none yet)."""
 
-import gettext
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import trans_real
 
 from loyalty import services
 from loyalty.models import Program, ScaleBracket
+from tests import fake_catalog
 
 from .helpers import points_program
 
@@ -34,20 +32,8 @@ WORDS = {
 
 @pytest.fixture
 def french():
-    catalog = gettext.NullTranslations()
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-    catalog.ngettext = lambda singular, plural, n: catalog.gettext(singular if n == 1 else plural)
-    catalog.npgettext = lambda context, singular, plural, n: catalog.pgettext(context, singular if n == 1 else plural)
-    translation_object = trans_real.translation("fr")
-    names = ("gettext", "pgettext", "ngettext", "npgettext")
-    original = {name: getattr(translation_object, name) for name in names}
-    for name in names:
-        setattr(translation_object, name, getattr(catalog, name))
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS):
         yield
-    for name, function in original.items():
-        setattr(translation_object, name, function)
 
 
 def test_the_card_page_in_french(cust_a, mgr_a, client_for, french):

@@ -2,15 +2,12 @@
 in Python all go through translation (a fake French catalog of a few words, as
 tests/customers/test_navigation.py)."""
 
-import gettext
-
 import pytest
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import urlencode
-from django.utils.translation import trans_real
 
 from reporting import services
+from tests import fake_catalog
 from tests.reporting.scenario import END, START, build
 
 pytestmark = pytest.mark.django_db
@@ -27,16 +24,8 @@ WORDS = {
 
 @pytest.fixture
 def french():
-    catalog = gettext.NullTranslations()
-    catalog._catalog = dict(WORDS)
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-    translation_object = trans_real.translation("fr")
-    original = translation_object.gettext, translation_object.pgettext
-    translation_object.gettext, translation_object.pgettext = catalog.gettext, catalog.pgettext
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS):
         yield
-    translation_object.gettext, translation_object.pgettext = original
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 choices' labels and the texts written in Python (timeline, stage rules, board cards) all
 go through translation. A French catalog of a few words stands in for the real one."""
 
-import gettext
-
 import pytest
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import trans_real
 
+from tests import fake_catalog
 from tests.sales_pipeline.test_pipeline import open_deal
 
 pytestmark = pytest.mark.django_db
@@ -34,26 +31,8 @@ PLURALS = {
 
 @pytest.fixture
 def french():
-    """A French catalog of a few words (the project has none yet), active for the test."""
-    catalog = gettext.NullTranslations()
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-
-    def ngettext(singular, plural, number):
-        forms = PLURALS.get((singular, plural), (singular, plural))
-        return forms[0] if number == 1 else forms[1]
-
-    catalog.ngettext = ngettext
-    catalog.npgettext = lambda context, singular, plural, number: ngettext(singular, plural, number)
-    translation_object = trans_real.translation("fr")
-    names = ("gettext", "pgettext", "ngettext", "npgettext")
-    original = {name: getattr(translation_object, name) for name in names}
-    for name in names:
-        setattr(translation_object, name, getattr(catalog, name))
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS, PLURALS):
         yield
-    for name, function in original.items():
-        setattr(translation_object, name, function)
 
 
 def test_the_deal_page_in_french(mgr_a, client_for, french):

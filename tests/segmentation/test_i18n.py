@@ -2,17 +2,15 @@
 the labels set in Python all go through translation (a fake French catalog of a few words,
 as tests/customers/test_navigation.py)."""
 
-import gettext
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import trans_real
 
 from segmentation import services
 from segmentation.classification import months_before
+from tests import fake_catalog
 from tests.factories import CustomerFactory, SettlementLineFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,16 +28,8 @@ WORDS = {
 
 @pytest.fixture
 def french():
-    catalog = gettext.NullTranslations()
-    catalog._catalog = dict(WORDS)
-    catalog.gettext = lambda message: WORDS.get(message, message)
-    catalog.pgettext = lambda context, message: WORDS.get(f"{context}\x04{message}", message)
-    translation_object = trans_real.translation("fr")
-    original = translation_object.gettext, translation_object.pgettext
-    translation_object.gettext, translation_object.pgettext = catalog.gettext, catalog.pgettext
-    with translation.override("fr"):
+    with fake_catalog.french(WORDS):
         yield
-    translation_object.gettext, translation_object.pgettext = original
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from .models import CustomerSnapshot
 
 
 class ClassChangeFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Customer")
+    q = django_filters.CharFilter(method="search", label=_("Customer"))
     # the options through the customer list's statement compiled per viewer's scope
     # (customers.filters.ManagerFilter), not a queryset of users built and read per page
     manager = ManagerFilter(field_name="customer__manager", label=_("Customer manager"), empty_label=_("Any manager"))

@@ -2,6 +2,8 @@
 choices' labels and the texts written in Python (timeline, stage rules, board cards) all
 go through translation. A French catalog of a few words stands in for the real one."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -55,3 +57,18 @@ def test_the_board_in_french(mgr_a, client_for, french):
     assert ">Poussée longue</option>" in html  # the sale type's label in the filter
     assert 'title="Avancer"' in html and "0 jours ici" in html  # the cards, written in Python
     assert "No open deals here." not in html and "days here" not in html
+
+
+def test_amounts_read_in_the_readers_number_format(mgr_a, client_for, french):
+    """floatformat:"2g" groups in the reader's format; floatformat:2|intcomma put English
+    commas into French decimals ("1,234,50")."""
+    deal = open_deal(mgr_a, lines=((Decimal("1234.50"), 1, 0),))
+    html = client_for(mgr_a).get(deal.get_absolute_url()).content.decode()
+    assert '<th class="text-end" id="deal-amount">1\xa0234,50</th>' in html
+    assert "1,234,50" not in html and "1,234.50" not in html
+
+
+def test_amounts_in_english(mgr_a, client_for):
+    deal = open_deal(mgr_a, lines=((Decimal("1234.50"), 1, 0),))
+    html = client_for(mgr_a).get(deal.get_absolute_url()).content.decode()
+    assert '<th class="text-end" id="deal-amount">1,234.50</th>' in html

@@ -1,11 +1,13 @@
 """The complaint and survey lists' filter options read through compiled statements
 (complaints.filters, issue 15): the same <select>s as django-filter's ModelChoiceFilters
-drew from model objects, the same validation, and the options drawn once per process."""
+drew from model objects, the same validation, and the options drawn once per process. A
+product filter offers the products the list's rows name, not the whole catalogue."""
 
 import django_filters
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory
+from django.urls import reverse
 
 from complaints.filters import ComplaintFilterSet, SurveyFilterSet
 from complaints.models import CauseCategory, Complaint
@@ -21,7 +23,9 @@ from .test_views import register
 class Original(django_filters.FilterSet):
     """The filters as they were: model objects."""
 
-    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label="Any product")
+    product = django_filters.ModelChoiceFilter(
+        queryset=Product.objects.filter(complaints__isnull=False).distinct(), empty_label="Any product"
+    )
     cause_category = django_filters.ModelChoiceFilter(queryset=CauseCategory.objects.all(), empty_label="Any cause")
     owner = django_filters.ModelChoiceFilter(
         queryset=lambda request: get_user_model().objects.filter(is_active=True).order_by("username")
@@ -48,9 +52,10 @@ def owners(cust_a, mgr_a, mgr_b, product):
     gone = UserFactory(username="gone", is_active=False)
     CauseCategory.objects.create(name="<Late> & lost")
     CauseCategory.objects.create(name="Packaging")
-    ProductFactory(sku="S-1", name="<b>Bolt</b> & nut")
+    bolt = ProductFactory(sku="S-1", name="<b>Bolt</b> & nut")
+    ProductFactory(sku="S-2", name="Never complained of")
     register(cust_a, mgr_a, product=product, days_ago=3)
-    register(cust_a, odd, days_ago=2)
+    register(cust_a, odd, product=bolt, days_ago=2)
     register(cust_a, odd, days_ago=1)
     register(cust_a, gone, days_ago=1)
     return {"odd": odd, "gone": gone}
@@ -69,6 +74,8 @@ def test_the_options_are_model_choice_filters_options(owners, mgr_a, product):
     html = bootstrap_field(ComplaintFilterSet(data={}, request=request).form["owner"])
     assert "o&#x27;neil&amp;&lt;co&gt;" in html and "mgr_a" in html
     assert "mgr_b" not in html and "gone" not in html
+    html = bootstrap_field(ComplaintFilterSet(data={}, request=request).form["product"])
+    assert "&lt;b&gt;Bolt&lt;/b&gt; &amp; nut" in html and "Never complained of" not in html
     # a new owner is among the options on the next page
     register(owners["odd"].complaints.first().customer, get_user_model().objects.get(username="mgr_b"), days_ago=1)
     html = bootstrap_field(ComplaintFilterSet(data={}, request=request).form["owner"])
@@ -107,4 +114,13 @@ def test_the_options_are_drawn_once_for_every_request(owners, mgr_a):
         assert len(form_tags._OPTIONS) == 3
         assert all(form_tags._OPTIONS[key] is kept for key, kept in drawn.items())
     bootstrap_field(SurveyFilterSet(data={}, request=request).form["product"])
-    assert len(form_tags._OPTIONS) == 3  # the complaint list's product options, shared
+    assert len(form_tags._OPTIONS) == 4  # the survey list's products: those surveys name
+
+
+def test_the_survey_list_offers_the_products_surveys_name(owners, cust_a, mgr_a, product, questions, client_for):
+    html = bootstrap_field(SurveyFilterSet(data={}, request=request_of(mgr_a)).form["product"])
+    assert "Any product" in html and "Bolt" not in html and product.name not in html  # no survey yet
+    client_for(mgr_a).post(reverse("complaints:survey_start"), {"customer": cust_a.pk, "product": product.pk,
+                                                               "channel": "call"})
+    html = bootstrap_field(SurveyFilterSet(data={}, request=request_of(mgr_a)).form["product"])
+    assert f'<option value="{product.pk}">' in html and "Bolt" not in html

@@ -13,6 +13,8 @@ from html import escape as html_escape
 
 from django.utils.safestring import SafeString, mark_safe
 
+from .number_text import grouped, reader_format
+
 # Colour-blind-safe palette (Okabe-Ito)
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 Number = int | float | Decimal
@@ -34,9 +36,10 @@ def _num(value) -> float:
     return float(value or 0)
 
 
-def _fmt(value) -> str:
+def _fmt(value, number_format: tuple) -> str:
+    """A chart's number: whole from 100 up, else two decimals; in the reader's format."""
     number = _num(value)
-    return f"{number:,.0f}" if abs(number) >= 100 or number == int(number) else f"{number:,.2f}"
+    return grouped(number, 0 if abs(number) >= 100 or number == int(number) else 2, number_format)
 
 
 def bar_chart(
@@ -73,8 +76,9 @@ def bar_chart(
     scale = plot_h / span
     zero_y = top + high * scale
     bar_w = group_w * 0.8 / (1 if stacked else len(series))
+    number_format = reader_format()
     parts = [_svg_open(width, height, label)]
-    parts.append(_gridlines(left, top, plot_w, plot_h, low, high))
+    parts.append(_gridlines(left, top, plot_w, plot_h, low, high, number_format))
     for i, category in enumerate(categories):
         x0 = left + i * group_w + group_w * 0.1
         offset_up = offset_down = 0.0
@@ -95,7 +99,7 @@ def bar_chart(
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 1, 1):.1f}" height="{max(h, 0.5):.1f}" '
                 f'fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(category)} · {escape(name)}: '
-                f"{_fmt(value)}</title></rect>"
+                f"{_fmt(value, number_format)}</title></rect>"
             )
         x = left + i * group_w + group_w / 2
         parts.append(_category_label(x, height - bottom + 14, category, labels[i], slanted))
@@ -121,7 +125,8 @@ def line_chart(
     high, low = max([0.0, *flat]), min([0.0, *flat])
     span = (high - low) or 1.0
     step = plot_w / max(len(categories) - 1, 1)
-    parts = [_svg_open(width, height, label), _gridlines(left, top, plot_w, plot_h, low, high)]
+    number_format = reader_format()
+    parts = [_svg_open(width, height, label), _gridlines(left, top, plot_w, plot_h, low, high, number_format)]
     for s, (name, values) in enumerate(series):
         colour = PALETTE[s % len(PALETTE)]
         points = [(left + i * step, top + (high - _num(v)) / span * plot_h) for i, v in enumerate(values)]
@@ -130,7 +135,7 @@ def line_chart(
         for (x, y), category, value in zip(points, categories, values, strict=False):
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(category)} · '
-                f"{escape(name)}: {_fmt(value)}</title></circle>"
+                f"{escape(name)}: {_fmt(value, number_format)}</title></circle>"
             )
     # every k-th category labelled, whole: dates cut short said nothing
     longest = max(len(str(category)) for category in categories) * CHAR_WIDTH + 6
@@ -152,7 +157,8 @@ def sparkline(values: Sequence[Number], *, width: int = 100, height: int = 24, l
     span = (high - low) or 1.0
     step = (width - 2) / max(len(numbers) - 1, 1)
     path = " ".join(f"{1 + i * step:.1f},{1 + (high - v) / span * (height - 2):.1f}" for i, v in enumerate(numbers))
-    title = escape(label or ", ".join(_fmt(v) for v in numbers))
+    number_format = reader_format()
+    title = escape(label or ", ".join(_fmt(v, number_format) for v in numbers))
     return mark_safe(  # noqa: S308 - numbers we format, the title through escape()
         f'<svg class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{title}"><title>{title}</title>'
@@ -167,7 +173,8 @@ def _svg_open(width: int, height: int, label: str) -> str:
     )
 
 
-def _gridlines(left: float, top: float, plot_w: float, plot_h: float, low: float, high: float) -> str:
+def _gridlines(left: float, top: float, plot_w: float, plot_h: float, low: float, high: float,
+               number_format: tuple) -> str:  # fmt: skip
     span = (high - low) or 1.0
     parts = []
     for k in range(5):
@@ -175,7 +182,7 @@ def _gridlines(left: float, top: float, plot_w: float, plot_h: float, low: float
         y = top + (high - value) / span * plot_h
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dee2e6"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#6c757d">{_fmt(value)}</text>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#6c757d">{_fmt(value, number_format)}</text>'
         )
     return "".join(parts)
 

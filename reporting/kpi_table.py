@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from crm_project.number_text import grouped, reader_format
 from customers.access import figures_managers
 
 from . import kpis, selectors
@@ -63,21 +64,23 @@ class Row:
 
     @property
     def cells(self):
+        number_format = reader_format()
         for key, _heading, kpi, what in COLUMNS:
             value = self.values.get(key)
-            yield {"key": key, "value": value, "kpi": kpi, "what": what, "shown": shown(value, what)}
+            shown_value = shown(value, what, number_format)
+            yield {"key": key, "value": value, "kpi": kpi, "what": what, "shown": shown_value}
 
 
-def shown(value, what: str) -> str:
-    """A figure as the tables print it: counts with separators, money with two decimals,
-    shares in per cent; "—" for an empty conversion."""
+def shown(value, what: str, number_format: tuple | None = None) -> str:
+    """A figure as the tables print it, in the reader's number format: counts grouped,
+    money with two decimals, shares in per cent; "—" for an empty conversion."""
     if value is None:
         return "—"
     if what == "amount":
-        return f"{value:,.2f}"
+        return grouped(value, 2, number_format)
     if what == "share":
-        return f"{value * 100:.1f} %"
-    return f"{value:,}"
+        return f"{grouped(value * 100, 1, number_format)} %"
+    return grouped(value, 0, number_format)
 
 
 def _values(per_kpi: dict) -> dict:

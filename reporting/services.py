@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_project.dates import business_today
+from crm_project.number_text import grouped
 from customers.access import DIRECTOR
 from segmentation.models import RecomputeRun
 from segmentation.services import segments_recompute
@@ -267,7 +268,7 @@ def weekly_summary_send(*, today: date | None = None) -> int:
         lines = [_("KPIs from %(start)s to %(end)s") % {"start": start, "end": end}, ""]
         for kpi in kpis.KPIS:
             customers, amount = total.get(kpi, (0, 0))
-            money = f"  {kpis.from_units(amount):,.2f}" if kpi in kpis.CATEGORIES else ""
+            money = f"  {grouped(kpis.from_units(amount), 2)}" if kpi in kpis.CATEGORIES else ""
             lines.append(f"{periods.KPI_LABELS[kpi]}: {customers}{money}")
         lines += ["", _("The table: %(link)s") % {"link": link}]
         send_mail(

@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from crm_project import charts
+from crm_project.number_text import grouped
 from segmentation.models import CustomerSnapshot
 
 from .models import KpiCustomerRow
@@ -39,7 +40,7 @@ class KpiCustomerTable(tables.Table):
         attrs = {"class": "table table-sm table-hover", "id": "kpi-customers"}
 
     def render_primary_amount(self, value):
-        return f"{value:,.2f}"
+        return grouped(value, 2)
 
     render_repeat_amount = render_new_direction_amount = render_primary_amount
 

@@ -48,6 +48,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_noop
 
 from crm_project.dates import business_today, months_before
@@ -152,7 +153,7 @@ def missing_to_leave(
         ok = checks[requirement] if requirement in checks else bool(getattr(deal, requirement))
         if not ok:
             if requirement == "paid_full":
-                missing.append(gettext("full payment (%(due)s still due)") % {"due": f"{money.due:.2f}"})
+                missing.append(gettext("full payment (%(due)s still due)") % {"due": number_format(money.due, 2)})
             else:
                 missing.append(gettext(words))
     return missing

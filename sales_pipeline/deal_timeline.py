@@ -3,7 +3,7 @@
 from datetime import datetime, time
 
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -40,7 +40,7 @@ def deal_timeline(deal, changes, payments, docs, contract_changes) -> list[dict]
             {
                 "when": _day_start(payment.date, payment.created_at),
                 "kind": "payment",
-                "text": (what % {"amount": f"{abs(payment.amount):.2f}"}) + note,
+                "text": (what % {"amount": number_format(abs(payment.amount), 2)}) + note,
                 "who": payment.recorded_by,
             }
         )

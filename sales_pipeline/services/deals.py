@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
@@ -220,7 +221,7 @@ def deal_lines_set(*, deal: Deal, lines: list[dict], actor) -> Deal:
     if deal.amount < paid:
         raise ValidationError(
             _("The lines add up to %(amount)s, less than the %(paid)s paid: refund first.")
-            % {"amount": f"{deal.amount:.2f}", "paid": f"{paid:.2f}"}
+            % {"amount": number_format(deal.amount, 2), "paid": number_format(paid, 2)}
         )
     _save(deal, actor, ["amount"], reason="products changed")
     return deal
@@ -437,11 +438,11 @@ def payment_record(*, deal: Deal, date: date, amount: Decimal, actor, note: str 
             raise ValidationError(_("The deal is lost: only refunds can be recorded."))
         if amount > money.due:
             raise ValidationError(
-                {"amount": _("That is more than the %(due)s still due.") % {"due": f"{money.due:.2f}"}}
+                {"amount": _("That is more than the %(due)s still due.") % {"due": number_format(money.due, 2)}}
             )
     elif -amount > money.paid:
         raise ValidationError(
-            {"amount": _("A refund cannot exceed what was paid (%(paid)s).") % {"paid": f"{money.paid:.2f}"}}
+            {"amount": _("A refund cannot exceed what was paid (%(paid)s).") % {"paid": number_format(money.paid, 2)}}
         )
     lines = list(deal.lines.select_related("product").order_by("pk"))
     nets = [line_net(line) for line in lines]

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -78,7 +78,11 @@ def deal_payment(request, pk):
 
     def recorded(payment) -> str:
         money = deal_rules.deal_money(deal)
-        values = {"amount": f"{abs(payment.amount):.2f}", "paid": f"{money.paid:.2f}", "due": f"{money.due:.2f}"}
+        values = {
+            "amount": number_format(abs(payment.amount), 2),
+            "paid": number_format(money.paid, 2),
+            "due": number_format(money.due, 2),
+        }
         if payment.amount < 0:
             return _("Refund of %(amount)s recorded: paid %(paid)s, due %(due)s.") % values
         return _("Payment of %(amount)s recorded: paid %(paid)s, due %(due)s.") % values

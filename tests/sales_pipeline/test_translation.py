@@ -6,9 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from sales_pipeline.models import Stage
+from sales_pipeline.services import deals as deal_services
 from tests import fake_catalog
-from tests.sales_pipeline.test_pipeline import open_deal
+from tests.sales_pipeline.test_pipeline import advance, open_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -61,14 +64,18 @@ def test_the_board_in_french(mgr_a, client_for, french):
 
 def test_amounts_read_in_the_readers_number_format(mgr_a, client_for, french):
     """floatformat:"2g" groups in the reader's format; floatformat:2|intcomma put English
-    commas into French decimals ("1,234,50")."""
-    deal = open_deal(mgr_a, lines=((Decimal("1234.50"), 1, 0),))
+    commas into French decimals ("1,234,50"). The timeline's payment, written in Python,
+    has the French decimal comma too."""
+    deal = advance(open_deal(mgr_a, lines=((Decimal("1234.50"), 1, 0),)), Stage.PAYMENT, mgr_a)
+    deal_services.payment_record(deal=deal, date=timezone.localdate(), amount=Decimal("617.25"), actor=mgr_a)
     html = client_for(mgr_a).get(deal.get_absolute_url()).content.decode()
     assert '<th class="text-end" id="deal-amount">1\xa0234,50</th>' in html
     assert "1,234,50" not in html and "1,234.50" not in html
+    assert "Payment of 617,25" in html and "617.25" not in html
 
 
 def test_amounts_in_english(mgr_a, client_for):
-    deal = open_deal(mgr_a, lines=((Decimal("1234.50"), 1, 0),))
+    deal = advance(open_deal(mgr_a, lines=((Decimal("1234.50"), 1, 0),)), Stage.PAYMENT, mgr_a)
+    deal_services.payment_record(deal=deal, date=timezone.localdate(), amount=Decimal("617.25"), actor=mgr_a)
     html = client_for(mgr_a).get(deal.get_absolute_url()).content.decode()
-    assert '<th class="text-end" id="deal-amount">1,234.50</th>' in html
+    assert '<th class="text-end" id="deal-amount">1,234.50</th>' in html and "Payment of 617.25" in html

@@ -36,6 +36,9 @@ from ..models import ContractChange, Deal, DealDocument, DocumentTemplate, Payme
 from ..services import deals as deal_services
 from .common import ADD, CHANGE, OPEN, VIEW, deal_or_404, post_action, put_errors, visible_deals
 
+DEAL_LIST_FIELDS = ("title", "customer__name", "stage", "status", "amount", "manager__username", "sale_type",
+                    "source", "expected_close", "created_at")  # fmt: skip
+
 
 class DealListView(ScopedListView):
     model = Deal
@@ -46,7 +49,13 @@ class DealListView(ScopedListView):
     export_name = "deals"
 
     def get_queryset(self):
-        deals = Deal.objects.with_paid().select_related("customer", "manager")
+        # the table's columns only: compiling and loading the deal's and its customer's
+        # other 60 columns was a tenth of the page
+        deals = (
+            Deal.objects.with_paid()
+            .select_related("customer", "manager")
+            .only(*DEAL_LIST_FIELDS)
+        )
         if is_deep_page(self.request):
             return deals.visible_to_by_customer_keys(self.request.user)
         return deals.visible_to(self.request.user)

@@ -37,3 +37,12 @@ def test_the_kpi_tables_figures_and_a_charts_numbers_in_french():
         assert "Mai · Revenu: 1\xa0234</title>" in chart and "1,234" not in chart
     assert shown(Decimal("152886.05"), "amount") == "152,886.05"
     assert "May · Revenue: 1,234</title>" in charts.bar_chart(["May"], [("Revenue", [Decimal("1234.5")])])
+
+
+def test_the_separators_follow_a_changed_setting(settings):
+    settings.FORMAT_MODULE_PATH = None
+    with translation.override(None):  # no language: the settings' own separators
+        settings.DECIMAL_SEPARATOR, settings.THOUSAND_SEPARATOR, settings.NUMBER_GROUPING = ".", ",", 3
+        assert grouped(1234.5, 1) == "1,234.5"
+        settings.DECIMAL_SEPARATOR, settings.THOUSAND_SEPARATOR = "·", "'"
+        assert grouped(1234.5, 1) == "1'234·5"

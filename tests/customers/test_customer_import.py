@@ -599,7 +599,7 @@ def test_the_browser_shows_every_error_and_imports_nothing(dir_1, client_for):
 
 def test_the_browser_dry_run_writes_nothing(dir_1, client_for):
     response = upload(client_for(dir_1), csv_bytes([row(name="A")]), dry_run="on")
-    assert b"1 customers to create" in response.content and Customer.objects.count() == 0
+    assert b"1 customer to create" in response.content and Customer.objects.count() == 0
 
 
 def test_the_upload_form_checks_the_extension_and_the_size(dir_1, client_for, monkeypatch):

@@ -417,9 +417,8 @@ class Campaign(models.Model):
 
     def filter_parts(self) -> list[str]:
         """The saved filter as people read it: one phrase per condition (none: everyone)."""
-        from segmentation.models import CustomerSnapshot
+        from segmentation.models import STATUS_LABELS as labels
 
-        labels = dict(CustomerSnapshot.Status.choices)
         parts = []
         if self.statuses:
             statuses = ", ".join(str(labels.get(code, code)) for code in self.statuses)

@@ -13,10 +13,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm_project import charts, hooks
-from sales_pipeline.funnel import Funnel, RefusalRow, StageRow
+from sales_pipeline.funnel import NO_REASON, Funnel, RefusalRow, StageRow
 from sales_pipeline.models import Stage
 from segmentation.classification import STATUSES
-from segmentation.models import CustomerSnapshot
+from segmentation.models import STATUS_LABELS
 
 from . import dashboard_facts as facts
 from . import kpis
@@ -58,10 +58,6 @@ def widgets(request, period: KpiPeriod, summed: dict) -> list:
     return out
 
 
-# What sales_pipeline.funnel names a refusal without a reason, as the fill stores it.
-NO_REASON = "(no reason)"
-
-
 def _money(units: int):
     return kpis.from_units(units).quantize(Decimal("0.01"))
 
@@ -72,7 +68,7 @@ def funnel(summed: dict, start: date, end: date) -> dict:
     for key, (n, amount, _days) in summed.get(facts.REFUSAL, {}).items():
         stage, reason = key.split(":", 1)
         if reason == NO_REASON:  # stored in English by the fill: shown in the reader's language
-            reason = _("(no reason)")
+            reason = _(NO_REASON)
         refusals.append(RefusalRow(stage=int(stage), stage_label=Stage(int(stage)).label, reason=reason, count=n,
                                    amount=_money(amount)))  # fmt: skip
     refusals.sort(key=lambda r: (r.stage, -r.count, r.reason))
@@ -134,14 +130,13 @@ def lifecycle(cells: dict, end: date) -> dict:
 
     rows = [{"as_of": day, "counts": [count(day, s) for s in STATUSES],
              "computed": any(f"{day.isoformat()}:{s}" in counts for s in STATUSES)} for day in ends]  # fmt: skip
-    labels = dict(CustomerSnapshot.Status.choices)
     return {
         "statuses": STATUSES,
-        "status_labels": [labels[status] for status in STATUSES],
+        "status_labels": [STATUS_LABELS[status] for status in STATUSES],
         "lifecycle": rows,
         "lifecycle_chart": charts.bar_chart(
             [date_format(day, "M y") for day in ends],
-            [(str(labels[status]), [count(day, status) for day in ends]) for status in STATUSES],
+            [(str(STATUS_LABELS[status]), [count(day, status) for day in ends]) for status in STATUSES],
             stacked=True,
             label=_("Customers per lifecycle status at each period end"),
         ),

@@ -64,12 +64,13 @@ def funnel_rows(start: date, end: date) -> list[tuple]:
     lost = Deal.objects.filter(status=Deal.Status.LOST, closed_at__gte=begin, closed_at__lt=stop)
     managers = set(changes.values_list("deal__manager_id", flat=True).distinct().order_by())
     managers |= set(lost.values_list("manager_id", flat=True).distinct().order_by())
+    # Stored facts are read in every language: the reports' words (a refusal without a
+    # reason) untranslated here, whoever's request runs the fill.
+    with translation.override(None):
+        reports = [(manager_id, funnel_report(user=EVERYONE, start=start, end=end, manager=manager_id))
+                   for manager_id in sorted(managers)]  # fmt: skip
     rows = []
-    for manager_id in sorted(managers):
-        # Stored facts are read in every language: the report's words (a refusal without
-        # a reason) untranslated here, whoever's request runs the fill.
-        with translation.override(None):
-            report = funnel_report(user=EVERYONE, start=start, end=end, manager=manager_id)
+    for manager_id, report in reports:
         for stage in report.stages:
             rows.append((manager_id, FUNNEL, str(stage.stage), stage.reached, kpis.to_units(stage.amount),
                          float(stage.converted)))  # fmt: skip

@@ -3,11 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_project import charts
 from crm_project.number_text import grouped
-from segmentation.models import CustomerSnapshot
+from segmentation.models import STATUS_LABELS
 
 from .models import KpiCustomerRow
-
-STATUS_LABELS = dict(CustomerSnapshot.Status.choices)
 
 
 class KpiCustomerTable(tables.Table):

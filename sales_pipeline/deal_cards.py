@@ -12,11 +12,12 @@ from html import escape as html_escape
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils import formats, numberformat
+from django.utils import numberformat
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
+from crm_project.number_text import reader_format
 from crm_project.object_urls import object_url_for
 
 from .models import Stage
@@ -67,11 +68,7 @@ def card_texts() -> dict:
         # the addresses' shapes read once a list, not twice a card
         "move_url": object_url_for("sales_pipeline:deal_move"),
         "deal_url": object_url_for("sales_pipeline:deal_detail"),
-        "number": (
-            formats.get_format("DECIMAL_SEPARATOR"),
-            formats.get_format("NUMBER_GROUPING"),
-            formats.get_format("THOUSAND_SEPARATOR"),
-        ),
+        "number": reader_format(),
     }
 
 
@@ -152,11 +149,7 @@ def open_deal_rows(deals) -> SafeString:
     if not deals:
         return mark_safe("")
     # the number format and the address's shape read once a list, not the card's words
-    number = (
-        formats.get_format("DECIMAL_SEPARATOR"),
-        formats.get_format("NUMBER_GROUPING"),
-        formats.get_format("THOUSAND_SEPARATOR"),
-    )
+    number = reader_format()
     stages, deal_url = dict(Stage.choices), object_url_for("sales_pipeline:deal_detail")
     return mark_safe(  # noqa: S308 -- every value below is escaped
         "".join(

@@ -44,13 +44,15 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from customers.access import managed_scope
 
 from .models import DealJourney, DealLine, FunnelDay, RefusalReason, Stage, StageChange
 
 STAGES = list(Stage)
+# a refusal without a reason; reporting stores it untranslated and reads it back by this
+NO_REASON = gettext_noop("(no reason)")
 WON_BIT = 7  # the bit of "won" in a deal's mask of steps reached
 
 
@@ -351,7 +353,7 @@ def funnel_report(
         counted = by_reason.setdefault((stage, text or ""), [0, Decimal(0)])
         counted[0] += n
         counted[1] += _money(total)
-    no_reason = gettext("(no reason)")
+    no_reason = gettext(NO_REASON)
     refusals = [
         RefusalRow(stage=stage, stage_label=Stage(stage).label, reason=text or no_reason, count=n, amount=total)
         for (stage, text), (n, total) in sorted(

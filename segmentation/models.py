@@ -170,6 +170,10 @@ class CustomerSnapshot(models.Model):
         return f"{self.customer_id} @ {self.as_of}: {self.status} {self.abc}{self.xyz}"
 
 
+# A lifecycle status's label by its code (lazy: read in the reader's language).
+STATUS_LABELS = dict(CustomerSnapshot.Status.choices)
+
+
 class SnapshotCount(models.Model):
     """The full snapshots' rows counted per date, customer's current manager and classes
     (status, ABC, XYZ, activity segment, R and F scores), with their ABC values summed:

@@ -2,9 +2,7 @@ import django_tables2 as tables
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .models import CustomerSnapshot
-
-STATUS_LABELS = dict(CustomerSnapshot.Status.choices)
+from .models import STATUS_LABELS, CustomerSnapshot
 
 
 class ClassChangeTable(tables.Table):

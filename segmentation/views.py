@@ -19,12 +19,11 @@ from . import selectors, services
 from .classification import STATUSES, months_before, nudge_ages
 from .exports import HEADER, segment_rows
 from .filters import ClassChangeFilterSet
-from .models import ClassificationSettings, CustomerSnapshot, RecomputeRun
+from .models import STATUS_LABELS, ClassificationSettings, CustomerSnapshot, RecomputeRun
 from .tables import ClassChangeTable
 from .tasks import recompute_segments_task
 
 LIFECYCLE_PERIODS = 8  # two years of three-month periods
-STATUS_LABELS = dict(CustomerSnapshot.Status.choices)  # code -> label, what a person reads
 
 
 def _as_of(request) -> date | None:

@@ -9,7 +9,8 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,10 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo(settings):
     settings.DEBUG = True
     call_command("seed_demo", customers=60, seed=1, verbosity=0)
-
-
-def wait_for(driver, condition, timeout=10):
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 def test_a_manager_logs_a_call_from_the_agenda_and_finds_the_next_contact_on_its_day(demo, page):

@@ -10,11 +10,11 @@ import pytest
 from django.core.management import call_command
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from crm_project.dates import business_today
 from segmentation import services
 from segmentation.models import CustomerSnapshot, RecomputeRun
+from tests.browser.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,7 @@ def test_a_pruned_date_reads_like_its_snapshot_on_the_classes_pages(settings, pa
 
     page.login("director", "demo12345")
     driver = page.open(f"/segments/?as_of={oldest:%Y-%m-%d}")
-    WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "abc-xyz")))
+    wait_for(driver, EC.presence_of_element_located((By.ID, "abc-xyz")))
     assert driver.find_element(By.ID, "classes-only").is_displayed()
     shown = {}
     for item in driver.find_elements(By.CSS_SELECTOR, ".list-group-item"):
@@ -42,7 +42,7 @@ def test_a_pruned_date_reads_like_its_snapshot_on_the_classes_pages(settings, pa
     driver.save_screenshot(str(shots / "pruned-overview.png"))
 
     driver = page.open("/segments/lifecycle/")
-    WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.TAG_NAME, "h1")))
+    wait_for(driver, EC.presence_of_element_located((By.TAG_NAME, "h1")))
     assert "missing period" not in driver.page_source  # every period end reads, pruned or not
     driver.save_screenshot(str(shots / "pruned-lifecycle.png"))
     assert not page.console_errors()

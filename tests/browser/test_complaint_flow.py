@@ -5,19 +5,16 @@ import pytest
 from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from complaints import services
 from complaints.models import CauseCategory, Complaint, Question, Questionnaire
 from customers.models import Contact, ProductLine
+from tests.browser.waiting import wait_for
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, ProductFactory, SalesTeamFactory, make_manager
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(driver, condition, timeout=30):  # generous: a loaded 2-core machine
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 @pytest.fixture

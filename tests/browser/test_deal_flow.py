@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from tests.browser.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,12 +23,6 @@ def demo(settings, tmp_path):
     settings.DEBUG = True
     settings.MEDIA_ROOT = tmp_path
     call_command("seed_demo", customers=60, seed=1, verbosity=0)
-
-
-def wait_for(driver, condition, timeout=10):
-    # While a page is replaced Chromium may answer "node does not belong to the document":
-    # that is the navigation still under way, so poll again.
-    return WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(condition)
 
 
 def set_value(driver, element_id, value):

@@ -10,11 +10,12 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from loyalty.models import Card, Program
 from sales_pipeline.models import Stage
+from tests.browser.waiting import wait_for
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, SalesTeamFactory, make_manager
 from tests.sales_pipeline.test_pipeline import advance, open_deal, pay_in_full
 
-from .test_deal_flow import choose, submit_and_wait, wait_for
+from .test_deal_flow import choose, submit_and_wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

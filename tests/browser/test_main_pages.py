@@ -5,7 +5,8 @@ from django.core.management import call_command
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -14,10 +15,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo(settings):
     settings.DEBUG = True
     call_command("seed_demo", customers=60, seed=1, verbosity=0)
-
-
-def wait_for(driver, condition, timeout=10):
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 @pytest.mark.parametrize("username", ["manager1", "director", "admin"])

@@ -10,17 +10,14 @@ from django.core.management import call_command
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from crm_project.dates import business_today
 from reporting.periods import preset
 from segmentation.models import CustomerSnapshot
+from tests.browser.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(driver, condition, timeout=30):
-    return WebDriverWait(driver, timeout).until(condition)
 
 
 def lost_in(manager, start, end) -> set[str]:

@@ -324,6 +324,10 @@ def statistics(request):
 #
 
 
+SURVEY_LIST_FIELDS = ("customer__name", "product__name", "product__sku", "reason", "channel", "created_at",
+                      "sent_at", "answered_at", "expires")  # fmt: skip
+
+
 class SurveyListView(ScopedListView):
     model = Survey
     permission_required = "complaints.view_survey"
@@ -332,7 +336,8 @@ class SurveyListView(ScopedListView):
     export_name = "surveys"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("customer", "product")
+        # the table's columns only, as the complaint list
+        return super().get_queryset().select_related("customer", "product").only(*SURVEY_LIST_FIELDS)
 
     def get_table_class(self):
         from .tables import SurveyTable

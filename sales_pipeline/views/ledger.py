@@ -22,11 +22,16 @@ from ..tasks import import_settlements_task
 #
 
 
+LINE_LIST_FIELDS = ("date", "customer__name", "product__sku", "quantity", "amount", "cost", "manager__username",
+                    "document")  # fmt: skip
+
+
 class SettlementLineListView(ScopedListView):
     model = SettlementLine
     # Lines belong to customers: whoever may see a customer may see its lines.
     permission_required = "customers.view_customer"
-    queryset = SettlementLine.objects.select_related("customer", "product", "manager")
+    # the table's columns only: the customer's other columns were most of what was loaded
+    queryset = SettlementLine.objects.select_related("customer", "product", "manager").only(*LINE_LIST_FIELDS)
     filterset_class = SettlementLineFilterSet
     table_class = SettlementLineTable
     template_name = "sales_pipeline/settlementline_list.html"

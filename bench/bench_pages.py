@@ -22,11 +22,19 @@ without the network) as a manager and as the director: one warm-up, then --repea
 requests; median, 95th percentile (nearest rank), the median CPU time of this process
 (Python's share: views, templates, the driver; the database's is not in it) and the
 queries of the last request.
+
+With --production the pages are served as gunicorn serves them: DEBUG off (the static
+files' manifest built first if missing), the process set up by crm_project.wsgi (its
+startup objects frozen out of the garbage collector's sight), HTTPS as behind the proxy,
+and no query log while timed: the queries are counted on one request between the
+warm-up and the timed ones. Without it, DEBUG is on and every timed request also logs its
+SQL, as in every round before the twelfth (the README's earlier tables).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -34,6 +42,7 @@ import random
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -115,6 +124,9 @@ def parse_args(argv=None):
     parser.add_argument("--only", default="", help="only pages whose label contains one of these (comma-separated)")
     parser.add_argument("--users", default="bench_manager0,bench_director")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument(
+        "--production", action="store_true", help="DEBUG off, no query log while timed, as gunicorn serves"
+    )
     parser.add_argument("--host", default=os.environ.get("PGHOST", "127.0.0.1"))
     parser.add_argument("--port", default=os.environ.get("PGPORT", "5432"))
     parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
@@ -317,7 +329,7 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def measure(username: str, repeats: int, only: str) -> dict[str, dict]:
+def measure(username: str, repeats: int, only: str, production: bool = False) -> dict[str, dict]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -329,19 +341,28 @@ def measure(username: str, repeats: int, only: str) -> dict[str, dict]:
     for group, label, url in pages(first_ids(username)):
         if only and not any(part in label for part in only.split(",")):
             continue
-        first = client.get(url)  # warm-up
+        first = client.get(url, secure=production)  # warm-up
         if first.status_code in (403, 404):
             print(f"{username:15} {label:45} {first.status_code}", flush=True)
             continue
+        if production:  # counted once, then timed without the query log
+            with CaptureQueriesContext(connection) as captured:
+                client.get(url, secure=True)
+            count = len(captured)  # now: the capture reads the log when asked, and the log moves on
+            logged = nullcontext
+        else:
+            logged = functools.partial(CaptureQueriesContext, connection)
         times, cpu = [], []
         for _ in range(repeats):
-            with CaptureQueriesContext(connection) as queries:
+            with logged() as captured:
                 started, started_cpu = time.perf_counter(), time.process_time()
-                response = client.get(url)
+                response = client.get(url, secure=production)
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"{url} answered {response.status_code} to {username}")
+            if not production:
+                count = len(captured)
         results[label] = {
             "group": group,
             "url": url,
@@ -350,7 +371,7 @@ def measure(username: str, repeats: int, only: str) -> dict[str, dict]:
             # this process's CPU (Python: views, templates, drivers), not the database's:
             # on a machine shared with other runs it moves much less than wall time
             "cpu": statistics.median(cpu),
-            "queries": len(queries),
+            "queries": count,
         }
         r = results[label]
         print(
@@ -361,11 +382,23 @@ def measure(username: str, repeats: int, only: str) -> dict[str, dict]:
     return results
 
 
+def serve_as_in_production() -> None:
+    """The process as a gunicorn worker has it: the static files' manifest that DEBUG off
+    reads (built once, as bench/load_test.py does), and crm_project.wsgi imported, which
+    loads every view and freezes the startup objects."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+    import crm_project.wsgi  # noqa: F401
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not args.reuse:
         bench_recompute.recreate_database(args)
-    bench_recompute.setup_django(args, debug=True)
+    bench_recompute.setup_django(args, debug=not args.production)
     bench_recompute.migrate()
     if not args.reuse:
         build(args)
@@ -384,11 +417,14 @@ def main(argv=None) -> int:
         "deals": Deal.objects.count(),
         "lines": SettlementLine.objects.count(),
     }
+    if args.production:
+        serve_as_in_production()
     users = args.users.split(",")
-    figures = {user: measure(user, args.repeats, args.only) for user in users}
+    figures = {user: measure(user, args.repeats, args.only, args.production) for user in users}
     print(
         f"\n{sizes['customers']:,} customers, {sizes['deals']:,} deals, {sizes['lines']:,} settlement lines; "
-        f"PostgreSQL, in-process, median and p95 of {args.repeats} ({', '.join(users)}):\n"
+        f"PostgreSQL, in-process, {'DEBUG off' if args.production else 'DEBUG on'}, "
+        f"median and p95 of {args.repeats} ({', '.join(users)}):\n"
     )
     print("| page | target | " + " | ".join(f"{u} median / p95 (Python CPU) | queries" for u in users) + " |")
     print("| --- | ---: | " + " | ".join("---: | ---:" for _ in users) + " |")
@@ -401,7 +437,8 @@ def main(argv=None) -> int:
             cells.append(f"{r['median']:.0f} / {r['p95']:.0f} ms ({r['cpu']:.0f}) | {r['queries']}" if r else "- | -")
         print(f"| {label} | {TARGET_MS[group]} ms | " + " | ".join(cells) + " |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"sizes": sizes, "figures": figures}, indent=2))
+        report = {"sizes": sizes, "production": args.production, "figures": figures}
+        Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
 
 

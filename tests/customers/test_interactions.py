@@ -1,5 +1,6 @@
 """Logging interactions: the service, the quick entry on the card and on an agenda row."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -135,9 +136,14 @@ def test_the_quick_entry_offers_only_active_products_and_the_customers_contacts(
     active, retired = ProductFactory(name="Sold"), ProductFactory(name="Retired", is_active=False)
     own = Contact.objects.create(customer=cust_a, name="Own Person")
     Contact.objects.create(customer=CustomerFactory(manager=mgr_a), name="Someone Else")
-    form = client_for(mgr_a).get(reverse("customers:interaction_create", args=[cust_a.pk])).context["form"]
+    response = client_for(mgr_a).get(reverse("customers:interaction_create", args=[cust_a.pk]))
+    form = response.context["form"]
     assert list(form.fields["next_product"].queryset) == [active]
     assert retired not in form.fields["next_product"].queryset
+    # the options drawn (read as values, not instances) are the active products, by their str()
+    offered = re.search(r'<select name="next_product"[^>]*>(.*?)</select>', response.content.decode(), re.S).group(1)
+    assert re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', offered) == [("", "---------"),
+                                                                                   (str(active.pk), str(active))]
     assert list(form.fields["contact"].queryset) == [own]
 
 

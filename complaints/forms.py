@@ -3,7 +3,8 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Contact, Customer, Product
+from customers.forms import CustomerPicker, active_product_field
+from customers.models import Contact, Customer
 from sales_pipeline.documents import MAX_UPLOAD_BYTES
 from sales_pipeline.models import Deal
 
@@ -19,11 +20,12 @@ def _attachment_help() -> str:
 class ComplaintForm(forms.Form):
     """Registration: the few fields a manager fills in while the customer is on the phone."""
 
-    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
+    # Only the chosen customer is drawn, the others come from the search above it (a
+    # director may see 50,000: the page was 2.9 MB and 5 s); the products are read as values.
+    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none(), widget=CustomerPicker())
     contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none(), required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=Complaint.Channel.choices[:5])
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.filter(is_active=True),
-                                     required=False)
+    product = active_product_field(label=_("Product"), required=False)
     deal = forms.ModelChoiceField(label=_("Deal"), queryset=Deal.objects.none(), required=False)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.MEDIUM)
     description = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
@@ -96,8 +98,9 @@ class AttachmentForm(forms.Form):
 
 
 class SurveyStartForm(forms.Form):
-    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.filter(is_active=True))
+    # as ComplaintForm: the chosen customer only (the others from the search), products as values
+    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none(), widget=CustomerPicker())
+    product = active_product_field(label=_("Product"))
     channel = forms.ChoiceField(label=_("How"), choices=[(Survey.Channel.CALL, _("I ask now, during a call")),
                                                          (Survey.Channel.EMAIL, _("E-mail the link"))],
                                 widget=forms.RadioSelect, initial=Survey.Channel.CALL)

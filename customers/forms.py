@@ -3,9 +3,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm_project.dates import business_today
+from crm_project.filters import ValuesModelChoiceField, prepared_options
 
 from .access import assignable_managers
-from .models import Contact, Customer, CustomerCompetitor
+from .models import Contact, Customer, CustomerCompetitor, Product
 
 # Fields only one kind of customer has; the form hides the other kind's (static/customers/profile.js).
 COMPANY_ONLY = ("employees", "has_branches", "year_founded")
@@ -66,6 +67,31 @@ class CustomerPicker(forms.Select):
             selected = str(option_value) in chosen
             groups.append((None, [self.create_option(name, option_value, label, selected, index)], index))
         return groups
+
+
+def active_products():
+    """The products that may still be offered, sold or asked about."""
+    return Product.objects.filter(is_active=True)
+
+
+# Read as values through a compiled statement and drawn once while they do not change
+# (crm_project.form_tags): every form that offered products built the catalogue's 2,000
+# products as model instances each time it was drawn (issue 15).
+_ACTIVE_PRODUCT_OPTIONS = prepared_options(active_products, ("name", "sku"))
+
+
+def active_product_field(*, queryset=active_products, **kwargs) -> ValuesModelChoiceField:
+    """A choice among the active products, each labelled as str() gives it. `queryset`, a
+    function giving the active products, is called only to check a chosen one (and may
+    select_related what the form's user needs of it)."""
+    return ValuesModelChoiceField(
+        queryset,
+        label_fields=("name", "sku"),
+        label_from_values=Product.label,
+        rows=lambda: _ACTIVE_PRODUCT_OPTIONS(None),
+        rows_key=_ACTIVE_PRODUCT_OPTIONS,
+        **kwargs,
+    )
 
 
 class CustomerForm(forms.ModelForm):

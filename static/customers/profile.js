@@ -16,10 +16,4 @@
     kind.addEventListener("change", toggle);
     toggle();
   }
-  // Enter in a search box searches; it must not submit the whole customer form.
-  document.querySelectorAll("[data-no-submit]").forEach(function (input) {
-    input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") event.preventDefault();
-    });
-  });
 })();

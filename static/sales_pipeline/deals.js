@@ -55,11 +55,4 @@
       window.print();
     });
   });
-
-  // Enter in a search box searches; it must not submit the surrounding form.
-  document.querySelectorAll("[data-no-submit]").forEach(function (input) {
-    input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") event.preventDefault();
-    });
-  });
 })();

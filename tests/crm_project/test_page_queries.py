@@ -40,6 +40,11 @@ PAGES = [
     "/complaints/surveys/",
     "/reports/plans/",
     "/reports/health/",
+    # the forms that pick a customer and products (tests/crm_project/test_form_pages.py)
+    "/complaints/new/",
+    "/complaints/surveys/new/",
+    "/loyalty/cards/new/",
+    "/deals/new/",
 ]
 
 

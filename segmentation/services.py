@@ -26,7 +26,7 @@ from sales_pipeline import selectors as ledger
 from sales_pipeline.models import MONEY_PLACES
 
 from . import selectors
-from .class_history import class_changes_count, class_history_write
+from .class_history import analyze, class_changes_count, class_history_write
 from .classification import OUTPUT_COLUMNS, classify
 from .contact_due import contact_due_fill
 from .models import RUN_ABANDONED, ClassificationSettings, CustomerSnapshot, RecomputeRun
@@ -92,6 +92,12 @@ def snapshot_replace(*, as_of: date, classes: pd.DataFrame) -> int:
     with transaction.atomic():
         CustomerSnapshot.objects.filter(as_of=as_of).delete()
         _insert_snapshots(frame)
+        # The new date's rows are not in the planner's statistics until analysed (autovacuum
+        # comes later, if at all): the class changes page, planned as if the date held one
+        # row, compared each of its rows with every changed customer's id, 3.5 s instead of
+        # 77 ms at 50,000 customers (EXPLAIN ANALYZE).
+        with connection.cursor() as cursor:
+            analyze(cursor, connection.ops.quote_name(CustomerSnapshot._meta.db_table))
         class_history_write(as_of=as_of, next_computed=next_run)
     return len(frame)
 

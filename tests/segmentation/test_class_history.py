@@ -342,6 +342,26 @@ def test_the_overview_counts_from_one_query_equal_the_four_separate_ones(mgr_a, 
     assert selectors.overview_counts(selectors.classes_as_of(day))[2]  # the RFM cells were compared too
 
 
+def test_on_postgresql_a_recompute_leaves_planner_statistics_that_know_its_date(db):
+    """The pages read the newest date's snapshot rows the night it is written: planned from
+    statistics without that date (one row expected), the class changes page compared each
+    of the date's rows with every changed customer's id (3.5 s instead of 77 ms at 50,000
+    customers). The recompute analyses the snapshot table it wrote."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics: PostgreSQL")
+    for customer in CustomerFactory.create_batch(20):
+        SettlementLineFactory(customer=customer, date=date(2026, 1, 10), amount=Decimal("100"))
+    for day in (date(2026, 1, 31), date(2026, 2, 28)):
+        services.segments_recompute(as_of=day)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT most_common_vals::text FROM pg_stats WHERE tablename = %s AND attname = 'as_of'",
+                [CustomerSnapshot._meta.db_table],
+            )
+            (known,) = cursor.fetchone()
+        assert day.isoformat() in known
+
+
 def test_on_postgresql_the_write_leaves_fresh_planner_statistics_for_the_intervals(db):
     """The count of class changes that follows the write in the same run joins the intervals
     just written: planned from statistics that do not know them, it went quadratic (184 s

@@ -3,7 +3,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from customers.forms import CustomerPicker, active_product_field
+from customers.forms import CustomerPicker, product_field
 from customers.models import Contact, Customer
 from sales_pipeline.documents import MAX_UPLOAD_BYTES
 from sales_pipeline.models import Deal
@@ -25,7 +25,7 @@ class ComplaintForm(forms.Form):
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none(), widget=CustomerPicker())
     contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none(), required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=Complaint.Channel.choices[:5])
-    product = active_product_field(label=_("Product"), required=False)
+    product = product_field(label=_("Product"), required=False)
     deal = forms.ModelChoiceField(label=_("Deal"), queryset=Deal.objects.none(), required=False)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.MEDIUM)
     description = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
@@ -100,7 +100,7 @@ class AttachmentForm(forms.Form):
 class SurveyStartForm(forms.Form):
     # as ComplaintForm: the chosen customer only (the others from the search), products as values
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none(), widget=CustomerPicker())
-    product = active_product_field(label=_("Product"))
+    product = product_field(label=_("Product"))
     channel = forms.ChoiceField(label=_("How"), choices=[(Survey.Channel.CALL, _("I ask now, during a call")),
                                                          (Survey.Channel.EMAIL, _("E-mail the link"))],
                                 widget=forms.RadioSelect, initial=Survey.Channel.CALL)

@@ -74,22 +74,31 @@ def active_products():
     return Product.objects.filter(is_active=True)
 
 
+def all_products():
+    return Product.objects.all()
+
+
 # Read as values through a compiled statement and drawn once while they do not change
 # (crm_project.form_tags): every form that offered products built the catalogue's 2,000
 # products as model instances each time it was drawn (issue 15).
-_ACTIVE_PRODUCT_OPTIONS = prepared_options(active_products, ("name", "sku"))
+_PRODUCT_OPTIONS = {
+    True: prepared_options(active_products, ("name", "sku")),
+    False: prepared_options(all_products, ("name", "sku")),
+}
 
 
-def active_product_field(*, queryset=active_products, **kwargs) -> ValuesModelChoiceField:
-    """A choice among the active products, each labelled as str() gives it. `queryset`, a
-    function giving the active products, is called only to check a chosen one (and may
-    select_related what the form's user needs of it)."""
+def product_field(*, active_only: bool = True, queryset=None, **kwargs) -> ValuesModelChoiceField:
+    """A choice among the products (the active ones only, or all: a row that names a product
+    no longer sold keeps it), each labelled as str() gives it. `queryset`, a function giving
+    the same products, is called only to check a chosen one (and may select_related what the
+    form's user needs of it)."""
+    options = _PRODUCT_OPTIONS[active_only]
     return ValuesModelChoiceField(
-        queryset,
+        queryset or (active_products if active_only else all_products),
         label_fields=("name", "sku"),
         label_from_values=Product.label,
-        rows=lambda: _ACTIVE_PRODUCT_OPTIONS(None),
-        rows_key=_ACTIVE_PRODUCT_OPTIONS,
+        rows=lambda: options(None),
+        rows_key=options,
         **kwargs,
     )
 
@@ -210,6 +219,9 @@ class ContactForm(_RowForm):
 
 
 class CustomerCompetitorForm(_RowForm):
+    # every product (a row may name one no longer sold), read as values
+    product = product_field(active_only=False, required=False, label=gettext_lazy("Product"))
+
     class Meta:
         model = CustomerCompetitor
         fields = ["competitor", "product", "notes"]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from crm_project.dates import business_today
 
 from .access import DIRECTOR, hand_over_targets, sees_everything, user_role
-from .forms import active_product_field
+from .forms import product_field
 from .models import Interaction, PlannedContact
 from .services.agenda import HAND_OVER_OUTSIDE_TEAM
 
@@ -117,7 +117,7 @@ class InteractionForm(StyledForm):
     next_purpose = forms.CharField(required=False, max_length=200, label=gettext_lazy("Purpose"))
     # read as values, not instances: the card's "log a call" and its answer drew 2,000
     # products each time (10 % of a server's time under the load test's mix, py-spy)
-    next_product = active_product_field(required=False, label=gettext_lazy("Product to offer"))
+    next_product = product_field(required=False, label=gettext_lazy("Product to offer"))
     completes = forms.ModelChoiceField(queryset=None, required=False, label=gettext_lazy("Completes planned contact"))
 
     NEXT_FIELDS = ("next_date", "next_purpose", "next_product")

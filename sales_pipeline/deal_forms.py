@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_project.dates import business_today
 from crm_project.filters import ValuesModelChoiceField, prepared_options
 from customers.access import assignable_managers, manager_choices, scope_key
-from customers.forms import CustomerPicker, active_product_field
+from customers.forms import CustomerPicker, product_field
 from customers.models import Customer, Product, ProductLine, SalesTeam
 
 from .deal_rules import STAGE_FIELDS, retry_date_proposal
@@ -162,7 +162,7 @@ class DealLineForm(forms.ModelForm):
         # the options read as values, not 2,000 products built per line drawn; the chosen one
         # is checked against the active products, its line with it
         generated = self.fields["product"]
-        self.fields["product"] = active_product_field(
+        self.fields["product"] = product_field(
             queryset=lambda: Product.objects.filter(is_active=True).select_related("line"),
             required=generated.required,
             label=generated.label,

@@ -163,6 +163,24 @@ def test_competitor_links_are_edited_on_the_customer_page(cust_a, mgr_a, client_
     assert "Rival Co" in card and "Shrink film" in card and "Cheap freight" in card and "Slow support" in card
 
 
+def test_a_competitor_row_keeps_a_product_no_longer_sold(cust_a, mgr_a, client_for):
+    """The rows' product choice is every product (read as values, not instances): a row
+    naming a retired product shows it chosen and saves again unchanged."""
+    rival = Competitor.objects.create(name="Rival Co")
+    retired = ProductFactory(name="Old film", sku="OF-1", is_active=False)
+    link = CustomerCompetitor.objects.create(customer=cust_a, competitor=rival, product=retired)
+    client = client_for(mgr_a)
+    page = client.get(reverse("customers:customer_update", args=[cust_a.pk])).content.decode()
+    assert f'<option value="{retired.pk}" selected>Old film (OF-1)</option>' in page
+    response = post_customer(
+        client, cust_a, name=cust_a.name, initial=(0, 1),
+        competitors=[{"id": link.pk, "competitor": rival.pk, "product": retired.pk, "notes": "Still"}],
+    )  # fmt: skip
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert (link.product, link.notes) == (retired, "Still")
+
+
 def test_the_same_competitor_and_product_twice_is_refused(cust_a, mgr_a, client_for):
     rival = Competitor.objects.create(name="Rival Co")
     rows = [{"competitor": rival.pk}, {"competitor": rival.pk}]

@@ -19,11 +19,12 @@ from django.db.models import (
 )  # fmt: skip
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.db.models.lookups import In
+from django.utils.translation import gettext
 
 from crm_project.dates import business_today, months_before
 from crm_project.prepared import Prepared, id_places, id_slots, id_values
 
-from .models import Customer, CustomerProduct, PortraitEntry, Product
+from .models import Customer, CustomerProduct, PortraitEntry, Product, ProductLine
 
 REFUSAL_MEMORY_MONTHS = 6  # a refusal blocks re-offering the product for this long
 
@@ -198,16 +199,57 @@ def product_status_set(
 
 
 @transaction.atomic
-def portrait_save(*, marks: set[tuple[int, int]]) -> tuple[int, int]:
-    """Make the portrait matrix exactly `marks` ((segment id, product id) pairs).
-    Returns (added, removed)."""
-    current = set(PortraitEntry.objects.values_list("segment_id", "product_id"))
+def portrait_save(*, marks: set[tuple[int, int]], products: set[int] | None = None) -> tuple[int, int]:
+    """Make the portrait matrix exactly `marks` ((segment id, product id) pairs) over
+    `products` (every product when None); marks of other products stay. Returns (added,
+    removed)."""
+    entries = PortraitEntry.objects.all() if products is None else PortraitEntry.objects.filter(product__in=products)
+    current = set(entries.values_list("segment_id", "product_id"))
     removed = current - marks
     added = marks - current
     for segment_id, product_id in removed:
         PortraitEntry.objects.filter(segment_id=segment_id, product_id=product_id).delete()
     PortraitEntry.objects.bulk_create(PortraitEntry(segment_id=s, product_id=p) for s, p in added)
     return len(added), len(removed)
+
+
+def portrait_lines() -> list[dict]:
+    """The product lines with active products, by name, then the products without a line:
+    {"key": str(line id) or "none", "name", "products": count, "marks": targeted products}."""
+    active = Q(products__is_active=True)
+    lines = [
+        {"key": str(line.pk), "name": line.name, "products": line.n, "marks": line.marked}
+        for line in ProductLine.objects.annotate(
+            n=Count("products", filter=active),
+            marked=Count("products", filter=active & Q(products__portrait_entries__isnull=False), distinct=True),
+        )
+        .filter(n__gt=0)
+        .order_by("name")
+    ]
+    loose = Product.objects.filter(line__isnull=True, is_active=True)
+    count = loose.count()
+    if count:
+        marked = loose.filter(portrait_entries__isnull=False).distinct().count()
+        lines.append({"key": "none", "name": gettext("Without a line"), "products": count, "marks": marked})
+    total = sum(entry["products"] for entry in lines)
+    if len(lines) > 1 and total <= PORTRAIT_ALL_LIMIT:  # a small catalogue reads best whole, and first
+        marks = sum(entry["marks"] for entry in lines)
+        lines.insert(0, {"key": "all", "name": gettext("All lines"), "products": total, "marks": marks})
+    return lines
+
+
+# Up to this many active products the portrait also offers every line on one page.
+PORTRAIT_ALL_LIMIT = 100
+
+
+def portrait_products(key: str) -> list:
+    """The active products of one portrait_lines() entry: the line's by name, or every line's
+    (by line, then name) for "all"."""
+    products = Product.objects.filter(is_active=True).select_related("line")
+    if key == "all":
+        return list(products.order_by(F("line__name").asc(nulls_last=True), "name", "sku"))
+    products = products.order_by("name", "sku")
+    return list(products.filter(line__isnull=True) if key == "none" else products.filter(line_id=int(key)))
 
 
 def segment_counts() -> dict[int | None, int]:

@@ -129,6 +129,38 @@ def test_a_director_edits_the_portrait_and_untargeted_products_are_flagged(dir_1
     assert [p.name for p in response.context["untargeted"]] == ["Lonely gadget"]
 
 
+def test_the_portrait_shows_one_product_line_at_a_time_and_saves_only_its_marks(dir_1, client_for, monkeypatch):
+    from customers.models import ProductLine
+
+    film, tools = ProductLine.objects.create(name="Film"), ProductLine.objects.create(name="Tools")
+    wrap = ProductFactory(name="Wrap", line=film)
+    ProductFactory(name="Old wrap", line=film, is_active=False)
+    drill, saw = ProductFactory(name="Drill", line=tools), ProductFactory(name="Saw", line=tools)
+    loose = ProductFactory(name="Loose", line=None)
+    seg = make_segment(products=[wrap, drill])
+    client = client_for(dir_1)
+    # a small catalogue opens on every line at once, by line then name
+    page = client.get(reverse("customers:portrait"))
+    assert [p.name for p in page.context["products"]] == ["Wrap", "Drill", "Saw", "Loose"]
+    assert [(e["name"], e["marks"], e["products"]) for e in page.context["lines"]][0] == ("All lines", 2, 4)
+    # a larger one (here: over 3 products) on its first line by name
+    monkeypatch.setattr(portrait, "PORTRAIT_ALL_LIMIT", 3)
+    page = client.get(reverse("customers:portrait"))
+    assert [p.name for p in page.context["products"]] == ["Wrap"]
+    assert [(e["name"], e["marks"], e["products"]) for e in page.context["lines"]] == [
+        ("Film", 1, 1), ("Tools", 1, 2), ("Without a line", 0, 1)
+    ]
+    tools_page = client.get(reverse("customers:portrait"), {"line": tools.pk})
+    assert [p.name for p in tools_page.context["products"]] == ["Drill", "Saw"]
+    assert [p.name for p in tools_page.context["untargeted"]] == ["Saw"]
+    # saving Tools: the saw marked, the drill unmarked; a mark for another line's product is ignored
+    response = client.post(
+        reverse("customers:portrait"), {"line": tools.pk, "mark": [f"{seg.pk}-{saw.pk}", f"{seg.pk}-{loose.pk}"]}
+    )
+    assert response.status_code == 302 and response["Location"].endswith(f"?line={tools.pk}")
+    assert set(PortraitEntry.objects.values_list("product__name", flat=True)) == {"Wrap", "Saw"}
+
+
 def test_a_manager_sees_the_portrait_but_cannot_change_it(mgr_a, client_for):
     seg, product = make_segment(), ProductFactory()
     client = client_for(mgr_a)

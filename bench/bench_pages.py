@@ -75,6 +75,7 @@ def pages(values: dict) -> list[tuple[str, str, str]]:
             "managed base, one segment, by maturity",
             f"/customers/managed-base/?segment={v['segment']}&sort=-maturity",
         ),
+        ("heavy", "portrait matrix", "/customers/portrait/"),
         ("list", "deal board", "/deals/"),
         ("list", "deal list", "/deals/list/"),
         ("list", "deal list, filtered + sorted", "/deals/list/?stage=3&status=open&sort=-amount"),

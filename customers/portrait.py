@@ -220,7 +220,7 @@ def portrait_lines() -> list[dict]:
     lines = [
         {"key": str(line.pk), "name": line.name, "products": line.n, "marks": line.marked}
         for line in ProductLine.objects.annotate(
-            n=Count("products", filter=active),
+            n=Count("products", filter=active, distinct=True),
             marked=Count("products", filter=active & Q(products__portrait_entries__isnull=False), distinct=True),
         )
         .filter(n__gt=0)

@@ -1,8 +1,10 @@
 """The ideal customer portrait: which products each segment should own, how far each
 customer is from it (maturity), and what to offer next (domain.md section 3)."""
 
+import operator
 from collections import defaultdict
 from datetime import date
+from functools import reduce
 
 from django.db import transaction
 from django.db.models import (
@@ -207,8 +209,10 @@ def portrait_save(*, marks: set[tuple[int, int]], products: set[int] | None = No
     current = set(entries.values_list("segment_id", "product_id"))
     removed = current - marks
     added = marks - current
-    for segment_id, product_id in removed:
-        PortraitEntry.objects.filter(segment_id=segment_id, product_id=product_id).delete()
+    if removed:  # one statement for all of them
+        PortraitEntry.objects.filter(
+            reduce(operator.or_, (Q(segment_id=s, product_id=p) for s, p in removed))
+        ).delete()
     PortraitEntry.objects.bulk_create(PortraitEntry(segment_id=s, product_id=p) for s, p in added)
     return len(added), len(removed)
 

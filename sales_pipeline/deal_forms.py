@@ -153,20 +153,18 @@ class StageDataForm(forms.Form):
 
 
 class DealLineForm(forms.ModelForm):
+    # the options read as values, not 2,000 products built per line drawn; the chosen one
+    # is checked against the active products, its line with it
+    product = product_field(
+        queryset=lambda: Product.objects.filter(is_active=True).select_related("line"), label=_("Product")
+    )
+
     class Meta:
         model = DealLine
         fields = ["product", "quantity", "price", "discount"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # the options read as values, not 2,000 products built per line drawn; the chosen one
-        # is checked against the active products, its line with it
-        generated = self.fields["product"]
-        self.fields["product"] = product_field(
-            queryset=lambda: Product.objects.filter(is_active=True).select_related("line"),
-            required=generated.required,
-            label=generated.label,
-        )
         for name in ("quantity", "price", "discount"):
             self.fields[name].widget.attrs["step"] = "any"
         self.fields["discount"].widget.attrs.update(min=0, max=100)

@@ -14,6 +14,11 @@ class CustomersConfig(AppConfig):
         # Before any table class is built (they pick their date columns when defined).
         tables.install()
 
+        from crm_project.translation import prune_default_language
+
+        # the site language's catalog without its empty fallbacks (every page's gettext)
+        prune_default_language()
+
         from .roles import roles_sync
 
         # Groups need the permissions that migrate creates, so they follow it.

@@ -17,7 +17,7 @@ from crm_project import hooks
 from crm_project.prepared import Prepared
 
 from ..access import hand_over_targets_of, scope_key
-from ..models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact
+from ..models import Contact, Customer, Greeting, Holiday, Interaction, PlannedContact, Product
 from ..portrait import offer_next_of
 
 BIRTHDAY = "birthday"  # Greeting.occasion for birthdays; holidays use their name
@@ -72,7 +72,7 @@ def agenda_contacts(user, *, viewer=None) -> QuerySet:
 # 75 rows); the names are a PlannedContact's, so the row drawer reads either.
 PAGE_ROW_COLUMNS = (
     "id", "customer_id", "manager_id", "due_date", "purpose", "product_id", "status", "handed_over_from_id",
-    "customer__name", "customer__phone", "customer__segment_id", "product__name",
+    "customer__name", "customer__phone", "customer__segment_id", "product_name",
     "handed_over_from__username", "handed_over_from__first_name", "handed_over_from__last_name",
     "last_at", "last_kind", "last_summary",
 )  # fmt: skip
@@ -86,6 +86,10 @@ def _page_rows(contacts: QuerySet, *, on_day, before, but_not, limit: int) -> Qu
     else:
         contacts = contacts.filter(due_date__lt=before).exclude(due_date=but_not)
     rows = with_last_interaction(contacts).order_by("due_date", "customer__name", "pk")
+    # The product's name looked up for the rows shown, after the LIMIT, as the last
+    # interaction is: joined, PostgreSQL hashed the whole catalogue (2,030 products on the
+    # bench) for every list of the page, a third of the query's time.
+    rows = rows.annotate(product_name=Subquery(Product.objects.filter(pk=OuterRef("product_id")).values("name")))
     return rows.values(*PAGE_ROW_COLUMNS)[:limit]
 
 
@@ -125,7 +129,7 @@ def _page_row(row: dict) -> SimpleNamespace:
             pk=row["customer_id"], name=row["customer__name"], phone=row["customer__phone"],
             segment_id=row["customer__segment_id"],
         ),
-        product=SimpleNamespace(pk=row["product_id"], name=row["product__name"]) if row["product_id"] else None,
+        product=SimpleNamespace(pk=row["product_id"], name=row["product_name"]) if row["product_id"] else None,
         handed_over_from=giver,
     )  # fmt: skip
 

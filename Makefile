@@ -1,4 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both build .venv first.
+# On a server, an optimised interpreter: make install PYTHON=/usr/bin/python3.11 (README)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

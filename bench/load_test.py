@@ -66,6 +66,14 @@ def parse_args(argv=None):
     return args
 
 
+def interpreter() -> str:
+    """The server's Python and where it comes from (its build matters: an optimised one
+    cost 10-15 % less CPU a request here than pyenv's default, README)."""
+    code = "import sys; print(sys.version.split()[0], sys._base_executable)"
+    answer = subprocess.run([str(VENV_BIN / "python"), "-c", code], capture_output=True, text=True).stdout.split()
+    return f"Python {answer[0]} ({answer[1]})" if len(answer) == 2 else "Python unknown"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -319,7 +327,7 @@ def main(argv=None) -> int:
     report = [
         f"gunicorn {args.workers} workers x {args.threads} threads, DEBUG off, "
         f"{'a Celery worker on ' + args.redis_url if worker else 'no Celery worker (tasks in-process)'}; "
-        f"load average before: {os.getloadavg()[0]:.1f}"
+        f"{interpreter()}; load average before: {os.getloadavg()[0]:.1f}"
     ]
     failures = 0
     summary = [

@@ -167,6 +167,11 @@ class Deal(models.Model):
             # sorted by amount) walk the index instead of sorting the stage (issue 15)
             models.Index(fields=["status", "stage", "amount"], name="deal_status_stage_amount"),
             models.Index(fields=["manager", "status", "stage"]),
+            # The deal list of one status by amount (a director's open deals, biggest first):
+            # its first pages walk the index, where PostgreSQL sorted every open deal of the
+            # scope (80,000 of 200,000 on the bench: 48 ms with two parallel workers, the
+            # sort spilling to disk) to show 25.
+            models.Index(fields=["status", "amount", "id"], name="deal_status_amount"),
             # The list's default order. With the key and both managers, a deep page's keys
             # (crm_project.pagination) are read from the index alone, the rows skipped by
             # the OFFSET tested against the scope without visiting the table.

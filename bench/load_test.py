@@ -9,6 +9,7 @@ their pages with 1-3 s think time and log calls). Needs requirements-load.txt.
     .venv/bin/python bench/load_test.py ... --users 25,50,100 --duration 60 --saturation-users 20
     .venv/bin/python bench/load_test.py ... --soak                      # 30 min at 50 users, memory
     .venv/bin/python bench/load_test.py --smoke                        # CI: DATABASE_URL's data, a few seconds
+    .venv/bin/python bench/load_test.py --database crm_bench_pages50k --redis-url ... --perf01   # reliability.md PERF-01
 
 For each number of users it ramps them up at --spawn-rate (each logs in through the
 login form once: the password hash is deliberately slow, so the ramp is gentle), resets
@@ -17,6 +18,13 @@ p50/p95/p99 per page. The saturation run has --saturation-users users with no th
 time: the requests per second the server (and the load generator, on the same machine)
 can give. The soak samples the resident memory of gunicorn's processes every 30 s and
 compares the last sample with the one after the first 5 minutes.
+
+--perf01 runs reliability.md's PERF-01 instead of the steps: 200 users (managers) ramped at
+20 a second, 1-5 s think time, 60 s measured, on its own mix (60 % customer list with
+filters, 25 % customer card, 10 % dashboard, 5 % a profile edit POSTed); it passes with no
+failed request, p95 under 500 ms for the lists, 300 ms for the cards and 800 ms for the
+dashboard (locust's exit code, bench/locustfile.py) and PostgreSQL's client connections at
+most max_connections - 10 (sampled each second); exit status 1 otherwise.
 
 It logs in as the three managers with the most customers and as a director of the
 database, after setting their passwords to a random one for this run (the bench's
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import secrets
@@ -59,10 +68,19 @@ def parse_args(argv=None):
     parser.add_argument("--soak", action="store_true", help="30 minutes at 50 users instead, with memory")
     parser.add_argument("--soak-minutes", type=int, default=30)
     parser.add_argument("--smoke", action="store_true", help="a few seconds: 5 users, 2 workers, 0 errors")
+    parser.add_argument(
+        "--perf01",
+        action="store_true",
+        help="reliability.md's PERF-01: 200 users, 1-5 s think, 20/s ramp, 60 s; exit 1 unless it passes",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"), help="locust CSVs and logs")
     args = parser.parse_args(argv)
     if args.smoke:
         args.users, args.duration, args.spawn_rate, args.saturation_users, args.workers = "5", 20, 5.0, 0, 2
+    args.user_classes = ["Manager", "Director"]
+    if args.perf01:
+        args.users, args.think, args.spawn_rate, args.duration, args.saturation_users = "200", "1-5", 20.0, 60, 0
+        args.user_classes = ["Perf01Manager"]
     return args
 
 
@@ -220,6 +238,8 @@ def run_locust(args, env, host, users: int, duration: int, think: str, prefix: P
     # the locustfile measures `duration` seconds from the last login, then stops the run;
     # -t only bounds a run whose logins never finish
     env = {**env, "LOAD_THINK": think, "LOAD_MEASURE": str(duration), "LOAD_MARK": str(prefix)}
+    if args.perf01:
+        env["LOAD_CHECK"] = "perf01"  # the locustfile's exit code says whether it passed
     for mark in (f"{prefix}.start", f"{prefix}.end"):
         Path(mark).unlink(missing_ok=True)
     limit = spawn + duration + 300 + 30
@@ -227,9 +247,11 @@ def run_locust(args, env, host, users: int, duration: int, think: str, prefix: P
         str(VENV_BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
         "-u", str(users), "-r", str(args.spawn_rate), "-t", f"{limit}s", "--host", host,
         "--csv", str(prefix), "--reset-stats", "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
+        *args.user_classes,
     ]  # fmt: skip
     print(f"  {users} users, think {think} s: {spawn} s ramp, {duration} s measured", flush=True)
     samples = []
+    connections = []  # PostgreSQL's client connections, each second of the measured time
     cpu = {}  # CPU seconds at the start and the end of the measured time (sampled each second)
     with open(f"{prefix}.log", "w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -241,8 +263,34 @@ def run_locust(args, env, host, users: int, duration: int, think: str, prefix: P
             for mark in ("start", "end"):
                 if server and mark not in cpu and Path(f"{prefix}.{mark}").exists():
                     cpu[mark] = cpu_seconds(server, process.pid)
+            if args.perf01 and "start" in cpu and "end" not in cpu:
+                connections.append(client_connections())
     stats = read_stats(Path(f"{prefix}_stats.csv"))
-    return {"stats": stats, "memory": samples, "exit": process.returncode, "cpu": cpu_per_request(cpu, stats)}
+    return {
+        "stats": stats,
+        "memory": samples,
+        "exit": process.returncode,
+        "cpu": cpu_per_request(cpu, stats),
+        "connections": max(connections, default=None),
+        "log": Path(f"{prefix}.log").read_text(),
+    }
+
+
+def client_connections() -> int:
+    """PostgreSQL's client backends now (pg_stat_activity), this process's own included."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        return cursor.fetchone()[0]
+
+
+def max_connections() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_connections")
+        return int(cursor.fetchone()[0])
 
 
 def cpu_per_request(cpu: dict, stats: list[dict]) -> dict:
@@ -284,6 +332,25 @@ def table(title: str, result: dict) -> str:
             f"| {name} | {r['requests']} | {r['rps']:.1f} | {r['p50']} | {r['p95']} | {r['p99']} | {r['failures']} |"
         )
     return "\n".join(lines)
+
+
+def perf01_verdict(result: dict, report: list) -> int:
+    """PERF-01's verdict: the locustfile's (no failure, each kind of page's p95 under its
+    limit, as its exit code) and PostgreSQL's connections at most max_connections - 10.
+    Adds it to the report; 1 when it failed."""
+    log = result["log"]
+    at = log.find("PERF-01 verdict: ")
+    lines = log[at:].splitlines() if at >= 0 else ["PERF-01 verdict: none from locust"]
+    # its heading and the lines indented under it
+    verdict = "\n".join([lines[0], *itertools.takewhile(lambda line: line.startswith("  "), lines[1:])])
+    limit = max_connections() - 10
+    peak = result["connections"]
+    connections_ok = peak is not None and peak <= limit
+    mark = "pass" if connections_ok else "FAIL"
+    report.append(f"\n{verdict}\n  {mark} PostgreSQL connections: at most {peak} (limit {limit})")
+    passed = result["exit"] == 0 and connections_ok and verdict.startswith("PERF-01 verdict: passed")
+    report.append(f"PERF-01 {'PASSED' if passed else 'FAILED'}")
+    return 0 if passed else 1
 
 
 def aggregate(result: dict) -> dict:
@@ -354,6 +421,8 @@ def main(argv=None) -> int:
                 f"| {users} | {args.think} s | {a['rps']:.1f} | {a['p50']} | {a['p95']} | {a['p99']} "
                 f"| {a['failures']} |"
             )
+            if args.perf01:
+                failures += perf01_verdict(result, report)
             if result["memory"]:
                 samples = result["memory"]
                 base = next((mb for t, mb in samples if t >= 300), samples[0][1])

@@ -79,7 +79,10 @@ class FormFields(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "input" and a.get("name") and a.get("type") not in ("checkbox", "radio", "submit"):
+        if tag == "input" and a.get("name") and a.get("type") in ("checkbox", "radio"):
+            if "checked" in a:  # as a browser submits them: the ticked ones only
+                self.values[a["name"]] = a.get("value") or "on"
+        elif tag == "input" and a.get("name") and a.get("type") != "submit":
             self.values[a["name"]] = a.get("value") or ""
         elif tag == "textarea" and a.get("name"):
             self.values[a["name"]] = ""
@@ -120,7 +123,11 @@ class CrmUser(FastHttpUser):
             if answer.status_code != 302:
                 answer.failure(f"login answered {answer.status_code}")
             self._keep(answer)
+        self.after_login()
         globals()["logged_in"] += 1
+
+    def after_login(self):
+        """What a user reads before the clock starts (the clock waits for every user's)."""
 
     def pick_username(self) -> str:
         raise NotImplementedError
@@ -258,3 +265,83 @@ class Director(CrmUser):
     @task(3)
     def managed_base(self):
         self.page("/customers/managed-base/", "managed base")
+
+
+#
+# PERF-01 (../shared/docs/reliability.md): bench/load_test.py --perf01 runs these users only
+#
+
+PERF01_LIMITS = {"list": 500, "detail": 300, "dashboard": 800}  # p95 ms per kind of page
+PERF01_FILTERS = [
+    lambda: f"/customers/?city={random.choice(['lee', 'york', 'hull', 'bath'])}&sort=-name",
+    lambda: f"/customers/?q=customer+{random.randint(1, 999)}",
+    lambda: f"/customers/?kind={random.choice(['company', 'person'])}&sort=city",
+    lambda: f"/customers/?industry={random.choice(['a', 'e', 'o'])}&page={random.randint(1, 5)}",
+]
+
+
+class Perf01Manager(CrmUser):
+    """PERF-01's mix: 60 % customer list with filters, 25 % customer card, 10 % dashboard,
+    5 % a profile edit POSTed (the form read once, when the user logs in: before the
+    clock, so that the edits are 5 % of the requests measured)."""
+
+    def pick_username(self):
+        self.me = random.choice(DATA["managers"])
+        return self.me["username"]
+
+    def after_login(self):
+        self.edited = random.choice(self.me["customers"])
+        form = self.page(f"/customers/{self.edited}/edit/", "PERF-01 edit (form, before the clock)")
+        fields = FormFields()
+        fields.feed(form.text)
+        self.edit_form = fields.values
+        self.edits = 0
+
+    @task(60)
+    def customer_list(self):
+        self.page(random.choice(PERF01_FILTERS)(), "PERF-01 list: customers, filtered")
+
+    @task(25)
+    def card(self):
+        self.page(f"/customers/{random.choice(self.me['customers'])}/", "PERF-01 detail: customer card")
+
+    @task(10)
+    def dashboard(self):
+        self.page(f"/reports/?{DATA['period']}", "PERF-01 dashboard")
+
+    @task(5)
+    def edit(self):
+        self.edits += 1
+        data = {**self.edit_form, "notes": f"PERF-01 edit {self.edits}"}
+        headers = self._headers(**{"X-CSRFToken": self.cookies.get("csrftoken", "")})
+        url = f"/customers/{self.edited}/edit/"
+        with self.client.post(
+            url, data=data, headers=headers, name="PERF-01 edit (POST)", allow_redirects=False, catch_response=True
+        ) as r:
+            if r.status_code != 302:
+                errors = " with field errors" if "is-invalid" in r.text else ""
+                r.failure(f"the edit answered {r.status_code}{errors}")
+
+
+@events.quitting.add_listener
+def _perf01_verdict(environment, **kwargs):
+    """PERF-01's pass criteria on the measured requests, as locust's exit code: no failed
+    request, and each kind of page's p95 under its limit."""
+    if os.environ.get("LOAD_CHECK") != "perf01":
+        return
+    verdicts, passed = [], True
+    total = environment.stats.total
+    if total.num_failures or not total.num_requests:
+        passed = False
+        verdicts.append(f"FAIL {total.num_failures} failed of {total.num_requests} requests")
+    for entry in environment.stats.entries.values():
+        kind = next((k for k in PERF01_LIMITS if entry.name.startswith(f"PERF-01 {k}")), None)
+        if kind is None or not entry.num_requests:
+            continue
+        p95 = entry.get_response_time_percentile(0.95)
+        ok = p95 < PERF01_LIMITS[kind]
+        passed = passed and ok
+        verdicts.append(f"{'pass' if ok else 'FAIL'} {entry.name}: p95 {p95:.0f} ms (limit {PERF01_LIMITS[kind]} ms)")
+    print("PERF-01 verdict: " + ("passed" if passed else "failed") + "\n  " + "\n  ".join(verdicts), flush=True)
+    if not passed:
+        environment.process_exit_code = 1

@@ -4,7 +4,7 @@ Each costs a fixed number of queries."""
 
 from datetime import date
 
-from django.db.models import Avg, Case, Count, F, IntegerField, Q, Sum, Value, When, Window
+from django.db.models import Avg, Case, Count, DateField, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.functions import Substr, TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -143,30 +143,59 @@ def agenda_rows(*, viewer, owner, today: date) -> list:
     return rows
 
 
+def _one_row(queryset, **aggregates):
+    """queryset.aggregate(**aggregates) as a queryset of its one row (Prepared runs querysets)."""
+    return queryset.order_by().annotate(one=Value(1, output_field=IntegerField())).values("one").annotate(**aggregates)
+
+
+def _complaint_figures(user, key, zone, *, start, end, today):
+    in_range = Q(registered_at__date__gte=start, registered_at__date__lte=end)
+    return _one_row(
+        Complaint.objects.visible_to(user),
+        opened=Count("pk", filter=in_range),
+        closed=Count("pk", filter=Q(closed_at__date__gte=start, closed_at__date__lte=end)),
+        overdue=Count("pk", filter=Q(step_deadline__lt=today) & ~Q(step=Step.CLOSED)),
+        registered=Count("pk", filter=Q(kind=Complaint.Kind.REGISTERED) & in_range),
+        explicit=Count("pk", filter=Q(kind=Complaint.Kind.EXPLICIT) & in_range),
+        hidden=Count("pk", filter=Q(kind=Complaint.Kind.HIDDEN) & in_range),
+    )
+
+
+def _answer_figures(user, key, zone, *, start, end):
+    answered = Response.objects.visible_to(user).filter(answered_at__date__gte=start, answered_at__date__lte=end)
+    return _one_row(
+        Answer.objects.filter(response__in=answered),
+        average=Avg("score"),
+        count=Count("pk"),
+        low=Count("pk", filter=Q(score__lte=3)),
+    )
+
+
+def _survey_figures(user, key, zone, *, start, end):
+    created = Survey.objects.visible_to(user).filter(created_at__date__gte=start, created_at__date__lte=end)
+    return _one_row(created, total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
+
+
+# Compiled once per user (their scope: customers.access.scope_key) and time zone (the
+# dates of the timestamps), run with the period's dates (crm_project.prepared): built
+# through the ORM, the three cost 5-6 ms of Python on every dashboard.
+_DAY = DateField()
+_COMPLAINT_FIGURES = Prepared(_complaint_figures, start=_DAY, end=_DAY, today=_DAY)
+_ANSWER_FIGURES = Prepared(_answer_figures, start=_DAY, end=_DAY)
+_SURVEY_FIGURES = Prepared(_survey_figures, start=_DAY, end=_DAY)
+
+
 def dashboard_figures(user, start: date, end: date, today: date | None = None) -> dict:
     """Complaints opened and closed in [start, end], overdue now, by kind; satisfaction of
     the answers in the range. 3 queries."""
     today = today or business_today()
-    complaints = Complaint.objects.visible_to(user)
-    figures = complaints.aggregate(
-        opened=Count("pk", filter=Q(registered_at__date__gte=start, registered_at__date__lte=end)),
-        closed=Count("pk", filter=Q(closed_at__date__gte=start, closed_at__date__lte=end)),
-        overdue=Count("pk", filter=Q(step_deadline__lt=today) & ~Q(step=Step.CLOSED)),
-        registered=Count("pk", filter=Q(kind=Complaint.Kind.REGISTERED, registered_at__date__gte=start,
-                                        registered_at__date__lte=end)),
-        explicit=Count("pk", filter=Q(kind=Complaint.Kind.EXPLICIT, registered_at__date__gte=start,
-                                      registered_at__date__lte=end)),
-        hidden=Count("pk", filter=Q(kind=Complaint.Kind.HIDDEN, registered_at__date__gte=start,
-                                    registered_at__date__lte=end)),
-    )
-    answers = Answer.objects.filter(
-        response__in=Response.objects.visible_to(user).filter(answered_at__date__gte=start,
-                                                              answered_at__date__lte=end)
-    ).aggregate(average=Avg("score"), count=Count("pk"), low=Count("pk", filter=Q(score__lte=3)))
+    shape = (user, scope_key(user), timezone.get_current_timezone())
+    figures = _COMPLAINT_FIGURES.rows(*shape, start=start, end=end, today=today)[0]
+    del figures["one"]
+    answers = _ANSWER_FIGURES.rows(*shape, start=start, end=end)[0]
     figures["average_score"] = round(float(answers["average"]), 2) if answers["average"] is not None else None
     figures["low_share"] = answers["low"] / answers["count"] if answers["count"] else None
-    surveys = Survey.objects.visible_to(user).filter(created_at__date__gte=start, created_at__date__lte=end)
-    counted = surveys.aggregate(total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
+    counted = _SURVEY_FIGURES.rows(*shape, start=start, end=end)[0]
     figures["surveys"], figures["answered"] = counted["total"], counted["answered"]
     return figures
 

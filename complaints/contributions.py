@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from crm_project import charts, hooks
 from crm_project.dates import business_today, months_before
 from crm_project.object_urls import object_url_for
-from crm_project.prepared import Prepared
+from crm_project.prepared import Prepared, aggregate_row
 from crm_project.probes import has_rows
 from customers.access import customer_scope, own_customers_scope, scope_key
 
@@ -143,14 +143,9 @@ def agenda_rows(*, viewer, owner, today: date) -> list:
     return rows
 
 
-def _one_row(queryset, **aggregates):
-    """queryset.aggregate(**aggregates) as a queryset of its one row (Prepared runs querysets)."""
-    return queryset.order_by().annotate(one=Value(1, output_field=IntegerField())).values("one").annotate(**aggregates)
-
-
 def _complaint_figures(user, key, zone, *, start, end, today):
     in_range = Q(registered_at__date__gte=start, registered_at__date__lte=end)
-    return _one_row(
+    return aggregate_row(
         Complaint.objects.visible_to(user),
         opened=Count("pk", filter=in_range),
         closed=Count("pk", filter=Q(closed_at__date__gte=start, closed_at__date__lte=end)),
@@ -163,7 +158,7 @@ def _complaint_figures(user, key, zone, *, start, end, today):
 
 def _answer_figures(user, key, zone, *, start, end):
     answered = Response.objects.visible_to(user).filter(answered_at__date__gte=start, answered_at__date__lte=end)
-    return _one_row(
+    return aggregate_row(
         Answer.objects.filter(response__in=answered),
         average=Avg("score"),
         count=Count("pk"),
@@ -173,7 +168,7 @@ def _answer_figures(user, key, zone, *, start, end):
 
 def _survey_figures(user, key, zone, *, start, end):
     created = Survey.objects.visible_to(user).filter(created_at__date__gte=start, created_at__date__lte=end)
-    return _one_row(created, total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
+    return aggregate_row(created, total=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
 
 
 # Compiled once per user (their scope: customers.access.scope_key) and time zone (the
@@ -190,12 +185,15 @@ def dashboard_figures(user, start: date, end: date, today: date | None = None) -
     the answers in the range. 3 queries."""
     today = today or business_today()
     shape = (user, scope_key(user), timezone.get_current_timezone())
-    figures = _COMPLAINT_FIGURES.rows(*shape, start=start, end=end, today=today)[0]
-    del figures["one"]
-    answers = _ANSWER_FIGURES.rows(*shape, start=start, end=end)[0]
+    # each has its one row, or none when the user may see nothing (the scope compiles to nothing)
+    figures = next(iter(_COMPLAINT_FIGURES.rows(*shape, start=start, end=end, today=today)), None) or dict.fromkeys(
+        ("opened", "closed", "overdue", "registered", "explicit", "hidden"), 0
+    )
+    figures.pop("one", None)
+    answers = next(iter(_ANSWER_FIGURES.rows(*shape, start=start, end=end)), {"average": None, "count": 0})
     figures["average_score"] = round(float(answers["average"]), 2) if answers["average"] is not None else None
     figures["low_share"] = answers["low"] / answers["count"] if answers["count"] else None
-    counted = _SURVEY_FIGURES.rows(*shape, start=start, end=end)[0]
+    counted = next(iter(_SURVEY_FIGURES.rows(*shape, start=start, end=end)), {"total": 0, "answered": 0})
     figures["surveys"], figures["answered"] = counted["total"], counted["answered"]
     return figures
 

@@ -42,8 +42,9 @@ from decimal import Decimal
 from threading import Lock
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Expression, Field, IntegerField, QuerySet
+from django.db.models import Expression, Field, IntegerField, QuerySet, Value
 from django.db.models.query import get_related_populators
 
 SHAPES = 64  # statements kept per prepared query (per user and day at most, for a few)
@@ -138,17 +139,22 @@ class Prepared:
     def __init__(self, build: Callable[..., QuerySet], **fields: Field):
         self.build = build
         self.slots = {name: Slot(name, field) for name, field in fields.items()}
-        self._compiled: dict[tuple, _Compiled] = {}
+        self._compiled: dict[tuple, _Compiled | None] = {}
         self._lock = Lock()
 
-    def _statement(self, shape) -> _Compiled:
-        statement = self._compiled.get(shape)
-        if statement is None:
+    def _statement(self, shape) -> "_Compiled | None":
+        """The shape's compiled statement; None for a shape that can match nothing (a
+        scope that lets the user see nothing: the ORM runs no query for it either)."""
+        if shape in self._compiled:
+            return self._compiled[shape]
+        try:
             statement = _Compiled(self.build(*shape, **self.slots))
-            with self._lock:
-                if len(self._compiled) >= SHAPES:  # the oldest goes
-                    del self._compiled[next(iter(self._compiled))]
-                self._compiled[shape] = statement
+        except EmptyResultSet:
+            statement = None
+        with self._lock:
+            if len(self._compiled) >= SHAPES:  # the oldest goes
+                del self._compiled[next(iter(self._compiled))]
+            self._compiled[shape] = statement
         return statement
 
     def _fetch(self, statement: _Compiled, values: dict) -> list:
@@ -174,6 +180,8 @@ class Prepared:
 
     def rows(self, *shape, **values) -> list[dict]:
         statement = self._statement(shape)
+        if statement is None:
+            return []
         names = statement.names
         return [dict(zip(names, row, strict=True)) for row in self._fetch(statement, values)]
 
@@ -181,6 +189,8 @@ class Prepared:
         """The rows of a values() or values_list() queryset as tuples in its column order:
         no dict per row (a list filter's 2,000 products made 2,000 dicts a page)."""
         statement = self._statement(shape)
+        if statement is None:
+            return []
         rows = self._fetch(statement, values)
         return rows if not statement.converters else [tuple(row) for row in rows]
 
@@ -188,6 +198,8 @@ class Prepared:
         """The model instances of a model queryset (not values()), built as ModelIterable
         builds them: its fields, what select_related() joined, its annotations."""
         statement = self._statement(shape)
+        if statement is None:
+            return []
         if statement.model is None:
             raise TypeError("Prepared.objects() runs a model queryset, not values()")
         model, alias, init_list = statement.model, statement.alias, statement.init_list
@@ -202,6 +214,12 @@ class Prepared:
                 setattr(obj, name, row[position])
             objects.append(obj)
         return objects
+
+
+def aggregate_row(queryset: QuerySet, **aggregates) -> QuerySet:
+    """queryset.aggregate(**aggregates) as a values() queryset of its one row, which a
+    Prepared can compile (aggregate() runs at once). The row also holds a constant `one`."""
+    return queryset.order_by().annotate(one=Value(1, output_field=IntegerField())).values("one").annotate(**aggregates)
 
 
 class RawStatement:

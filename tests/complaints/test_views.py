@@ -244,6 +244,16 @@ def test_the_card_panel_costs_the_same_queries_for_1_or_10_complaints(cust_a, mg
     assert count() == small
 
 
+def test_dashboard_figures_of_someone_who_sees_nothing_are_zero(hand_built, django_user_model):
+    today = timezone.localdate()
+    nobody = django_user_model.objects.create_user("no_role", password="x")  # no group: sees no customer
+    figures = contributions.dashboard_figures(nobody, today - timedelta(days=30), today)
+    assert figures == {
+        "opened": 0, "closed": 0, "overdue": 0, "registered": 0, "explicit": 0, "hidden": 0,
+        "average_score": None, "low_share": None, "surveys": 0, "answered": 0,
+    }  # fmt: skip
+
+
 def test_dashboard_and_health_figures(hand_built, dir_1, rf):
     today = timezone.localdate()
     figures = contributions.dashboard_figures(dir_1, today - timedelta(days=30), today)

@@ -206,3 +206,15 @@ def test_behind_a_transaction_pooler_the_statements_are_not_prepared_on_the_serv
         runs = [prepared.rows(owner=mgr_a.pk) for _ in range(2)]
     assert runs == [[{"name": "Ada"}]] * 2
     assert not any(query["sql"].startswith(("PREPARE", "EXECUTE")) for query in queries)
+
+
+def test_a_shape_that_can_match_nothing_gives_no_rows_without_a_query():
+    # a scope that lets the user see nothing compiles to no SQL at all (EmptyResultSet)
+    CustomerFactory()
+    prepared = Prepared(lambda wanted: Customer.objects.filter(pk__in=wanted).values("pk"))
+    with CaptureQueriesContext(connection) as queries:
+        assert prepared.rows(()) == [] and prepared.tuples(()) == []
+    assert len(queries) == 0
+    model = Prepared(lambda wanted: Customer.objects.filter(pk__in=wanted))
+    assert model.objects(()) == []
+    assert [row["pk"] for row in prepared.rows((Customer.objects.get().pk,))] == [Customer.objects.get().pk]

@@ -9,7 +9,7 @@ their pages with 1-3 s think time and log calls). Needs requirements-load.txt.
     .venv/bin/python bench/load_test.py ... --users 25,50,100 --duration 60 --saturation-users 20
     .venv/bin/python bench/load_test.py ... --soak                      # 30 min at 50 users, memory
     .venv/bin/python bench/load_test.py --smoke                        # CI: DATABASE_URL's data, a few seconds
-    .venv/bin/python bench/load_test.py --database crm_bench_pages50k --redis-url ... --perf01   # reliability.md PERF-01
+    .venv/bin/python bench/load_test.py --database crm_bench_pages50k --redis-url ... --perf01  # PERF-01
 
 For each number of users it ramps them up at --spawn-rate (each logs in through the
 login form once: the password hash is deliberately slow, so the ramp is gentle), resets

@@ -190,7 +190,7 @@ def dashboard_figures(user, start: date, end: date, today: date | None = None) -
         ("opened", "closed", "overdue", "registered", "explicit", "hidden"), 0
     )
     figures.pop("one", None)
-    answers = next(iter(_ANSWER_FIGURES.rows(*shape, start=start, end=end)), {"average": None, "count": 0})
+    answers = next(iter(_ANSWER_FIGURES.rows(*shape, start=start, end=end)), {"average": None, "count": 0, "low": 0})
     figures["average_score"] = round(float(answers["average"]), 2) if answers["average"] is not None else None
     figures["low_share"] = answers["low"] / answers["count"] if answers["count"] else None
     counted = next(iter(_SURVEY_FIGURES.rows(*shape, start=start, end=end)), {"total": 0, "answered": 0})

@@ -1,12 +1,13 @@
 """Translations that look a message up once, not seven times (issue 15).
 
 Django merges every installed app's catalog for a language into one, and keeps each
-app's fallbacks: for en-gb, six "en" catalogs holding only their header (Django's, the admin's, ...). A message
-the merged catalog lacks, which is every message of an English page since English is the
-source language, then walked those six before coming back untranslated: about 5 µs a
-gettext, 100-odd per page (lazy labels, column headers, choices). An empty catalog
-translates nothing, so leaving it out of the chain changes no answer (gettext, ngettext
-and pgettext all end at the message itself, chosen by n as before) and halves the cost.
+app's fallbacks: for en-gb, six "en" catalogs holding only their header (Django's, the
+admin's, ...). A message the merged catalog lacks, which is every message of an English
+page since English is the source language, then walked those six before coming back
+untranslated: about 5 µs a gettext, 100-odd per page (lazy labels, column headers,
+choices). An empty catalog translates nothing, so leaving it out of the chain changes no
+answer (gettext, ngettext and pgettext all end at the message itself, chosen by n as
+before) and halves the cost.
 """
 
 from django.conf import settings

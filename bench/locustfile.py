@@ -142,6 +142,17 @@ class CrmUser(FastHttpUser):
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         return {**PROXY, "Cookie": cookie, "Referer": self.host.replace("http://", "https://", 1) + "/", **extra}
 
+    def submit(self, url, data, name, *, expect: int, **headers):
+        """POST a form as the browser does (the CSRF token in its header); a failure unless
+        it answers `expect` without field errors."""
+        headers = self._headers(**{"X-CSRFToken": self.cookies.get("csrftoken", ""), **headers})
+        with self.client.post(
+            url, data=data, headers=headers, name=name, allow_redirects=False, catch_response=True
+        ) as r:
+            if r.status_code != expect or "is-invalid" in r.text:
+                errors = " with field errors" if "is-invalid" in r.text else ""
+                r.failure(f"{url} answered {r.status_code}{errors}")
+
     def page(self, url, name):
         with self.client.get(url, headers=self._headers(), name=name, allow_redirects=False, catch_response=True) as r:
             if r.status_code != 200:
@@ -222,10 +233,7 @@ class Manager(CrmUser):
         fields = FormFields()
         fields.feed(form.text)
         data = {**fields.values, "where": "card", "kind": "call", "summary": "Load test call"}
-        headers = self._headers(**{"X-CSRFToken": self.cookies.get("csrftoken", ""), "HX-Request": "true"})
-        with self.client.post(url, data=data, headers=headers, name="log a call (save)", catch_response=True) as r:
-            if r.status_code != 200 or "is-invalid" in r.text:
-                r.failure(f"logging a call answered {r.status_code}")
+        self.submit(url, data, "log a call (save)", expect=200, **{"HX-Request": "true"})
 
 
 class Director(CrmUser):
@@ -313,14 +321,7 @@ class Perf01Manager(CrmUser):
     def edit(self):
         self.edits += 1
         data = {**self.edit_form, "notes": f"PERF-01 edit {self.edits}"}
-        headers = self._headers(**{"X-CSRFToken": self.cookies.get("csrftoken", "")})
-        url = f"/customers/{self.edited}/edit/"
-        with self.client.post(
-            url, data=data, headers=headers, name="PERF-01 edit (POST)", allow_redirects=False, catch_response=True
-        ) as r:
-            if r.status_code != 302:
-                errors = " with field errors" if "is-invalid" in r.text else ""
-                r.failure(f"the edit answered {r.status_code}{errors}")
+        self.submit(f"/customers/{self.edited}/edit/", data, "PERF-01 edit (POST)", expect=302)
 
 
 @events.quitting.add_listener

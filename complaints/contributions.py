@@ -185,15 +185,14 @@ def dashboard_figures(user, start: date, end: date, today: date | None = None) -
     the answers in the range. 3 queries."""
     today = today or business_today()
     shape = (user, scope_key(user), timezone.get_current_timezone())
-    # each has its one row, or none when the user may see nothing (the scope compiles to nothing)
-    figures = next(iter(_COMPLAINT_FIGURES.rows(*shape, start=start, end=end, today=today)), None) or dict.fromkeys(
-        ("opened", "closed", "overdue", "registered", "explicit", "hidden"), 0
-    )
+    # each has its one row, or the default when the user may see nothing (no query then)
+    nothing = dict.fromkeys(("opened", "closed", "overdue", "registered", "explicit", "hidden"), 0)
+    figures = _COMPLAINT_FIGURES.row(*shape, start=start, end=end, today=today, default=nothing)
     figures.pop("one", None)
-    answers = next(iter(_ANSWER_FIGURES.rows(*shape, start=start, end=end)), {"average": None, "count": 0, "low": 0})
+    answers = _ANSWER_FIGURES.row(*shape, start=start, end=end, default={"average": None, "count": 0, "low": 0})
     figures["average_score"] = round(float(answers["average"]), 2) if answers["average"] is not None else None
     figures["low_share"] = answers["low"] / answers["count"] if answers["count"] else None
-    counted = next(iter(_SURVEY_FIGURES.rows(*shape, start=start, end=end)), {"total": 0, "answered": 0})
+    counted = _SURVEY_FIGURES.row(*shape, start=start, end=end, default={"total": 0, "answered": 0})
     figures["surveys"], figures["answered"] = counted["total"], counted["answered"]
     return figures
 

@@ -185,6 +185,12 @@ class Prepared:
         names = statement.names
         return [dict(zip(names, row, strict=True)) for row in self._fetch(statement, values)]
 
+    def row(self, *shape, default: dict, **values) -> dict:
+        """The first row of rows() (an aggregate_row's only one), or `default` when there is
+        none (a shape that matches nothing)."""
+        rows = self.rows(*shape, **values)
+        return rows[0] if rows else default
+
     def tuples(self, *shape, **values) -> list[tuple]:
         """The rows of a values() or values_list() queryset as tuples in its column order:
         no dict per row (a list filter's 2,000 products made 2,000 dicts a page)."""

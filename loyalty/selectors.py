@@ -437,11 +437,11 @@ def liability(*, user, today: date) -> Liability:
     (lots not yet expired, remaining points). The outstanding points from CardTotal (kept
     by triggers, migration 0007), multiplied by the program's value over its few rows."""
     shape = (user, scope_key(user))
-    # no row when the user may see no card at all (the scope compiles to nothing)
-    totals = next(iter(_OUTSTANDING.rows(*shape)), {"outstanding": 0, "outstanding_value": ZERO})
+    # the defaults when the user may see no card at all (the scope compiles to nothing)
+    totals = _OUTSTANDING.row(*shape, default={"outstanding": 0, "outstanding_value": ZERO})
     window_ends = {f"in{days}": today + timedelta(days=days) for days in EXPIRY_WINDOWS}
     nothing = {f"{kind}{days}": 0 for kind in "pv" for days in EXPIRY_WINDOWS}
-    expiring = next(iter(_EXPIRING.rows(*shape, today=today, **window_ends)), nothing)
+    expiring = _EXPIRING.row(*shape, today=today, **window_ends, default=nothing)
     return Liability(
         points=totals["outstanding"],
         value=Decimal(totals["outstanding_value"]).quantize(Decimal("0.01")),

@@ -63,6 +63,7 @@ def pages(values: dict) -> list[tuple[str, str, str]]:
         ("list", "customer list", "/customers/"),
         ("list", "customer list, filtered + sorted", "/customers/?city=lee&sort=-name"),
         ("list", "customer list, search", "/customers/?q=bench+customer+12"),
+        ("list", "customer list, companies by city", "/customers/?kind=company&sort=city"),  # PERF-01's
         ("list", "customer list, page 200", "/customers/?page=200"),
         ("list", "global search", "/search/?q=customer+123"),
         ("list", "agenda", "/customers/agenda/"),
@@ -80,6 +81,7 @@ def pages(values: dict) -> list[tuple[str, str, str]]:
         ("list", "deal list", "/deals/list/"),
         ("list", "deal list, filtered + sorted", "/deals/list/?stage=3&status=open&sort=-amount"),
         ("list", "deal list, open by amount", "/deals/list/?status=open&sort=-amount"),  # the load test's director
+        ("list", "deal list, by title", "/deals/list/?sort=title"),
         ("list", "deal list, page 200", "/deals/list/?page=200"),
         ("card", "deal page", f"/deals/{v['deal']}/"),
         ("card", "new deal (form)", "/deals/new/"),

@@ -11,12 +11,16 @@ A deep page (past DEFERRED_FROM rows) reads its rows in two steps: the page's pr
 keys in the list's order, then those rows with their joins and annotations. Asked at
 once, PostgreSQL sorted every visible row with all its columns (the 200,000 deals of a
 director's list spilled the sort to disk) and computed the annotations of every row
-skipped by the OFFSET.
+skipped by the OFFSET. So does any page sorted by a column that leads no index
+(`walks_an_index`): the deals by title, the customers by city.
 """
 
+from functools import cache
+
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Index, QuerySet, UniqueConstraint
 from django.utils.functional import cached_property
 
 DEFERRED_FROM = 500  # rows skipped; the first pages walk an index in order instead
@@ -31,6 +35,50 @@ def is_deep_page(request) -> bool:
     except ValueError:
         return False
     return (page - 1) * per_page >= DEFERRED_FROM
+
+
+def walks_an_index(queryset) -> bool:
+    """Whether the queryset's first sort key is a column of its own table that leads one of
+    the table's B-tree indexes, so that a first page is read in order from the index and
+    the reading stops after it. Otherwise (a column without an index, a joined table's
+    column, an annotation) PostgreSQL sorts every row of the list before the LIMIT, with
+    all the joined columns: the page's keys are then read first (CappedPaginator.page)."""
+    ordering = queryset.query.order_by or queryset.model._meta.ordering
+    if not ordering:
+        return True
+    first = ordering[0]
+    if not isinstance(first, str):
+        return False
+    try:
+        field = queryset.model._meta.get_field(first.lstrip("-"))
+    except FieldDoesNotExist:
+        return first.lstrip("-") == "pk"
+    return getattr(field, "column", None) in _leading_columns(queryset.model)
+
+
+@cache
+def _leading_columns(model) -> frozenset[str]:
+    """The columns that lead one of the model's B-tree indexes (declared indexes and
+    unique constraints on fields, indexed, unique and foreign-key fields, the key)."""
+    meta = model._meta
+    # plain B-tree indexes over fields, on every row (a partial index serves only queries
+    # that repeat its condition; GIN and GiST keep no order)
+    names = [
+        index.fields[0].lstrip("-")
+        for index in meta.indexes
+        if type(index) is Index and index.fields and not index.condition
+    ]
+    names += [
+        constraint.fields[0]
+        for constraint in meta.constraints
+        if isinstance(constraint, UniqueConstraint) and constraint.fields and not constraint.condition
+    ]
+    names += [fields[0] for fields in meta.unique_together]
+    columns = {meta.get_field(name).column for name in names}
+    for field in meta.concrete_fields:
+        if field.primary_key or field.unique or field.db_index:  # a foreign key's db_index is on by default
+            columns.add(field.column)
+    return frozenset(columns)
 
 
 def _queryset(object_list):
@@ -90,7 +138,7 @@ class CappedPaginator(Paginator):
             self.__dict__["count"] = len(counted)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        if bottom < DEFERRED_FROM or not deferred:
+        if not deferred or (bottom < DEFERRED_FROM and walks_an_index(queryset)):
             return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:

@@ -148,6 +148,11 @@ class Customer(models.Model):
             # every customer they see (issue 15); with the manager, a page's scope is
             # checked from the index alone (page 200: no heap visit for the rows skipped).
             models.Index(fields=["name", "id"], name="customer_name_id", include=["manager"]),
+            # The list sorted by city or by creation date: its first page walks one of these,
+            # where PostgreSQL sorted every customer the user sees (a director's 50,000:
+            # 39 ms, spilled to disk) to show 25 (crm_project.pagination.walks_an_index).
+            models.Index(fields=["city", "id"], name="customer_city_id"),
+            models.Index(fields=["created_at", "id"], name="customer_created_id"),
             # The agenda's birthdays of the next two weeks (month and day, across years),
             # read without scanning every customer; only those with a birthday are indexed.
             models.Index(

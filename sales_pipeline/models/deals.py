@@ -176,6 +176,12 @@ class Deal(models.Model):
             # (crm_project.pagination) are read from the index alone, the rows skipped by
             # the OFFSET tested against the scope without visiting the table.
             models.Index(fields=["created_at"], name="deal_created", include=["id", "manager", "customer"]),
+            # The list sorted by title, stage or expected close: its first page walks one of
+            # these, where PostgreSQL sorted every deal of the scope (200,000 for a director:
+            # 100 ms) to show 25 (crm_project.pagination.walks_an_index).
+            models.Index(fields=["title", "id"], name="deal_title_id"),
+            models.Index(fields=["stage", "id"], name="deal_stage_id"),
+            models.Index(fields=["expected_close", "id"], name="deal_expected_close_id"),
             # The control points of each kind in due order (control_points.py): partial, so
             # each holds only the deals that kind looks at.
             models.Index(fields=["offer_expires", "id"], name="deal_due_offer", condition=Q(status="open", stage=2)),

@@ -32,6 +32,7 @@ DATA = json.loads(open(os.environ["LOAD_DATA"]).read()) if os.environ.get("LOAD_
 THINK = os.environ.get("LOAD_THINK", "1-3")
 PROXY = {"X-Forwarded-Proto": "https"}
 MEASURE = float(os.environ.get("LOAD_MEASURE", "0"))  # seconds measured once all are logged in; 0: locust's -t
+SETTLE = float(os.environ.get("LOAD_SETTLE", "0"))  # seconds from the last login to the measure
 MARK = os.environ.get("LOAD_MARK", "")  # files <MARK>.start and <MARK>.end: when the measured time began and ended
 LOGIN_WAIT = 300  # seconds at most to wait for the logins
 logged_in = 0
@@ -53,6 +54,7 @@ def _measure(user_count):
     deadline = time.monotonic() + LOGIN_WAIT
     while logged_in < user_count and time.monotonic() < deadline:
         gevent.sleep(0.2)
+    gevent.sleep(SETTLE)
     environment.stats.reset_all()
     if MARK:
         open(f"{MARK}.start", "w").close()

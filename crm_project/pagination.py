@@ -11,8 +11,9 @@ A deep page (past DEFERRED_FROM rows) reads its rows in two steps: the page's pr
 keys in the list's order, then those rows with their joins and annotations. Asked at
 once, PostgreSQL sorted every visible row with all its columns (the 200,000 deals of a
 director's list spilled the sort to disk) and computed the annotations of every row
-skipped by the OFFSET. So does any page sorted by a column that leads no index
-(`walks_an_index`): the deals by title, the customers by city.
+skipped by the OFFSET. So does any page of a long list (past the count's cap) sorted by
+a column that leads no index (`walks_an_index`): the customers by e-mail, the deals by
+their customer's name.
 """
 
 from functools import cache
@@ -42,7 +43,8 @@ def walks_an_index(queryset) -> bool:
     the table's B-tree indexes, so that a first page is read in order from the index and
     the reading stops after it. Otherwise (a column without an index, a joined table's
     column, an annotation) PostgreSQL sorts every row of the list before the LIMIT, with
-    all the joined columns: the page's keys are then read first (CappedPaginator.page)."""
+    all the joined columns: a long list's page keys are then read first
+    (CappedPaginator._read_at_once)."""
     ordering = queryset.query.order_by or queryset.model._meta.ordering
     if not ordering:
         return True
@@ -116,6 +118,14 @@ class CappedPaginator(Paginator):
             number = 1
         return number * self.per_page
 
+    def _read_at_once(self, queryset) -> bool:
+        """Whether a first page is read in one query: when the list is short (its count
+        under the cap: sorting all its rows costs less than a second query), when its sort
+        walks an index, or when its table reads the page's keys itself (reads_page_keys:
+        customers.managed_base). Otherwise its keys are read first."""
+        own_keys = getattr(getattr(self.object_list, "table", None), "reads_page_keys", False)
+        return own_keys or not self.capped or walks_an_index(queryset)
+
     def page(self, number):
         self._number = number
         queryset = _queryset(self.object_list)
@@ -138,7 +148,7 @@ class CappedPaginator(Paginator):
             self.__dict__["count"] = len(counted)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        if not deferred or (bottom < DEFERRED_FROM and walks_an_index(queryset)):
+        if not deferred or (bottom < DEFERRED_FROM and self._read_at_once(queryset)):
             return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:

@@ -139,6 +139,8 @@ class ManagedBaseTable(tables.Table):
         self._status_starts = {}
         self._offers = None
 
+    reads_page_keys = True  # paginate() below, not crm_project.pagination's keys-first read
+
     def paginate(self, *args, **kwargs):
         """The page's customers in two steps: their ids in the chosen order (a narrow sort
         of every visible customer), then the page's rows with every annotation. Sorting the

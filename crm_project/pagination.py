@@ -55,6 +55,8 @@ def walks_an_index(queryset) -> bool:
         field = queryset.model._meta.get_field(first.lstrip("-"))
     except FieldDoesNotExist:
         return first.lstrip("-") == "pk"
+    if field.is_relation and field.related_model._meta.ordering:
+        return False  # sorted by the related model's ordering, through the join
     return getattr(field, "column", None) in _leading_columns(queryset.model)
 
 

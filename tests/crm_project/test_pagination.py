@@ -151,6 +151,9 @@ def test_a_sort_walks_an_index_only_when_one_leads_with_its_column():
     # the email's trigram index keeps no order; offer_expires is indexed for open deals
     # at stage 2 only; amount comes after the status in its indexes
     assert walks_an_index(Deal.objects.all())  # the model's ordering: -created_at
+    # a foreign key sorts by the related model's ordering when it has one (the customer's
+    # name, through the join); the user model has none: by the key's own index
+    assert not walks_an_index(Deal.objects.order_by("customer"))
     assert not walks_an_index(Customer.objects.annotate(n=Length("name")).order_by("n"))
 
 

@@ -412,10 +412,8 @@ def _outstanding(user, key):
 EXPIRY_WINDOWS = (30, 60, 90)  # days
 
 
-def _expiring(user, key, **window_ends):
-    lots = PointsEntry.objects.filter(
-        card__in=visible_cards(user).values("pk"), remaining__gt=0, expires_on__gt=window_ends["today"]
-    )
+def _expiring(user, key, *, today, **window_ends):
+    lots = PointsEntry.objects.filter(card__in=visible_cards(user).values("pk"), remaining__gt=0, expires_on__gt=today)
     lot_value = ExpressionWrapper(F("remaining") * F("card__program__point_value"), output_field=_MONEY)
     windows = {}
     for days in EXPIRY_WINDOWS:

@@ -71,8 +71,9 @@ def portrait_matrix(request):
         request,
         "customers/portrait.html",
         {
-            "rows": [{"segment": s, "cells": [(p, (s.pk, p.pk) in marks) for p in products]} for s in segments],
+            "segments": segments,
             "products": products,
+            "marks": marks,
             "lines": lines,
             "line": line,
             "untargeted": [p for p in products if p.pk not in targeted],

@@ -444,3 +444,35 @@ def test_the_product_row_written_in_python_is_the_templates_row(db):
     assert product_badges(row) == engine.from_string(TEMPLATE_BADGES).render({"product_row": row})
     assert product_options(row) == engine.from_string(TEMPLATE_OPTIONS).render({"product_row": row})
     assert product_badges([]) == "" == product_options([])
+
+
+# The portrait matrix's loops as customers/portrait.html wrote them before they moved to Python.
+TEMPLATE_PORTRAIT_HEAD = """{% for p in products %}<th class="small" title="{{ p.line|default:'' }}">{{ p.name }}<br><span class="text-muted">{{ p.line|default:"" }}</span></th>{% endfor %}"""  # noqa: E501
+TEMPLATE_PORTRAIT_ROWS = """{% for row in rows %}<tr><th class="text-start">{{ row.segment.name }}</th>
+    {% for p, checked in row.cells %}<td>
+      <input class="form-check-input" type="checkbox" name="mark" value="{{ row.segment.pk }}-{{ p.pk }}" aria-label="{{ row.segment.name }}: {{ p.name }}"
+        {% if checked %}checked{% endif %}{% if not can_edit %} disabled{% endif %}></td>{% endfor %}</tr>
+  {% endfor %}"""  # noqa: E501
+
+
+def test_the_portrait_matrix_written_in_python_is_the_templates_matrix(db):
+    from django.template import engines
+
+    from customers.models import ProductLine
+    from customers.portrait_html import portrait_head, portrait_rows
+
+    line = ProductLine.objects.create(name='Film "thin" & <wide>')
+    wrap, loose = ProductFactory(name="Wrap <A> & co", line=line), ProductFactory(name="Loose 'one'", line=None)
+    makers, builders = make_segment(name="Makers & <sons>", products=[wrap]), make_segment(name="Builders", priority=2)
+    products = portrait.portrait_products("all")
+    segments = [makers, builders]
+    marks = set(PortraitEntry.objects.values_list("segment_id", "product_id"))
+    assert marks == {(makers.pk, wrap.pk)} and [p.pk for p in products] == [wrap.pk, loose.pk]
+    engine = engines["django"]
+    rows = [{"segment": s, "cells": [(p, (s.pk, p.pk) in marks) for p in products]} for s in segments]
+    assert portrait_head(products) == engine.from_string(TEMPLATE_PORTRAIT_HEAD).render({"products": products})
+    for can_edit in (True, False):
+        expected = engine.from_string(TEMPLATE_PORTRAIT_ROWS).render({"rows": rows, "can_edit": can_edit})
+        assert portrait_rows(segments, products, marks, can_edit) == expected
+    assert "&lt;sons&gt;: Wrap &lt;A&gt; &amp; co" in expected and expected.count(" disabled") == 4
+    assert portrait_head([]) == "" == portrait_rows([], products, marks, True)

@@ -476,3 +476,15 @@ def test_the_portrait_matrix_written_in_python_is_the_templates_matrix(db):
         assert portrait_rows(segments, products, marks, can_edit) == expected
     assert "&lt;sons&gt;: Wrap &lt;A&gt; &amp; co" in expected and expected.count(" disabled") == 4
     assert portrait_head([]) == "" == portrait_rows([], products, marks, True)
+
+
+def test_a_long_list_of_untargeted_products_shows_twelve_names_and_folds_the_rest(dir_1, client_for):
+    for n in range(14):
+        ProductFactory(name=f"Gadget {n:02d}")
+    make_segment(products=[])
+    page = client_for(dir_1).get(reverse("customers:portrait")).content.decode()
+    start = page.index('id="untargeted"')
+    notice = page[start : page.index("</div>", start)]
+    shown, folded = notice.split("<details", 1)
+    assert [f"Gadget {n:02d}" in shown for n in range(14)] == [True] * 12 + [False] * 2
+    assert "and 2 more</summary><strong>Gadget 12</strong>, <strong>Gadget 13</strong></details>" in folded

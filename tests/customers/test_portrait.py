@@ -488,3 +488,9 @@ def test_a_long_list_of_untargeted_products_shows_twelve_names_and_folds_the_res
     shown, folded = notice.split("<details", 1)
     assert [f"Gadget {n:02d}" in shown for n in range(14)] == [True] * 12 + [False] * 2
     assert "and 2 more</summary><strong>Gadget 12</strong>, <strong>Gadget 13</strong></details>" in folded
+
+
+def test_the_portrait_without_segments_says_so(dir_1, client_for):
+    ProductFactory(name="Press")
+    page = client_for(dir_1).get(reverse("customers:portrait")).content.decode()
+    assert "No segments yet." in page and 'type="checkbox"' not in page and "<th class=\"small\"" in page
